@@ -1,0 +1,1 @@
+"""The activity log: an append-only record of every change of state."""

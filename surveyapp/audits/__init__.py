@@ -1,0 +1,1 @@
+"""Audit templates, cycles, assignments, responses and sign-off."""

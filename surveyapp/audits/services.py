@@ -1,0 +1,515 @@
+"""Cycles, responses and sign-off: plain functions that flush and never commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from surveyapp.activity.services import record
+from surveyapp.audits.models import (
+    EDITABLE_STATUSES,
+    Answer,
+    Assignment,
+    AuditTemplate,
+    Cycle,
+    IllegalStatusChange,
+    Response,
+    ResponseStatus,
+    SectionProgress,
+    SectionState,
+    StatusEvent,
+    TemplateQuestion,
+    TemplateSection,
+    TrustCoverage,
+)
+from surveyapp.audits.questions import is_gap
+from surveyapp.establishments.models import Establishment, Trust
+from surveyapp.extensions import db
+from surveyapp.timeutil import today, utcnow
+
+
+class CycleError(ValueError):
+    """A cycle cannot be opened as asked; the message says why."""
+
+
+class NotEditable(Exception):
+    """The response has been submitted (or accepted) and is read-only."""
+
+
+class StaleSection(Exception):
+    """Somebody else saved this section after the page was opened."""
+
+    def __init__(self, progress: SectionProgress | None):
+        super().__init__("stale section")
+        self.progress = progress
+
+
+class IncompleteResponse(Exception):
+    """Required answers are missing; ``missing`` lists the questions."""
+
+    def __init__(self, missing: list[TemplateQuestion]):
+        super().__init__(f"{len(missing)} required answers missing")
+        self.missing = missing
+
+
+# --- cycles -----------------------------------------------------------------------------
+
+
+def establishments_in_scope(types: list[str] | None = None, phases: list[str] | None = None):
+    """Open establishments, optionally limited to these types and phases (matched case-insensitively)."""
+    query = select(Establishment).where(Establishment.is_open.is_(True))
+    if types:
+        query = query.where(func.lower(Establishment.type_name).in_([t.lower() for t in types]))
+    if phases:
+        query = query.where(func.lower(Establishment.phase).in_([p.lower() for p in phases]))
+    return query
+
+
+def open_cycle(
+    *, slug: str, name: str, template: AuditTemplate, due_on: date, opens_on: date | None = None,
+    types: list[str] | None = None, phases: list[str] | None = None, actor=None,
+) -> Cycle:
+    """Create a cycle with one assignment (and empty response) per open establishment in scope,
+    and one per trust with academies in scope, covering all of them by default."""
+    slug = slug.strip()
+    if not slug:
+        raise CycleError("Enter a short name for the cycle, like 2026-27")
+    if db.session.scalar(select(exists().where(Cycle.slug == slug))):
+        raise CycleError(f'There is already a cycle called "{slug}"')
+    opens_on = opens_on or today()
+    if due_on < opens_on:
+        raise CycleError("The due date must be on or after the date the cycle opens")
+    establishments = db.session.execute(
+        establishments_in_scope(types, phases).with_only_columns(Establishment.id, Establishment.trust_id)
+    ).all()
+    if not establishments:
+        raise CycleError("No open establishments match these types and phases")
+    cycle = Cycle(
+        slug=slug, name=name.strip() or slug, template=template, opens_on=opens_on, due_on=due_on,
+        scope={"types": types or [], "phases": phases or []}, created_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(cycle)
+    db.session.flush()
+
+    # Bulk inserts: a national cycle is tens of thousands of rows.
+    establishment_ids = [row.id for row in establishments]
+    trust_academies: dict[int, list[int]] = {}
+    for row in establishments:
+        if row.trust_id is not None:
+            trust_academies.setdefault(row.trust_id, []).append(row.id)
+    db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "establishment_id": e} for e in establishment_ids])
+    db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "trust_id": t} for t in trust_academies])
+    assignment_ids = db.session.execute(select(Assignment.id, Assignment.trust_id).where(Assignment.cycle_id == cycle.id)).all()
+    db.session.execute(
+        insert(Response), [{"assignment_id": a.id, "status": ResponseStatus.NOT_STARTED} for a in assignment_ids]
+    )
+    trust_response = dict(
+        db.session.execute(
+            select(Assignment.trust_id, Response.id)
+            .join(Response, Response.assignment_id == Assignment.id)
+            .where(Assignment.cycle_id == cycle.id, Assignment.trust_id.is_not(None))
+        ).all()
+    )
+    coverage = [
+        {"response_id": trust_response[trust_id], "establishment_id": e}
+        for trust_id, academies in trust_academies.items()
+        for e in academies
+    ]
+    if coverage:
+        db.session.execute(insert(TrustCoverage), coverage)
+    record("cycle.opened", actor, cycle=cycle, slug=slug, establishments=len(establishment_ids), trusts=len(trust_academies))
+    return cycle
+
+
+def cycle_by_slug(slug: str) -> Cycle | None:
+    return db.session.scalar(select(Cycle).where(Cycle.slug == slug))
+
+
+# --- what a respondent sees ------------------------------------------------------------
+
+
+def responses_for_user(user) -> list[Response]:
+    """Every response this user completes: their establishments' and their trusts', newest cycle first."""
+    from surveyapp.auth.permissions import establishment_ids_of, trust_ids_led_by
+
+    establishment_ids = establishment_ids_of(user)
+    trust_ids = trust_ids_led_by(user)
+    if not establishment_ids and not trust_ids:
+        return []
+    trust_academy_ids = (
+        select(Establishment.id).where(Establishment.trust_id.in_(trust_ids)) if trust_ids else None
+    )
+    conditions = [Assignment.establishment_id.in_(establishment_ids), Assignment.trust_id.in_(trust_ids)]
+    if trust_academy_ids is not None:
+        conditions.append(Assignment.establishment_id.in_(trust_academy_ids))
+    from sqlalchemy import or_
+
+    return list(
+        db.session.scalars(
+            select(Response)
+            .join(Response.assignment)
+            .join(Assignment.cycle)
+            .where(or_(*conditions))
+            # Load what the list shows up front rather than once per row.
+            .options(
+                selectinload(Response.assignment).selectinload(Assignment.establishment),
+                selectinload(Response.assignment).selectinload(Assignment.trust),
+                selectinload(Response.assignment).selectinload(Assignment.cycle),
+                selectinload(Response.sections),
+            )
+            .order_by(Cycle.due_on.desc(), Assignment.trust_id.is_(None), Assignment.id)
+        )
+    )
+
+
+@dataclass
+class SectionSummary:
+    section: TemplateSection
+    state: str  # "not_started" | "in_progress" | "completed" | "trust"
+    version: int = 0
+    updated_at: datetime | None = None
+    updated_by: str = ""
+
+    @property
+    def label(self) -> str:
+        return {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed", "trust": "Answered by trust"}[self.state]
+
+
+def covering_trust_response(response: Response) -> Response | None:
+    """The trust response that answers for this academy in the same cycle, if any (submitted or not)."""
+    assignment = response.assignment
+    if assignment.establishment_id is None:
+        return None
+    return db.session.scalar(
+        select(Response)
+        .join(TrustCoverage, TrustCoverage.response_id == Response.id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(TrustCoverage.establishment_id == assignment.establishment_id, Assignment.cycle_id == assignment.cycle_id)
+    )
+
+
+def section_summaries(response: Response, trust_response: Response | None = None) -> list[SectionSummary]:
+    progress = {p.section_key: p for p in response.sections}
+    trust_progress = {p.section_key: p for p in trust_response.sections} if trust_response else {}
+    summaries = []
+    for section in response.assignment.cycle.template.sections:
+        row = progress.get(section.key)
+        if row is not None:
+            summaries.append(SectionSummary(section, row.state.value, row.version, row.updated_at,
+                                            row.updated_by.display_name if row.updated_by else ""))
+        elif section.key in trust_progress and trust_response.status.is_returned_to_la:
+            summaries.append(SectionSummary(section, "trust"))
+        else:
+            summaries.append(SectionSummary(section, "not_started"))
+    return summaries
+
+
+def answers_by_key(response: Response | None) -> dict[str, Answer]:
+    if response is None:
+        return {}
+    return {answer.question_key: answer for answer in response.answers}
+
+
+def previous_answers(response: Response) -> dict[str, str]:
+    """Last year's answers for this respondent, by question key, from the latest earlier cycle
+    in which it returned (submitted or accepted) a response."""
+    assignment = response.assignment
+    respondent = (
+        Assignment.establishment_id == assignment.establishment_id
+        if assignment.establishment_id is not None
+        else Assignment.trust_id == assignment.trust_id
+    )
+    earlier = db.session.scalar(
+        select(Response)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .join(Cycle, Cycle.id == Assignment.cycle_id)
+        .where(
+            respondent,
+            Cycle.due_on < assignment.cycle.due_on,
+            Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]),
+        )
+        .order_by(Cycle.due_on.desc())
+        .limit(1)
+    )
+    if earlier is None:
+        return {}
+    return dict(db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == earlier.id)).all())
+
+
+# --- saving a section ------------------------------------------------------------------
+
+
+@dataclass
+class AnswerInput:
+    value: str
+    follow_up: dict[str, str] | None = None
+
+
+def section_is_complete(questions: list[TemplateQuestion], answers: dict[str, AnswerInput | Answer], reference: date) -> bool:
+    """Every required question answered, and every gap with a follow-up has its action planned."""
+    for question in questions:
+        answer = answers.get(question.key)
+        value = answer.value if answer else ""
+        if question.required and not value:
+            return False
+        if question.follow_up and is_gap(question.type, question.gap, value, reference):
+            plan = (answer.follow_up or {}) if answer else {}
+            if not all(plan.get(part) for part in ("action", "owner", "target_date")):
+                return False
+    return True
+
+
+def save_section(
+    response: Response, section: TemplateSection, inputs: dict[str, AnswerInput], expected_version: int, user,
+) -> SectionProgress:
+    """Save the answers given on one section page, atomically.
+
+    :param inputs: the valid answers posted, by question key ('' clears an answer)
+    :param expected_version: the section's version when the page was opened (0 if never saved)
+    :raises NotEditable: the response has been submitted
+    :raises StaleSection: another save of this section came first
+    """
+    now = utcnow()
+    # The conditional update both checks the status and takes the response's row lock,
+    # so a submit and a save cannot interleave.
+    started = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.status.in_(EDITABLE_STATUSES))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if started != 1:
+        raise NotEditable()
+    progress = db.session.scalar(
+        select(SectionProgress).where(SectionProgress.response_id == response.id, SectionProgress.section_key == section.key)
+    )
+    if progress is None:
+        if expected_version != 0:
+            raise StaleSection(None)
+        progress = SectionProgress(response_id=response.id, section_key=section.key, state=SectionState.IN_PROGRESS,
+                                   version=1, updated_at=now, updated_by_id=user.id)
+        try:
+            with db.session.begin_nested():
+                db.session.add(progress)
+        except IntegrityError:
+            raise StaleSection(_current_progress(response.id, section.key)) from None
+    else:
+        moved = db.session.execute(
+            update(SectionProgress)
+            .where(SectionProgress.id == progress.id, SectionProgress.version == expected_version)
+            .values(version=SectionProgress.version + 1, updated_at=now, updated_by_id=user.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            db.session.refresh(progress)
+            raise StaleSection(progress)
+        db.session.refresh(progress)
+
+    existing = {a.question_key: a for a in db.session.scalars(
+        select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_(list(inputs)))
+    )}
+    for key, given in inputs.items():
+        answer = existing.get(key)
+        if answer is None:
+            if not given.value:
+                continue
+            db.session.add(Answer(response_id=response.id, question_key=key, value=given.value,
+                                  follow_up=given.follow_up, updated_at=now, updated_by_id=user.id))
+        elif answer.value != given.value or answer.follow_up != given.follow_up:
+            answer.value = given.value
+            answer.follow_up = given.follow_up
+            answer.updated_at = now
+            answer.updated_by_id = user.id
+    db.session.flush()
+
+    saved = {a.question_key: a for a in db.session.scalars(
+        select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_([q.key for q in section.questions]))
+    )}
+    complete = section_is_complete(section.questions, saved, response.assignment.cycle.opens_on)
+    progress.state = SectionState.COMPLETED if complete else SectionState.IN_PROGRESS
+    db.session.refresh(response)
+    if response.status is ResponseStatus.NOT_STARTED:
+        _move(response, ResponseStatus.IN_PROGRESS, user)
+        response.started_at = now
+    record("answers.saved", user, establishment=response.assignment.establishment, trust=response.assignment.trust,
+           cycle=response.assignment.cycle, response=response.id, section=section.key, version=progress.version)
+    db.session.flush()
+    return progress
+
+
+def _current_progress(response_id: int, section_key: str) -> SectionProgress | None:
+    return db.session.scalar(
+        select(SectionProgress).where(SectionProgress.response_id == response_id, SectionProgress.section_key == section_key)
+    )
+
+
+# --- check answers, declaration and submission ------------------------------------------
+
+
+@dataclass
+class EffectiveAnswer:
+    question: TemplateQuestion
+    answer: Answer | None
+    from_trust: bool = False
+
+    @property
+    def value(self) -> str:
+        return self.answer.value if self.answer else ""
+
+
+@dataclass
+class SectionAnswers:
+    section: TemplateSection
+    answers: list[EffectiveAnswer] = field(default_factory=list)
+
+
+def effective_answers(response: Response, trust_response: Response | None) -> list[SectionAnswers]:
+    """The response's own answers, with unanswered questions filled from the covering trust's
+    returned response (an academy's own answer always wins)."""
+    own = answers_by_key(response)
+    trust = answers_by_key(trust_response) if trust_response is not None and trust_response.status.is_returned_to_la else {}
+    result = []
+    for section in response.assignment.cycle.template.sections:
+        group = SectionAnswers(section)
+        for question in section.questions:
+            answer = own.get(question.key)
+            if answer is not None and answer.value:
+                group.answers.append(EffectiveAnswer(question, answer))
+            elif question.key in trust and trust[question.key].value:
+                group.answers.append(EffectiveAnswer(question, trust[question.key], from_trust=True))
+            else:
+                group.answers.append(EffectiveAnswer(question, None))
+        result.append(group)
+    return result
+
+
+def missing_required(response: Response, trust_response: Response | None) -> list[TemplateQuestion]:
+    reference = response.assignment.cycle.opens_on
+    missing = []
+    for group in effective_answers(response, trust_response):
+        for item in group.answers:
+            question = item.question
+            if question.required and not item.value:
+                missing.append(question)
+            elif (
+                question.follow_up and not item.from_trust
+                and is_gap(question.type, question.gap, item.value, reference)
+                and not all((item.answer.follow_up or {}).get(part) for part in ("action", "owner", "target_date"))
+            ):
+                missing.append(question)
+    return missing
+
+
+def reference_for(response: Response) -> str:
+    assignment = response.assignment
+    who = f"URN{assignment.establishment.urn}" if assignment.establishment_id else f"TRUST{assignment.trust.uid}"
+    return f"{assignment.cycle.template.key}-{assignment.cycle.slug}-{who}".upper()
+
+
+def submit(response: Response, *, headteacher_name: str, chair_name: str, declaration_date: date, user) -> bool:
+    """Submit the response with its declaration. Returns False if it was already submitted
+    (a double click or a replayed form), so exactly one submission is ever recorded.
+
+    :raises IncompleteResponse: required answers are missing
+    :raises NotEditable: the response is accepted or otherwise not open for submission
+    """
+    db.session.refresh(response)
+    if response.status in (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED):
+        return False
+    missing = missing_required(response, covering_trust_response(response))
+    if missing:
+        raise IncompleteResponse(missing)
+    now = utcnow()
+    moved = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.status.in_(EDITABLE_STATUSES))
+        .values(
+            status=ResponseStatus.SUBMITTED, submitted_at=now, submitted_by_id=user.id, updated_at=now,
+            headteacher_name=headteacher_name.strip(), chair_name=chair_name.strip(),
+            declaration_date=declaration_date, reference=reference_for(response),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    previous = response.status
+    db.session.add(StatusEvent(response_id=response.id, from_status=previous, to_status=ResponseStatus.SUBMITTED,
+                               at=now, by_user_id=user.id))
+    record("response.submitted", user, establishment=response.assignment.establishment, trust=response.assignment.trust,
+           cycle=response.assignment.cycle, response=response.id, reference=reference_for(response))
+    db.session.flush()
+    db.session.refresh(response)
+    return True
+
+
+def return_for_amendment(response: Response, comment: str, user) -> None:
+    """The lead sends a submitted response back to its DSL with a comment."""
+    if not comment.strip():
+        raise ValueError("Say what needs to change")
+    _move(response, ResponseStatus.RETURNED, user, comment=comment.strip())
+    response.return_comment = comment.strip()
+
+
+def accept(response: Response, user) -> None:
+    _move(response, ResponseStatus.ACCEPTED, user)
+
+
+def _move(response: Response, new_status: ResponseStatus, user, comment: str = "") -> None:
+    response.check_move(new_status)
+    db.session.add(StatusEvent(response_id=response.id, from_status=response.status, to_status=new_status,
+                               by_user_id=getattr(user, "id", None), comment=comment))
+    if new_status is not ResponseStatus.IN_PROGRESS:
+        record(f"response.{new_status.value}", user, establishment=response.assignment.establishment,
+               trust=response.assignment.trust, cycle=response.assignment.cycle, response=response.id, comment=comment)
+    response.status = new_status
+    db.session.flush()
+
+
+# --- trusts ---------------------------------------------------------------------------
+
+
+def trust_academies_in_cycle(response: Response) -> list[Establishment]:
+    """The trust's academies that have a place in this response's cycle."""
+    assignment = response.assignment
+    return list(
+        db.session.scalars(
+            select(Establishment)
+            .join(Assignment, and_(Assignment.establishment_id == Establishment.id, Assignment.cycle_id == assignment.cycle_id))
+            .where(Establishment.trust_id == assignment.trust_id)
+            .order_by(Establishment.name)
+        )
+    )
+
+
+def set_coverage(response: Response, establishment_ids: set[int], user) -> None:
+    """Choose which academies the trust response answers for (the others answer for themselves)."""
+    if response.assignment.trust_id is None:
+        raise ValueError("Only a trust response covers academies")
+    if not response.status.is_editable:
+        raise NotEditable()
+    allowed = {e.id for e in trust_academies_in_cycle(response)}
+    unknown = establishment_ids - allowed
+    if unknown:
+        raise ValueError("Choose only academies of this trust")
+    for row in list(response.coverage):
+        if row.establishment_id not in establishment_ids:
+            db.session.delete(row)
+    have = {row.establishment_id for row in response.coverage}
+    for establishment_id in establishment_ids - have:
+        db.session.add(TrustCoverage(response_id=response.id, establishment_id=establishment_id))
+    record("trust.coverage_changed", user, trust=response.assignment.trust, cycle=response.assignment.cycle,
+           response=response.id, establishments=sorted(establishment_ids))
+    db.session.flush()
+
+
+def trust_name_covering(response: Response) -> Trust | None:
+    covering = covering_trust_response(response)
+    return covering.assignment.trust if covering is not None else None
+
+
+__all__ = [
+    "IllegalStatusChange",
+]

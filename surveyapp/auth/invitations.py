@@ -1,0 +1,32 @@
+"""Emails that carry single-use links: invitations and password resets."""
+from __future__ import annotations
+
+from flask import current_app
+
+from surveyapp import mail
+from surveyapp.auth.models import TokenPurpose, User
+from surveyapp.auth.services import issue_token
+
+
+def send_invitation(user: User, invited_by: str = "your local authority") -> None:
+    """Email a new user a link to set their password. Raises mail.MailError on failure."""
+    hours = current_app.config["INVITATION_HOURS"]
+    link = current_app.config["BASE_URL"] + "/set-password/" + issue_token(user, TokenPurpose.INVITATION, hours)
+    body = (
+        f"Dear {user.display_name},\n\n"
+        f"{invited_by} has given you an account on the safeguarding audit service ({user.role.label.lower()}).\n\n"
+        f"Set your password using this link within {hours} hours. It works once.\n\n{link}\n\n"
+        "If you were not expecting this email, you can ignore it.\n"
+    )
+    mail.send(mail.MailSettings.from_config(current_app.config), user.email, "Set your password for the safeguarding audit", body)
+
+
+def send_password_reset(user: User) -> None:
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    link = current_app.config["BASE_URL"] + "/set-password/" + issue_token(user, TokenPurpose.PASSWORD_RESET, hours)
+    body = (
+        f"Dear {user.display_name},\n\n"
+        f"Somebody asked to reset the password for this account. Use this link within {hours} hours to choose a new password. It works once.\n\n"
+        f"{link}\n\nIf it was not you, you can ignore this email: your password has not changed.\n"
+    )
+    mail.send(mail.MailSettings.from_config(current_app.config), user.email, "Reset your password for the safeguarding audit", body)

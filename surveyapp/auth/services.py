@@ -1,0 +1,149 @@
+"""Accounts: passwords, single-use links, invitations and sign-in checks."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from surveyapp.auth.models import AccountToken, Role, TokenPurpose, User
+from surveyapp.extensions import db
+from surveyapp.timeutil import as_utc, utcnow
+
+_hasher = PasswordHasher()
+#: verified against when the email is unknown, so timing does not reveal which accounts exist
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class AccountError(Exception):
+    """An account operation that cannot go ahead, with a message for the user."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str, user: User | None = None) -> list[str]:
+    """Return the reasons a password is refused (NCSC: length, not guessable; no composition rules)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"Password must be {MIN_PASSWORD_LENGTH} characters or more")
+    elif len(password) > 256:
+        problems.append("Password must be 256 characters or fewer")
+    elif user is not None and user.email.split("@")[0] in password.lower():
+        problems.append("Password must not contain your email address")
+    return problems
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the enabled user with this email and password, or None."""
+    user = find_user(email)
+    if user is None or not user.password_hash:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if not user.is_enabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_sign_in_at = utcnow()
+    return user
+
+
+def create_user(email: str, role: Role, name: str = "") -> User:
+    """Add a user with no password yet (they set one through an invitation)."""
+    email = normalise_email(email)
+    if find_user(email) is not None:
+        raise AccountError(f"There is already an account for {email}")
+    user = User(email=email, role=role, name=name.strip())
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def issue_token(user: User, purpose: TokenPurpose, hours: int) -> str:
+    """Create a single-use link token; only its hash is stored. Earlier unused ones lapse."""
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        AccountToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_digest(token),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def peek_token(token: str) -> AccountToken | None:
+    """Return the usable token row for this link, or None if unknown, used or expired."""
+    row = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _digest(token)))
+    if row is None or row.used_at is not None or as_utc(row.expires_at) < utcnow():
+        return None
+    return row
+
+
+def set_password_with_token(token: str, password: str) -> User:
+    """Spend a single-use link to set a password; refuses a used or expired link."""
+    row = peek_token(token)
+    if row is None:
+        raise AccountError("This link has expired or has already been used. Ask for a new one.")
+    problems = check_password_rules(password, row.user)
+    if problems:
+        raise AccountError(problems[0])
+    # Conditional update: of two simultaneous uses of one link, only one succeeds.
+    spent = db.session.execute(
+        update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None)).values(used_at=utcnow())
+    ).rowcount
+    if spent != 1:
+        raise AccountError("This link has already been used. Ask for a new one.")
+    user = row.user
+    user.password_hash = hash_password(password)
+    # Every existing session of this user ends: a leaked cookie stops working.
+    user.session_epoch += 1
+    return user
+
+
+def load_user_from_session_id(session_id: str) -> User | None:
+    """Flask-Login's loader: "<id>:<epoch>"; a stale epoch means the session was ended."""
+    try:
+        user_id, epoch = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_epoch != epoch or not user.is_enabled:
+        return None
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    user.session_epoch += 1
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

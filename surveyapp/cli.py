@@ -1,0 +1,173 @@
+"""The `surveyapp` command: everything an administrator scripts.
+
+The command names and options are a contract other tools call; keep them.
+Each command validates in full, then writes in one transaction.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+
+from surveyapp.extensions import db
+
+
+def _create_app():
+    from surveyapp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """Safeguarding self-audits for local authorities, schools and trusts."""
+
+
+def fail(message: str) -> None:
+    """Roll back, print the reason and exit non-zero."""
+    db.session.rollback()
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+# --- users -----------------------------------------------------------------------------
+
+users = AppGroup("users", help="Accounts: leads, board viewers, contacts.")
+
+
+@users.command("create-lead")
+@click.argument("email")
+@click.option("--name", default="", help="The lead's full name.")
+def create_lead(email: str, name: str) -> None:
+    """Create an LA lead account and print a single-use link to set its password."""
+    from surveyapp.auth.models import Role, TokenPurpose
+    from surveyapp.auth.services import AccountError, create_user, issue_token
+    from surveyapp.activity.services import record
+
+    try:
+        user = create_user(email, Role.LEAD, name)
+    except AccountError as exc:
+        fail(str(exc))
+    token = issue_token(user, TokenPurpose.INVITATION, current_app.config["INVITATION_HOURS"])
+    record("user.created", None, email=user.email, role=user.role.value, via="cli")
+    db.session.commit()
+    click.echo(f"Created lead {user.email}. Set the password within {current_app.config['INVITATION_HOURS']} hours at:")
+    click.echo(f"{current_app.config['BASE_URL']}/set-password/{token}")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["lead", "board", "dsl", "trust_lead"]), required=True)
+@click.option("--name", default="")
+def create_any(email: str, role: str, name: str) -> None:
+    """Create an account of any role and print its single-use set-password link."""
+    from surveyapp.auth.models import Role, TokenPurpose
+    from surveyapp.auth.services import AccountError, create_user, issue_token
+    from surveyapp.activity.services import record
+
+    try:
+        user = create_user(email, Role(role), name)
+    except AccountError as exc:
+        fail(str(exc))
+    token = issue_token(user, TokenPurpose.INVITATION, current_app.config["INVITATION_HOURS"])
+    record("user.created", None, email=user.email, role=role, via="cli")
+    db.session.commit()
+    click.echo(f"{current_app.config['BASE_URL']}/set-password/{token}")
+
+
+# --- templates -------------------------------------------------------------------------
+
+templates = AppGroup("templates", help="Audit templates (versioned question sets).")
+
+
+@templates.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--new-version", is_flag=True, help="If this version is in use, store the file as the next version.")
+def load_template_command(path: str, new_version: bool) -> None:
+    """Load a template definition from a JSON (or YAML) FILE."""
+    from surveyapp.audits.definitions import DefinitionError, TemplateFrozen, load_template, read_definition_file
+    from surveyapp.activity.services import record
+
+    try:
+        template, outcome = load_template(read_definition_file(path), new_version=new_version)
+    except DefinitionError as exc:
+        fail(f"{path} is not a valid template:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except TemplateFrozen as exc:
+        fail(str(exc))
+    record("template.loaded", None, key=template.key, version=template.version, outcome=outcome)
+    db.session.commit()
+    click.echo(f"{template.key} version {template.version}: {outcome} ({len(template.questions)} questions)")
+
+
+@templates.command("list")
+def list_templates() -> None:
+    """List the templates and their versions."""
+    from sqlalchemy import select
+
+    from surveyapp.audits.models import AuditTemplate
+
+    for template in db.session.scalars(select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version)):
+        frozen = " (in use, frozen)" if template.is_frozen else ""
+        click.echo(f"{template.key}\tv{template.version}\t{len(template.questions)} questions\t{template.title}{frozen}")
+
+
+# --- cycles ----------------------------------------------------------------------------
+
+cycles = AppGroup("cycles", help="Yearly audit cycles.")
+
+
+@cycles.command("open")
+@click.option("--slug", required=True, help="Short unique name, e.g. 2026-27.")
+@click.option("--name", default="", help="Title shown to schools.")
+@click.option("--template", "template_key", required=True, help="Template key; its latest version is used.")
+@click.option("--due", "due", required=True, help="Due date, YYYY-MM-DD.")
+@click.option("--opens", "opens", default=None, help="Opening date, YYYY-MM-DD (default today).")
+@click.option("--type", "types", multiple=True, help="Only establishments of this type (repeatable).")
+@click.option("--phase", "phases", multiple=True, help="Only establishments of this phase (repeatable).")
+def open_cycle_command(slug, name, template_key, due, opens, types, phases) -> None:
+    """Open a cycle: one assignment per open establishment in scope."""
+    from surveyapp.audits.definitions import latest_template
+    from surveyapp.audits.services import CycleError, open_cycle
+
+    template = latest_template(template_key)
+    if template is None:
+        fail(f'There is no template "{template_key}". Load it first with: surveyapp templates load FILE')
+    try:
+        due_on = date.fromisoformat(due)
+        opens_on = date.fromisoformat(opens) if opens else None
+    except ValueError:
+        fail("Dates must be written YYYY-MM-DD, e.g. 2027-03-31")
+    try:
+        cycle = open_cycle(slug=slug, name=name, template=template, due_on=due_on, opens_on=opens_on,
+                           types=list(types), phases=list(phases))
+    except CycleError as exc:
+        fail(str(exc))
+    db.session.commit()
+    count = sum(1 for a in cycle.assignments if a.establishment_id)
+    trusts = sum(1 for a in cycle.assignments if a.trust_id)
+    click.echo(f"Opened {cycle.slug}: {count} establishments and {trusts} trusts, due {cycle.due_on.isoformat()}")
+
+
+def register(app: Flask) -> None:
+    from surveyapp.audits.cli import responses
+    from surveyapp.establishments.cli import contacts, establishments
+
+    for group in (users, templates, cycles, establishments, contacts, responses):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Empty the database first.")
+@with_appcontext
+def demo_command(reset: bool) -> None:
+    """Fill the database with a demo local authority (about 400 establishments in 20 trusts)."""
+    from surveyapp.demo import build_demo
+
+    sign_ins = build_demo(reset=reset)
+    db.session.commit()
+    click.echo(json.dumps(sign_ins, indent=2))

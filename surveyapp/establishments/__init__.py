@@ -1,0 +1,1 @@
+"""Schools, settings and trusts: the register, its GIAS import and its contacts."""

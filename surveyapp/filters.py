@@ -1,0 +1,34 @@
+"""Jinja filters for dates and statuses as GOV.UK pages write them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+
+from surveyapp.timeutil import as_utc
+
+
+def govuk_date(value: date | datetime | str | None) -> str:
+    """'31 March 2027', the GOV.UK style."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return f"{value.day} {value:%B %Y}"
+
+
+def govuk_datetime(value: datetime | None) -> str:
+    """'31 March 2027 at 2:05pm' (UTC)."""
+    if not value:
+        return ""
+    value = as_utc(value)
+    hour = value.hour % 12 or 12
+    return f"{govuk_date(value)} at {hour}:{value:%M}{'am' if value.hour < 12 else 'pm'}"
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(govuk_date)
+    app.add_template_filter(govuk_datetime)

@@ -1,0 +1,43 @@
+"""The home page (which sends each role to its own start), static pages and GOV.UK assets."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, send_from_directory, url_for
+from flask_login import current_user
+
+from surveyapp.auth.models import Role
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    """Send each user to where their work starts."""
+    if not current_user.is_authenticated:
+        return render_template("main/start.html")
+    if current_user.role in (Role.LEAD, Role.BOARD):
+        return redirect(url_for("manage.list_cycles"))
+    return redirect(url_for("audits.list_audits"))
+
+
+@bp.get("/assets/<path:filename>")
+def govuk_assets(filename: str):
+    """Serve GOV.UK Frontend's fonts and images where its CSS expects them."""
+    return send_from_directory(current_app.static_folder + "/govuk/assets", filename, max_age=86400)
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """Show the accessibility statement."""
+    return render_template("main/accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    """Show the privacy notice."""
+    return render_template("main/privacy.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report that the app is up (for load balancers)."""
+    return {"status": "ok"}

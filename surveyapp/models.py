@@ -1,0 +1,16 @@
+"""Every area's models in one import, for Alembic and the shell."""
+from surveyapp.audits.models import (  # noqa: F401
+    Answer,
+    Assignment,
+    AuditTemplate,
+    Cycle,
+    Response,
+    SectionProgress,
+    StatusEvent,
+    TemplateQuestion,
+    TemplateSection,
+    TrustCoverage,
+)
+from surveyapp.auth.models import AccountToken, User  # noqa: F401
+from surveyapp.establishments.models import Establishment, EstablishmentContact, Trust, TrustContact  # noqa: F401
+from surveyapp.activity.models import ActivityRecord  # noqa: F401

@@ -1,0 +1,145 @@
+"""Fixtures: an app on a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL).
+
+Tables are created once per run and emptied after every test, so each test
+starts from an empty database without paying for a fresh schema.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from surveyapp import create_app
+from surveyapp.extensions import db
+
+from tests.factories import Factory
+
+_TMP = Path(tempfile.mkdtemp(prefix="surveyapp-tests-"))
+
+
+def database_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
+
+
+def make_app(**overrides):
+    config = {
+        "ENV_NAME": "testing",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "SQLALCHEMY_DATABASE_URI": database_url(),
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_OUTBOX": str(_TMP / "outbox"),
+        "SMTP_HOST": None,
+        "BASE_URL": "http://localhost",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def _schema():
+    app = make_app()
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    yield
+
+
+def empty_all_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        engine = db.engine
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))
+        engine.dispose()
+
+
+@pytest.fixture
+def app_config():
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(_schema, app_config, tmp_path):
+    app = make_app(MAIL_OUTBOX=str(tmp_path / "outbox"), **app_config)
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield app
+    finally:
+        db.session.remove()
+        ctx.pop()
+        empty_all_tables(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app):
+    """Factory helpers that build real rows: make.establishment(), make.dsl(...), make.cycle(...)."""
+    return Factory()
+
+
+@pytest.fixture
+def sign_in(client):
+    """Sign a user in through the real sign-in form."""
+
+    def _sign_in(user, password=Factory.PASSWORD, test_client=None):
+        test_client = test_client or client
+        response = test_client.post("/sign-in", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return test_client
+
+    return _sign_in
+
+
+def outbox_messages(app):
+    """The emails written to the outbox folder (mail without SMTP settings)."""
+    import email
+
+    folder = Path(app.config["MAIL_OUTBOX"])
+    if not folder.exists():
+        return []
+    return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)]
+
+
+@pytest.fixture
+def postgres_admin_url():
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        return None
+    return url
+
+
+def fresh_database_url(name: str) -> str:
+    """A new, empty database of the engine under test (for migration tests)."""
+    url = database_url()
+    if url.startswith("sqlite"):
+        path = _TMP / f"{name}.sqlite3"
+        if path.exists():
+            path.unlink()
+        return f"sqlite:///{path}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
