@@ -29,6 +29,14 @@ def govuk_datetime(value: datetime | None) -> str:
     return f"{govuk_date(value)} at {hour}:{value:%M}{'am' if value.hour < 12 else 'pm'}"
 
 
+def answer_text(value: str | None, question) -> str:
+    """An answer as the person chose it ("Cannot confirm", "31 March 2026", "85%")."""
+    from surveyapp.audits.questions import display
+
+    return display(question.type, value, question.options)
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(govuk_date)
     app.add_template_filter(govuk_datetime)
+    app.add_template_filter(answer_text)

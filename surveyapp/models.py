@@ -3,6 +3,7 @@ from surveyapp.audits.models import (  # noqa: F401
     Answer,
     Assignment,
     AuditTemplate,
+    KeptInput,
     Cycle,
     Response,
     SectionProgress,

@@ -301,3 +301,21 @@ class StatusEvent(db.Model):
 
     response: Mapped[Response] = relationship(back_populates="events")
     by_user = relationship("User")
+
+
+class KeptInput(db.Model):
+    """What a user typed on a page they posted after their sign-in had ended.
+
+    Kept (for a day) so that after signing in again they get it back instead of
+    losing it. Only the hash of the token in their link is stored.
+    """
+
+    __tablename__ = "kept_inputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the page it was posted to; it is given back only there
+    path: Mapped[str] = mapped_column(String(300))
+    form: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True))

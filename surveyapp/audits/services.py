@@ -101,7 +101,8 @@ def open_cycle(
         if row.trust_id is not None:
             trust_academies.setdefault(row.trust_id, []).append(row.id)
     db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "establishment_id": e} for e in establishment_ids])
-    db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "trust_id": t} for t in trust_academies])
+    if trust_academies:
+        db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "trust_id": t} for t in trust_academies])
     assignment_ids = db.session.execute(select(Assignment.id, Assignment.trust_id).where(Assignment.cycle_id == cycle.id)).all()
     db.session.execute(
         insert(Response), [{"assignment_id": a.id, "status": ResponseStatus.NOT_STARTED} for a in assignment_ids]
@@ -513,3 +514,54 @@ def trust_name_covering(response: Response) -> Trust | None:
 __all__ = [
     "IllegalStatusChange",
 ]
+
+
+# --- the lead's overview ------------------------------------------------------------------
+
+
+def status_counts(cycle: Cycle) -> dict[str, int]:
+    """Establishments in the cycle by response status, counted in SQL."""
+    rows = db.session.execute(
+        select(Response.status, func.count())
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
+        .group_by(Response.status)
+    ).all()
+    counts = {status.value: 0 for status in ResponseStatus}
+    counts.update({status.value if hasattr(status, "value") else status: n for status, n in rows})
+    counts["in_scope"] = sum(n for _s, n in rows)
+    counts["covered_by_trust"] = db.session.scalar(
+        select(func.count(func.distinct(TrustCoverage.establishment_id)))
+        .join(Response, Response.id == TrustCoverage.response_id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle.id,
+               Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
+    ) or 0
+    return counts
+
+
+def cycle_rows(cycle: Cycle, status: str | None = None, page: int = 1, per_page: int = 50):
+    """One page of the cycle's establishments with their response status and sections completed."""
+    completed = (
+        select(SectionProgress.response_id, func.count().label("done"))
+        .where(SectionProgress.state == "completed")
+        .group_by(SectionProgress.response_id)
+        .subquery()
+    )
+    query = (
+        select(Establishment, Response, func.coalesce(completed.c.done, 0))
+        .join(Assignment, Assignment.establishment_id == Establishment.id)
+        .join(Response, Response.assignment_id == Assignment.id)
+        .outerjoin(completed, completed.c.response_id == Response.id)
+        .where(Assignment.cycle_id == cycle.id)
+    )
+    if status:
+        query = query.where(Response.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.order_by(Establishment.name).limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total
+
+
+def list_cycles_with_counts() -> list[tuple[Cycle, dict[str, int]]]:
+    cycles = db.session.scalars(select(Cycle).order_by(Cycle.due_on.desc())).all()
+    return [(cycle, status_counts(cycle)) for cycle in cycles]

@@ -1,8 +1,17 @@
 """A DSL's or trust lead's audits: task list, sections, check answers, sign-off and submit."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from surveyapp.audits import kept, services
+from surveyapp.audits.access import respondent_response
+from surveyapp.audits.models import ResponseStatus
+from surveyapp.extensions import db, limiter
+from surveyapp.forms.audits import DeclarationForm, SectionForm
+from surveyapp.timeutil import today
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
 
@@ -10,5 +19,211 @@ bp = Blueprint("audits", __name__, url_prefix="/audits")
 @bp.get("/")
 @login_required
 def list_audits():
-    """List the audits this user completes."""
-    return render_template("audits/list.html")
+    """List the audits this user completes, newest cycle first."""
+    responses = services.responses_for_user(current_user)
+    return render_template("audits/list.html", responses=responses)
+
+
+@bp.get("/<int:response_id>/")
+@login_required
+@respondent_response
+def show_task_list(response):
+    """Show the audit's sections and where each stands."""
+    trust_response = services.covering_trust_response(response)
+    return render_template(
+        "audits/task_list.html", response=response, trust_response=trust_response,
+        sections=services.section_summaries(response, trust_response),
+        academies=services.trust_academies_in_cycle(response) if response.assignment.trust_id else [],
+    )
+
+
+def _section_or_404(response, section_key):
+    for section in response.assignment.cycle.template.sections:
+        if section.key == section_key:
+            return section
+    abort(404)
+
+
+@bp.route("/<int:response_id>/sections/<section_key>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
+def edit_section(response_id: int, section_key: str):
+    """Answer one section; every save is kept, even one posted after the sign-in ended."""
+    if not current_user.is_authenticated:
+        return _keep_and_sign_in()
+    return _edit_section(response_id=response_id, section_key=section_key)
+
+
+def _keep_and_sign_in():
+    if request.method != "POST":
+        from surveyapp.extensions import login_manager
+
+        return login_manager.unauthorized()
+    token = kept.keep(request.path, request.form)
+    db.session.commit()
+    back_to = request.path + "?" + urlencode({"kept": token})
+    return redirect(url_for("auth.sign_in", next=back_to, kept=1))
+
+
+@respondent_response
+def _edit_section(response, section_key: str):
+    section = _section_or_404(response, section_key)
+    if not response.status.is_editable:
+        flash("This audit has been submitted, so it cannot be changed.", "info")
+        return redirect(url_for("audits.check_answers", response_id=response.id))
+    cycle = response.assignment.cycle
+    form = SectionForm(section.questions, cycle.opens_on)
+    trust_response = services.covering_trust_response(response)
+    trust_answers = services.answers_by_key(trust_response) if trust_response and trust_response.status.is_returned_to_la else {}
+    progress = next((p for p in response.sections if p.section_key == section.key), None)
+    kept_token = request.values.get("kept")
+    conflict = None
+    saved_with_errors = False
+
+    if request.method == "POST":
+        form.fill_posted(request.form)
+        expected = _int(request.form.get("version"))
+        try:
+            progress = services.save_section(response, section, form.valid_inputs(), expected, current_user)
+        except services.StaleSection as exc:
+            db.session.rollback()
+            conflict = exc.progress
+            _mark_conflicts(form, response.id, section)
+            form.version = conflict.version if conflict else 0
+        except services.NotEditable:
+            db.session.rollback()
+            flash("This audit was submitted while you were editing it, so your changes were not saved.", "info")
+            return redirect(url_for("audits.check_answers", response_id=response.id))
+        else:
+            kept.discard(kept_token)
+            db.session.commit()
+            if not form.has_errors:
+                if request.form.get("then") == "later":
+                    flash(f"Your answers to ‘{section.title}’ have been saved.", "success")
+                    return redirect(url_for("audits.show_task_list", response_id=response.id))
+                return redirect(_next_place(response, section))
+            saved_with_errors = True
+            form.version = progress.version
+    else:
+        restored = kept.fetch(kept_token, request.path)
+        if restored is not None:
+            form.fill_posted(restored)
+            form.version = _int(restored.get("version"))
+        else:
+            kept_token = None
+            form.fill_saved(services.answers_by_key(response), services.previous_answers(response), trust_answers)
+            form.version = progress.version if progress else 0
+        for state in form.states:
+            if not state.trust_answer and state.key in trust_answers and not state.value:
+                from surveyapp.audits.questions import display
+
+                state.trust_answer = display(state.question.type, trust_answers[state.key].value, state.question.options)
+
+    return render_template(
+        "audits/section.html", response=response, section=section, form=form, conflict=conflict,
+        saved_with_errors=saved_with_errors, restored=bool(kept_token) and request.method == "GET",
+        kept_token=kept_token if request.method == "GET" else None,
+        trust=trust_response.assignment.trust if trust_response else None,
+        any_last_year=any(s.from_last_year for s in form.states),
+    ), (409 if conflict else 200)
+
+
+def _mark_conflicts(form: SectionForm, response_id: int, section) -> None:
+    """Show, beside each answer the other person changed, what they saved."""
+    from surveyapp.audits.models import Answer
+    from surveyapp.audits.questions import display
+    from sqlalchemy import select
+
+    saved = {a.question_key: a.value for a in db.session.scalars(select(Answer).where(Answer.response_id == response_id))}
+    for state in form.states:
+        theirs = saved.get(state.key, "")
+        if theirs != (state.value or ""):
+            state.saved_by_other = display(state.question.type, theirs, state.question.options) or "No answer"
+
+
+def _next_place(response, section) -> str:
+    sections = response.assignment.cycle.template.sections
+    index = sections.index(section)
+    if index + 1 < len(sections):
+        return url_for("audits.edit_section", response_id=response.id, section_key=sections[index + 1].key)
+    return url_for("audits.check_answers", response_id=response.id)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+@bp.get("/<int:response_id>/check")
+@login_required
+@respondent_response
+def check_answers(response):
+    """Show every answer, section by section, before the declaration."""
+    trust_response = services.covering_trust_response(response)
+    missing = services.missing_required(response, trust_response) if response.status.is_editable else []
+    return render_template(
+        "audits/check_answers.html", response=response, groups=services.effective_answers(response, trust_response),
+        missing=missing, trust=trust_response.assignment.trust if trust_response else None,
+    )
+
+
+@bp.route("/<int:response_id>/declaration", methods=["GET", "POST"])
+@login_required
+@respondent_response
+def declaration(response):
+    """Name the headteacher and chair of governors, then submit."""
+    if response.status in (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED):
+        return redirect(url_for("audits.confirmation", response_id=response.id))
+    for_trust = response.assignment.trust_id is not None
+    form = DeclarationForm(for_trust=for_trust)
+    if request.method == "GET":
+        form.headteacher_name.data = response.headteacher_name
+        form.chair_name.data = response.chair_name
+        form.declaration_date.data = response.declaration_date or today()
+    if form.validate_on_submit():
+        try:
+            services.submit(response, headteacher_name=form.headteacher_name.data, chair_name=form.chair_name.data,
+                            declaration_date=form.declaration_date.data, user=current_user)
+        except services.IncompleteResponse:
+            db.session.rollback()
+            flash("Some answers are missing. Answer them, then submit.", "info")
+            return redirect(url_for("audits.check_answers", response_id=response.id))
+        db.session.commit()
+        return redirect(url_for("audits.confirmation", response_id=response.id))
+    return render_template("audits/declaration.html", response=response, form=form, for_trust=for_trust)
+
+
+@bp.get("/<int:response_id>/confirmation")
+@login_required
+@respondent_response
+def confirmation(response):
+    """Confirm the submission and give its reference."""
+    if not response.status.is_returned_to_la:
+        return redirect(url_for("audits.show_task_list", response_id=response.id))
+    return render_template("audits/confirmation.html", response=response)
+
+
+@bp.route("/<int:response_id>/academies", methods=["GET", "POST"])
+@login_required
+@respondent_response
+def choose_academies(response):
+    """Choose which academies the trust's response answers for."""
+    if response.assignment.trust_id is None:
+        abort(404)
+    academies = services.trust_academies_in_cycle(response)
+    if request.method == "POST":
+        chosen = {int(v) for v in request.form.getlist("academies") if v.isdigit()}
+        try:
+            services.set_coverage(response, chosen, current_user)
+        except services.NotEditable:
+            db.session.rollback()
+            flash("This response has been submitted, so what it covers cannot change.", "info")
+        except ValueError:
+            abort(400)
+        else:
+            db.session.commit()
+            flash(f"This response now answers for {len(chosen)} of {len(academies)} academies.", "success")
+        return redirect(url_for("audits.show_task_list", response_id=response.id))
+    covered = {row.establishment_id for row in response.coverage}
+    return render_template("audits/academies.html", response=response, academies=academies, covered=covered)

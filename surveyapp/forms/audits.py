@@ -1,0 +1,334 @@
+"""Audit forms: one builder for every section page, and the declaration.
+
+Section pages are built from the template's questions rather than written by
+hand, so a new template version needs no new code. The builder reads the posted
+form, turns each answer into its canonical value (or a reason it is invalid),
+and gives the template the GOV.UK macro parameters for each question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovDateInput, GovSubmitInput, GovTextInput
+from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField, ValidationError
+from wtforms.validators import InputRequired, Length
+
+from surveyapp.audits.models import QuestionType, TemplateQuestion
+from surveyapp.audits.questions import (
+    FIXED_CHOICES,
+    InvalidAnswer,
+    choices_for,
+    describe_gap_rule,
+    display,
+    is_gap,
+    make_date,
+    normalise,
+)
+from surveyapp.audits.services import AnswerInput
+
+FOLLOW_UP_PARTS = ("action", "owner", "target_date")
+_TEXT_LIMIT = 5000
+
+
+@dataclass
+class QuestionState:
+    """One question on a section page: what to show in it and what is wrong with it."""
+
+    question: TemplateQuestion
+    raw: dict[str, str] = field(default_factory=dict)  # what is in the inputs, as typed
+    value: str = ""  # canonical value when valid
+    error: str = ""
+    follow_up_raw: dict[str, str] = field(default_factory=dict)
+    follow_up_errors: dict[str, str] = field(default_factory=dict)
+    from_last_year: bool = False
+    trust_answer: str = ""  # display text of the covering trust's answer
+    saved_by_other: str | None = None  # display text of a conflicting saved answer
+
+    @property
+    def key(self) -> str:
+        return self.question.key
+
+    @property
+    def first_input_id(self) -> str:
+        if self.question.type is QuestionType.DATE:
+            return f"{self.key}-day"
+        return self.key
+
+    @property
+    def has_choices(self) -> bool:
+        return self.question.type in FIXED_CHOICES or self.question.type is QuestionType.CHOICE
+
+
+class SectionForm:
+    """The answers on one section page."""
+
+    def __init__(self, questions: list[TemplateQuestion], reference: date):
+        self.questions = questions
+        self.reference = reference
+        self.states: list[QuestionState] = [QuestionState(q) for q in questions]
+        self.version = 0
+
+    # -- filling -------------------------------------------------------------------------
+
+    def fill_saved(self, saved: dict, previous: dict[str, str], trust_answers: dict) -> None:
+        """Show saved answers; where a question has none, last year's answer (marked as such)."""
+        for state in self.states:
+            answer = saved.get(state.key)
+            q = state.question
+            if answer is not None and answer.value:
+                state.raw = _raw_from_value(q, answer.value)
+                state.value = answer.value
+                state.follow_up_raw = _raw_follow_up(answer.follow_up)
+            elif previous.get(state.key):
+                state.raw = _raw_from_value(q, previous[state.key])
+                state.from_last_year = True
+            trust_answer = trust_answers.get(state.key)
+            if trust_answer is not None and trust_answer.value and not state.value:
+                state.trust_answer = display(q.type, trust_answer.value, q.options)
+
+    def fill_posted(self, formdata: MultiDict) -> None:
+        """Read what was posted and validate each answer on its own."""
+        for state in self.states:
+            q = state.question
+            if q.type is QuestionType.DATE:
+                state.raw = {part: (formdata.get(f"{q.key}-{part}") or "").strip() for part in ("day", "month", "year")}
+                state.value, state.error = _date_from_parts(state.raw, q.text)
+            else:
+                raw = formdata.get(q.key) or ""
+                state.raw = {"value": raw}
+                try:
+                    state.value = normalise(q.type, raw, q.options)
+                except InvalidAnswer as exc:
+                    state.error = _answer_error(q, str(exc))
+            if q.follow_up:
+                state.follow_up_raw = {
+                    "action": (formdata.get(f"{q.key}__action") or "").strip(),
+                    "owner": (formdata.get(f"{q.key}__owner") or "").strip(),
+                    "target_day": (formdata.get(f"{q.key}__target-day") or "").strip(),
+                    "target_month": (formdata.get(f"{q.key}__target-month") or "").strip(),
+                    "target_year": (formdata.get(f"{q.key}__target-year") or "").strip(),
+                }
+                self._check_follow_up(state)
+
+    def _check_follow_up(self, state: QuestionState) -> None:
+        raw = state.follow_up_raw
+        if len(raw["action"]) > _TEXT_LIMIT:
+            state.follow_up_errors["action"] = "The planned action must be 5,000 characters or fewer"
+        if len(raw["owner"]) > 200:
+            state.follow_up_errors["owner"] = "Who will do it must be 200 characters or fewer"
+        parts = {"day": raw["target_day"], "month": raw["target_month"], "year": raw["target_year"]}
+        if any(parts.values()):
+            _value, error = _date_from_parts(parts, "The target date")
+            if error:
+                state.follow_up_errors["target_date"] = error
+
+    # -- results -------------------------------------------------------------------------
+
+    @property
+    def has_errors(self) -> bool:
+        return any(s.error or s.follow_up_errors for s in self.states)
+
+    def valid_inputs(self) -> dict[str, AnswerInput]:
+        """The answers that can be saved; invalid ones are left as they were."""
+        inputs = {}
+        for state in self.states:
+            if state.error:
+                continue
+            follow_up = None
+            if state.question.follow_up and is_gap(state.question.type, state.question.gap, state.value, self.reference):
+                if state.follow_up_errors:
+                    continue
+                raw = state.follow_up_raw
+                target = ""
+                if raw.get("target_year"):
+                    target, _error = _date_from_parts(
+                        {"day": raw["target_day"], "month": raw["target_month"], "year": raw["target_year"]}, "")
+                follow_up = {"action": raw.get("action", ""), "owner": raw.get("owner", ""), "target_date": target}
+                if not any(follow_up.values()):
+                    follow_up = None
+            inputs[state.key] = AnswerInput(state.value, follow_up)
+        return inputs
+
+    def error_list(self) -> list[dict[str, str]]:
+        """For govukErrorSummary: each error links to its field."""
+        errors = []
+        for state in self.states:
+            if state.error:
+                errors.append({"text": state.error, "href": f"#{state.first_input_id}"})
+            for part, message in state.follow_up_errors.items():
+                anchor = f"{state.key}__target-day" if part == "target_date" else f"{state.key}__{part}"
+                errors.append({"text": message, "href": f"#{anchor}"})
+        return errors
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def gap_values(self, state: QuestionState) -> str:
+        gap = state.question.gap or {}
+        return " ".join(gap.get("when", []))
+
+    def follow_up_legend(self, state: QuestionState) -> str:
+        q = state.question
+        rule = describe_gap_rule(q.type, q.gap, q.options)
+        prompt = (q.follow_up or {}).get("prompt") or "What action is planned, who will do it and by when?"
+        return prompt, f"Answer this if your answer is {rule.removeprefix('a gap when ')}." if rule else ""
+
+    def params_for(self, state: QuestionState) -> dict:
+        """GOV.UK macro parameters for the question's main input."""
+        q = state.question
+        label = q.text if q.required else f"{q.text} (optional)"
+        hint_html = ""
+        if state.from_last_year:
+            hint_html += '<strong class="govuk-tag govuk-tag--grey">From last year</strong> '
+        if q.help:
+            hint_html += str(escape(q.help))
+        params: dict = {"hint": {"html": Markup(hint_html)} if hint_html else None}
+        if state.error:
+            params["errorMessage"] = {"text": state.error}
+        if state.has_choices:
+            chosen = state.raw.get("value", "")
+            if q.type is not QuestionType.DATE and chosen and not state.error:
+                chosen = normalise(q.type, chosen, q.options) if chosen else ""
+            params.update({
+                "name": q.key, "idPrefix": q.key,
+                "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
+                "items": [{"value": v, "text": t, "checked": v == chosen} for v, t in choices_for(q.type, q.options)],
+                "classes": "govuk-radios--inline" if q.type is QuestionType.YES_NO else "",
+            })
+        elif q.type is QuestionType.DATE:
+            params.update({
+                "id": q.key, "namePrefix": q.key,
+                "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
+                "items": [
+                    {"name": "day", "label": "Day", "value": state.raw.get("day", ""), "classes": "govuk-input--width-2" + (" govuk-input--error" if state.error else "")},
+                    {"name": "month", "label": "Month", "value": state.raw.get("month", ""), "classes": "govuk-input--width-2" + (" govuk-input--error" if state.error else "")},
+                    {"name": "year", "label": "Year", "value": state.raw.get("year", ""), "classes": "govuk-input--width-4" + (" govuk-input--error" if state.error else "")},
+                ],
+            })
+            params["hint"] = {"html": Markup(hint_html + (" " if hint_html else "") + "For example, 27 3 2026")}
+        elif q.type is QuestionType.TEXT:
+            params.update({"name": q.key, "id": q.key, "value": state.raw.get("value", ""),
+                           "label": {"text": label, "classes": "govuk-label--s"}, "rows": 4})
+        else:  # number, percentage
+            params.update({
+                "name": q.key, "id": q.key, "value": state.raw.get("value", ""),
+                "label": {"text": label, "classes": "govuk-label--s"},
+                "inputmode": "decimal", "spellcheck": False,
+                "classes": "govuk-input--width-5",
+                "suffix": {"text": "%"} if q.type is QuestionType.PERCENTAGE else None,
+            })
+        return params
+
+
+def _raw_from_value(question: TemplateQuestion, value: str) -> dict[str, str]:
+    if question.type is QuestionType.DATE:
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            return {}
+        return {"day": str(parsed.day), "month": str(parsed.month), "year": str(parsed.year)}
+    return {"value": value}
+
+
+def _raw_follow_up(follow_up: dict | None) -> dict[str, str]:
+    follow_up = follow_up or {}
+    raw = {"action": follow_up.get("action", ""), "owner": follow_up.get("owner", "")}
+    target = follow_up.get("target_date")
+    if target:
+        parsed = date.fromisoformat(target)
+        raw.update(target_day=str(parsed.day), target_month=str(parsed.month), target_year=str(parsed.year))
+    return raw
+
+
+def _date_from_parts(parts: dict[str, str], what: str) -> tuple[str, str]:
+    """Return (iso date, '') or ('', GOV.UK-style error)."""
+    day, month, year = parts.get("day", ""), parts.get("month", ""), parts.get("year", "")
+    if not (day or month or year):
+        return "", ""
+    what = what.rstrip("?") if what else "The date"
+    missing = [name for name, value in (("day", day), ("month", month), ("year", year)) if not value]
+    if missing:
+        return "", f"{_short(what)} must include a {' and '.join(missing)}"
+    if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
+        return "", f"{_short(what)} must be a real date, with a 4-digit year"
+    try:
+        return make_date(int(day), int(month), int(year)).isoformat(), ""
+    except InvalidAnswer:
+        return "", f"{_short(what)} must be a real date"
+
+
+def _short(text: str) -> str:
+    return "The date" if len(text) > 60 or text.endswith("?") else text
+
+
+def _answer_error(question: TemplateQuestion, reason: str) -> str:
+    if question.type is QuestionType.PERCENTAGE:
+        return f"Enter a percentage between 0 and 100 for: {question.text}"
+    if question.type is QuestionType.NUMBER:
+        return f"Enter a whole or decimal number for: {question.text}"
+    if question.type is QuestionType.TEXT:
+        return f"Your answer {reason}"
+    return f"Select an answer from the list for: {question.text}"
+
+
+class GovDateField(DateField):
+    """A date in three boxes (day, month, year), with GOV.UK error wording."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not any(part.strip() for part in valuelist):
+            self.data = None
+            return
+        value, error = _date_from_parts(dict(zip(("day", "month", "year"), (p.strip() for p in valuelist))), "The date")
+        if error:
+            self.data = None
+            raise ValueError(error)
+        self.data = date.fromisoformat(value)
+
+
+class DeclarationForm(FlaskForm):
+    """The sign-off: who declares the audit accurate, and when."""
+
+    headteacher_name = StringField("Headteacher’s full name", widget=GovTextInput(),
+                                   validators=[InputRequired("Enter the headteacher’s full name"), Length(max=200)])
+    chair_name = StringField("Chair of governors’ full name", widget=GovTextInput(),
+                             validators=[InputRequired("Enter the chair of governors’ full name"), Length(max=200)])
+    declaration_date = GovDateField("Date of the declaration", widget=GovDateInput(), format="%d %m %Y",
+                                 description="For example, 27 3 2027",
+                                 validators=[InputRequired("Enter the date of the declaration")])
+    confirm = BooleanField(
+        "We confirm that the answers in this audit are accurate to the best of our knowledge, and that "
+        "the governing body will be told of the findings and the actions planned.",
+        widget=GovCheckboxInput(), validators=[InputRequired("Confirm that the answers are accurate")],
+    )
+    submit = SubmitField("Submit the audit", widget=GovSubmitInput())
+
+    def __init__(self, *args, for_trust: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if for_trust:
+            self.headteacher_name.label.text = "Chief executive’s full name"
+            self.headteacher_name.validators[0].message = "Enter the chief executive’s full name"
+            self.chair_name.label.text = "Chair of trustees’ full name"
+            self.chair_name.validators[0].message = "Enter the chair of trustees’ full name"
+
+    def validate_declaration_date(self, field):
+        from surveyapp.timeutil import today
+
+        if field.data and field.data > today():
+            raise ValidationError("The date of the declaration must be today or in the past")
+        if field.data and field.data.year < 2000:
+            raise ValidationError("The date of the declaration must be a real date")
+
+    def validate_headteacher_name(self, field):
+        _refuse_formula(field)
+
+    def validate_chair_name(self, field):
+        _refuse_formula(field)
+
+
+def _refuse_formula(field) -> None:
+    # Names go into the board's spreadsheets; a leading = + - @ would run there as a formula.
+    if (field.data or "").strip()[:1] in ("=", "+", "-", "@"):
+        raise ValidationError("Enter a name, not a formula")

@@ -1,0 +1,42 @@
+"""The lead's forms: opening a cycle, returning a response."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSelect, GovSubmitInput, GovTextArea, GovTextInput
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, ValidationError
+from wtforms.validators import InputRequired, Length, Regexp
+
+from surveyapp.forms.audits import GovDateField, GovDateInput
+
+
+class OpenCycleForm(FlaskForm):
+    slug = StringField("Short name", widget=GovTextInput(), description="Used in links and references, for example 2026-27",
+                       validators=[InputRequired("Enter a short name, like 2026-27"), Length(max=40),
+                                   Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]*$", message="Use letters, numbers and hyphens only, like 2026-27")])
+    name = StringField("Title shown to schools", widget=GovTextInput(),
+                       validators=[InputRequired("Enter a title"), Length(max=255)])
+    template = SelectField("Audit template", widget=GovSelect(), validators=[InputRequired("Choose a template")])
+    due_on = GovDateField("Due date", widget=GovDateInput(), format="%d %m %Y", description="For example, 31 3 2027",
+                          validators=[InputRequired("Enter the due date")])
+    types = SelectMultipleField("Types of establishment", widget=GovCheckboxesInput(), validate_choice=True,
+                                description="Leave all unticked to include every type")
+    phases = SelectMultipleField("Phases", widget=GovCheckboxesInput(), validate_choice=True,
+                                 description="Leave all unticked to include every phase")
+    submit = SubmitField("Open the cycle", widget=GovSubmitInput())
+
+    def __init__(self, *args, templates=(), types=(), phases=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.template.choices = [("", "Choose a template")] + [(str(t.id), f"{t.title} (version {t.version})") for t in templates]
+        self.types.choices = [(t, t) for t in types]
+        self.phases.choices = [(p, p) for p in phases]
+
+    def validate_name(self, field):
+        if (field.data or "").strip()[:1] in ("=", "+", "-", "@"):
+            raise ValidationError("Enter a title, not a formula")
+
+
+class ReturnForm(FlaskForm):
+    comment = TextAreaField("What needs to change", widget=GovTextArea(),
+                            description="The DSL sees this on their task list and in the email we send them.",
+                            validators=[InputRequired("Say what needs to change"), Length(max=5000)])
+    submit = SubmitField("Return for amendment", widget=GovSubmitInput())
