@@ -1,0 +1,88 @@
+"""Loading audit templates: validation with named problems, versions frozen once used."""
+from __future__ import annotations
+
+import copy
+import json
+
+from sqlalchemy import func, select
+
+from surveyapp.audits.definitions import BUILT_IN_FOLDER, validate_definition
+from surveyapp.audits.models import AuditTemplate, QuestionType
+from surveyapp.extensions import db
+from tests.factories import SMALL_TEMPLATE
+
+
+def _write(tmp_path, data, name="t.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def test_built_in_templates_are_valid_and_cover_what_the_audit_needs():
+    schools = json.loads((BUILT_IN_FOLDER / "s175-schools.json").read_text())
+    early_years = json.loads((BUILT_IN_FOLDER / "early-years.json").read_text())
+    assert validate_definition(schools) == [] and validate_definition(early_years) == []
+    questions = [q for s in schools["sections"] for q in s["questions"]]
+    assert 50 <= len(questions) <= 60
+    assert schools["title"] == "Section 175/157 safeguarding and Prevent audit for schools"
+    assert [s["key"] for s in schools["sections"]] == [
+        "leadership", "policies", "training", "recruitment", "procedures", "online_safety", "prevent", "curriculum", "sign_off"]
+    assert {q["type"] for q in questions} == {t.value for t in QuestionType}
+    prevent = next(s for s in schools["sections"] if s["key"] == "prevent")
+    assert all("prevent" in q.get("tags", []) for q in prevent["questions"])
+    assert any("WRAP" in q["text"] for q in prevent["questions"])
+    assert len([q for s in early_years["sections"] for q in s["questions"]]) < len(questions)
+
+
+def test_load_command_stores_a_version_and_is_idempotent(runner, tmp_path):
+    path = _write(tmp_path, SMALL_TEMPLATE)
+    first = runner.invoke(args=["templates", "load", path])
+    assert first.exit_code == 0 and "created" in first.output
+    second = runner.invoke(args=["templates", "load", path])
+    assert second.exit_code == 0 and "unchanged" in second.output
+    assert db.session.scalar(select(func.count()).select_from(AuditTemplate)) == 1
+
+
+def test_invalid_definitions_name_every_problem_and_store_nothing(runner, tmp_path):
+    bad = copy.deepcopy(SMALL_TEMPLATE)
+    bad["sections"][0]["questions"][0]["gap"] = {"when": ["maybe"]}
+    bad["sections"][1]["questions"][1]["type"] = "slider"
+    bad["sections"][1]["questions"].append(dict(bad["sections"][1]["questions"][0]))
+    result = runner.invoke(args=["templates", "load", _write(tmp_path, bad)])
+    assert result.exit_code == 1
+    assert 'sections[0].questions[0].gap: "when" lists "maybe", which is not an answer to a yes_no question' in result.output
+    assert "sections[1].questions[1].type: must be one of" in result.output
+    assert 'sections[1].questions[3].key: "prevent_wrap" is used by another question' in result.output
+    assert db.session.scalar(select(func.count()).select_from(AuditTemplate)) == 0
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"key": "x",\n "title": }')
+    result = runner.invoke(args=["templates", "load", str(broken)])
+    assert result.exit_code == 1 and "line 2" in result.output
+
+
+def test_a_version_in_use_is_frozen_and_edits_become_a_new_version(runner, tmp_path, make):
+    make.establishment()
+    make.cycle()  # uses SMALL_TEMPLATE version 1
+    edited = copy.deepcopy(SMALL_TEMPLATE)
+    edited["sections"][0]["questions"][0]["text"] = "Is the policy up to date?"
+    path = _write(tmp_path, edited)
+    refused = runner.invoke(args=["templates", "load", path])
+    assert refused.exit_code == 1 and "cannot change" in refused.output
+    stored = db.session.scalar(select(AuditTemplate).where(AuditTemplate.version == 1))
+    assert stored.questions[0].text == "Is the child protection policy current?"
+    accepted = runner.invoke(args=["templates", "load", path, "--new-version"])
+    assert accepted.exit_code == 0 and "version 2: created" in accepted.output
+
+
+def test_cycles_open_command_creates_assignments_for_open_establishments_in_scope(runner, tmp_path, make):
+    runner.invoke(args=["templates", "load", _write(tmp_path, SMALL_TEMPLATE)])
+    make.establishment(phase="Primary")
+    make.establishment(phase="Secondary")
+    make.establishment(phase="Primary", is_open=False)
+    db.session.commit()
+    result = runner.invoke(args=["cycles", "open", "--slug", "2026-27", "--name", "Audit 2026-27", "--template", "mini",
+                                 "--due", "2027-03-31", "--phase", "primary"])
+    assert result.exit_code == 0, result.output
+    assert "1 establishments" in result.output
+    bad = runner.invoke(args=["cycles", "open", "--slug", "x", "--template", "nope", "--due", "2027-03-31"])
+    assert bad.exit_code == 1 and 'There is no template "nope"' in bad.output

@@ -1,0 +1,143 @@
+"""Sign-in, single-use links, sessions and the commands that create accounts."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from surveyapp.auth.models import AccountToken, Role, User
+from surveyapp.config import ConfigError, load_config
+from surveyapp.extensions import db
+from tests.conftest import make_app, outbox_messages
+
+
+def test_sign_in_goes_to_a_local_next_page_only(client, make):
+    lead = make.lead()
+    db.session.commit()
+    good = client.post("/sign-in?next=/templates", data={"email": lead.email.upper(), "password": make.PASSWORD})
+    assert good.headers["Location"] == "/templates"
+    client.post("/sign-out")
+    for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        response = client.post(f"/sign-in?next={evil}", data={"email": lead.email, "password": make.PASSWORD})
+        assert response.headers["Location"] == "/", evil
+        client.post("/sign-out")
+
+
+def test_wrong_password_is_refused_with_a_linked_error(client, make):
+    lead = make.lead()
+    db.session.commit()
+    page = client.post("/sign-in", data={"email": lead.email, "password": "wrong wrong wrong"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Enter a correct email address and password" in body and 'href="#email"' in body
+    assert client.get("/cycles").status_code == 302  # still signed out
+
+
+def test_sign_in_is_throttled(client, make):
+    lead = make.lead()
+    db.session.commit()
+    codes = [client.post("/sign-in", data={"email": lead.email, "password": "nope nope nope"}).status_code for _ in range(12)]
+    assert codes[:10] == [200] * 10
+    assert 429 in codes[10:]
+
+
+def test_create_lead_prints_a_single_use_link_that_sets_the_password(runner, client):
+    result = runner.invoke(args=["users", "create-lead", "Lead@Council.example.org", "--name", "Lee Lead"])
+    assert result.exit_code == 0, result.output
+    link = re.search(r"http://localhost(/set-password/\S+)", result.output).group(1)
+    page = client.get(link)
+    assert page.status_code == 200 and "lead@council.example.org" in page.get_data(as_text=True)
+    short = client.post(link, data={"password": "short", "confirm": "short"})
+    assert "12 characters or more" in short.get_data(as_text=True)
+    done = client.post(link, data={"password": "a long enough passphrase", "confirm": "a long enough passphrase"})
+    assert done.status_code == 302
+    assert client.get(link).status_code == 404  # single use
+    signed_in = client.post("/sign-in", data={"email": "lead@council.example.org", "password": "a long enough passphrase"})
+    assert signed_in.status_code == 302
+    again = runner.invoke(args=["users", "create-lead", "lead@council.example.org"])
+    assert again.exit_code == 1 and "already an account" in again.output
+
+
+def test_an_expired_link_is_refused(runner, client):
+    from datetime import timedelta
+
+    from surveyapp.timeutil import utcnow
+
+    result = runner.invoke(args=["users", "create-lead", "late@council.example.org"])
+    link = re.search(r"(/set-password/\S+)", result.output).group(1)
+    db.session.scalar(select(AccountToken)).expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    page = client.get(link)
+    assert page.status_code == 404 and "expired" in page.get_data(as_text=True)
+    refused = client.post(link, data={"password": "a long enough passphrase", "confirm": "a long enough passphrase"})
+    assert refused.status_code == 404
+    assert db.session.scalar(select(User.password_hash).where(User.email == "late@council.example.org")) is None
+
+
+def test_password_reset_email_and_link(client, make, app):
+    dsl = make.dsl(make.establishment(), email="dsl@school.example.org")
+    db.session.commit()
+    page = client.post("/forgot-password", data={"email": "dsl@school.example.org"})
+    assert "Check your email" in page.get_data(as_text=True)
+    unknown = client.post("/forgot-password", data={"email": "nobody@school.example.org"})
+    assert "Check your email" in unknown.get_data(as_text=True)  # does not reveal who has an account
+    messages = outbox_messages(app)
+    assert [m["To"] for m in messages] == ["dsl@school.example.org"]
+    link = re.search(r"http://localhost(/set-password/\S+)", messages[0].get_payload()).group(1)
+    assert client.post(link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"}).status_code == 302
+    assert client.post("/sign-in", data={"email": dsl.email, "password": "brand new passphrase"}).status_code == 302
+
+
+def test_signing_out_ends_a_copied_session_cookie(app, make):
+    lead = make.lead()
+    db.session.commit()
+    browser = app.test_client()
+    browser.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    cookie = browser.get_cookie("session").value
+    assert browser.get("/cycles").status_code == 200
+    browser.post("/sign-out")
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    assert replay.get("/cycles").status_code == 302
+
+
+def test_a_disabled_user_is_signed_out_at_their_next_request(client, make, sign_in):
+    lead = make.lead()
+    db.session.commit()
+    sign_in(lead)
+    assert client.get("/cycles").status_code == 200
+    db.session.get(User, lead.id).is_enabled = False
+    db.session.commit()
+    assert client.get("/cycles").status_code == 302
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SURVEYAPP_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="too short"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    config = load_config(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_security_headers_and_no_store(client):
+    response = client.get("/sign-in")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_forms_refuse_a_post_without_a_csrf_token(make):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        client = app.test_client()
+        response = client.post("/sign-in", data={"email": "a@b.example", "password": "whatever"})
+        assert response.status_code == 400
+        assert "Your page had expired" in response.get_data(as_text=True)
