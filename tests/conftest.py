@@ -36,7 +36,17 @@ def make_app(**overrides):
         "SERVER_NAME": None,
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+
+    @app.teardown_request
+    def _forget_request_user(_exc):
+        # Tests keep one app context open, and Flask reuses it for each request, so g
+        # would outlive the request; in production every request has a fresh g.
+        from flask import g
+
+        g.pop("_login_user", None)
+
+    return app
 
 
 @pytest.fixture(scope="session")
