@@ -1,8 +1,86 @@
 """`surveyapp establishments` and `surveyapp contacts` commands."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
+
+from surveyapp.csvfiles import ImportFailed
+from surveyapp.extensions import db
 
 establishments = AppGroup("establishments", help="The register of schools and settings (GIAS).")
 contacts = AppGroup("contacts", help="DSLs, deputies and trust safeguarding leads.")
+
+
+def _refuse(path: str, exc: ImportFailed) -> None:
+    from surveyapp.cli import fail
+
+    count = len(exc.problems)
+    fail(f"{path} was not imported ({count} problem{'s' if count != 1 else ''}); nothing was changed:\n"
+         + "\n".join(f"  {problem}" for problem in exc.problems))
+
+
+def _commit_or_fail() -> None:
+    from surveyapp.cli import fail
+
+    try:
+        db.session.commit()
+    except IntegrityError:
+        fail("The register changed while the file was being imported; nothing was changed. Run the import again.")
+
+
+@establishments.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change, without changing anything.")
+def import_establishments_command(path: str, dry_run: bool) -> None:
+    """Import a GIAS establishment extract (CSV): add new establishments, update the rest by URN."""
+    from surveyapp.establishments.importer import apply_establishments, plan_establishments
+
+    try:
+        plan = plan_establishments(Path(path).read_bytes())
+    except ImportFailed as exc:
+        _refuse(path, exc)
+    if dry_run:
+        click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
+        for record in plan.new[:10]:
+            click.echo(f"  new: {record.urn} {record.name}")
+        for change in plan.updated[:10]:
+            click.echo(f"  updated: {change.record.urn} {change.record.name}: "
+                       + "; ".join(f"{c.label} {c.old!r} -> {c.new!r}" for c in change.changes))
+        return
+    apply_establishments(plan, actor=None, filename=Path(path).name)
+    _commit_or_fail()
+    click.echo(f"Imported {path}: {plan.summary()}.")
+
+
+@contacts.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--invite", is_flag=True, help="Email an invitation to each contact who has not set a password yet.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change, without changing anything.")
+def import_contacts_command(path: str, invite: bool, dry_run: bool) -> None:
+    """Import contacts (CSV: URN or Trust UID, Name, Email, Role) and link them to their establishments and trusts."""
+    from surveyapp.establishments.importer import apply_contacts, plan_contacts, send_invitations
+
+    try:
+        plan = plan_contacts(Path(path).read_bytes())
+    except ImportFailed as exc:
+        _refuse(path, exc)
+    if dry_run:
+        click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
+        if invite:
+            click.echo(f"{len(plan.without_password)} people would be sent an invitation.")
+        return
+    result = apply_contacts(plan, actor=None, filename=Path(path).name)
+    _commit_or_fail()
+    click.echo(f"Imported {path}: {plan.summary()}.")
+    if not invite:
+        return
+    report = send_invitations(result.to_invite, invited_by="your local authority", commit=db.session.commit)
+    click.echo(f"Invitations sent: {len(report.sent)}.")
+    if report.failed:
+        click.echo(f"Invitations that could not be sent ({len(report.failed)}); the contacts were imported:", err=True)
+        for email, reason in report.failed:
+            click.echo(f"  {email}: {reason}", err=True)
+        raise SystemExit(1)

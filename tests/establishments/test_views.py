@@ -1,0 +1,249 @@
+"""The lead's register pages and the web imports: upload, preview, confirm."""
+from __future__ import annotations
+
+import io
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from surveyapp.activity.models import ActivityRecord
+from surveyapp.auth.models import Role, User
+from surveyapp.establishments.models import Establishment, EstablishmentContact, Trust
+from surveyapp.extensions import db
+from tests.conftest import outbox_messages
+from tests.establishments.gias_files import NOTRE_DAME, OAKFIELD, ST_MARYS, contacts_csv, gias_csv, gias_row, standard_rows
+
+
+@pytest.fixture
+def uploads(app, tmp_path, monkeypatch) -> Path:
+    """Keep uploads in the test's own folder rather than the real instance folder."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+    return tmp_path / "instance" / "uploads"
+
+
+@pytest.fixture
+def lead(make):
+    user = make.lead(name="Lee Lead")
+    db.session.commit()
+    return user
+
+
+def upload(client, url: str, data: bytes, filename: str = "edubasealldata.csv"):
+    return client.post(url, data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+
+
+def page_text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def counts() -> tuple[int, ...]:
+    return tuple(db.session.scalar(select(func.count()).select_from(model))
+                 for model in (Establishment, Trust, User, EstablishmentContact, ActivityRecord))
+
+
+ROUTES = [
+    ("get", "/establishments/"),
+    ("get", "/establishments/100001"),
+    ("get", "/establishments/trusts/5001"),
+    ("get", "/establishments/import/establishments"),
+    ("post", "/establishments/import/establishments"),
+    ("get", "/establishments/import/establishments/" + "a" * 43),
+    ("post", "/establishments/import/establishments/" + "a" * 43),
+    ("get", "/establishments/import/contacts"),
+    ("post", "/establishments/import/contacts"),
+    ("get", "/establishments/import/contacts/" + "a" * 43),
+    ("post", "/establishments/import/contacts/" + "a" * 43),
+]
+
+
+@pytest.mark.parametrize("role", [Role.DSL, Role.TRUST_LEAD, Role.BOARD, None])
+def test_only_the_lead_may_use_the_register(client, make, sign_in, role):
+    trust = make.trust(uid="5001")
+    make.establishment(urn="100001", trust=trust)
+    if role is not None:
+        sign_in(make.user(role))
+    for method, url in ROUTES:
+        response = getattr(client, method)(url)
+        if role is None:
+            assert response.status_code == 302 and "/sign-in" in response.headers["Location"], url
+        else:
+            assert response.status_code == 403, (method, url, response.status_code)
+
+
+def test_the_register_lists_searches_filters_and_pages(client, make, sign_in, lead):
+    trust = make.trust(name="Oak Learning Trust", uid="5001")
+    oak = make.establishment(name="Oak Academy", urn="100001", trust=trust, phase="Secondary")
+    make.dsl(oak)
+    make.dsl(oak, deputy=True)
+    make.establishment(name="Birch Nursery", urn="100002", phase="Nursery", is_open=False)
+    for n in range(55):
+        make.establishment(name=f"Primary School {n:02d}", urn=str(200000 + n))
+    db.session.commit()
+    sign_in(lead)
+
+    first = page_text(client.get("/establishments/"))
+    assert "57 establishments" in first and "Page 1 of 2" in first
+    assert 'aria-label="Page 2"' in first and "govuk-pagination" in first
+    assert "Birch Nursery" in first and "Oak Learning Trust" in first
+    oak_row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Oak Academy(?:(?!</tr>).)*</tr>", first, re.S).group(0)
+    assert re.search(r"--numeric\">\s*2\s*</td>", oak_row)
+    second = page_text(client.get("/establishments/?page=2"))
+    assert "Primary School 54" in second and "Oak Academy" not in second
+
+    found = page_text(client.get("/establishments/?q=oak"))
+    assert "1 establishment found" in found and "Oak Academy" in found and "Birch" not in found
+    assert "Oak Academy" in page_text(client.get("/establishments/?q=100001"))
+    nursery = page_text(client.get("/establishments/?phase=Nursery"))
+    assert "Birch Nursery" in nursery and "Oak Academy" not in nursery
+    closed = page_text(client.get("/establishments/?status=closed"))
+    assert "1 establishment found" in closed and "Birch Nursery" in closed
+    paged = page_text(client.get("/establishments/?phase=Primary&page=2"))
+    assert "Page 2 of 2" in paged and "phase=Primary" in paged
+    none = page_text(client.get("/establishments/?q=zzz%25"))
+    assert "No establishments match your search" in none
+
+
+def test_establishment_and_trust_pages(client, make, sign_in, lead):
+    trust = make.trust(name="Oak Learning Trust", uid="5001")
+    oak = make.establishment(name="Oak Academy", urn="100001", trust=trust)
+    make.dsl(oak, name="Dee Lead", email="dee@oak.example.org")
+    make.trust_lead(trust, name="Tess Trust", email="tess@oak.example.org")
+    db.session.commit()
+    sign_in(lead)
+    page = page_text(client.get("/establishments/100001"))
+    assert "<h1" in page and "Oak Academy" in page and "Dee Lead" in page and "dee@oak.example.org" in page
+    assert "Designated safeguarding lead" in page and 'href="/establishments/trusts/5001"' in page
+    trust_page = page_text(client.get("/establishments/trusts/5001"))
+    assert "Oak Learning Trust" in trust_page and "Tess Trust" in trust_page and "Oak Academy" in trust_page
+    assert client.get("/establishments/999999").status_code == 404
+    assert client.get("/establishments/trusts/9999").status_code == 404
+
+
+def test_establishments_import_upload_preview_confirm(client, make, sign_in, lead, uploads):
+    make.establishment(urn="100001", name="St Mary’s (old name)")
+    db.session.commit()
+    sign_in(lead)
+    form = page_text(client.get("/establishments/import/establishments"))
+    assert "Import establishments (GIAS extract)" in form and 'type="file"' in form and 'enctype="multipart/form-data"' in form
+
+    response = upload(client, "/establishments/import/establishments", gias_csv())
+    assert response.status_code == 302
+    preview_url = response.headers["Location"]
+    token = preview_url.rsplit("/", 1)[1]
+    assert (uploads / f"{token}.csv").read_bytes() == gias_csv()
+    assert counts()[0] == 1  # nothing imported yet
+
+    preview = page_text(client.get(preview_url))
+    assert "Check the establishments import" in preview and "Windows-1252" in preview
+    assert OAKFIELD in preview and NOTRE_DAME in preview and "Northern Lights Academy Trust – North" in preview
+    assert "St Mary’s (old name)" in preview and ST_MARYS in preview  # the rename is shown
+    assert "Confirm import" in preview and f'action="{preview_url}"' in preview
+
+    confirmed = client.post(preview_url)
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/establishments/"
+    assert not (uploads / f"{token}.csv").exists() and not (uploads / f"{token}.json").exists()
+    db.session.expire_all()
+    assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) == ST_MARYS
+    assert counts()[:2] == (4, 1)
+    entry = db.session.scalar(select(ActivityRecord).where(ActivityRecord.action == "establishments.imported"))
+    assert entry.actor_id == lead.id and entry.detail["new"] == 3 and entry.detail["updated"] == 1
+    listing = page_text(client.get("/establishments/"))
+    assert "Establishments imported: 3 new, 1 updated" in listing
+    assert client.post(preview_url).status_code == 404  # the upload is spent
+
+
+def test_contacts_import_upload_preview_confirm_and_invite(client, make, sign_in, lead, uploads, app):
+    trust = make.trust(uid="5001")
+    make.establishment(urn="100001", name="St Mary’s")
+    db.session.commit()
+    sign_in(lead)
+    data = contacts_csv([
+        {"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "dsl"},
+        {"Trust UID": trust.uid, "Name": "Tess Trust", "Email": "tess@trust.example.org"},
+    ])
+    response = upload(client, "/establishments/import/contacts", data, "contacts.csv")
+    assert response.status_code == 302
+    preview_url = response.headers["Location"]
+    preview = page_text(client.get(preview_url))
+    assert "Check the contacts import" in preview and "dee@stmarys.example.org" in preview and "URN 100001" in preview
+    assert 'name="invite"' in preview and "<label" in preview
+
+    confirmed = client.post(preview_url, data={"invite": "y"})
+    assert confirmed.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.email == "dee@stmarys.example.org")).role is Role.DSL
+    assert sorted(m["To"] for m in outbox_messages(app)) == ["dee@stmarys.example.org", "tess@trust.example.org"]
+    listing = page_text(client.get("/establishments/"))
+    assert "Contacts imported: 2 people added" in listing and "Invitations sent: 2." in listing
+
+
+def test_a_bad_file_shows_every_problem_and_writes_nothing(client, make, sign_in, lead, uploads):
+    rows = standard_rows()
+    rows[1]["NumberOfPupils"] = "lots"
+    rows[2]["EstablishmentName"] = '=HYPERLINK("http://evil.example","x")'
+    sign_in(lead)
+    before = counts()
+    response = upload(client, "/establishments/import/establishments", gias_csv(rows))
+    page = page_text(response)
+    assert response.status_code == 200
+    assert "govuk-error-summary" in page and "The file cannot be imported: 2 problems" in page
+    assert 'line 3, column NumberOfPupils: "lots" must be a whole number' in page
+    assert "line 4, column EstablishmentName:" in page and "looks like a spreadsheet formula" in page
+    assert 'href="#file"' in page and "<title>Error:" in page
+    assert counts() == before
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_the_upload_form_checks_a_file_was_chosen_and_is_a_csv(client, sign_in, lead, uploads):
+    sign_in(lead)
+    empty = page_text(client.post("/establishments/import/establishments", data={}, content_type="multipart/form-data"))
+    assert "Select a CSV file" in empty and "govuk-error-summary" in empty
+    workbook = page_text(upload(client, "/establishments/import/establishments", b"PK\x03\x04", "gias.xlsx"))
+    assert "The selected file must be a CSV" in workbook
+    renamed = page_text(upload(client, "/establishments/import/establishments", b"PK\x03\x04\x14\x00", "gias.csv"))
+    assert "this is an Excel workbook: save it as CSV" in renamed
+
+
+def test_another_users_upload_cannot_be_previewed_or_confirmed(client, app, make, sign_in, lead, uploads):
+    other = make.lead(email="other.lead@council.example.org")
+    db.session.commit()
+    sign_in(lead)
+    preview_url = upload(client, "/establishments/import/establishments", gias_csv()).headers["Location"]
+    token = preview_url.rsplit("/", 1)[1]
+    intruder = app.test_client()
+    sign_in(other, test_client=intruder)
+    before = counts()
+    assert intruder.get(preview_url).status_code == 404
+    assert intruder.post(preview_url).status_code == 404
+    assert intruder.post(f"/establishments/import/contacts/{token}").status_code == 404  # nor as another kind
+    assert intruder.post("/establishments/import/establishments/..%2F..%2Fsecret_key").status_code == 404
+    db.session.expire_all()
+    assert counts() == before and (uploads / f"{token}.csv").exists()
+    assert client.post(preview_url).status_code == 302  # the owner still can
+
+
+def test_confirm_checks_the_file_again(client, make, sign_in, lead, uploads):
+    school = make.establishment(urn="100001")
+    db.session.commit()
+    sign_in(lead)
+    data = contacts_csv([{"URN": "100001", "Name": "Dee", "Email": "dee@example.org", "Role": "dsl"}])
+    preview_url = upload(client, "/establishments/import/contacts", data, "contacts.csv").headers["Location"]
+    db.session.delete(school)  # the register changed between preview and confirm
+    db.session.commit()
+    before = counts()
+    page = page_text(client.post(preview_url))
+    assert "line 2, column URN: URN 100001 is not in the register" in page and "govuk-error-summary" in page
+    db.session.expire_all()
+    assert counts() == before
+    assert not any(uploads.iterdir())
+
+
+def test_an_import_that_changes_nothing_offers_no_confirm(client, sign_in, lead, uploads):
+    sign_in(lead)
+    data = gias_csv([gias_row("100001", "Only School")])
+    client.post(upload(client, "/establishments/import/establishments", data).headers["Location"])
+    again = page_text(client.get(upload(client, "/establishments/import/establishments", data).headers["Location"]))
+    assert "there is nothing to import" in again and "Confirm import" not in again
