@@ -41,6 +41,13 @@ _NO = {"no", "n", "false", "0", "not submitted", "in progress"}
 IMPORT_COMMENT = "Imported from an earlier year's return"
 
 
+def _insert_many(model, rows: list[dict]) -> None:
+    """Insert rows with one executemany. ``render_nulls`` keeps None as NULL: without it the ORM
+    leaves out None values and splits the batch wherever the None columns change."""
+    if rows:
+        db.session.execute(insert(model).execution_options(render_nulls=True), rows)
+
+
 def _chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -207,9 +214,8 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
     actor_id = getattr(actor, "id", None)
     counts = plan.counts
     missing = [r for r in plan.returns if _respondent(r) not in plan.existing]
-    if missing:
-        db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "establishment_id": r.establishment_id,
-                                                 "trust_id": r.trust_id} for r in missing])
+    _insert_many(Assignment, [{"cycle_id": cycle.id, "establishment_id": r.establishment_id, "trust_id": r.trust_id}
+                              for r in missing])
     rows = db.session.execute(
         select(Assignment.id, Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
         .outerjoin(Response, Response.assignment_id == Assignment.id)
@@ -217,7 +223,7 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
     ).all()
     without_response = [row.id for row in rows if row.response_id is None]
     if without_response:
-        db.session.execute(insert(Response), [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED} for a in without_response])
+        _insert_many(Response, [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED} for a in without_response])
         rows = db.session.execute(
             select(Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
             .join(Response, Response.assignment_id == Assignment.id)
@@ -267,14 +273,11 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
         if before is not after:
             events.append({"response_id": response_id, "from_status": before, "to_status": after, "at": now,
                            "by_user_id": actor_id, "comment": IMPORT_COMMENT})
-    if answer_rows:
-        db.session.execute(insert(Answer), answer_rows)
-    if progress_rows:
-        db.session.execute(insert(SectionProgress), progress_rows)
+    _insert_many(Answer, answer_rows)
+    _insert_many(SectionProgress, progress_rows)
     if response_rows:
         db.session.execute(update(Response), response_rows)
-    if events:
-        db.session.execute(insert(StatusEvent), events)
+    _insert_many(StatusEvent, events)
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (Assignment, Response, Answer, SectionProgress)):
             db.session.expire(instance)

@@ -86,7 +86,7 @@ def _upload(kind: str):
             IMPORTS[kind]["plan"](data)
         except ImportFailed as exc:
             problems = exc.problems
-            form.file.errors.append(f"The file cannot be imported: fix the problems listed and upload it again")
+            form.file.errors.append("The file cannot be imported: fix the problems listed and upload it again")
         else:
             token = services.store_upload(upload_folder(), kind=kind, owner_id=current_user.id,
                                           filename=form.file.data.filename or "", data=data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from surveyapp.activity.models import ActivityRecord
 from surveyapp.audits.models import (
@@ -189,3 +189,25 @@ def test_a_dry_run_writes_nothing(runner, tmp_path, setup):
     result = run_import(runner, tmp_path, [{"URN": "100003", **COMPLETE}], HEADER, "--dry-run")
     assert result.exit_code == 0 and "1 added to the cycle" in result.output and "Nothing was changed" in result.output
     assert row_counts() == before
+
+
+def test_the_import_does_not_query_once_per_row(runner, tmp_path, setup, make):
+    for n in range(300):
+        make.establishment(urn=str(400000 + n))
+    db.session.commit()
+    rows = [{"URN": str(400000 + n), **COMPLETE, "Submitted": "yes" if n % 2 else "no",
+             "policy_notes": "" if n % 3 else "Noted"} for n in range(300)]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = run_import(runner, tmp_path, rows)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert result.exit_code == 0, result.output
+    assert "300 returns (150 submitted, 150 in progress)" in result.output
+    assert len(statements) < 40, len(statements)
+    assert db.session.scalar(select(func.count()).select_from(Answer)) == 300 * 5 + 100

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from surveyapp.activity.models import ActivityRecord
 from surveyapp.auth.models import AccountToken, Role, User
-from surveyapp.establishments.models import ContactRole, EstablishmentContact, TrustContact
+from surveyapp.establishments.models import EstablishmentContact, TrustContact
 from surveyapp.extensions import db
 from tests.conftest import outbox_messages
 from tests.establishments.gias_files import contacts_csv

@@ -201,7 +201,8 @@ def test_every_problem_is_printed_not_only_the_first(runner, tmp_path):
 
 
 def test_the_import_does_not_query_once_per_row(runner, tmp_path):
-    rows = [gias_row(str(300000 + n), f"School {n}", trust_uid=str(7000 + n % 10), trust_name=f"Trust {n % 10}")
+    rows = [gias_row(str(300000 + n), f"School {n}", pupils="" if n % 2 else "300",
+                     trust_uid=str(7000 + n % 10) if n % 3 else "", trust_name=f"Trust {n % 10}" if n % 3 else "")
             for n in range(1500)]
     statements: list[str] = []
 
@@ -217,6 +218,6 @@ def test_the_import_does_not_query_once_per_row(runner, tmp_path):
         event.remove(db.engine, "before_cursor_execute", count)
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     assert "1500 new" in first.output and "1 updated, 1499 unchanged" in second.output
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) < 20, len(selects)
+    # Two imports: a handful of statements each, however many rows (and however their blanks fall).
+    assert len(statements) < 40, len(statements)
     assert db.session.scalar(select(func.count()).select_from(Establishment)) == 1500
