@@ -118,7 +118,7 @@ class Cycle(db.Model):
     #: the filters that chose the establishments: {"types": [...], "phases": [...]}
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     template: Mapped[AuditTemplate] = relationship(back_populates="cycles")
     assignments: Mapped[list[Assignment]] = relationship(back_populates="cycle", cascade="all, delete-orphan")
@@ -208,7 +208,7 @@ class Response(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     headteacher_name: Mapped[str] = mapped_column(String(200), default="")
     chair_name: Mapped[str] = mapped_column(String(200), default="")
     declaration_date: Mapped[date | None]
@@ -249,7 +249,7 @@ class SectionProgress(db.Model):
     #: incremented on every save; a save carrying an older version is refused
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     response: Mapped[Response] = relationship(back_populates="sections")
     updated_by = relationship("User")
@@ -267,7 +267,7 @@ class Answer(db.Model):
     #: the planned action when the answer is a gap: {"action", "owner", "target_date"}
     follow_up: Mapped[dict[str, str] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     response: Mapped[Response] = relationship(back_populates="answers")
 
@@ -296,7 +296,7 @@ class StatusEvent(db.Model):
     from_status: Mapped[ResponseStatus] = mapped_column(str_enum(ResponseStatus))
     to_status: Mapped[ResponseStatus] = mapped_column(str_enum(ResponseStatus))
     at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
-    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     comment: Mapped[str] = mapped_column(Text, default="")
 
     response: Mapped[Response] = relationship(back_populates="events")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, case, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -519,24 +519,38 @@ __all__ = [
 # --- the lead's overview ------------------------------------------------------------------
 
 
-def status_counts(cycle: Cycle) -> dict[str, int]:
-    """Establishments in the cycle by response status, counted in SQL."""
-    rows = db.session.execute(
-        select(Response.status, func.count())
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
-        .group_by(Response.status)
-    ).all()
-    counts = {status.value: 0 for status in ResponseStatus}
-    counts.update({status.value if hasattr(status, "value") else status: n for status, n in rows})
-    counts["in_scope"] = sum(n for _s, n in rows)
-    counts["covered_by_trust"] = db.session.scalar(
-        select(func.count(func.distinct(TrustCoverage.establishment_id)))
+def covered_establishments(cycle: Cycle):
+    """SELECT of establishment ids answered for by a trust response returned (submitted or accepted) in the cycle."""
+    return (
+        select(TrustCoverage.establishment_id)
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id,
-               Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
-    ) or 0
+        .where(Assignment.cycle_id == cycle.id, Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
+    )
+
+
+def status_counts(cycle: Cycle) -> dict[str, int]:
+    """Establishments in the cycle, each counted once, in SQL.
+
+    An establishment that returned its own response counts as submitted/accepted; one that did not
+    but is covered by its trust's returned response counts as ``covered_by_trust``, not as not started.
+    """
+    covered = Assignment.establishment_id.in_(covered_establishments(cycle))
+    returned_own = Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED])
+    category = case((returned_own, Response.status), (covered, "covered_by_trust"), else_=Response.status)
+    rows = db.session.execute(
+        select(category, func.count())
+        .select_from(Response)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
+        .group_by(category)
+    ).all()
+    counts = {status.value: 0 for status in ResponseStatus}
+    counts["covered_by_trust"] = 0
+    for key, number in rows:
+        counts[getattr(key, "value", key)] = number
+    counts["in_scope"] = sum(number for _key, number in rows)
+    counts["complete"] = counts["submitted"] + counts["accepted"] + counts["covered_by_trust"]
     return counts
 
 

@@ -82,3 +82,23 @@ def test_dsl_cannot_reach_the_leads_pages(client, make, sign_in):
     sign_in(dsl)
     for path in ("/cycles", f"/cycles/{cycle.slug}/", "/cycles/new", "/templates", "/users"):
         assert client.get(path).status_code == 403, path
+
+
+def test_each_establishment_is_counted_once_with_trust_cover(make):
+    from surveyapp.audits.services import status_counts
+
+    trust = make.trust()
+    covered = make.establishment(trust=trust)
+    own = make.establishment(trust=trust)
+    alone = make.establishment()
+    cycle = make.cycle()
+    responses = {a.establishment_id or ("trust", a.trust_id): a.response for a in cycle.assignments}
+    responses[("trust", trust.id)].status = ResponseStatus.SUBMITTED
+    responses[own.id].status = ResponseStatus.ACCEPTED
+    responses[alone.id].status = ResponseStatus.IN_PROGRESS
+    db.session.commit()
+    counts = status_counts(cycle)
+    assert counts["in_scope"] == 3
+    assert (counts["covered_by_trust"], counts["accepted"], counts["in_progress"], counts["not_started"]) == (1, 1, 1, 0)
+    assert counts["complete"] == 2
+    assert responses[covered.id].status is ResponseStatus.NOT_STARTED
