@@ -1,0 +1,170 @@
+"""Every route, every method, every role: who may reach what.
+
+The table below must name every endpoint in the app's URL map: a new route
+fails this test until someone decides who may use it. Objects of another
+school or trust must answer 404 (their existence is not revealed); pages of
+another role answer 403; anonymous visitors are sent to sign in (302).
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from surveyapp.audits.models import Assignment, Response, ResponseStatus
+from surveyapp.auth.models import User
+from surveyapp.extensions import db
+
+ROLES = ("anonymous", "dsl", "deputy", "trust_lead", "board", "lead", "disabled")
+
+# Expectation presets: role -> status for GET (POST uses the same with "ok" meaning "not refused").
+OK = "ok"
+PUBLIC = {role: OK for role in ROLES}
+SIGNED_IN = {**{role: OK for role in ROLES}, "anonymous": 302, "disabled": 302}
+LEAD_ONLY = {"anonymous": 302, "disabled": 302, "dsl": 403, "deputy": 403, "trust_lead": 403, "board": 403, "lead": OK}
+READERS = {**LEAD_ONLY, "board": OK}
+OWN_SCHOOL = {"anonymous": 302, "disabled": 302, "dsl": OK, "deputy": OK, "trust_lead": 404, "board": 404, "lead": 404}
+OTHER_SCHOOL = {**OWN_SCHOOL, "dsl": 404, "deputy": 404}
+TRUST_ACADEMY = {**OWN_SCHOOL, "dsl": 404, "deputy": 404, "trust_lead": OK}
+OWN_TRUST = {**TRUST_ACADEMY}
+OTHER_TRUST = {**TRUST_ACADEMY, "trust_lead": 404}
+ANON_ONLY_OK = PUBLIC  # sign-in, password pages: anyone may open them
+
+
+def _cases(world):
+    """(endpoint, method, url, expectations) for every route."""
+    a, c, t, u = world["response_a"], world["response_c"], world["response_t"], world["response_u"]
+    b = world["response_b"]
+    cycle = world["cycle_slug"]
+    cases = [
+        ("main.home", "GET", "/", PUBLIC),
+        ("main.accessibility", "GET", "/accessibility", PUBLIC),
+        ("main.privacy", "GET", "/privacy", PUBLIC),
+        ("main.healthz", "GET", "/healthz", PUBLIC),
+        ("main.govuk_assets", "GET", "/assets/images/favicon.ico", PUBLIC),
+        ("static", "GET", "/static/app.css", PUBLIC),
+        ("auth.sign_in", "GET", "/sign-in", PUBLIC),
+        ("auth.forgot_password", "GET", "/forgot-password", PUBLIC),
+        ("auth.set_password", "GET", "/set-password/not-a-real-token", {role: 404 for role in ROLES}),
+        ("auth.list_users", "GET", "/users", LEAD_ONLY),
+        ("auth.invite_user", "GET", "/users/invite", LEAD_ONLY),
+        ("auth.resend_invitation", "POST", f"/users/{world['dsl_c_id']}/resend-invitation", LEAD_ONLY),
+        ("audits.list_audits", "GET", "/audits/", SIGNED_IN),
+    ]
+    for endpoint, suffix, method in (
+        ("audits.show_task_list", "/", "GET"),
+        ("audits.edit_section", "/sections/policies", "GET"),
+        ("audits.edit_section", "/sections/policies", "POST"),
+        ("audits.check_answers", "/check", "GET"),
+        ("audits.declaration", "/declaration", "GET"),
+        ("audits.declaration", "/declaration", "POST"),
+        ("audits.confirmation", "/confirmation", "GET"),
+    ):
+        cases.append((endpoint, method, f"/audits/{a}{suffix}", OWN_SCHOOL))
+        cases.append((endpoint, method, f"/audits/{c}{suffix}", OTHER_SCHOOL))
+        cases.append((endpoint, method, f"/audits/{b}{suffix}", TRUST_ACADEMY))
+        cases.append((endpoint, method, f"/audits/{t}{suffix}", OWN_TRUST))
+        cases.append((endpoint, method, f"/audits/{u}{suffix}", OTHER_TRUST))
+    cases += [
+        ("audits.choose_academies", "GET", f"/audits/{t}/academies", OWN_TRUST),
+        ("audits.choose_academies", "POST", f"/audits/{u}/academies", OTHER_TRUST),
+        ("manage.list_cycles", "GET", "/cycles", READERS),
+        ("manage.open_cycle", "GET", "/cycles/new", LEAD_ONLY),
+        ("manage.show_cycle", "GET", f"/cycles/{cycle}/", READERS),
+        ("manage.show_response", "GET", f"/cycles/{cycle}/responses/{a}", READERS),
+        ("manage.accept_response", "POST", f"/cycles/{cycle}/responses/{c}/accept", LEAD_ONLY),
+        ("manage.return_response", "POST", f"/cycles/{cycle}/responses/{c}/return", LEAD_ONLY),
+        ("manage.list_templates", "GET", "/templates", READERS),
+        ("manage.show_template", "GET", f"/templates/{world['template_id']}", READERS),
+        ("establishments.list_establishments", "GET", "/establishments/", LEAD_ONLY),
+        ("establishments.show_establishment", "GET", f"/establishments/{world['urn_a']}", LEAD_ONLY),
+        ("establishments.show_trust", "GET", f"/establishments/trusts/{world['trust_uid']}", LEAD_ONLY),
+        ("establishments.upload_establishments", "GET", "/establishments/import/establishments", LEAD_ONLY),
+        ("establishments.upload_contacts", "GET", "/establishments/import/contacts", LEAD_ONLY),
+        ("establishments.preview_establishments", "GET", "/establishments/import/establishments/" + "x" * 32,
+         {**LEAD_ONLY, "lead": 404}),
+        ("establishments.preview_contacts", "GET", "/establishments/import/contacts/" + "x" * 32, {**LEAD_ONLY, "lead": 404}),
+        ("establishments.confirm_establishments", "POST", "/establishments/import/establishments/" + "x" * 32,
+         {**LEAD_ONLY, "lead": 404}),
+        ("establishments.confirm_contacts", "POST", "/establishments/import/contacts/" + "x" * 32, {**LEAD_ONLY, "lead": 404}),
+        # Last: signing out ends every session of the user.
+        ("auth.sign_out", "POST", "/sign-out", PUBLIC),
+    ]
+    return cases
+
+
+@pytest.fixture
+def world(app, make):
+    trust, other_trust = make.trust(name="Oak Trust"), make.trust(name="Elm Trust")
+    school_a = make.establishment(name="Ash Primary")
+    academy_b = make.establishment(name="Oak Academy", trust=trust)
+    school_c = make.establishment(name="Cedar Primary")
+    academy_d = make.establishment(name="Elm Academy", trust=other_trust)
+    users = {
+        "dsl": make.dsl(school_a),
+        "deputy": make.dsl(school_a, deputy=True),
+        "trust_lead": make.trust_lead(trust),
+        "board": make.board(),
+        "lead": make.lead(),
+        "disabled": make.dsl(school_a),
+    }
+    dsl_c = make.dsl(school_c)
+    cycle = make.cycle()
+
+    def response_of(**where):
+        return db.session.scalar(select(Response.id).join(Assignment).where(
+            *(getattr(Assignment, k) == v for k, v in where.items())))
+
+    world = {
+        "users": users, "cycle_slug": cycle.slug, "template_id": cycle.template_id, "dsl_c_id": dsl_c.id,
+        "urn_a": school_a.urn, "trust_uid": trust.uid,
+        "response_a": response_of(establishment_id=school_a.id), "response_b": response_of(establishment_id=academy_b.id),
+        "response_c": response_of(establishment_id=school_c.id), "response_d": response_of(establishment_id=academy_d.id),
+        "response_t": response_of(trust_id=trust.id), "response_u": response_of(trust_id=other_trust.id),
+    }
+    db.session.get(Response, world["response_c"]).status = ResponseStatus.SUBMITTED
+    db.session.commit()
+    return world
+
+
+def _clients(app, world):
+    clients = {"anonymous": app.test_client()}
+    for role, user in world["users"].items():
+        client = app.test_client()
+        signed_in = client.post("/sign-in", data={"email": user.email, "password": "correct horse battery staple"})
+        assert signed_in.status_code == 302, role
+        clients[role] = client
+    db.session.get(User, world["users"]["disabled"].id).is_enabled = False
+    db.session.commit()
+    return clients
+
+
+def test_every_route_is_in_the_access_table(app, world):
+    listed = {endpoint for endpoint, *_ in _cases(world)}
+    routed = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = sorted(routed - listed)
+    assert not missing, f"Decide who may use these routes and add them to the table: {missing}"
+
+
+def test_every_role_gets_exactly_its_access(app, world):
+    clients = _clients(app, world)
+    failures = []
+    for endpoint, method, url, expected in _cases(world):
+        for role in ROLES:
+            client = clients[role]
+            response = client.get(url) if method == "GET" else client.post(url, data={})
+            want = expected[role]
+            got = response.status_code
+            if want == OK:
+                if got in (401, 403, 404, 405, 500) or (got == 302 and "/sign-in" in response.headers.get("Location", "")
+                                                        and endpoint not in ("auth.sign_out",)):
+                    failures.append(f"{role} {method} {url}: expected access, got {got}")
+            elif got != want:
+                failures.append(f"{role} {method} {url}: expected {want}, got {got}")
+            if role == "anonymous" and want == 302:
+                assert "/sign-in" in response.headers["Location"]
+    assert not failures, "\n".join(failures)
+    # Of everyone who tried, only the lead's accept took effect.
+    from surveyapp.audits.models import StatusEvent
+
+    events = db.session.scalars(select(StatusEvent).where(StatusEvent.response_id == world["response_c"])).all()
+    assert [(e.to_status, e.by_user_id) for e in events] == [(ResponseStatus.ACCEPTED, world["users"]["lead"].id)]
