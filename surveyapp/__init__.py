@@ -66,13 +66,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from surveyapp.activity.views import bp as activity_bp
     from surveyapp.audits.views import bp as audits_bp
     from surveyapp.auth.views import bp as auth_bp
     from surveyapp.audits.manage_views import bp as manage_bp
     from surveyapp.establishments.views import bp as establishments_bp
     from surveyapp.main_views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, establishments_bp, manage_bp, audits_bp):
+    for blueprint in (main_bp, auth_bp, establishments_bp, manage_bp, audits_bp, activity_bp):
         app.register_blueprint(blueprint)
 
 

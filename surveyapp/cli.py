@@ -159,6 +159,28 @@ def register(app: Flask) -> None:
     for group in (users, templates, cycles, establishments, contacts, responses):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    _register_backup(app)
+
+
+def _register_backup(app: Flask) -> None:
+    """`surveyapp db backup DEST`, beside Flask-Migrate's db commands."""
+    from flask_migrate.cli import db as db_group
+
+    if "backup" in db_group.commands:
+        return
+
+    @db_group.command("backup")
+    @click.argument("destination", type=click.Path(dir_okay=False))
+    @with_appcontext
+    def backup_command(destination: str) -> None:
+        """Take a consistent backup of the live SQLite database into DESTINATION."""
+        from surveyapp.backup import BackupError, backup_sqlite
+
+        try:
+            path = backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], destination)
+        except BackupError as exc:
+            fail(str(exc))
+        click.echo(f"Backed up to {path} ({path.stat().st_size:,} bytes)")
 
 
 @click.command("demo")

@@ -68,6 +68,7 @@ def _cases(world):
         ("audits.choose_academies", "GET", f"/audits/{t}/academies", OWN_TRUST),
         ("audits.choose_academies", "POST", f"/audits/{u}/academies", OTHER_TRUST),
         ("manage.list_cycles", "GET", "/cycles", READERS),
+        ("activity.list_activity", "GET", "/activity?action=response&urn=1", LEAD_ONLY),
         ("manage.open_cycle", "GET", "/cycles/new", LEAD_ONLY),
         ("manage.show_cycle", "GET", f"/cycles/{cycle}/", READERS),
         ("manage.show_response", "GET", f"/cycles/{cycle}/responses/{a}", READERS),
