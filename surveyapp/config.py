@@ -106,6 +106,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 2),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        #: roles that must set up two-factor sign-in (the lead can extend it to everyone in the app)
+        "TWO_FACTOR_ROLES": [r.strip() for r in (os.environ.get("TWO_FACTOR_ROLES", "lead,board")).split(",") if r.strip()],
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
         "TESTING": env == "testing",

@@ -12,6 +12,6 @@ from surveyapp.audits.models import (  # noqa: F401
     TemplateSection,
     TrustCoverage,
 )
-from surveyapp.auth.models import AccountToken, User  # noqa: F401
+from surveyapp.auth.models import AccountToken, SiteSetting, User  # noqa: F401
 from surveyapp.establishments.models import Establishment, EstablishmentContact, Trust, TrustContact  # noqa: F401
 from surveyapp.activity.models import ActivityRecord  # noqa: F401

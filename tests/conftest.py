@@ -34,6 +34,9 @@ def make_app(**overrides):
         "SMTP_HOST": None,
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        # Two-factor sign-in has its own tests (tests/auth/test_two_factor.py), which turn it on for
+        # leads and board viewers as production does; elsewhere tests sign in with a password alone.
+        "TWO_FACTOR_ROLES": [],
     }
     config.update(overrides)
     app = create_app(config)

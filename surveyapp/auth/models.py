@@ -41,6 +41,12 @@ class User(UserMixin, db.Model):
     is_enabled: Mapped[bool] = mapped_column(default=True)
     #: bumped to end every session of this user (sign-out everywhere, disable, password change)
     session_epoch: Mapped[int] = mapped_column(default=0)
+    #: base32 TOTP secret once two-factor sign-in is set up
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: the last TOTP time step accepted, so a code cannot be used twice
+    totp_last_step: Mapped[int | None]
+    #: sha256 hashes of the unused recovery codes
+    recovery_codes: Mapped[list[str]] = mapped_column(db.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
@@ -54,6 +60,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.is_enabled
+
+    @property
+    def has_two_factor(self) -> bool:
+        return bool(self.totp_secret)
 
     @property
     def display_name(self) -> str:
@@ -82,3 +92,12 @@ class AccountToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class SiteSetting(db.Model):
+    """A setting the lead changes in the app (not deployment configuration)."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[dict] = mapped_column(db.JSON, default=dict)

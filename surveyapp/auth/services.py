@@ -1,9 +1,12 @@
 """Accounts: passwords, single-use links, invitations and sign-in checks."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,13 +39,26 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    # 19,640 passwords most often found in breaches (the list Django ships, by Royce Williams; BSD licence).
+    with gzip.open(Path(__file__).with_name("common-passwords.txt.gz"), "rt", encoding="utf-8") as handle:
+        return frozenset(line.strip().lower() for line in handle if line.strip())
+
+
 def check_password_rules(password: str, user: User | None = None) -> list[str]:
-    """Return the reasons a password is refused (NCSC: length, not guessable; no composition rules)."""
+    """Return the reasons a password is refused.
+
+    As NCSC advises: a minimum length and a block-list of passwords known from
+    breaches, and no composition rules (no "must contain a symbol").
+    """
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"Password must be {MIN_PASSWORD_LENGTH} characters or more")
     elif len(password) > 256:
         problems.append("Password must be 256 characters or fewer")
+    elif password.strip().lower() in _common_passwords() or len(set(password)) < 4:
+        problems.append("This password is too easy to guess: it is on a list of passwords known from data breaches")
     elif user is not None and user.email.split("@")[0] in password.lower():
         problems.append("Password must not contain your email address")
     return problems

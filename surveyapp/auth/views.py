@@ -3,18 +3,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import hashlib
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from surveyapp import mail
 from surveyapp.activity.services import record
-from surveyapp.auth import services
+from surveyapp.auth import mfa, services
 from surveyapp.auth.invitations import send_invitation, send_password_reset
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.permissions import lead_required
 from surveyapp.extensions import db, limiter, login_manager
-from surveyapp.forms.auth import ForgotPasswordForm, InviteUserForm, SetPasswordForm, SignInForm
+from surveyapp.forms.auth import ForgotPasswordForm, InviteUserForm, SetPasswordForm, SignInForm, TwoFactorCodeForm
 from surveyapp.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
@@ -44,11 +48,61 @@ def _email_key() -> str:
     return "sign-in:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
+_DEVICE_COOKIE = "known_device"
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def _is_known_device() -> bool:
+    """This browser has signed in to the posted account before.
+
+    The per-account limit does not apply to it, so an attacker hammering an account
+    from elsewhere cannot lock its owner out; per-address limits still apply.
+    """
+    email = (request.form.get("email") or "").strip().lower()
+    try:
+        known = _device_serializer().loads(request.cookies.get(_DEVICE_COOKIE, ""))
+    except BadSignature:
+        return False
+    return hashlib.sha256(email.encode()).hexdigest()[:16] in known
+
+
+def _remember_device(response, user: User):
+    try:
+        known = _device_serializer().loads(request.cookies.get(_DEVICE_COOKIE, ""))
+    except BadSignature:
+        known = []
+    mark = hashlib.sha256(user.email.encode()).hexdigest()[:16]
+    known = ([mark] + [k for k in known if k != mark])[:5]
+    response.set_cookie(_DEVICE_COOKIE, _device_serializer().dumps(known), max_age=365 * 86400, httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+    return response
+
+
+def _complete_sign_in(user: User, next_url: str | None, how: str):
+    """Start a fresh session for a user who has given every factor they need."""
+    session.clear()  # nothing from before survives but the new identity
+    login_user(user)
+    now = utcnow().timestamp()
+    session["signed_in_at"] = now
+    session["last_seen"] = now
+    session.permanent = True
+    record("auth.signed_in", user, address=request.remote_addr, factors=how)
+    db.session.commit()
+    if mfa.required_for(user) and not user.has_two_factor:
+        target = url_for("auth.set_up_two_factor", next=next_url) if next_url else url_for("auth.set_up_two_factor")
+    else:
+        target = next_url or url_for("main.home")
+    return _remember_device(redirect(target), user)
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT"], methods=["POST"])
-@limiter.limit("20 per hour", key_func=_email_key, methods=["POST"])
+@limiter.limit("20 per hour", key_func=_email_key, methods=["POST"], exempt_when=_is_known_device)
 def sign_in():
-    """Sign in with email and password."""
+    """Sign in with email and password (then a code, for accounts with two-factor sign-in)."""
     form = SignInForm()
     next_url = safe_next(request.args.get("next"))
     timed_out = session.pop("signed_out_reason", None) == "timeout"
@@ -58,18 +112,110 @@ def sign_in():
             record("auth.sign_in_failed", None, email=form.email.data.strip().lower()[:254], address=request.remote_addr)
             db.session.commit()
             form.email.errors.append("Enter a correct email address and password")
-        else:
-            # A fresh session on every sign-in: nothing from before survives but the new identity.
-            session.clear()
-            login_user(user)
-            now = utcnow().timestamp()
-            session["signed_in_at"] = now
-            session["last_seen"] = now
-            session.permanent = True
-            record("auth.signed_in", user, address=request.remote_addr)
+        elif user.has_two_factor:
             db.session.commit()
-            return redirect(next_url or url_for("main.home"))
+            session.clear()
+            session["two_factor_pending"] = {"user": user.id, "epoch": user.session_epoch, "at": utcnow().timestamp(),
+                                             "next": next_url}
+            return redirect(url_for("auth.enter_code"))
+        else:
+            return _complete_sign_in(user, next_url, "password")
     return render_template("auth/sign_in.html", form=form, timed_out=timed_out, next_url=next_url)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute;30 per hour", methods=["POST"])
+def enter_code():
+    """The second step of signing in: a code from the authenticator app or a recovery code."""
+    pending = session.get("two_factor_pending") or {}
+    user = db.session.get(User, pending.get("user", 0)) if pending else None
+    if (user is None or user.session_epoch != pending.get("epoch") or not user.is_enabled
+            or utcnow().timestamp() - pending.get("at", 0) > 600):
+        session.pop("two_factor_pending", None)
+        flash("Sign in again: the code must be entered within 10 minutes of your password.", "info")
+        return redirect(url_for("auth.sign_in"))
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        how = mfa.verify_second_factor(user, form.code.data)
+        if how is None:
+            record("auth.code_refused", user, address=request.remote_addr)
+            db.session.commit()
+            form.code.errors.append("Enter the 6-digit code from your authenticator app, or a recovery code")
+        else:
+            if how == "recovery":
+                flash(f"You used a recovery code. You have {len(user.recovery_codes)} left.", "info")
+            return _complete_sign_in(user, pending.get("next"), f"password+{how}")
+    return render_template("auth/enter_code.html", form=form)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def set_up_two_factor():
+    """Set up two-factor sign-in with an authenticator app."""
+    user = db.session.get(User, current_user.id)
+    if user.has_two_factor and request.method == "GET":
+        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user))
+    secret = session.get("two_factor_secret") or mfa.new_secret()
+    session["two_factor_secret"] = secret
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        codes = mfa.enable(user, secret, form.code.data)
+        if codes is None:
+            form.code.errors.append("That code did not match: check the time on your phone and enter the current code")
+        else:
+            session.pop("two_factor_secret", None)
+            record("user.two_factor_enabled", user)
+            db.session.commit()
+            # Enabling ends every other session; this one is re-established with both factors.
+            login_user(user)
+            return render_template("auth/recovery_codes.html", codes=codes,
+                                   next_url=safe_next(request.args.get("next")) or url_for("main.home"))
+    uri = mfa.provisioning_uri(user, secret)
+    return render_template("auth/set_up_two_factor.html", form=form, secret=secret, qr=Markup(mfa.qr_svg(uri)),
+                           required=mfa.required_for(user))
+
+
+@bp.post("/account/two-factor/disable")
+@login_required
+def disable_two_factor():
+    """Turn two-factor sign-in off, where it is not required."""
+    user = db.session.get(User, current_user.id)
+    if mfa.required_for(user):
+        abort(403)
+    mfa.disable(user)
+    record("user.two_factor_disabled", user)
+    db.session.commit()
+    flash("Two-factor sign-in is off.", "success")
+    return redirect(url_for("main.home"))
+
+
+@bp.before_app_request
+def insist_on_two_factor():
+    """Someone who must use two-factor sign-in can do nothing else until it is set up."""
+    if not current_user.is_authenticated or current_user.has_two_factor:
+        return None
+    if request.endpoint in _OPEN_WITHOUT_TWO_FACTOR or request.endpoint is None:
+        return None
+    if mfa.required_for(current_user):
+        return redirect(url_for("auth.set_up_two_factor"))
+    return None
+
+
+_OPEN_WITHOUT_TWO_FACTOR = {"auth.set_up_two_factor", "auth.sign_out", "static", "main.govuk_assets", "main.healthz",
+                            "main.accessibility", "main.privacy"}
+
+
+@bp.post("/users/two-factor-for-everyone")
+@lead_required
+def require_two_factor_for_everyone():
+    """Require (or stop requiring) two-factor sign-in for every account, not just leads and board viewers."""
+    on = request.form.get("on") == "1"
+    mfa.set_required_for_everyone(on)
+    record("settings.two_factor_for_everyone", current_user, on=on)
+    db.session.commit()
+    flash("Every user must now set up two-factor sign-in." if on else
+          "Two-factor sign-in is now required for leads and board viewers only.", "success")
+    return redirect(url_for("auth.list_users"))
 
 
 @bp.post("/sign-out")
@@ -132,7 +278,7 @@ def forgot_password():
 def list_users():
     """List every account with its role and links."""
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    return render_template("auth/users.html", users=users)
+    return render_template("auth/users.html", users=users, everyone=mfa.required_for_everyone())
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])

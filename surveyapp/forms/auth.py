@@ -40,3 +40,10 @@ class InviteUserForm(FlaskForm):
     role = RadioField("Role", widget=GovRadioInput(), validators=[InputRequired("Choose a role")],
                       choices=[(Role.LEAD.value, Role.LEAD.label), (Role.BOARD.value, Role.BOARD.label)])
     submit = SubmitField("Send invitation", widget=GovSubmitInput())
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = StringField("Code", widget=GovTextInput(),
+                       description="The 6-digit code shown in your authenticator app, or one of your recovery codes",
+                       validators=[InputRequired("Enter the code"), Length(max=20)])
+    submit = SubmitField("Continue", widget=GovSubmitInput())

@@ -49,6 +49,10 @@ def _cases(world):
         ("auth.invite_user", "GET", "/users/invite", LEAD_ONLY),
         ("auth.resend_invitation", "POST", f"/users/{world['dsl_c_id']}/resend-invitation", LEAD_ONLY),
         ("audits.list_audits", "GET", "/audits/", SIGNED_IN),
+        ("auth.enter_code", "GET", "/sign-in/code", {role: 302 for role in ROLES}),  # no password given yet
+        ("auth.set_up_two_factor", "GET", "/account/two-factor", SIGNED_IN),
+        ("auth.disable_two_factor", "POST", "/account/two-factor/disable", SIGNED_IN),
+        ("auth.require_two_factor_for_everyone", "POST", "/users/two-factor-for-everyone", LEAD_ONLY),
     ]
     for endpoint, suffix, method in (
         ("audits.show_task_list", "/", "GET"),

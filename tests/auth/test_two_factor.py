@@ -1,0 +1,109 @@
+"""Two-factor sign-in: required for leads and board viewers, optional for others unless the lead requires it."""
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from surveyapp.auth.models import User
+from surveyapp.extensions import db
+
+
+@pytest.fixture
+def app_config():
+    return {"TWO_FACTOR_ROLES": ["lead", "board"]}
+
+
+def _code(secret: str, offset: int = 0) -> str:
+    return pyotp.TOTP(secret).at(time.time() + offset)
+
+
+def _set_up(client, user_id):
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'id="two-factor-key"[^>]*>([A-Z2-7]+)<', page).group(1)
+    assert "<svg" in page  # the QR code
+    wrong = client.post("/account/two-factor", data={"code": "000000"})
+    assert "did not match" in wrong.get_data(as_text=True)
+    done = client.post("/account/two-factor", data={"code": _code(secret)})
+    codes = re.findall(r"<code>([0-9a-f]{6}-[0-9a-f]{6})</code>", done.get_data(as_text=True))
+    assert len(codes) == 10
+    return secret, codes
+
+
+def test_a_lead_must_set_up_two_factor_then_needs_a_code_to_sign_in(client, make):
+    lead = make.lead()
+    db.session.commit()
+    elsewhere = client.application.test_client()
+    elsewhere.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    first = client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    assert first.headers["Location"].startswith("/account/two-factor")
+    assert client.get("/cycles").headers["Location"].startswith("/account/two-factor")  # nothing else until set up
+    secret, codes = _set_up(client, lead.id)
+    assert client.get("/cycles").status_code == 200  # this session proved both factors
+    assert elsewhere.get("/cycles").headers["Location"].startswith("/sign-in")  # the password-only one has ended
+    client.post("/sign-out")
+
+    password_only = client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    assert password_only.headers["Location"] == "/sign-in/code"
+    assert client.get("/cycles").status_code == 302  # a password alone signs nobody in
+    refused = client.post("/sign-in/code", data={"code": "123456"})
+    assert "Enter the 6-digit code" in refused.get_data(as_text=True)
+    # The code used to turn it on cannot be replayed; the next one works.
+    in_with_code = client.post("/sign-in/code", data={"code": _code(secret, 30)})
+    assert in_with_code.status_code == 302 and client.get("/cycles").status_code == 200
+    client.post("/sign-out")
+
+    client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    assert client.post("/sign-in/code", data={"code": codes[0]}).status_code == 302
+    assert client.get("/cycles").status_code == 200
+    client.post("/sign-out")
+    client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    reused = client.post("/sign-in/code", data={"code": codes[0]})
+    assert reused.status_code == 200  # a recovery code works once
+    assert len(db.session.get(User, lead.id).recovery_codes) == 9
+
+
+def test_a_dsl_may_sign_in_with_a_password_until_the_lead_requires_two_factor_for_everyone(client, make, sign_in):
+    dsl = make.dsl(make.establishment())
+    lead = make.lead()
+    db.session.commit()
+    sign_in(dsl)
+    assert client.get("/audits/").status_code == 200
+    client.post("/sign-out")
+    lead_client = client.application.test_client()
+    lead_client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    _set_up(lead_client, lead.id)
+    secret = db.session.scalar(select(User.totp_secret).where(User.id == lead.id))
+    lead_client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    lead_client.post("/sign-in/code", data={"code": _code(secret, 30)})
+    assert lead_client.post("/users/two-factor-for-everyone", data={"on": "1"}).status_code == 302
+    sign_in(dsl)
+    assert client.get("/audits/").headers["Location"].startswith("/account/two-factor")
+
+
+def test_breached_passwords_are_refused(runner, client):
+    result = runner.invoke(args=["users", "create-lead", "new@council.example.org"])
+    link = re.search(r"http://localhost(/set-password/\S+)", result.output).group(1)
+    page = client.post(link, data={"password": "password1234", "confirm": "password1234"})
+    assert "known from data breaches" in page.get_data(as_text=True)
+    assert db.session.scalar(select(User.password_hash).where(User.email == "new@council.example.org")) is None
+
+
+def test_an_attacker_cannot_lock_the_owner_out_of_their_account(app, make):
+    dsl = make.dsl(make.establishment())
+    db.session.commit()
+    owner = app.test_client()
+    assert owner.post("/sign-in", data={"email": dsl.email, "password": make.PASSWORD}).status_code == 302
+    owner.post("/sign-out")
+    # Guesses from many addresses exhaust the per-account limit...
+    for n in range(25):
+        app.test_client().post("/sign-in", data={"email": dsl.email, "password": f"guess {n} guess"},
+                               environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})
+    stranger = app.test_client().post("/sign-in", data={"email": dsl.email, "password": make.PASSWORD},
+                                      environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert stranger.status_code == 429
+    # ...but the owner's browser, which has signed in before, still gets in.
+    assert owner.post("/sign-in", data={"email": dsl.email, "password": make.PASSWORD}).status_code == 302
