@@ -36,7 +36,22 @@ def answer_text(value: str | None, question) -> str:
     return display(question.type, value, question.options)
 
 
+def form_errors(form) -> dict:
+    """The error summary for a WTForms form, linking date fields to their first box (the day),
+    since the date group itself cannot take focus."""
+    from govuk_frontend_wtf.main import wtforms_errors
+    from govuk_frontend_wtf.wtforms_widgets import GovDateInput
+
+    params = wtforms_errors(form)
+    date_ids = {f"#{field.id}" for field in form if isinstance(field.widget, GovDateInput)}
+    for error in params["errorList"]:
+        if error.get("href") in date_ids:
+            error["href"] += "-day"
+    return params
+
+
 def register(app: Flask) -> None:
+    app.add_template_global(form_errors)
     app.add_template_filter(govuk_date)
     app.add_template_filter(govuk_datetime)
     app.add_template_filter(answer_text)

@@ -331,6 +331,9 @@ def save_section(
     )}
     complete = section_is_complete(section.questions, saved, response.assignment.cycle.opens_on)
     progress.state = SectionState.COMPLETED if complete else SectionState.IN_PROGRESS
+    # Flush before refreshing the response: the refresh reloads its sections and would
+    # otherwise throw the new state away.
+    db.session.flush()
     db.session.refresh(response)
     if response.status is ResponseStatus.NOT_STARTED:
         _move(response, ResponseStatus.IN_PROGRESS, user)

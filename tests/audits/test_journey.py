@@ -127,3 +127,23 @@ def test_another_schools_response_is_not_found(client, make, sign_in):
         assert client.get(path).status_code == 404
     assert client.post(f"/audits/{response.id}/sections/policies", data=POLICIES_OK).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
+
+
+def test_task_list_links_to_each_section_and_status_follows_every_save(client, make, sign_in):
+    from surveyapp.audits.models import SectionProgress, SectionState
+
+    school, dsl, response = _setup(make)
+    sign_in(dsl)
+    task_list = client.get(f"/audits/{response.id}/").get_data(as_text=True)
+    assert f'href="/audits/{response.id}/sections/policies"' in task_list
+    assert f'href="/audits/{response.id}/check"' in task_list
+    client.post(f"/audits/{response.id}/sections/prevent", data={"version": "0", "prevent_wrap": "yes"})
+    state = lambda: db.session.scalar(select(SectionProgress.state).where(  # noqa: E731
+        SectionProgress.response_id == response.id, SectionProgress.section_key == "prevent"))
+    assert state() is SectionState.IN_PROGRESS
+    client.post(f"/audits/{response.id}/sections/prevent", data={**PREVENT_OK, "version": "1"})
+    db.session.expire_all()
+    assert state() is SectionState.COMPLETED
+    client.post(f"/audits/{response.id}/sections/prevent", data={**PREVENT_OK, "version": "2", "prevent_sef": ""})
+    db.session.expire_all()
+    assert state() is SectionState.IN_PROGRESS
