@@ -278,6 +278,11 @@ class GovDateField(DateField):
     """A date in three boxes (day, month, year), with GOV.UK error wording."""
 
     def process_formdata(self, valuelist):
+        if valuelist and len(valuelist) != 3:
+            # A forged or broken post: keep three boxes so the page can show them again.
+            self.raw_data = (list(valuelist) + ["", "", ""])[:3]
+            self.data = None
+            raise ValueError("The date must be a real date, with a day, month and year")
         if not valuelist or not any(part.strip() for part in valuelist):
             self.data = None
             return
