@@ -313,10 +313,11 @@ class DeclarationForm(FlaskForm):
     def __init__(self, *args, for_trust: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if for_trust:
+            # New validator objects: the class's are shared by every form, school or trust.
             self.headteacher_name.label.text = "Chief executive’s full name"
-            self.headteacher_name.validators[0].message = "Enter the chief executive’s full name"
+            self.headteacher_name.validators = [InputRequired("Enter the chief executive’s full name"), Length(max=200)]
             self.chair_name.label.text = "Chair of trustees’ full name"
-            self.chair_name.validators[0].message = "Enter the chair of trustees’ full name"
+            self.chair_name.validators = [InputRequired("Enter the chair of trustees’ full name"), Length(max=200)]
 
     def validate_declaration_date(self, field):
         from surveyapp.timeutil import today

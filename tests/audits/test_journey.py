@@ -147,3 +147,16 @@ def test_task_list_links_to_each_section_and_status_follows_every_save(client, m
     client.post(f"/audits/{response.id}/sections/prevent", data={**PREVENT_OK, "version": "2", "prevent_sef": ""})
     db.session.expire_all()
     assert state() is SectionState.IN_PROGRESS
+
+
+def test_a_trust_declaration_does_not_change_the_schools_wording(app):
+    from surveyapp.forms.audits import DeclarationForm
+
+    with app.test_request_context(method="POST", data={}):
+        trust_form = DeclarationForm(for_trust=True)
+        trust_form.validate()
+        school_form = DeclarationForm()
+        school_form.validate()
+    assert trust_form.headteacher_name.errors == ["Enter the chief executive’s full name"]
+    assert school_form.headteacher_name.errors == ["Enter the headteacher’s full name"]
+    assert school_form.chair_name.errors == ["Enter the chair of governors’ full name"]
