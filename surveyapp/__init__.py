@@ -75,6 +75,12 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, establishments_bp, manage_bp, audits_bp, activity_bp):
         app.register_blueprint(blueprint)
+    from surveyapp.actions.views import bp as actions_bp
+    from surveyapp.analysis.views import bp as analysis_bp
+    from surveyapp.chasing.views import bp as chasing_bp
+
+    for blueprint in (chasing_bp, analysis_bp, actions_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

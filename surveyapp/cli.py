@@ -160,6 +160,14 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     _register_backup(app)
+    from surveyapp.analysis.cli import analysis_command
+    from surveyapp.chasing.cli import reminders
+
+    app.cli.add_command(analysis_command)
+    app.cli.add_command(reminders)
+    from surveyapp.actions.cli import register as register_action_commands
+
+    register_action_commands(app)  # export, actions generate
 
 
 def _register_backup(app: Flask) -> None:

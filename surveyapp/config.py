@@ -108,6 +108,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         #: roles that must set up two-factor sign-in (the lead can extend it to everyone in the app)
         "TWO_FACTOR_ROLES": [r.strip() for r in (os.environ.get("TWO_FACTOR_ROLES", "lead,board")).split(",") if r.strip()],
+        "REMINDER_COOL_OFF_DAYS": _int("REMINDER_COOL_OFF_DAYS", 3),
+        "REMINDER_ATTEMPTS": _int("REMINDER_ATTEMPTS", 3),
+        "REMINDER_BACKOFF_SECONDS": _int("REMINDER_BACKOFF_SECONDS", 2),
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
         "TESTING": env == "testing",

@@ -1,0 +1,213 @@
+"""Time the lead's tracker at national scale on PostgreSQL, and count its SQL queries per page.
+
+    python -m benchmarks.tracker [postgresql+psycopg://postgres@127.0.0.1:5432/bench_tracker] [--measure-only]
+
+Builds the national cycle with benchmarks/national.py (24,000 establishments in 2,500 trusts, the s175
+template's ~60 questions, three-quarters in progress or submitted) in the given database, which is emptied
+first, then adds what the tracker shows: submission and activity dates, completed sections, DSL contacts
+(nine in ten establishments), last year's cycle and some reminders — all with bulk inserts. The same is
+built at a tenth of the size in a second database (name + "_small") so the query counts can be compared:
+they must not grow with the number of establishments. Each page is fetched through the Flask test client
+as the lead, five times; the table gives the median and the slowest, and the queries per request.
+"""
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import create_engine, event, insert, select, text, update
+
+from benchmarks.national import SLUG, build_national
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_tracker"
+PASSWORD = "benchmark-password-2026"
+RUNS = 5
+
+
+def ensure_database(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    engine = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def enrich(url: str, seed: int = 2) -> dict:
+    """Add dates, section progress, contacts, last year's cycle and reminders to the national cycle."""
+    from surveyapp import create_app
+    from surveyapp.audits.models import (
+        Assignment, Cycle, Response, ResponseStatus, SectionProgress, SectionState, TemplateSection,
+    )
+    from surveyapp.audits.services import open_cycle
+    from surveyapp.auth.models import Role, User
+    from surveyapp.auth.services import hash_password
+    from surveyapp.chasing.models import Reminder, ReminderKind, ReminderStatus
+    from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust
+    from surveyapp.extensions import db
+
+    rng = random.Random(seed)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing"})
+    with app.app_context():
+        cycle = db.session.scalar(select(Cycle).where(Cycle.slug == SLUG))
+        sections = list(db.session.scalars(
+            select(TemplateSection.key).where(TemplateSection.template_id == cycle.template_id).order_by(TemplateSection.position)
+        ))
+        rows = db.session.execute(
+            select(Response.id, Response.status, Assignment.establishment_id).join(Assignment)
+            .where(Assignment.cycle_id == cycle.id)
+        ).all()
+        progress, stamps = [], []
+        for response_id, status, _establishment_id in rows:
+            if status is ResponseStatus.NOT_STARTED:
+                continue
+            done = len(sections) if status is ResponseStatus.SUBMITTED else rng.randint(0, len(sections) - 1)
+            for key in sections[:done]:
+                progress.append({"response_id": response_id, "section_key": key, "state": SectionState.COMPLETED})
+            if done < len(sections) and status is ResponseStatus.IN_PROGRESS:
+                progress.append({"response_id": response_id, "section_key": sections[done], "state": SectionState.IN_PROGRESS})
+            day = datetime(2026, 9, 1, 9, tzinfo=UTC) + timedelta(days=rng.randint(0, 80), minutes=rng.randint(0, 600))
+            stamps.append({"id": response_id, "updated_at": day,
+                           "submitted_at": day if status is ResponseStatus.SUBMITTED else None})
+        for start in range(0, len(progress), 20000):
+            db.session.execute(insert(SectionProgress), progress[start:start + 20000])
+        for start in range(0, len(stamps), 5000):
+            db.session.execute(update(Response), stamps[start:start + 5000])
+
+        establishments = list(db.session.scalars(select(Establishment.id).order_by(Establishment.id)))
+        users = [{"email": f"dsl{n}@bench.example.org", "name": f"DSL {n}", "role": Role.DSL}
+                 for n in establishments if rng.random() < 0.9]
+        db.session.execute(insert(User), users)
+        user_ids = dict(db.session.execute(select(User.email, User.id)).all())
+        db.session.execute(insert(EstablishmentContact), [
+            {"establishment_id": int(u["email"][3:].split("@")[0]), "user_id": user_ids[u["email"]], "role": ContactRole.DSL}
+            for u in users
+        ])
+        lead = User(email="lead@bench.example.org", name="Lead", role=Role.LEAD, password_hash=hash_password(PASSWORD))
+        db.session.add(lead)
+        db.session.flush()
+
+        previous = open_cycle(slug="national-2025-26", name="National safeguarding audit 2025-26", template=cycle.template,
+                              due_on=date(2026, 3, 31), opens_on=date(2025, 9, 1))
+        db.session.flush()
+        last_year = [
+            {"id": rid, "status": ResponseStatus.ACCEPTED,
+             "submitted_at": datetime(2025, 9, 15, tzinfo=UTC) + timedelta(days=rng.randint(0, 220))}
+            for rid in db.session.scalars(select(Response.id).join(Assignment).where(Assignment.cycle_id == previous.id))
+            if rng.random() < 0.93
+        ]
+        for start in range(0, len(last_year), 5000):
+            db.session.execute(update(Response), last_year[start:start + 5000])
+
+        chased = rng.sample(establishments, len(establishments) // 4)
+        db.session.execute(insert(Reminder), [
+            {"cycle_id": cycle.id, "establishment_id": e, "recipient_email": f"dsl{e}@bench.example.org",
+             "kind": ReminderKind.NOT_STARTED, "subject": "Reminder", "body": "Please start", "created_at": datetime(2026, 11, 1, tzinfo=UTC),
+             "status": ReminderStatus.SENT if rng.random() < 0.97 else ReminderStatus.FAILED, "attempts": 1, "last_error": "",
+             "sent_at": datetime(2026, 11, 1, tzinfo=UTC), "idempotency_key": f"bench:{e}"}
+            for e in chased
+        ])
+        trust_uid = db.session.scalar(
+            select(Trust.uid).join(Establishment, Establishment.trust_id == Trust.id)
+            .group_by(Trust.uid).order_by(text("count(*) desc")).limit(1)
+        )
+        counts = {"establishments": len(establishments), "contacts": len(users), "reminders": len(chased)}
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        db.engine.dispose()
+    return {"trust_uid": trust_uid, **counts}
+
+
+def pages(trust_uid: str) -> list[tuple[str, str]]:
+    t = f"/cycles/{SLUG}/tracker"
+    return [
+        ("tracker", t),
+        ("tracker: in progress, secondary", t + "?status=in_progress&phase=Secondary"),
+        ("tracker: no DSL contact", t + "?no_contact=1"),
+        ("tracker: search", t + "?q=school+0123"),
+        ("tracker: sort by last activity", t + "?sort=activity&direction=desc"),
+        ("tracker: page 200", t + "?page=200"),
+        ("breakdown by phase", t + "/by-phase"),
+        ("breakdown by type", t + "/by-type"),
+        ("breakdown by district", t + "/by-district"),
+        ("breakdown by trust", t + "/by-trust"),
+        ("trust lead's tracker (largest trust)", f"/trusts/{trust_uid}/cycles/{SLUG}/tracker"),
+        ("chase history", f"/cycles/{SLUG}/establishments/100001/reminders"),
+        ("non-responders CSV", f"/cycles/{SLUG}/non-responders.csv"),
+    ]
+
+
+def measure(url: str, trust_uid: str) -> dict[str, tuple[float, float, int, int]]:
+    """Per page: median ms, slowest ms, queries per request, status code."""
+    from surveyapp import create_app
+    from surveyapp.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing",
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                      # the pages are timed, not the sign-in: the lead signs in with a password only
+                      "TWO_FACTOR_ROLES": []})
+    results = {}
+    with app.app_context():
+        client = app.test_client()
+        signed = client.post("/sign-in", data={"email": "lead@bench.example.org", "password": PASSWORD})
+        assert signed.status_code == 302, signed.status_code
+        queries: list[int] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *args: queries.append(1))
+        for label, path in pages(trust_uid):
+            timings, per_request, status = [], [], 0
+            for _ in range(RUNS):
+                queries.clear()
+                started = time.perf_counter()
+                response = client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+                per_request.append(len(queries))
+                status = response.status_code
+            results[label] = (statistics.median(timings), max(timings), max(per_request), status)
+        db.engine.dispose()
+    return results
+
+
+def largest_trust(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        uid = connection.scalar(text(
+            "SELECT t.uid FROM trusts t JOIN establishments e ON e.trust_id = t.id GROUP BY t.uid ORDER BY count(*) DESC LIMIT 1"
+        ))
+    engine.dispose()
+    return uid
+
+
+def main(url: str, build: bool = True) -> None:
+    small_url = url + "_small"
+    built = {small_url: {"trust_uid": None}, url: {"trust_uid": None}}
+    for target, size in ((small_url, (2400, 250)), (url, (24000, 2500))):
+        if not build:
+            built[target]["trust_uid"] = largest_trust(target)
+            continue
+        ensure_database(target)
+        started = time.perf_counter()
+        build_national(target, *size)
+        built[target] = enrich(target)
+        print(f"built {target.rsplit('/', 1)[1]}: {built[target]['establishments']:,} establishments, "
+              f"{built[target]['contacts']:,} DSL contacts, {built[target]['reminders']:,} reminders "
+              f"in {time.perf_counter() - started:.0f} s", flush=True)
+    small = measure(small_url, built[small_url]["trust_uid"])
+    large = measure(url, built[url]["trust_uid"])
+    print()
+    print(f"{'page':40} {'median ms':>10} {'max ms':>8} {'queries':>8} {'queries at 1/10':>16} {'time vs 1/10':>13} status")
+    for label, (median, slowest, count, status) in large.items():
+        small_median, _slowest, small_count, _status = small[label]
+        ratio = median / small_median if small_median else float("nan")
+        print(f"{label:40} {median:10.1f} {slowest:8.1f} {count:8d} {small_count:16d} {ratio:12.1f}x {status}")
+    same = all(large[k][2] == small[k][2] for k in large)
+    print()
+    print("query counts independent of size:", "yes" if same else "NO")
+
+
+if __name__ == "__main__":
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(arguments[0] if arguments else DEFAULT_URL, build="--measure-only" not in sys.argv)

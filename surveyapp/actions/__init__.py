@@ -1,0 +1,1 @@
+"""Action plans: what each establishment will do about its gaps, updated through the year."""

@@ -1,0 +1,221 @@
+"""Action plans: generate them from gaps, update them, list what is overdue. Flush, never commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from surveyapp.actions.models import ActionItem, ActionStatus
+from surveyapp.activity.services import record
+from surveyapp.audits.models import (
+    Answer,
+    Assignment,
+    Cycle,
+    Response,
+    ResponseStatus,
+    StatusEvent,
+    TemplateQuestion,
+    TrustCoverage,
+)
+from surveyapp.audits.questions import is_gap
+from surveyapp.establishments.models import Establishment
+from surveyapp.extensions import db
+from surveyapp.timeutil import today, utcnow
+
+RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
+
+
+class StaleAction(Exception):
+    """Someone changed this action after the page was opened; ``current`` is their version."""
+
+    def __init__(self, current: ActionItem):
+        super().__init__("stale action")
+        self.current = current
+
+
+def _parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
+    """Yield (establishment_id, question, answer value, follow-up, from_trust) for every gap in the cycle.
+
+    An establishment's effective answers are those of its own returned (submitted or accepted) response,
+    with unanswered questions filled from its trust's returned response where the trust covers it.
+    Answers are read in two queries for the whole cycle, not one per establishment.
+    """
+    questions = {q.key: q for q in cycle.template.questions if q.gap}
+    if not questions:
+        return
+    own = (
+        select(Assignment.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
+        .join(Response, Response.assignment_id == Assignment.id)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None),
+               Response.status.in_(RETURNED), Answer.question_key.in_(list(questions)), Answer.value != "")
+    )
+    trust = (
+        select(TrustCoverage.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
+        .join(Response, Response.id == TrustCoverage.response_id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(Assignment.cycle_id == cycle.id, Response.status.in_(RETURNED),
+               Answer.question_key.in_(list(questions)), Answer.value != "")
+    )
+    if establishment_ids is not None:
+        own = own.where(Assignment.establishment_id.in_(establishment_ids))
+        trust = trust.where(TrustCoverage.establishment_id.in_(establishment_ids))
+    effective: dict[tuple[int, str], tuple[str, dict | None, bool]] = {}
+    for establishment_id, key, value, follow_up in db.session.execute(trust):
+        effective[(establishment_id, key)] = (value, follow_up, True)
+    for establishment_id, key, value, follow_up in db.session.execute(own):
+        effective[(establishment_id, key)] = (value, follow_up, False)  # the academy's own answer wins
+    reference = cycle.opens_on
+    for (establishment_id, key), (value, follow_up, from_trust) in effective.items():
+        question = questions[key]
+        if is_gap(question.type, question.gap, value, reference):
+            yield establishment_id, question, value, follow_up, from_trust
+
+
+def default_action(question: TemplateQuestion) -> str:
+    return f"Close the gap: {question.text}"
+
+
+def generate_for_cycle(cycle: Cycle, establishment_ids: list[int] | None = None) -> int:
+    """Add the missing action items for every gap in the cycle (or for these establishments).
+
+    Idempotent: an action that exists (whatever the school has since done to it) is left alone.
+    :returns: the number of actions added
+    """
+    existing_query = select(ActionItem.establishment_id, ActionItem.question_key).where(ActionItem.cycle_id == cycle.id)
+    if establishment_ids is not None:
+        existing_query = existing_query.where(ActionItem.establishment_id.in_(establishment_ids))
+    existing = {tuple(row) for row in db.session.execute(existing_query)}
+    now = utcnow()
+    rows = []
+    for establishment_id, question, _value, follow_up, from_trust in gap_answers(cycle, establishment_ids):
+        if (establishment_id, question.key) in existing:
+            continue
+        plan = follow_up or {}
+        rows.append({
+            "cycle_id": cycle.id, "establishment_id": establishment_id, "question_key": question.key,
+            "action": (plan.get("action") or "").strip() or default_action(question),
+            "owner": (plan.get("owner") or "").strip()[:200], "target_date": _parse_date(plan.get("target_date")),
+            "status": ActionStatus.NOT_STARTED, "notes": "", "from_trust": from_trust, "version": 1,
+            "created_at": now, "updated_at": now,
+        })
+    for start in range(0, len(rows), 5000):
+        db.session.execute(insert(ActionItem), rows[start:start + 5000])
+    db.session.flush()
+    return len(rows)
+
+
+def generate_action_plan(response: Response) -> int:
+    """Add the missing actions for the establishment(s) this returned response answers for.
+
+    An establishment's response plans for itself; a trust's plans for the academies it covers.
+    :returns: the number of actions added (0 for a response not yet submitted)
+    """
+    if not response.status.is_returned_to_la:
+        return 0
+    assignment = response.assignment
+    if assignment.establishment_id is not None:
+        ids = [assignment.establishment_id]
+    else:
+        ids = list(db.session.scalars(select(TrustCoverage.establishment_id).where(TrustCoverage.response_id == response.id)))
+    return generate_for_cycle(assignment.cycle, ids) if ids else 0
+
+
+# --- generating on submission ---------------------------------------------------------------
+# audits.services.submit() records a StatusEvent; the plan is added in the same transaction,
+# just before it commits, so a submitted return always has its plan.
+
+_PENDING = "actions.submitted_responses"
+
+
+def _note_submissions(session, _flush_context) -> None:
+    for obj in session.new:
+        if isinstance(obj, StatusEvent) and obj.to_status is ResponseStatus.SUBMITTED:
+            session.info.setdefault(_PENDING, set()).add(obj.response_id)
+
+
+def _plan_before_commit(session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for response_id in sorted(pending or ()):
+        response = session.get(Response, response_id)
+        if response is not None:
+            generate_action_plan(response)
+
+
+def _forget_on_rollback(session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+for _name, _listener in (("after_flush", _note_submissions), ("before_commit", _plan_before_commit),
+                         ("after_rollback", _forget_on_rollback)):
+    if not event.contains(Session, _name, _listener):
+        event.listen(Session, _name, _listener)
+
+
+# --- reading and updating ------------------------------------------------------------------
+
+
+@dataclass
+class PlanRow:
+    item: ActionItem
+    question: TemplateQuestion | None
+
+    @property
+    def question_text(self) -> str:
+        return self.question.text if self.question else self.item.question_key
+
+
+def plan_for(cycle: Cycle, establishment_id: int) -> list[PlanRow]:
+    """An establishment's actions in template order."""
+    questions = {q.key: q for q in cycle.template.questions}
+    items = db.session.scalars(
+        select(ActionItem).where(ActionItem.cycle_id == cycle.id, ActionItem.establishment_id == establishment_id)
+    ).all()
+    order = {q.key: q.position for q in cycle.template.questions}
+    items = sorted(items, key=lambda i: (order.get(i.question_key, 10_000), i.id))
+    return [PlanRow(item, questions.get(item.question_key)) for item in items]
+
+
+def update_action(item: ActionItem, *, expected_version: int, user, action: str, owner: str,
+                  target_date: date | None, status: ActionStatus | str, notes: str) -> ActionItem:
+    """Save one action's new values if nobody saved it since ``expected_version``.
+
+    :raises StaleAction: someone else's save came first (their version is kept)
+    """
+    moved = db.session.execute(
+        update(ActionItem)
+        .where(ActionItem.id == item.id, ActionItem.version == expected_version)
+        .values(action=action.strip(), owner=owner.strip(), target_date=target_date, status=ActionStatus(status),
+                notes=notes.strip(), version=ActionItem.version + 1, updated_at=utcnow(), updated_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(item)
+    if moved != 1:
+        raise StaleAction(item)
+    record("action.updated", user, establishment=item.establishment, cycle=item.cycle, action_item=item.id,
+           question=item.question_key, status=item.status.value)
+    db.session.flush()
+    return item
+
+
+def overdue_actions(cycle: Cycle, on: date | None = None, overdue_only: bool = True):
+    """(ActionItem, Establishment) pairs still open whose target date has passed, soonest first, in one query."""
+    on = on or today()
+    query = (
+        select(ActionItem, Establishment)
+        .join(Establishment, Establishment.id == ActionItem.establishment_id)
+        .where(ActionItem.cycle_id == cycle.id)
+    )
+    if overdue_only:
+        query = query.where(ActionItem.status != ActionStatus.DONE, ActionItem.target_date < on)
+    return db.session.execute(query.order_by(ActionItem.target_date, Establishment.name, ActionItem.id)).all()

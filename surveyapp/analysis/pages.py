@@ -1,0 +1,100 @@
+"""What the analysis pages show, as plain lists and dicts built from an ``Analysis`` (no Flask).
+
+Each chart is a list of bars ``{label, rate, text, params}``: ``params`` are the query arguments of the
+page listing the establishments behind the bar, so every figure links to who it counts.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from surveyapp.analysis import figures
+from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis, pct
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cycle_page(analysis: Analysis, group: str = "phase") -> dict:
+    """Everything the cycle analysis page shows."""
+    totals = figures.completion(analysis)
+    lists = figures.establishment_lists(analysis)
+    by_group = figures.completion_by(analysis, group)
+    questions = analysis.questions
+    tags = figures.coverage(analysis, "tag")
+    sections = figures.coverage(analysis, "section")
+    page = {
+        "headline": figures.headline(analysis),
+        "totals": totals,
+        "rate_text": pct,
+        "group": group, "groups": GROUPS,
+        "lists": {name: {"count": len(urns), "rate": analysis.rate(len(urns))} for name, urns in lists.items()},
+        "completion_chart": [
+            {"label": str(row.group), "rate": float(row.completion_rate),
+             "text": f"{row.submitted} of {row.in_scope} ({pct(row.completion_rate)})",
+             "params": {"completion": "submitted", "group": group, "value": str(row.group)},
+             "row": row._asdict()}
+            for row in by_group.itertuples()
+        ],
+        "gap_chart": [
+            {"label": _short(f"{row['text']}"), "key": row["question_key"], "text_full": row["text"],
+             "rate": float(row["not_met_rate"] + row["partly_rate"]),
+             "text": f"{row['not_met'] + row['partly']} ({pct(row['not_met_rate'] + row['partly_rate'])})",
+             "params": {"question": row["question_key"], "class": "not_met"}, "row": row}
+            for row in questions.to_dict("records")
+        ],
+        "classes": [(name, CLASS_LABELS[name]) for name in CLASSES],
+        "tags": tags.to_dict("records") if not tags.empty else [],
+        "sections": sections.to_dict("records") if not sections.empty else [],
+        "most_not_met": figures.most_not_met(analysis, 5).to_dict("records"),
+        "previous": None,
+    }
+    if analysis.previous is not None:
+        changes = figures.year_on_year_questions(analysis)
+        moves = figures.year_on_year_establishments(analysis)
+        counts = moves.groupby(["question_key", "change"]).size()
+        page["previous"] = {
+            "slug": analysis.previous.data.slug,
+            "rows": [
+                {**row, "better": int(counts.get((row["question_key"], "better"), 0)),
+                 "worse": int(counts.get((row["question_key"], "worse"), 0))}
+                for row in changes.to_dict("records")
+            ],
+            "better": int(moves.loc[moves["change"] == "better", "establishment_id"].nunique()),
+            "worse": int(moves.loc[moves["change"] == "worse", "establishment_id"].nunique()),
+        }
+    return page
+
+
+def respondent_page(analysis: Analysis, establishment_id: int) -> dict:
+    """One establishment's class per question beside the LA's rates (never another school's answers)."""
+    grid = analysis.grid[analysis.grid["establishment_id"] == establishment_id]
+    own = grid.set_index("question_key")
+    previous = {}
+    previous_rates = {}
+    if analysis.previous is not None:
+        earlier = analysis.previous.grid
+        earlier = earlier[earlier["establishment_id"] == establishment_id]
+        previous = dict(zip(earlier["question_key"], earlier["class"].astype(str)))
+        previous_rates = dict(zip(analysis.previous.questions["question_key"], analysis.previous.questions["met_rate"]))
+    questions = analysis.questions
+    section_rows = []
+    for section_key, block in questions.groupby("section_key", sort=False):
+        keys = block["question_key"].tolist()
+        mine = own.loc[keys, "class"].astype(str) if len(own) else pd.Series(dtype=str)
+        la_met = block["met"].sum() / (len(keys) * analysis.in_scope) if analysis.in_scope else 0.0
+        section_rows.append({
+            "key": section_key, "title": block["section_title"].iloc[0],
+            "own_met": int((mine == "met").sum()), "questions": len(keys), "la_met_rate": la_met,
+            "rows": [
+                {"key": row["question_key"], "text": row["text"],
+                 "own": str(own.loc[row["question_key"], "class"]) if len(own) else "unanswered",
+                 "source": own.loc[row["question_key"], "source"] if len(own) else "",
+                 "la_met_rate": row["met_rate"], "previous": previous.get(row["question_key"]),
+                 "la_previous_met_rate": previous_rates.get(row["question_key"])}
+                for row in block.to_dict("records")
+            ],
+        })
+    return {"sections": section_rows, "class_labels": CLASS_LABELS, "rate_text": pct,
+            "previous_slug": analysis.previous.data.slug if analysis.previous is not None else None,
+            "in_scope": analysis.in_scope}

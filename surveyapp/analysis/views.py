@@ -1,0 +1,91 @@
+"""Analysis pages: a cycle's figures for the lead, board viewers and trust leads; a DSL's own results."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from surveyapp.analysis import figures, pages
+from surveyapp.analysis.loading import load_with_previous
+from surveyapp.audits.access import respondent_response
+from surveyapp.audits.services import cycle_by_slug
+from surveyapp.auth.models import Role
+from surveyapp.auth.permissions import can_read_everything, roles_required, trust_ids_led_by
+from surveyapp.establishments.models import Trust
+from surveyapp.extensions import db
+
+bp = Blueprint("analysis", __name__)
+analysis_readers = roles_required(Role.LEAD, Role.BOARD, Role.TRUST_LEAD)
+
+
+def _trust_scope() -> Trust | None:
+    """The trust the figures are limited to: chosen by ?trust=<id>; a trust lead only ever sees a trust they lead."""
+    chosen = request.args.get("trust", type=int)
+    if can_read_everything(current_user):
+        return (db.session.get(Trust, chosen) or abort(404)) if chosen is not None else None
+    led = trust_ids_led_by(current_user)
+    if chosen is None and led:
+        chosen = min(led)
+    if chosen not in led:
+        abort(404)
+    return db.session.get(Trust, chosen)
+
+
+def _analysis(slug: str):
+    cycle = cycle_by_slug(slug) or abort(404)
+    trust = _trust_scope()
+    current, previous = load_with_previous(cycle)
+    if trust is not None:
+        current = current.restricted_to_trusts({trust.id})
+        previous = previous.restricted_to_trusts({trust.id}) if previous is not None else None
+    return cycle, trust, figures.analyse(current, previous)
+
+
+@bp.get("/analysis")
+@analysis_readers
+def latest_analysis():
+    """Go to the analysis of the latest cycle (the navigation's "Analysis")."""
+    from sqlalchemy import select
+
+    from surveyapp.audits.models import Cycle
+
+    cycle = db.session.scalar(select(Cycle).order_by(Cycle.due_on.desc(), Cycle.id.desc()).limit(1)) or abort(404)
+    return redirect(url_for("analysis.show_analysis", slug=cycle.slug))
+
+
+@bp.get("/cycles/<slug>/analysis")
+@analysis_readers
+def show_analysis(slug: str):
+    """Show a cycle's completion, coverage, gaps and year on year figures."""
+    cycle, trust, analysis = _analysis(slug)
+    group = request.args.get("group", "phase")
+    if group not in figures.GROUPS:
+        abort(404)
+    return render_template("analysis/cycle.html", cycle=cycle, trust=trust, **pages.cycle_page(analysis, group))
+
+
+@bp.get("/cycles/<slug>/analysis/establishments")
+@analysis_readers
+def list_establishments(slug: str):
+    """List the establishments counted in one figure of the analysis."""
+    cycle, trust, analysis = _analysis(slug)
+    try:
+        title, rows = figures.establishments_behind(analysis, request.args.to_dict())
+    except figures.UnknownFilter:
+        abort(404)
+    return render_template("analysis/establishments.html", cycle=cycle, trust=trust, title=title,
+                           rows=rows.to_dict("records"), in_scope=analysis.in_scope, rate_text=figures.pct,
+                           may_open_responses=can_read_everything(current_user))
+
+
+@bp.get("/audits/<int:response_id>/results")
+@login_required
+@respondent_response
+def show_results(response):
+    """Show an establishment's own results beside the local authority's rates and last year's."""
+    assignment = response.assignment
+    if assignment.establishment_id is None:
+        abort(404)
+    current, previous = load_with_previous(assignment.cycle)
+    analysis = figures.analyse(current, previous)
+    return render_template("analysis/results.html", response=response, establishment=assignment.establishment,
+                           cycle=assignment.cycle, **pages.respondent_page(analysis, assignment.establishment_id))

@@ -1,0 +1,1 @@
+"""Chasing non-responders: the lead's live tracker, reminders and their log."""

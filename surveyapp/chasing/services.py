@@ -1,0 +1,427 @@
+"""Reminders: who to chase, with which words, sending with retries, and the chase log. Flush, never commit.
+
+A reminder is planned (who will be sent one, who is skipped and why), queued (one row per address,
+with an idempotency key, committed by the caller before anything is sent) and delivered (each row
+at most once: a row that is already sent is never sent again, so a retry or a replayed form cannot
+send the same reminder twice).
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import smtplib
+import string
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from surveyapp import mail
+from surveyapp.activity.services import record
+from surveyapp.audits.models import Assignment, Cycle, CycleState, Response, SectionProgress, SectionState, TemplateSection
+from surveyapp.auth.models import User
+from surveyapp.chasing import tracker
+from surveyapp.chasing.models import Reminder, ReminderKind, ReminderSchedule, ReminderStatus
+from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact
+from surveyapp.extensions import db
+from surveyapp.filters import govuk_date
+from surveyapp.timeutil import as_utc, utcnow
+
+PLACEHOLDERS = ("establishment", "dsl_name", "due_date", "sign_in_link", "incomplete_sections")
+
+DEFAULT_WORDING: dict[ReminderKind, tuple[str, str]] = {
+    ReminderKind.NOT_STARTED: (
+        "Reminder: the safeguarding audit for {establishment} has not been started",
+        "Dear {dsl_name},\n\n"
+        "The safeguarding audit for {establishment} has not been started yet. It is due on {due_date}.\n\n"
+        "Please sign in and start it:\n{sign_in_link}\n\n"
+        "You can save your answers and come back to them at any time.\n",
+    ),
+    ReminderKind.IN_PROGRESS: (
+        "Reminder: finish the safeguarding audit for {establishment} by {due_date}",
+        "Dear {dsl_name},\n\n"
+        "Thank you for starting the safeguarding audit for {establishment}. It is due on {due_date}.\n\n"
+        "These sections are still to complete:\n{incomplete_sections}\n\n"
+        "Sign in to finish it and submit it:\n{sign_in_link}\n",
+    ),
+    ReminderKind.RETURNED: (
+        "Reminder: the safeguarding audit for {establishment} is waiting for your changes",
+        "Dear {dsl_name},\n\n"
+        "The safeguarding audit for {establishment} was returned to you for amendment and has not been "
+        "submitted again. It is due on {due_date}.\n\n"
+        "Sections still to complete:\n{incomplete_sections}\n\n"
+        "Sign in to make the changes and submit it:\n{sign_in_link}\n",
+    ),
+}
+
+SKIP_REASONS = {
+    "complete": "already complete (own return or covered by their trust)",
+    "no_contact": "no DSL contact: add one to the establishment first",
+    "recent": "reminded within the cool-off period",
+}
+
+
+class WordingError(ValueError):
+    """A subject or body uses a placeholder we do not know, or braces that do not pair."""
+
+
+def check_wording(text: str) -> None:
+    """Refuse text with unknown placeholders or unpaired braces; the message names the problem."""
+    try:
+        names = [name for _literal, name, _spec, _conv in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise WordingError("Check the curly brackets: each placeholder is written like {establishment}") from exc
+    unknown = sorted({name for name in names if name not in PLACEHOLDERS})
+    if unknown:
+        raise WordingError("Unknown placeholder " + ", ".join("{" + n + "}" for n in unknown)
+                           + ". Use " + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    check_wording(text)
+    return text.format_map(values)
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Recipient:
+    user_id: int
+    name: str
+    email: str
+
+
+@dataclass
+class Planned:
+    establishment_id: int
+    name: str
+    urn: str
+    response_id: int
+    kind: ReminderKind
+    recipients: list[Recipient]
+    incomplete_sections: list[str]
+
+
+@dataclass
+class Skipped:
+    establishment_id: int
+    name: str
+    urn: str
+    reason: str
+
+    @property
+    def reason_text(self) -> str:
+        return SKIP_REASONS[self.reason]
+
+
+@dataclass
+class Plan:
+    to_send: list[Planned] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return sum(len(p.recipients) for p in self.to_send)
+
+    def skipped_by_reason(self) -> dict[str, list[Skipped]]:
+        groups: dict[str, list[Skipped]] = {}
+        for item in self.skipped:
+            groups.setdefault(item.reason, []).append(item)
+        return groups
+
+    def kinds(self) -> list[ReminderKind]:
+        return [kind for kind in ReminderKind if any(p.kind is kind for p in self.to_send)]
+
+
+def _chunks(ids: list[int], size: int = 2000) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def plan_reminders(cycle: Cycle, establishment_ids: Iterable[int], *, force: bool = False, cool_off_days: int = 3,
+                   statuses: Iterable[str] | None = None, now=None) -> Plan:
+    """Who would be sent a reminder, and who is skipped and why, before anything is sent.
+
+    :param establishment_ids: the establishments chosen (ids outside the cycle are ignored)
+    :param force: send even to establishments reminded within ``cool_off_days``
+    :param statuses: only these effective statuses (e.g. ["not_started"]); complete ones are always skipped
+    """
+    now = now or utcnow()
+    ids = sorted(set(establishment_ids))
+    status = tracker.effective_status(cycle)
+    rows, contacts, recent, done = [], {}, set(), {}
+    cutoff = now - timedelta(days=cool_off_days)
+    for chunk in _chunks(ids):
+        rows += db.session.execute(
+            tracker._base(cycle, None, Establishment.id, Establishment.name, Establishment.urn, Response.id, status)
+            .where(Establishment.id.in_(chunk))
+        ).all()
+        for establishment_id, user_id, name, address in db.session.execute(
+            select(EstablishmentContact.establishment_id, User.id, User.name, User.email)
+            .join(User, User.id == EstablishmentContact.user_id)
+            .where(EstablishmentContact.establishment_id.in_(chunk), EstablishmentContact.role == ContactRole.DSL,
+                   User.is_enabled.is_(True))
+            .order_by(User.id)
+        ):
+            contacts.setdefault(establishment_id, []).append(Recipient(user_id, name or address, address))
+        recent |= set(db.session.scalars(
+            select(Reminder.establishment_id).where(
+                Reminder.cycle_id == cycle.id, Reminder.establishment_id.in_(chunk),
+                Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= cutoff,
+            )
+        ))
+        for response_id, key in db.session.execute(
+            select(SectionProgress.response_id, SectionProgress.section_key)
+            .join(Response, Response.id == SectionProgress.response_id)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.in_(chunk),
+                   SectionProgress.state == SectionState.COMPLETED)
+        ):
+            done.setdefault(response_id, set()).add(key)
+    sections = db.session.execute(
+        select(TemplateSection.key, TemplateSection.title).where(TemplateSection.template_id == cycle.template_id)
+        .order_by(TemplateSection.position)
+    ).all()
+    wanted = set(statuses) if statuses else None
+    plan = Plan()
+    for establishment_id, name, urn, response_id, state in sorted(rows, key=lambda r: (r[1].lower(), r[0])):
+        state = getattr(state, "value", state)
+        if state in tracker.STATUS_GROUPS["complete"]:
+            plan.skipped.append(Skipped(establishment_id, name, urn, "complete"))
+            continue
+        if wanted is not None and state not in wanted:
+            continue
+        if not contacts.get(establishment_id):
+            plan.skipped.append(Skipped(establishment_id, name, urn, "no_contact"))
+            continue
+        if establishment_id in recent and not force:
+            plan.skipped.append(Skipped(establishment_id, name, urn, "recent"))
+            continue
+        incomplete = [title for key, title in sections if key not in done.get(response_id, set())]
+        plan.to_send.append(Planned(establishment_id, name, urn, response_id, ReminderKind(state),
+                                    contacts[establishment_id], incomplete))
+    return plan
+
+
+# --- queueing and delivering ----------------------------------------------------------------
+
+
+def _key(batch: str, establishment_id: int, address: str) -> str:
+    digest = hashlib.sha256(f"{establishment_id}:{address.lower()}".encode()).hexdigest()[:32]
+    return f"{batch[:80]}:{digest}"
+
+
+def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, actor=None,
+                    wording: dict[ReminderKind, tuple[str, str]] | None = None) -> list[Reminder]:
+    """Add one queued reminder per planned address, worded for the establishment's status.
+
+    :param batch: identifies this sending (a form's one-off token, or the schedule's day): an address
+        already queued in the same batch is not queued again
+    :param wording: (subject, body) per kind, with placeholders; the defaults where missing
+    """
+    wording = {**DEFAULT_WORDING, **(wording or {})}
+    for subject, body in wording.values():
+        check_wording(subject)
+        check_wording(body)
+    keys = {_key(batch, p.establishment_id, r.email): (p, r) for p in plan.to_send for r in p.recipients}
+    existing = set()
+    for chunk in _chunks(list(keys)):
+        existing |= set(db.session.scalars(select(Reminder.idempotency_key).where(Reminder.idempotency_key.in_(chunk))))
+    queued = []
+    for key, (planned, recipient) in keys.items():
+        if key in existing:
+            continue
+        subject, body = wording[planned.kind]
+        values = {
+            "establishment": planned.name,
+            "dsl_name": recipient.name,
+            "due_date": govuk_date(cycle.due_on),
+            "sign_in_link": f"{base_url.rstrip('/')}/audits/{planned.response_id}/",
+            "incomplete_sections": "\n".join(f"- {title}" for title in planned.incomplete_sections) or "- none",
+        }
+        reminder = Reminder(
+            cycle_id=cycle.id, establishment_id=planned.establishment_id, recipient_email=recipient.email,
+            recipient_user_id=recipient.user_id, kind=planned.kind, subject=render(subject, values)[:255],
+            body=render(body, values), created_by_id=getattr(actor, "id", None), created_at=utcnow(),
+            status=ReminderStatus.QUEUED, attempts=0, last_error="", idempotency_key=key,
+        )
+        db.session.add(reminder)
+        queued.append(reminder)
+    db.session.flush()
+    return queued
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    failed: list[Reminder] = field(default_factory=list)
+
+
+def _is_permanent(exc: mail.MailError) -> bool:
+    """A 5xx answer from the server: retrying cannot help."""
+    cause = exc.__cause__
+    code = getattr(cause, "smtp_code", None)
+    if isinstance(cause, smtplib.SMTPRecipientsRefused):
+        codes = [c for c, _m in cause.recipients.values()]
+        code = min(codes) if codes else None
+    return isinstance(code, int) and code >= 500
+
+
+def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attempts: int = 3, backoff: float = 2.0,
+            sleep: Callable[[float], None] = time.sleep, actor=None) -> Delivery:
+    """Send each queued reminder, retrying a temporary failure up to ``attempts`` times with exponential backoff.
+
+    A reminder that is not queued (already sent or failed) is left alone, so delivering twice sends nothing twice.
+    A failure that persists is recorded on the reminder (status failed, last error) and shown on the tracker.
+    """
+    result = Delivery()
+    for reminder in reminders:
+        if reminder.status is not ReminderStatus.QUEUED:
+            continue
+        for attempt in range(attempts):
+            reminder.attempts += 1
+            try:
+                mail.send(settings, reminder.recipient_email, reminder.subject, reminder.body)
+            except mail.MailError as exc:
+                reminder.last_error = str(exc)[:2000]
+                if _is_permanent(exc) or attempt == attempts - 1:
+                    reminder.status = ReminderStatus.FAILED
+                    break
+                sleep(backoff * (2 ** attempt))
+            else:
+                reminder.status = ReminderStatus.SENT
+                reminder.sent_at = utcnow()
+                break
+        if reminder.status is ReminderStatus.SENT:
+            result.sent += 1
+        else:
+            result.failed.append(reminder)
+        record("reminder." + reminder.status.value, actor, establishment=reminder.establishment,
+               cycle_id=reminder.cycle_id, to=reminder.recipient_email, kind=reminder.kind.value,
+               attempts=reminder.attempts, error=reminder.last_error)
+        db.session.flush()
+    return result
+
+
+def reload_queued(ids: list[int]) -> list[Reminder]:
+    """The reminders with these ids, after the commit that made them durable."""
+    found = []
+    for chunk in _chunks(ids):
+        found += db.session.scalars(select(Reminder).where(Reminder.id.in_(chunk)).order_by(Reminder.id)).all()
+    return found
+
+
+# --- the schedule -----------------------------------------------------------------------------
+
+
+def schedule_for(cycle: Cycle) -> ReminderSchedule | None:
+    return db.session.scalar(select(ReminderSchedule).where(ReminderSchedule.cycle_id == cycle.id))
+
+
+def set_schedule(cycle: Cycle, days_before_due: Iterable[int], weekly_when_overdue: bool, actor=None) -> ReminderSchedule:
+    """Create or change the cycle's reminder schedule."""
+    days = sorted({int(d) for d in days_before_due if int(d) >= 0}, reverse=True)
+    schedule = schedule_for(cycle) or ReminderSchedule(cycle_id=cycle.id)
+    schedule.days_before_due = days
+    schedule.weekly_when_overdue = weekly_when_overdue
+    schedule.updated_by_id = getattr(actor, "id", None)
+    db.session.add(schedule)
+    record("reminders.schedule_set", actor, cycle=cycle, days_before_due=days, weekly_when_overdue=weekly_when_overdue)
+    db.session.flush()
+    return schedule
+
+
+def is_due(schedule: ReminderSchedule, cycle: Cycle, on: date) -> bool:
+    """Whether the schedule sends on this day: a listed number of days before due, or weekly once overdue."""
+    days_left = (cycle.due_on - on).days
+    if days_left in (schedule.days_before_due or []):
+        return True
+    return schedule.weekly_when_overdue and days_left < 0 and (-days_left) % 7 == 0
+
+
+def due_cycles(on: date) -> list[Cycle]:
+    """Open cycles whose schedule sends on this day."""
+    rows = db.session.execute(
+        select(Cycle, ReminderSchedule).join(ReminderSchedule, ReminderSchedule.cycle_id == Cycle.id)
+        .where(Cycle.state == CycleState.OPEN)
+        .order_by(Cycle.due_on)
+    ).all()
+    return [cycle for cycle, schedule in rows if is_due(schedule, cycle, on)]
+
+
+def incomplete_ids(cycle: Cycle, status: str | None = None) -> list[int]:
+    filters = tracker.TrackerFilters(status=status or "incomplete")
+    return tracker.matching_establishment_ids(cycle, filters)
+
+
+# --- history, export and the outbox ----------------------------------------------------------
+
+
+def chase_history(cycle: Cycle, establishment: Establishment) -> list[Reminder]:
+    return list(db.session.scalars(
+        select(Reminder).where(Reminder.cycle_id == cycle.id, Reminder.establishment_id == establishment.id)
+        .order_by(Reminder.created_at.desc(), Reminder.id.desc())
+    ))
+
+
+NON_RESPONDER_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Status", "Sections completed",
+                        "DSL name", "DSL email", "Reminders sent", "Last reminder", "Chase history"]
+
+
+def non_responders(cycle: Cycle, trust_scope: int | None = None) -> tuple[list[str], list[list]]:
+    """Every establishment not yet complete, with its chase history: header and rows for CSV or xlsx.
+
+    Three queries whatever the size: the list, the section count, and the cycle's reminders.
+    """
+    filters = tracker.TrackerFilters(status="incomplete")
+    page = tracker.establishment_list(cycle, filters, trust_scope, per_page=10**9)
+    history: dict[int, list[str]] = {}
+    for establishment_id, created, sent, status, address, kind in db.session.execute(
+        select(Reminder.establishment_id, Reminder.created_at, Reminder.sent_at, Reminder.status,
+               Reminder.recipient_email, Reminder.kind)
+        .where(Reminder.cycle_id == cycle.id).order_by(Reminder.establishment_id, Reminder.created_at, Reminder.id)
+    ):
+        when = as_utc(sent or created).strftime("%Y-%m-%d %H:%M")
+        history.setdefault(establishment_id, []).append(f"{when} {status.value} to {address} ({kind.label.lower()})")
+    rows = [
+        [r.urn, r.name, r.phase, r.type_name, r.district, r.trust_name or "", r.status_label,
+         f"{r.sections_done} of {page.sections_total}", r.dsl_name or "", r.dsl_email or "", r.reminders_sent,
+         as_utc(r.last_reminder_at).strftime("%Y-%m-%d %H:%M") if r.last_reminder_at else "",
+         "; ".join(history.get(r.establishment_id, []))]
+        for r in page.rows
+    ]
+    return NON_RESPONDER_HEADER, rows
+
+
+@dataclass
+class OutboxMessage:
+    name: str
+    to: str
+    subject: str
+    date: object
+    body: str
+
+
+def outbox(folder: str, limit: int = 200) -> list[OutboxMessage]:
+    """The newest messages written to the outbox folder (mail without SMTP settings)."""
+    path = Path(folder)
+    if not path.exists():
+        return []
+    files = sorted(path.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True)[:limit]
+    messages = []
+    for file in files:
+        message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
+        try:
+            sent = parsedate_to_datetime(message["Date"]) if message["Date"] else None
+        except (TypeError, ValueError):
+            sent = None
+        body = message.get_body(preferencelist=("plain",))
+        messages.append(OutboxMessage(file.stem, str(message["To"] or ""), str(message["Subject"] or ""), sent,
+                                      body.get_content() if body else ""))
+    return messages

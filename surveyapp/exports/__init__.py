@@ -1,0 +1,1 @@
+"""Workbook and CSV writers for a cycle's figures (xlsxwriter; no Flask)."""

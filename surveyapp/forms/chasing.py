@@ -1,0 +1,81 @@
+"""Forms for chasing: the tracker's filters, the reminder wording and the cycle's reminder schedule."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovSelect, GovSubmitInput, GovTextArea, GovTextInput
+from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from surveyapp.chasing.models import ReminderKind
+from surveyapp.chasing.services import DEFAULT_WORDING, WordingError, check_wording
+from surveyapp.chasing.tracker import STATUSES
+
+
+class TrackerFilterForm(Form):
+    """The tracker's filters (a GET form: it changes nothing, so it carries no CSRF token)."""
+
+    q = StringField("Name or URN", widget=GovTextInput())
+    status = SelectField("Status", widget=GovSelect(), validate_choice=False)
+    phase = SelectField("Phase", widget=GovSelect(), validate_choice=False)
+    type = SelectField("Type of establishment", widget=GovSelect(), validate_choice=False)
+    district = SelectField("District", widget=GovSelect(), validate_choice=False)
+    trust = SelectField("Trust", widget=GovSelect(), validate_choice=False)
+    no_contact = BooleanField("Only establishments with no DSL contact", widget=GovCheckboxInput())
+    submit = SubmitField("Apply filters", widget=GovSubmitInput())
+
+    def __init__(self, formdata=None, *, choices: dict[str, list[tuple[str, str]]], show_trust: bool = True, **kwargs):
+        super().__init__(formdata, **kwargs)
+        self.status.choices = ([SelectChoice("", "Any status"), SelectChoice("incomplete", "Not complete (any)"),
+                                SelectChoice("complete", "Complete (any)")]
+                               + [SelectChoice(key, label) for key, label in STATUSES.items()])
+        self.phase.choices = [SelectChoice("", "All phases")] + [SelectChoice(v, label) for v, label in choices["phase"]]
+        self.type.choices = [SelectChoice("", "All types")] + [SelectChoice(v, label) for v, label in choices["type"]]
+        self.district.choices = [SelectChoice("", "All districts")] + [SelectChoice(v, label) for v, label in choices["district"]]
+        self.trust.choices = ([SelectChoice("", "All establishments"), SelectChoice("none", "Not in a trust")]
+                              + [SelectChoice(v, label) for v, label in choices["trust"]])
+        if not show_trust:
+            del self.trust
+
+
+def _wording_validator(form, field):
+    try:
+        check_wording(field.data or "")
+    except WordingError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class ReminderForm(FlaskForm):
+    """The preview's editable wording, one subject and body per kind of reminder."""
+
+    batch = HiddenField()
+    force = HiddenField()
+    submit = SubmitField("Send reminders", widget=GovSubmitInput())
+
+    def wording(self) -> dict[ReminderKind, tuple[str, str]]:
+        return {kind: (self[f"subject_{kind.value}"].data, self[f"body_{kind.value}"].data) for kind in ReminderKind}
+
+
+for _kind in ReminderKind:
+    setattr(ReminderForm, f"subject_{_kind.value}", StringField(
+        f"Subject ({_kind.label.lower()})", widget=GovTextInput(), default=DEFAULT_WORDING[_kind][0],
+        validators=[InputRequired("Enter a subject"), Length(max=200), _wording_validator]))
+    setattr(ReminderForm, f"body_{_kind.value}", TextAreaField(
+        f"Message ({_kind.label.lower()})", widget=GovTextArea(), default=DEFAULT_WORDING[_kind][1],
+        validators=[InputRequired("Enter the message"), Length(max=5000), _wording_validator]))
+
+
+class ScheduleForm(FlaskForm):
+    days = StringField("Days before the due date", widget=GovTextInput(),
+                       description="Whole numbers separated by commas, for example 14, 7, 2. Leave empty for none.")
+    weekly = BooleanField("Then every week while returns are overdue", widget=GovCheckboxInput())
+    submit = SubmitField("Save the schedule", widget=GovSubmitInput())
+
+    def validate_days(self, field):
+        try:
+            self.day_numbers = sorted({int(part) for part in (field.data or "").replace(" ", "").split(",") if part},
+                                      reverse=True)
+        except ValueError:
+            raise ValidationError("Enter whole numbers separated by commas, like 14, 7, 2") from None
+        if any(day < 0 or day > 365 for day in self.day_numbers):
+            raise ValidationError("Each number of days must be between 0 and 365")

@@ -1,0 +1,176 @@
+"""The pure analysis layer on frames built by hand: no app, no database."""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from surveyapp.analysis import figures
+from surveyapp.audits.questions import is_gap
+from tests.analysis.scenario import cycle_data, questions_frame, urn, urns
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return figures.analyse(cycle_data("current"), cycle_data("previous"))
+
+
+def _class(analysis, code, key):
+    grid = analysis.grid
+    eid = analysis.establishments.set_index("urn").loc[urn(code), "establishment_id"]
+    row = grid[(grid["establishment_id"] == eid) & (grid["question_key"] == key)].iloc[0]
+    return str(row["class"]), row["source"], row["value"]
+
+
+def test_effective_answers_are_own_returned_answers_filled_from_the_covering_trust(analysis):
+    assert _class(analysis, "A", "prevent_wrap") == ("met", "own", "yes")
+    assert _class(analysis, "B", "prevent_wrap") == ("partly", "trust", "partly")
+    # Gamma's own answer wins; the questions it left are filled from Oak's return.
+    assert _class(analysis, "C", "policy_review_date") == ("not_met", "own", "2025-01-01")
+    assert _class(analysis, "C", "prevent_trained_pct") == ("met", "trust", "95")
+    assert _class(analysis, "C", "prevent_sef") == ("cannot_confirm", "own", "unsure")
+    # In-progress answers (Delta's own, Elm's for Eta) count for nothing.
+    assert _class(analysis, "D", "policy_current") == ("unanswered", "", "")
+    assert _class(analysis, "G", "prevent_wrap") == ("unanswered", "", "")
+    assert _class(analysis, "E", "prevent_trained_pct") == ("met", "own", "90")  # 90 is not below 90
+
+
+def test_completion_counts_trust_cover_and_lists_who_has_not_submitted(analysis):
+    result = figures.completion(analysis)
+    assert result == {"in_scope": 6, "submitted": 4, "completion_rate": 4 / 6, "submitted_own": 3,
+                      "covered_by_trust": 1, "not_submitted": urns("D", "G")}
+    assert urn("F") not in set(analysis.establishments["urn"])  # closed: not in scope
+
+
+def test_completion_by_phase_type_district_and_trust(analysis):
+    phase = figures.completion_by(analysis, "phase").set_index("group")
+    assert phase.loc["Primary", ["in_scope", "submitted", "by_trust", "not_submitted"]].tolist() == [5, 3, 0, 2]
+    assert phase.loc["Secondary", ["in_scope", "submitted", "by_trust"]].tolist() == [1, 1, 1]
+    trust = figures.completion_by(analysis, "trust_name").set_index("group")
+    assert trust.loc["Oak Learning Trust", ["in_scope", "submitted", "own", "by_trust"]].tolist() == [2, 2, 1, 1]
+    assert trust.loc["Elm Trust", ["in_scope", "submitted"]].tolist() == [1, 0]
+    assert trust.loc[figures.NO_TRUST, ["in_scope", "submitted"]].tolist() == [3, 2]
+    district = figures.completion_by(analysis, "district").set_index("group")
+    assert district.loc["Northtown", "completion_rate"] == 1.0 and district.loc["Easttown", "completion_rate"] == 0.0
+    kind = figures.completion_by(analysis, "type_name").set_index("group")
+    assert kind.loc["Academy converter", ["in_scope", "submitted"]].tolist() == [2, 2]
+
+
+def test_coverage_per_tag_says_who_answered_through_their_trust_and_why_others_did_not(analysis):
+    tags = figures.coverage(analysis, "tag").set_index("tag")
+    prevent = tags.loc["prevent"]
+    assert (prevent["answered"], prevent["answered_own"], prevent["covered_by_trust"]) == (4, 2, 2)
+    assert prevent["answered_rate"] == 4 / 6
+    assert prevent["not_submitted_urns"] == urns("D", "G") and prevent["skipped_urns"] == []
+    online = tags.loc["online"]
+    assert (online["answered"], online["covered_by_trust"]) == (2, 0)
+    assert online["skipped_urns"] == urns("B", "E")  # submitted, but the optional section was left
+    assert sorted(online["not_answered"]) == sorted(urns("B", "D", "E", "G"))
+    sections = figures.coverage(analysis, "section").set_index("section_key")
+    assert sections["title"].tolist() == ["Policies", "Prevent duty", "Online safety"]
+    assert (sections.loc["policies", "answered_own"], sections.loc["policies", "covered_by_trust"]) == (3, 1)
+
+
+def test_each_question_counts_every_class_over_establishments_in_scope(analysis):
+    q = analysis.questions.set_index("question_key")
+    columns = list(figures.CLASSES)
+    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 2]
+    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 2]
+    assert q.loc["policy_notes", columns].tolist() == [1, 0, 0, 0, 5]
+    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 2]
+    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 2]
+    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 2]
+    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 4]
+    assert q.loc["prevent_wrap", "partly_rate"] == 2 / 6
+    assert q.loc["prevent_wrap", "from_trust"] == 2
+    assert (q[columns].sum(axis=1) == 6).all()
+
+
+def test_gap_rates_by_phase_and_type(analysis):
+    phase = figures.question_rates_by(analysis, "phase").set_index(["group", "question_key"])
+    assert phase.loc[("Secondary", "prevent_wrap"), ["partly", "partly_rate"]].tolist() == [1, 1.0]
+    assert phase.loc[("Primary", "prevent_wrap"), ["met", "partly", "not_met", "unanswered"]].tolist() == [1, 1, 1, 2]
+    kind = figures.question_rates_by(analysis, "type_name").set_index(["group", "question_key"])
+    assert kind.loc[("Voluntary aided school", "prevent_sef"), "not_met"] == 1
+
+
+def test_lists_of_establishments_and_each_ones_gaps(analysis):
+    assert figures.establishment_lists(analysis) == {
+        "fully_met": urns("A"), "cannot_confirm": urns("C"), "with_gaps": urns("B", "E", "C"),  # in name order
+    }
+    gaps = figures.establishment_gaps(analysis)
+    by_school = gaps.groupby("urn")["question_key"].agg(list).to_dict()
+    assert by_school == {urn("B"): ["prevent_wrap"], urn("C"): ["policy_review_date", "prevent_wrap", "online_filtering"],
+                         urn("E"): ["policy_current", "prevent_wrap", "prevent_sef"]}
+    assert figures.most_not_met(analysis)["question_key"].tolist() == [
+        "policy_current", "policy_review_date", "prevent_wrap", "prevent_sef", "online_filtering"]
+
+
+def test_year_on_year_per_question_and_per_establishment(analysis):
+    questions = figures.year_on_year_questions(analysis).set_index("question_key")
+    assert questions.loc["policy_current", "met_rate_previous"] == pytest.approx(1 / 3)
+    assert questions.loc["policy_current", "met_rate_change"] == pytest.approx(3 / 6 - 1 / 3)
+    assert questions.loc["prevent_wrap", "partly_rate_change"] == pytest.approx(2 / 6 - 1 / 3)
+    changes = figures.year_on_year_establishments(analysis)
+    better = changes[changes["change"] == "better"].groupby("urn")["question_key"].agg(sorted).to_dict()
+    worse = changes[changes["change"] == "worse"].groupby("urn")["question_key"].agg(sorted).to_dict()
+    assert better == {urn("A"): ["policy_current"]}
+    assert worse == {urn("C"): ["policy_review_date", "prevent_sef", "prevent_wrap"], urn("E"): ["prevent_sef", "prevent_wrap"]}
+
+
+def test_headline_sentence(analysis):
+    assert figures.headline(analysis) == (
+        "4 of 6 establishments (67%) completed the audit; 4 (67%) answered the Prevent questions, 2 of them through their trust")
+
+
+def test_json_summary_has_the_contract_keys(analysis):
+    data = figures.to_json(analysis)
+    assert (data["cycle"], data["in_scope"], data["submitted"], data["completion_rate"]) == ("2026-27", 6, 4, 0.6667)
+    assert data["not_submitted"] == urns("D", "G")
+    assert data["tags"]["prevent"]["answered"] == 4 and data["tags"]["prevent"]["covered_by_trust"] == 2
+    assert data["tags"]["prevent"]["not_answered"] == urns("D", "G")
+    assert data["questions"]["prevent_sef"] == {**data["questions"]["prevent_sef"], "met": 2, "partly": 0, "not_met": 1,
+                                                "cannot_confirm": 1, "unanswered": 2}
+    assert data["establishments"]["fully_met"] == urns("A")
+    assert data["year_on_year"]["establishments"][urn("A")] == {"better": ["policy_current"], "worse": []}
+    import json
+
+    json.dumps(data)  # every value is plain JSON
+
+
+def test_a_trust_lead_sees_only_their_academies():
+    analysis = figures.analyse(cycle_data().restricted_to_trusts({1}))
+    assert figures.completion(analysis)["in_scope"] == 2
+    assert set(analysis.establishments["urn"]) == set(urns("B", "C"))
+
+
+VALUES = {
+    "yes_no": ["yes", "no", ""],
+    "yes_no_partly": ["yes", "no", "partly"],
+    "yes_no_unsure": ["yes", "no", "unsure"],
+    "date": ["2025-08-31", "2025-09-01", "2026-01-01", "not a date"],
+    "percentage": ["89.9", "90", "100", "x"],
+    "text": ["anything"],
+}
+
+
+def test_vectorised_gaps_agree_with_is_gap():
+    questions = questions_frame()
+    rows = [(key, value) for key, kind in zip(questions["question_key"], questions["type"]) for value in VALUES[kind]]
+    grid = pd.DataFrame(rows, columns=["question_key", "value"])
+    reference = date(2026, 9, 1)
+    classes = figures.classify(grid, questions, reference)
+    rules = questions.set_index("question_key")
+    for (key, value), found in zip(rows, classes):
+        kind, rule = rules.loc[key, "type"], rules.loc[key, "gap"]
+        gap = is_gap(kind, rule, value, reference)
+        if value == "":
+            expected = "unanswered"
+        elif value == "unsure":
+            expected = "cannot_confirm"
+        elif value == "partly":
+            expected = "partly"
+        else:
+            expected = "not_met" if gap else "met"
+        assert found == expected, (key, value)

@@ -1,0 +1,108 @@
+"""A small county whose tracker figures are known, and a real SMTP server on loopback."""
+from __future__ import annotations
+
+import socket
+from datetime import UTC, date, datetime
+
+import pytest
+
+from surveyapp.audits.models import ResponseStatus
+from surveyapp.extensions import db
+from tests.chasing.helpers import set_status
+
+
+@pytest.fixture
+def county(make):
+    """A small known cycle: 6 establishments, a trust answering for two academies.
+
+    - Oak Academy, Elm Academy: in Acorn Trust, whose submitted return covers both (Elm also in progress itself)
+    - Ash Primary: submitted its own return
+    - Birch Secondary: in progress, 1 of 2 sections
+    - Cedar Primary: returned for amendment
+    - Fir Nursery: not started, no DSL contact
+    """
+    trust = make.trust(name="Acorn Trust", uid="T100")
+    other = make.trust(name="Beech Trust", uid="T200")
+    oak = make.establishment(name="Oak Academy", urn="200001", trust=trust, type_name="Academy converter", district="East")
+    elm = make.establishment(name="Elm Academy", urn="200002", trust=trust, phase="Secondary", type_name="Academy converter", district="East")
+    ash = make.establishment(name="Ash Primary", urn="200003", district="West")
+    birch = make.establishment(name="Birch Secondary", urn="200004", phase="Secondary", district="West", trust=other)
+    cedar = make.establishment(name="Cedar Primary", urn="200005")
+    fir = make.establishment(name="Fir Nursery", urn="200006", phase="Nursery")
+    for school in (oak, elm, ash, birch, cedar):
+        make.dsl(school, email=f"dsl@{school.urn}.example.org", name=f"DSL of {school.name}")
+    lead = make.lead()
+    cycle = make.cycle(opens_on=date(2026, 9, 1), due_on=date(2027, 3, 31))
+    set_status(cycle, ResponseStatus.SUBMITTED, trust=trust, submitted_at=datetime(2026, 10, 5, tzinfo=UTC))
+    set_status(cycle, ResponseStatus.IN_PROGRESS, establishment=elm, done=("policies",))
+    set_status(cycle, ResponseStatus.SUBMITTED, establishment=ash, done=("policies", "prevent"),
+               submitted_at=datetime(2026, 10, 1, tzinfo=UTC))
+    set_status(cycle, ResponseStatus.IN_PROGRESS, establishment=birch, done=("prevent",),
+               updated_at=datetime(2026, 11, 15, tzinfo=UTC))
+    set_status(cycle, ResponseStatus.RETURNED, establishment=cedar)
+    db.session.commit()
+    return {"cycle": cycle, "trust": trust, "other": other, "lead": lead, "oak": oak, "elm": elm, "ash": ash,
+            "birch": birch, "cedar": cedar, "fir": fir}
+
+
+def free_port() -> int:
+    """aiosmtpd's Controller cannot take port 0: ask the system for a free port first."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """An aiosmtpd handler that records messages, and can refuse the first ``refuse`` of them with 451
+    (or every one, permanently, with 550)."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.refuse = 0
+        self.permanent = False
+        self.attempts = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.attempts += 1
+        if self.permanent:
+            return "550 mailbox unavailable"
+        if self.refuse > 0:
+            self.refuse -= 1
+            return "451 try later"
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    @property
+    def recipients(self) -> list[str]:
+        return sorted(address for rcpts, _content in self.messages for address in rcpts)
+
+    def parsed(self):
+        import email
+        from email import policy
+
+        return [email.message_from_bytes(content, policy=policy.default) for _rcpts, content in self.messages]
+
+
+@pytest.fixture
+def smtp_port():
+    return free_port()
+
+
+@pytest.fixture
+def mailbox(smtp_port):
+    from aiosmtpd.controller import Controller
+
+    handler = Mailbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def app_config(smtp_port):
+    """Every app in this folder sends through the loopback server, retrying without waiting."""
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_SECURITY": "none", "SMTP_TIMEOUT": 5,
+            "REMINDER_BACKOFF_SECONDS": 0}

@@ -1,0 +1,159 @@
+"""The tracker's figures, breakdowns, list filters and who may see it."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import event
+
+from surveyapp.audits.models import ResponseStatus
+from surveyapp.chasing import tracker
+from surveyapp.extensions import db
+
+
+def test_headline_counts_trust_cover_as_complete(county):
+    counts = tracker.headline(county["cycle"])["counts"]
+    assert counts.in_scope == 6
+    assert counts.complete == 3  # Ash (own) + Oak and Elm (covered by Acorn Trust)
+    assert (counts.own_returns, counts.covered_by_trust) == (1, 2)
+    assert (counts.in_progress, counts.returned, counts.not_started) == (1, 1, 1)
+    assert counts.percent_complete == 50
+
+
+def test_breakdowns_by_phase_district_and_trust(county):
+    by_phase = {row["label"]: row["counts"] for row in tracker.breakdown(county["cycle"], "phase")}
+    assert by_phase["Primary"].in_scope == 3 and by_phase["Primary"].complete == 2
+    assert by_phase["Secondary"].complete == 1 and by_phase["Secondary"].in_progress == 1
+    assert by_phase["Nursery"].not_started == 1
+    by_trust = {row["value"]: row for row in tracker.breakdown(county["cycle"], "trust")}
+    assert by_trust["T100"]["label"] == "Acorn Trust" and by_trust["T100"]["counts"].complete == 2
+    assert by_trust["none"]["counts"].in_scope == 3
+    by_district = {row["label"]: row["counts"].in_scope for row in tracker.breakdown(county["cycle"], "district")}
+    assert by_district == {"East": 2, "West": 2, "Northtown": 2}
+
+
+def test_the_lead_sees_the_figures_and_the_list(client, sign_in, county):
+    sign_in(county["lead"])
+    page = client.get("/cycles/2026-27/tracker")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "50% complete" in html and "3 of 6 establishments" in html
+    assert "6 establishments" in html
+    assert "<svg" in html and "<title id=\"chart-title\">" in html and 'id="progress-table"' in html
+    assert "<script>" not in html
+    assert "dsl@200004.example.org" in html and "No DSL contact" in html
+    assert "1 of 2" in html  # Birch's sections
+
+
+def _urns(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'data-urn="(\d+)"', html)
+
+
+def test_filters_search_sort_and_pagination_are_in_the_query_string(client, sign_in, county):
+    sign_in(county["lead"])
+    get = lambda query: _urns(client.get(f"/cycles/2026-27/tracker?{query}").get_data(as_text=True))  # noqa: E731
+    assert get("status=in_progress") == ["200004"]
+    assert get("status=complete") == ["200003", "200002", "200001"]
+    assert get("status=covered_by_trust&phase=Secondary") == ["200002"]
+    assert get("status=incomplete&phase=Secondary") == ["200004"]
+    assert get("trust=T100") == ["200002", "200001"]
+    assert get("trust=none&district=West") == ["200003"]
+    assert get("no_contact=1") == ["200006"]
+    assert get("q=cedar") == ["200005"]
+    assert get("q=200003") == ["200003"]
+    assert get("type=Academy+converter") == ["200002", "200001"]
+    assert get("sort=activity&direction=desc")[0] == "200004"
+    assert get("sort=name&direction=desc") == ["200001", "200006", "200002", "200005", "200004", "200003"]
+    filters = tracker.TrackerFilters.from_args({"status": "in_progress", "page": "1"})
+    page = tracker.establishment_list(county["cycle"], tracker.TrackerFilters(), per_page=4)
+    assert page.total == 6 and page.pages == 2 and len(page.rows) == 4
+    second = tracker.establishment_list(county["cycle"], tracker.TrackerFilters(page=2), per_page=4)
+    assert [r.urn for r in second.rows] == ["200001", "200003"][::-1] or len(second.rows) == 2
+    assert filters.to_args() == {"status": "in_progress"}
+
+
+def test_breakdown_rows_link_to_the_filtered_list(client, sign_in, county):
+    sign_in(county["lead"])
+    html = client.get("/cycles/2026-27/tracker/by-trust").get_data(as_text=True)
+    assert "/cycles/2026-27/tracker?trust=T100" in html
+    assert client.get("/cycles/2026-27/tracker/by-colour").status_code == 404
+
+
+def test_a_trust_lead_sees_only_their_academies_and_another_trust_is_404(client, sign_in, make, county):
+    trust_lead = make.trust_lead(county["trust"])
+    db.session.commit()
+    sign_in(trust_lead)
+    page = client.get("/trusts/T100/cycles/2026-27/tracker")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert sorted(_urns(html)) == ["200001", "200002"]
+    assert "Birch Secondary" not in html and "Ash Primary" not in html
+    assert "2 of 2 establishments" in html
+    assert client.get("/trusts/T200/cycles/2026-27/tracker").status_code == 404
+    assert client.get("/trusts/T999/cycles/2026-27/tracker").status_code == 404
+    assert client.get("/cycles/2026-27/tracker").status_code == 403
+    # the scope cannot be widened from the query string
+    assert sorted(_urns(client.get("/trusts/T100/cycles/2026-27/tracker?trust=T200").get_data(as_text=True))) == ["200001", "200002"]
+
+
+def test_board_reads_the_tracker_but_cannot_send_or_export(client, sign_in, make, county):
+    board = make.board()
+    db.session.commit()
+    sign_in(board)
+    html = client.get("/cycles/2026-27/tracker").get_data(as_text=True)
+    assert "50% complete" in html and "Preview reminders" not in html
+    assert client.post("/cycles/2026-27/reminders/preview", data={"all": "1"}).status_code == 403
+    assert client.post("/cycles/2026-27/reminders/send", data={"all": "1"}).status_code == 403
+    assert client.get("/cycles/2026-27/non-responders.csv").status_code == 403
+    assert client.get("/outbox").status_code == 403
+
+
+def test_a_dsl_cannot_see_the_tracker(client, sign_in, make, county):
+    dsl = make.dsl(county["ash"])
+    db.session.commit()
+    sign_in(dsl)
+    assert client.get("/cycles/2026-27/tracker").status_code == 403
+    assert client.get("/trusts/T100/cycles/2026-27/tracker").status_code == 404
+
+
+def test_submissions_over_time_against_last_year(make, county):
+    cycle = county["cycle"]
+    progress = tracker.submissions_over_time(cycle, on=date(2026, 11, 20))
+    by_day = {p.day: p.complete for p in progress.points}
+    assert by_day[date(2026, 9, 30)] == 0
+    assert by_day[date(2026, 10, 1)] == 1   # Ash
+    assert by_day[date(2026, 10, 5)] == 3   # Acorn Trust covers Oak and Elm
+    assert progress.points[-1].day == date(2026, 11, 20)
+    assert progress.points[-1].days_before_due == (date(2027, 3, 31) - date(2026, 11, 20)).days
+    assert progress.previous is None
+
+
+def test_query_count_does_not_grow_with_establishments(client, sign_in, make, county):
+    sign_in(county["lead"])
+
+    def count_queries() -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/cycles/2026-27/tracker").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    from surveyapp.audits.models import Assignment, Response
+
+    count_queries()  # the first request after signing in does some once-only work
+    before = count_queries()
+    cycle = county["cycle"]
+    for number in range(30):
+        school = make.establishment(name=f"Extra {number}")
+        make.dsl(school)
+        assignment = Assignment(cycle_id=cycle.id, establishment_id=school.id)
+        db.session.add(assignment)
+        db.session.flush()
+        db.session.add(Response(assignment_id=assignment.id, status=ResponseStatus.IN_PROGRESS))
+    db.session.commit()
+    assert "36 establishments" in client.get("/cycles/2026-27/tracker").get_data(as_text=True)
+    assert count_queries() == before < 30

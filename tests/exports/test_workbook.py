@@ -1,0 +1,180 @@
+"""The board workbook and the CSVs, read back: every sheet's headers and the figures of a known cycle."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+
+from surveyapp.actions.services import generate_for_cycle
+from surveyapp.exports.csvfiles import write_gaps_csv, write_responses_csv
+from surveyapp.exports.workbook import SHEETS, write_workbook
+from surveyapp.extensions import db
+from tests.exports import cycle_data
+from tests.exports.cycle_data import FORMULA_ACTION, FORMULA_NAME
+
+
+@pytest.fixture
+def known(make):
+    built = cycle_data.build(make)
+    generate_for_cycle(built["cycle"])
+    db.session.commit()
+    return built
+
+
+def _rows(sheet):
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def _table(sheet):
+    rows = _rows(sheet)
+    return rows[0], [dict(zip(rows[0], row)) for row in rows[1:]]
+
+
+@pytest.fixture
+def book(known, tmp_path):
+    path = tmp_path / "board.xlsx"
+    write_workbook(db.session, known["cycle"], str(path), on=date(2027, 1, 15))
+    return openpyxl.load_workbook(path)
+
+
+def test_the_workbook_has_every_sheet_with_frozen_headers_and_filters(book):
+    assert book.sheetnames == list(SHEETS)
+    for name in SHEETS[1:]:
+        assert book[name].freeze_panes == "A2", name
+        assert book[name].auto_filter.ref, name
+
+
+def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
+    sheet = book["Summary"]
+    rows = _rows(sheet)
+    figures = {row[0]: row[1:3] for row in rows if row and row[0]}
+    assert rows[0][0] == "Safeguarding audit 2026-27"
+    assert figures["Cycle"][0] == "2026-27" and figures["Scope"][0] == "Every open establishment"
+    assert figures["Due"][0].date() == date(2027, 3, 31)
+    assert figures["Establishments in scope"] == [5, 1]
+    assert figures["Complete (own return or covered by their trust)"] == [4, 0.8]
+    assert figures["Returned their own audit"][0] == 3
+    assert figures["Covered by their trust's returned audit"][0] == 1
+    assert figures["Not submitted"][0] == 1
+    assert figures["Fully meeting every requirement"][0] == 1
+    assert figures["Cannot confirm at least one (no other gap)"][0] == 1
+    assert figures["With at least one gap (not met or partly met)"][0] == 2
+    assert figures["Answered every prevent question"][0] == 4
+    assert figures["Actions"][0] == 6
+    assert sheet.cell(row=12, column=3).number_format == "0.0%"
+    assert len(sheet._charts) == 2
+
+
+def test_completion_by_phase_type_district_and_trust(book):
+    header, rows = _table(book["Completion"])
+    assert header == ["Grouped by", "Group", "In scope", "Own return", "Covered by trust", "Complete", "Not submitted",
+                      "Completion rate"]
+    by = {(r["Grouped by"], r["Group"]): r for r in rows}
+    assert by[("Phase", "Primary")]["In scope"] == 3 and by[("Phase", "Primary")]["Complete"] == 2
+    assert by[("Phase", "Secondary")]["Completion rate"] == 1
+    assert by[("Trust", "Oak Trust")]["Covered by trust"] == 1 and by[("Trust", "Oak Trust")]["Own return"] == 1
+    assert by[("District", "Southtown")]["Not submitted"] == 0
+    assert by[("Type", "Community school")]["Not submitted"] == 1
+
+
+def test_questions_sheet_counts_each_class(book):
+    header, rows = _table(book["Questions"])
+    assert header[:9] == ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met",
+                          "Cannot confirm", "Unanswered"]
+    by = {r["Question key"]: r for r in rows}
+    counts = lambda key: [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Unanswered")]
+    assert counts("policy_current") == [3, 0, 1, 0, 1]
+    assert counts("prevent_wrap") == [3, 1, 0, 0, 1]
+    assert counts("prevent_sef") == [2, 0, 1, 1, 1]
+    assert counts("policy_review_date") == [3, 0, 1, 0, 1]
+    assert counts("policy_notes") == [2, 0, 0, 0, 3]
+    assert by["prevent_sef"]["Not met rate"] == pytest.approx(0.2)
+    assert book["Questions"].cell(row=2, column=12).number_format == "0.0%"
+    assert book["Questions"].conditional_formatting
+
+
+def test_gaps_sheet_has_one_row_per_establishment_and_gap(book):
+    header, rows = _table(book["Gaps"])
+    assert header[:9] == ["URN", "Establishment", "Phase", "Trust", "Section", "Question key", "Question", "Answer", "Class"]
+    pairs = sorted((r["URN"], r["Question key"], r["Class"], r["From trust"]) for r in rows)
+    assert pairs == [
+        ("200001", "prevent_sef", "Cannot confirm", "Yes"),
+        ("200002", "prevent_wrap", "Partly met", "No"),
+        ("200003", "policy_current", "Not met", "No"),
+        ("200003", "policy_review_date", "Not met", "No"),
+        ("200003", "prevent_sef", "Not met", "No"),
+        ("200003", "prevent_trained_pct", "Not met", "No"),
+    ]
+    formula_row = next(r for r in rows if r["Question key"] == "policy_current")
+    assert formula_row["Establishment"] == FORMULA_NAME
+    assert formula_row["Planned action"] == FORMULA_ACTION and formula_row["Owner"] == "@Head"
+
+
+def test_non_responders_have_their_dsl(book):
+    header, rows = _table(book["Non-responders"])
+    assert header[:9] == ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return status", "DSL", "DSL email"]
+    assert [(r["URN"], r["DSL"], r["DSL email"]) for r in rows] == [("200004", "Quinn DSL", "dsl@quiet.example.org")]
+
+
+def test_action_plans_sheet_with_rag(book):
+    header, rows = _table(book["Action plans"])
+    assert header == ["URN", "Establishment", "Question key", "Action", "Owner", "Target date", "Status", "RAG",
+                      "Overdue", "From trust", "Notes", "Last updated"]
+    assert len(rows) == 6
+    planned = next(r for r in rows if r["Question key"] == "policy_current")
+    assert planned["Action"] == FORMULA_ACTION and planned["Owner"] == "@Head"
+    assert planned["Target date"].date() == date(2026, 12, 1)
+    assert (planned["RAG"], planned["Overdue"]) == ("Red", "Yes")  # judged on 15 January 2027
+    assert book["Action plans"].conditional_formatting
+
+
+def test_responses_sheet_shows_effective_answers_and_where_they_came_from(book):
+    sheet = book["Responses"]
+    header, rows = _table(sheet)
+    assert header[:9] == ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
+                          "Answers from trust"]
+    assert header[9] == "policy_current: Is the child protection policy current?"
+    by = {r["URN"]: r for r in rows}
+    assert [r["URN"] for r in rows] == ["200003", "200001", "200005", "200002", "200004"]  # by name ("=" sorts first)
+    covered = by["200001"]
+    assert covered["Covered by trust"] == "Yes" and covered["Answers from trust"] == 5
+    assert covered["prevent_sef: Is Prevent in your self-evaluation?"] == "Cannot confirm"
+    assert sheet.cell(row=3, column=10).font.i is True  # the trust's answers are in italics
+    assert not sheet.cell(row=5, column=10).font.i
+    assert by["200002"]["policy_notes: Anything else?"] == "+1 extra"
+    assert by["200002"]["prevent_wrap: Has the DSL completed WRAP?"] == "Partly"
+    assert by["200003"]["Establishment"] == FORMULA_NAME
+    assert by["200003"]["policy_review_date: When was the policy last reviewed?"] == "1 January 2024"
+    assert by["200003"]["prevent_trained_pct: What percentage of staff are Prevent trained?"] == "80%"
+    assert by["200004"]["Return"] == "Not submitted" and by["200004"]["policy_current: Is the child protection policy current?"] is None
+    assert by["200005"]["policy_notes: Anything else?"] == "-2+3"
+    # Nothing anywhere is a formula.
+    for name in SHEETS:
+        for row in book[name].iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (name, cell.coordinate, cell.value)
+
+
+def test_responses_csv_has_every_answer_and_neutralises_formulas(known):
+    out = io.StringIO()
+    count = write_responses_csv(db.session, known["cycle"], out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert count == len(rows) == 5 * 6
+    formula = [r for r in rows if r["URN"] == "200003"]
+    assert {r["Establishment"] for r in formula} == {"'" + FORMULA_NAME}
+    notes = {r["URN"]: r["Answer"] for r in rows if r["Question key"] == "policy_notes"}
+    assert notes["200002"] == "'+1 extra" and notes["200005"] == "'-2+3"
+    sef = next(r for r in rows if r["URN"] == "200001" and r["Question key"] == "prevent_sef")
+    assert (sef["Answer as displayed"], sef["From trust"], sef["Class"]) == ("Cannot confirm", "Yes", "Cannot confirm")
+
+
+def test_gaps_csv_lists_each_gap(known):
+    out = io.StringIO()
+    assert write_gaps_csv(db.session, known["cycle"], out) == 6
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    planned = next(r for r in rows if r["Question key"] == "policy_current")
+    assert planned["Planned action"] == "'" + FORMULA_ACTION and planned["Owner"] == "'@Head"
+    assert planned["Target date"] == "2026-12-01"
