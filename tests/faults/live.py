@@ -6,6 +6,7 @@ acknowledgement of a save).
 """
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import os
 import re
@@ -131,10 +132,15 @@ class Browser:
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
         started = time.perf_counter()
         try:
-            with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=self.timeout) as reply:
-                status, location, text = reply.status, reply.headers.get("Location", ""), reply.read().decode()
-        except urllib.error.HTTPError as exc:
-            status, location, text = exc.code, exc.headers.get("Location", ""), exc.read().decode(errors="replace")
+            try:
+                with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=self.timeout) as reply:
+                    status, location, text = reply.status, reply.headers.get("Location", ""), reply.read().decode()
+            except urllib.error.HTTPError as exc:
+                status, location, text = exc.code, exc.headers.get("Location", ""), exc.read().decode(errors="replace")
+        except http.client.HTTPException as exc:
+            # A worker killed mid-reply cuts the answer short (IncompleteRead): like a dropped
+            # connection, the request was not acknowledged, whatever the server got done.
+            raise ConnectionError(f"reply cut off: {exc!r}") from exc
         return Reply(status, location, text, time.perf_counter() - started)
 
     def sign_in(self, email: str, password: str) -> Reply:
