@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
 
 from surveyapp.actions.models import ActionItem, ActionStatus
 from surveyapp.activity.services import record
@@ -15,7 +14,6 @@ from surveyapp.audits.models import (
     Cycle,
     Response,
     ResponseStatus,
-    StatusEvent,
     TemplateQuestion,
     TrustCoverage,
 )
@@ -129,37 +127,6 @@ def generate_action_plan(response: Response) -> int:
     else:
         ids = list(db.session.scalars(select(TrustCoverage.establishment_id).where(TrustCoverage.response_id == response.id)))
     return generate_for_cycle(assignment.cycle, ids) if ids else 0
-
-
-# --- generating on submission ---------------------------------------------------------------
-# audits.services.submit() records a StatusEvent; the plan is added in the same transaction,
-# just before it commits, so a submitted return always has its plan.
-
-_PENDING = "actions.submitted_responses"
-
-
-def _note_submissions(session, _flush_context) -> None:
-    for obj in session.new:
-        if isinstance(obj, StatusEvent) and obj.to_status is ResponseStatus.SUBMITTED:
-            session.info.setdefault(_PENDING, set()).add(obj.response_id)
-
-
-def _plan_before_commit(session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    for response_id in sorted(pending or ()):
-        response = session.get(Response, response_id)
-        if response is not None:
-            generate_action_plan(response)
-
-
-def _forget_on_rollback(session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-for _name, _listener in (("after_flush", _note_submissions), ("before_commit", _plan_before_commit),
-                         ("after_rollback", _forget_on_rollback)):
-    if not event.contains(Session, _name, _listener):
-        event.listen(Session, _name, _listener)
 
 
 # --- reading and updating ------------------------------------------------------------------

@@ -446,6 +446,10 @@ def submit(response: Response, *, headteacher_name: str, chair_name: str, declar
            cycle=response.assignment.cycle, response=response.id, reference=reference_for(response))
     db.session.flush()
     db.session.refresh(response)
+    # In the same transaction, so a submitted return always has its action plan.
+    from surveyapp.actions.services import generate_action_plan  # the actions area builds on audits
+
+    generate_action_plan(response)
     return True
 
 
