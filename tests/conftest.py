@@ -156,9 +156,13 @@ def fresh_database_url(name: str) -> str:
         if path.exists():
             path.unlink()
         return f"sqlite:///{path}"
+    # Prefixed with the test database's own name so two runs on one server (each with its own
+    # test database) never drop each other's scratch databases.
+    base, own = url.rsplit("/", 1)
+    name = f"{own}_{name}"
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
+    return base + "/" + name
