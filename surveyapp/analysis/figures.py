@@ -64,24 +64,47 @@ class CycleData:
 
 @dataclass
 class Analysis:
-    """Every figure of one cycle; each frame is ready for a page, a workbook or JSON."""
+    """Every figure of one cycle; each frame is ready for a page, a workbook or JSON.
+
+    The summaries below (completion, coverage, ...) are computed once per analysis and shared by
+    whoever asks next (the page, the JSON, the workbook): treat the frames they return as read-only."""
 
     data: CycleData
     #: one row per establishment in scope: register columns, submitted, how, counts of each class, category flags
     establishments: pd.DataFrame
-    #: one row per establishment in scope and question: value, source ("own", "trust", ""), class
-    grid: pd.DataFrame
     #: one row per question: counts and rates of each class
     questions: pd.DataFrame
     #: per tag and per section: one row per (tag | section, establishment) with its coverage status
     tag_status: pd.DataFrame
     section_status: pd.DataFrame
+    #: (establishments x questions) arrays in the frames' orders: effective value, source code
+    #: (0 none, 1 own, 2 trust) and class code (index into CLASSES)
+    values: np.ndarray
+    source: np.ndarray
+    classes: np.ndarray
     previous: Analysis | None = None
     extras: dict = field(default_factory=dict)
+    _grid: pd.DataFrame | None = field(default=None, repr=False)
+    _summaries: dict = field(default_factory=dict, repr=False)
 
     @property
     def in_scope(self) -> int:
         return len(self.establishments)
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        """One row per establishment in scope and question: value, source ("own", "trust", ""), class.
+
+        Built on first use (1.4 million rows at national scale): the workbook and the JSON never need it."""
+        if self._grid is None:
+            self._grid = _long(self.data, self.values, self.source, self.classes)
+        return self._grid
+
+    def once(self, name: str, compute):
+        """``compute()`` the first time a summary called ``name`` is asked for, then the same frame again."""
+        if name not in self._summaries:
+            self._summaries[name] = compute()
+        return self._summaries[name]
 
     def rate(self, count: int) -> float:
         return count / self.in_scope if self.in_scope else 0.0
@@ -216,12 +239,11 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
         section_columns.setdefault(key, []).append(j)
     submitted = establishments["submitted"].to_numpy()
     analysis = Analysis(
-        data=data, establishments=establishments, grid=_long(data, values, source, classes),
-        questions=questions.reset_index(drop=True),
+        data=data, establishments=establishments, questions=questions.reset_index(drop=True),
         tag_status=_coverage_status(source, submitted, establishments, tag_columns, "tag"),
         section_status=_coverage_status(source, submitted, establishments, section_columns, "section_key"),
+        values=values, source=source, classes=classes,
     )
-    analysis.extras["classes"] = classes
     if previous is not None:
         analysis.previous = analyse(previous)
     return analysis
@@ -261,6 +283,11 @@ def _coverage_status(source: np.ndarray, submitted: np.ndarray, establishments: 
 
 
 def completion(analysis: Analysis) -> dict:
+    """In scope, submitted (own, by trust), the rate and the URNs not submitted (computed once per analysis)."""
+    return analysis.once("completion", lambda: _completion(analysis))
+
+
+def _completion(analysis: Analysis) -> dict:
     frame = analysis.establishments
     submitted = int(frame["submitted"].sum())
     by_trust = int((frame["how"] == "trust").sum())
@@ -273,6 +300,10 @@ def completion(analysis: Analysis) -> dict:
 
 def completion_by(analysis: Analysis, group: str) -> pd.DataFrame:
     """In scope, submitted (own, by trust), not submitted and the rate, per phase/type/district/trust."""
+    return analysis.once(f"completion_by:{group}", lambda: _completion_by(analysis, group))
+
+
+def _completion_by(analysis: Analysis, group: str) -> pd.DataFrame:
     frame = analysis.establishments.assign(own=lambda f: f["how"] == "own", by_trust=lambda f: f["how"] == "trust")
     table = frame.groupby(group, dropna=False).agg(
         in_scope=("establishment_id", "size"), submitted=("submitted", "sum"), own=("own", "sum"),
@@ -285,6 +316,10 @@ def completion_by(analysis: Analysis, group: str) -> pd.DataFrame:
 
 def coverage(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
     """Per tag (or section): answered (own + trust), covered by trust, skipped, not submitted, with rates and URNs."""
+    return analysis.once(f"coverage:{kind}", lambda: _coverage(analysis, kind))
+
+
+def _coverage(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
     status = analysis.tag_status if kind == "tag" else analysis.section_status
     column = "tag" if kind == "tag" else "section_key"
     if status.empty:
@@ -342,6 +377,11 @@ def most_not_met(analysis: Analysis, limit: int = 10) -> pd.DataFrame:
 
 
 def establishment_lists(analysis: Analysis) -> dict[str, list[str]]:
+    """URNs of the establishments fully meeting every requirement, that cannot confirm one, with gaps."""
+    return analysis.once("establishment_lists", lambda: _establishment_lists(analysis))
+
+
+def _establishment_lists(analysis: Analysis) -> dict[str, list[str]]:
     frame = analysis.establishments
     return {
         "fully_met": frame.loc[frame["fully_met"], "urn"].tolist(),
@@ -355,6 +395,10 @@ def establishment_lists(analysis: Analysis) -> dict[str, list[str]]:
 
 def year_on_year_questions(analysis: Analysis) -> pd.DataFrame:
     """For each question key in both cycles: each class's rate now, before, and the change."""
+    return analysis.once("year_on_year_questions", lambda: _year_on_year_questions(analysis))
+
+
+def _year_on_year_questions(analysis: Analysis) -> pd.DataFrame:
     if analysis.previous is None:
         return pd.DataFrame(columns=["question_key"])
     rate_columns = [f"{name}_rate" for name in CLASSES]
@@ -368,10 +412,14 @@ def year_on_year_questions(analysis: Analysis) -> pd.DataFrame:
 
 def year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
     """Per establishment and common question answered in both cycles: before, after and better/worse (changes only)."""
+    return analysis.once("year_on_year_establishments", lambda: _year_on_year_establishments(analysis))
+
+
+def _year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
     columns = ["establishment_id", "urn", "name", "question_key", "before", "after", "change"]
     if analysis.previous is None:
         return pd.DataFrame(columns=columns)
-    now, before = analysis.extras["classes"], analysis.previous.extras["classes"]
+    now, before = analysis.classes, analysis.previous.classes
     rows = pd.Index(analysis.previous.establishments["establishment_id"]).get_indexer(analysis.establishments["establishment_id"])
     keys = analysis.data.questions["question_key"]
     cols = pd.Index(analysis.previous.data.questions["question_key"]).get_indexer(keys)

@@ -1,10 +1,20 @@
-"""CSV exports of a cycle's raw responses and gap list, streamed row by row (no Flask)."""
+"""CSV exports of a cycle's raw responses and gap list, from the analysis's frames (no Flask).
+
+The classes and the trust cover are the analysis layer's (the same as the workbook and the
+analysis page); every cell goes through exports.safe, so text that could start a formula is
+written behind an apostrophe.
+"""
 from __future__ import annotations
 
 import csv
 
-from surveyapp.exports import data
+import numpy as np
+
+from surveyapp.analysis import figures
+from surveyapp.analysis.figures import CLASSES
+from surveyapp.analysis.loading import load_cycle, load_follow_ups
 from surveyapp.exports.safe import safe_row
+from surveyapp.exports.tables import CLASS_LABELS, board_tables
 
 RESPONSES_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Section", "Question key",
                     "Question", "Answer", "Answer as displayed", "From trust", "Class"]
@@ -14,41 +24,32 @@ GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question ke
 
 def write_responses_csv(session, cycle, out) -> int:
     """One row per establishment and question (unanswered included) to the text file ``out``; returns rows."""
+    analysis = figures.analyse(load_cycle(cycle, session))
+    tables = board_tables(analysis)
+    shown = tables.shown
     writer = csv.writer(out)
     writer.writerow(RESPONSES_HEADER)
-    questions = data.questions_of(cycle)
+    questions = analysis.data.questions[["section_title", "question_key", "text"]].to_numpy().tolist()
+    labels = np.asarray([CLASS_LABELS[name] for name in CLASSES], dtype=object)
     count = 0
-    for row in data.effective_rows(session, cycle):
-        e = row.establishment
-        for q in questions:
-            value, _plan, from_trust = row.answers.get(q.key, ("", None, False))
-            kind = q.classify(value)
-            writer.writerow(safe_row((e.urn, e.name, e.phase, e.type_name, e.district, e.trust, e.completion, q.section,
-                                      q.key, q.text, value, q.display(value) if value else "",
-                                      "Yes" if from_trust else "No", data.CLASS_LABELS[kind])))
+    for i, e in enumerate(analysis.establishments.to_dict("records")):
+        fixed = (e["urn"], e["name"], e["phase"], e["type_name"], e["district"], e["trust_name"], tables.returned[i])
+        classes = labels[analysis.classes[i]]
+        for j, (section, key, text) in enumerate(questions):
+            writer.writerow(safe_row((*fixed, section, key, text, analysis.values[i, j], shown[i, j],
+                                      "Yes" if analysis.source[i, j] == 2 else "No", classes[j])))
             count += 1
     return count
 
 
 def write_gaps_csv(session, cycle, out) -> int:
-    """One row per establishment and gap (not met, partly met or cannot confirm); returns rows."""
+    """One row per establishment and answer not met, partly met or cannot confirm; returns rows."""
+    analysis = figures.analyse(load_cycle(cycle, session))
+    gaps = board_tables(analysis, load_follow_ups(cycle, session)).gaps
     writer = csv.writer(out)
     writer.writerow(GAPS_HEADER)
-    questions = data.questions_of(cycle)
-    count = 0
-    for row in data.effective_rows(session, cycle):
-        e = row.establishment
-        for q in questions:
-            got = row.answers.get(q.key)
-            if got is None:
-                continue
-            value, plan, from_trust = got
-            kind = q.classify(value)
-            if kind not in ("not_met", "partly", "cannot_confirm"):
-                continue
-            plan = plan or {}
-            writer.writerow(safe_row((e.urn, e.name, e.phase, e.trust, q.section, q.key, q.text, q.display(value),
-                                      data.CLASS_LABELS[kind], "Yes" if from_trust else "No", plan.get("action") or "",
-                                      plan.get("owner") or "", plan.get("target_date") or "")))
-            count += 1
-    return count
+    for g in gaps.to_dict("records"):
+        writer.writerow(safe_row((g["urn"], g["name"], g["phase"], g["trust_name"], g["section_title"],
+                                  g["question_key"], g["text"], g["shown"], g["class_label"],
+                                  "Yes" if g["from_trust"] else "No", g["action"], g["owner"], g["target_date"])))
+    return len(gaps)

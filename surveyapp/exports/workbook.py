@@ -1,19 +1,31 @@
 """The board workbook: one xlsx for a cycle, written row by row in constant-memory mode (no Flask).
 
-The Responses and Gaps sheets are filled in one pass over the streamed answers, which also
-counts the figures for Questions and Summary; the smaller sheets come from SQL aggregates.
-Every user text goes through exports.safe, so it is written as a string, never a formula.
+Load once, compute once, write: the cycle is read into the analysis layer's frames
+(``surveyapp.analysis.loading``), analysed once (``surveyapp.analysis.figures``, the same figures
+as the analysis page and ``surveyapp analysis --format json``), then each sheet is written from
+those frames with ``write_row``. Formats that apply to a whole column (percentages, dates) are
+column formats, so no cell needs Python formatting of its own.
+
+Every user text is written with xlsxwriter's formula and URL detection off (exports.safe's
+WORKBOOK_OPTIONS), so a school called "=HYPERLINK(...)" stays text.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
+import numpy as np
 import xlsxwriter
 
 from surveyapp.actions.models import rag
+from surveyapp.analysis import figures
+from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis
+from surveyapp.analysis.loading import load_cycle, load_follow_ups
+from surveyapp.audits.questions import describe_gap_rule
 from surveyapp.exports import data
 from surveyapp.exports.safe import WORKBOOK_OPTIONS, write_value
+from surveyapp.exports.tables import BoardTables, board_tables, group_label
 from surveyapp.timeutil import today, utcnow
 
 SHEETS = ("Summary", "Completion", "Questions", "Gaps", "Non-responders", "Action plans", "Responses")
@@ -22,37 +34,60 @@ RESPONSES_FIXED = ["URN", "Establishment", "Phase", "Type", "District", "Trust",
 GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question key", "Question", "Answer", "Class",
                "From trust", "Planned action", "Owner", "Target date"]
 QUESTIONS_HEADER = ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met", "Cannot confirm",
-                    "Unanswered", "Met rate", "Partly rate", "Not met rate", "Cannot confirm rate", "Unanswered rate"]
+                    "Not answered", "Met rate", "Partly met rate", "Not met rate", "Cannot confirm rate",
+                    "Not answered rate", "Answers from trusts", "Counts as a gap when"]
 COMPLETION_HEADER = ["Grouped by", "Group", "In scope", "Own return", "Covered by trust", "Complete", "Not submitted",
                      "Completion rate"]
 ACTIONS_HEADER = ["URN", "Establishment", "Question key", "Action", "Owner", "Target date", "Status", "RAG", "Overdue",
                   "From trust", "Notes", "Last updated"]
+NON_RESPONDERS_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return status", "DSL",
+                         "DSL email", "Other contacts"]
+
+#: the Summary's figure rows, by label: what a test (or a reader) can look each figure up by
+SUMMARY_LABELS = {
+    "in_scope": "Establishments in scope",
+    "submitted": "Completed (own return or covered by their trust)",
+    "submitted_own": "Returned their own audit",
+    "covered_by_trust": "Covered by their trust's returned audit",
+    "not_submitted": "Not completed",
+    "fully_met": "Fully meeting every requirement",
+    "cannot_confirm": "Cannot confirm at least one requirement",
+    "with_gaps": "With at least one gap (not met or partly met)",
+}
 
 
 @dataclass
-class Figures:
-    """What the streaming pass counts for the Questions and Summary sheets."""
+class SheetCells:
+    """What was written to one sheet: rows (header included) and non-empty cells, split by type."""
 
-    in_scope: int = 0
-    own_returned: int = 0
-    covered_by_trust: int = 0
-    fully_met: int = 0
-    cannot_confirm: int = 0
-    with_gaps: int = 0
-    no_return: int = 0
-    questions: dict[str, dict[str, int]] = field(default_factory=dict)
-    tags: dict[str, dict[str, int]] = field(default_factory=dict)
-    cells: int = 0
+    rows: int = 0
+    strings: int = 0
+    numbers: int = 0
 
     @property
-    def complete(self) -> int:
-        return self.own_returned + self.covered_by_trust
+    def cells(self) -> int:
+        return self.strings + self.numbers
+
+
+@dataclass
+class WorkbookResult:
+    """The workbook's headline counts, what it wrote, and how long each stage took (seconds)."""
+
+    in_scope: int = 0
+    complete: int = 0
+    sheets: dict[str, SheetCells] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> int:
+        return sum(sheet.cells for sheet in self.sheets.values())
 
 
 class _Formats:
     def __init__(self, book):
         self.header = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DEE0E2", "border": 1})
         self.title = book.add_format({"bold": True, "font_size": 16})
+        self.subtitle = book.add_format({"bold": True, "font_size": 13})
         self.bold = book.add_format({"bold": True})
         self.pct = book.add_format({"num_format": "0.0%"})
         self.date = book.add_format({"num_format": "d mmm yyyy"})
@@ -63,147 +98,148 @@ class _Formats:
         self.green = book.add_format({"bg_color": "#D9EAD3", "font_color": "#005A30"})
 
 
-def _header(sheet, fmt, header: list[str], widths: list[int] | None = None) -> None:
-    for column, text in enumerate(header):
-        sheet.write_string(0, column, text, fmt)
-        if widths:
-            sheet.set_column(column, column, widths[column])
+def _header(sheet, fmt, header: list[str], widths: list[int], formats: dict[int, object] | None = None) -> None:
+    """Header row, column widths (and column formats), frozen first row."""
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width, (formats or {}).get(column))
+    sheet.write_row(0, 0, header, fmt)
     sheet.freeze_panes(1, 0)
 
 
-def _rate(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
+def _count(values) -> tuple[int, int]:
+    """(strings, numbers) among the non-empty cells of one written row."""
+    strings = numbers = 0
+    for value in values:
+        if isinstance(value, str):
+            strings += value != ""
+        elif value is not None:
+            numbers += 1
+    return strings, numbers
 
 
-def write_workbook(session, cycle, target, on: date | None = None) -> Figures:
+def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookResult:
     """Write the board workbook for ``cycle`` to ``target`` (a path or a binary file object).
 
-    :param session: a SQLAlchemy session (the answers are streamed from it)
-    :param on: the day overdue is judged at (default today)
-    :returns: the figures counted, with the number of cells written
+    :param session: a SQLAlchemy session (the app's, or a plain one in the benchmarks)
+    :param on: the day overdue actions are judged at (default today)
+    :returns: the headline counts, the cells written per sheet and the time each stage took
     """
     on = on or today()
+    result = WorkbookResult()
+    started = time.perf_counter()
+    cycle_data = load_cycle(cycle, session)
+    follow_ups = load_follow_ups(cycle, session)
+    loaded = time.perf_counter()
+    analysis = figures.analyse(cycle_data)
+    tables = board_tables(analysis, follow_ups)
+    analysed = time.perf_counter()
+
+    totals = figures.completion(analysis)
+    result.in_scope, result.complete = totals["in_scope"], totals["submitted"]
     book = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     fmt = _Formats(book)
     sheets = {name: book.add_worksheet(name) for name in SHEETS}
-    questions = data.questions_of(cycle)
-    establishments = data.establishments_of(session, cycle)
-    figures = Figures(in_scope=len(establishments))
-    figures.questions = {q.key: dict.fromkeys(data.CLASSES, 0) for q in questions}
-    tag_keys: dict[str, list[str]] = {}
-    for q in questions:
-        for tag in q.tags:
-            tag_keys.setdefault(tag, []).append(q.key)
-    figures.tags = {tag: {"answered": 0, "covered_by_trust": 0, "not_answered": 0} for tag in sorted(tag_keys)}
-
-    _stream_responses_and_gaps(session, cycle, sheets["Responses"], sheets["Gaps"], fmt, questions, establishments,
-                               figures, tag_keys)
-    _write_questions(sheets["Questions"], fmt, questions, figures)
-    completion_rows = _write_completion(session, cycle, sheets["Completion"], fmt, figures)
-    _write_non_responders(session, cycle, sheets["Non-responders"], fmt, establishments, figures)
-    action_counts = _write_actions(session, cycle, sheets["Action plans"], fmt, on, figures)
-    _write_summary(book, sheets["Summary"], fmt, cycle, figures, questions, completion_rows, action_counts)
+    completion_rows = _write_completion(sheets["Completion"], fmt, analysis, result)
+    _write_questions(sheets["Questions"], fmt, analysis, result)
+    _write_gaps(sheets["Gaps"], fmt, tables, result)
+    _write_non_responders(session, cycle, sheets["Non-responders"], fmt, analysis, result)
+    actions = _write_actions(session, cycle, sheets["Action plans"], fmt, on, result)
+    _write_responses(sheets["Responses"], fmt, tables, result)
+    _write_summary(book, sheets["Summary"], fmt, cycle, analysis, completion_rows, actions, result)
     book.close()
-    return figures
+    result.timings = {"load": loaded - started, "analysis": analysed - loaded, "write": time.perf_counter() - analysed}
+    return result
 
 
-def _stream_responses_and_gaps(session, cycle, responses, gaps, fmt, questions, establishments, figures, tag_keys):
-    header = RESPONSES_FIXED + [f"{q.key}: {q.text}" for q in questions]
-    _header(responses, fmt.header, header, [10, 36, 12, 22, 16, 30, 22, 12, 10] + [18] * len(questions))
-    responses.autofilter(0, 0, max(len(establishments), 1), len(header) - 1)
-    _header(gaps, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 20, 50, 16, 14, 10, 40, 20, 12])
-    write_string_r, write_string_g = responses.write_string, gaps.write_string
-    counts = figures.questions
-    gap_row = 0
-    cells = len(header) + len(GAPS_HEADER)
-    for row_number, row in enumerate(data.effective_rows(session, cycle, establishments), start=1):
-        e = row.establishment
-        answers = row.answers
-        from_trust_count = 0
-        for column, value in enumerate((e.urn, e.name, e.phase, e.type_name, e.district, e.trust, e.completion,
-                                        "Yes" if e.covered_by else "No")):
-            if value:
-                write_string_r(row_number, column, value)
-        if e.returned_own:
-            figures.own_returned += 1
-        elif e.covered_by:
-            figures.covered_by_trust += 1
-        worst = None
-        column = len(RESPONSES_FIXED)
-        for q in questions:
-            got = answers.get(q.key)
-            if got is None:
-                counts[q.key]["unanswered"] += 1
-                column += 1
-                continue
-            value, follow_up, from_trust = got
-            kind = q.classify(value)
-            counts[q.key][kind] += 1
-            shown = q.display(value)
-            if from_trust:
-                from_trust_count += 1
-                write_string_r(row_number, column, shown, fmt.trust)
-            else:
-                write_string_r(row_number, column, shown)
-            cells += 1
-            column += 1
-            if kind in ("not_met", "partly", "cannot_confirm"):
-                if kind == "cannot_confirm":
-                    worst = worst or "cannot_confirm"
-                else:
-                    worst = "gaps"
-                gap_row += 1
-                plan = follow_up or {}
-                target = plan.get("target_date") or ""
-                for c, v in enumerate((e.urn, e.name, e.phase, e.trust, q.section, q.key, q.text, shown,
-                                       data.CLASS_LABELS[kind], "Yes" if from_trust else "No",
-                                       plan.get("action") or "", plan.get("owner") or "")):
-                    if v:
-                        write_string_g(gap_row, c, v)
-                        cells += 1
-                if target:
-                    try:
-                        gaps.write_datetime(gap_row, 12, datetime.fromisoformat(target), fmt.date)
-                    except ValueError:
-                        write_string_g(gap_row, 12, target)
-                    cells += 1
-        responses.write_number(row_number, 8, from_trust_count)
-        cells += 9
-        if not e.complete:
-            figures.no_return += 1
-        elif worst == "gaps":
-            figures.with_gaps += 1
-        elif worst == "cannot_confirm":
-            figures.cannot_confirm += 1
-        else:
-            figures.fully_met += 1
-        for tag, keys in tag_keys.items():
-            got = [answers.get(k) for k in keys]
-            if all(g is not None for g in got):
-                figures.tags[tag]["answered"] += 1
-                if any(g[2] for g in got):
-                    figures.tags[tag]["covered_by_trust"] += 1
-            else:
-                figures.tags[tag]["not_answered"] += 1
-    gaps.autofilter(0, 0, max(gap_row, 1), len(GAPS_HEADER) - 1)
-    figures.cells += cells
+# --- the big sheets: one row per establishment, one row per gap ------------------------------
 
 
-def _write_questions(sheet, fmt, questions, figures):
-    _header(sheet, fmt.header, QUESTIONS_HEADER, [24, 22, 60, 14, 8, 8, 8, 10, 10, 9, 9, 9, 10, 10])
-    whole = figures.in_scope
-    for row, q in enumerate(questions, start=1):
-        c = figures.questions[q.key]
-        for column, text in enumerate((q.section, q.key, q.text, ", ".join(q.tags))):
-            write_value(sheet, row, column, text)
-        for offset, kind in enumerate(data.CLASSES):
-            sheet.write_number(row, 4 + offset, c[kind])
-            sheet.write_number(row, 9 + offset, _rate(c[kind], whole), fmt.pct)
+def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
+    analysis = tables.analysis
+    questions = analysis.data.questions
+    header = RESPONSES_FIXED + [f"{key}: {text}" for key, text in zip(questions["question_key"], questions["text"])]
+    _header(sheet, fmt.header, header, [10, 36, 12, 22, 16, 30, 22, 12, 10] + [18] * len(questions))
+    establishments = analysis.establishments
+    fixed = np.empty((len(establishments), len(RESPONSES_FIXED)), dtype=object)
+    for column, name in enumerate(("urn", "name", "phase", "type_name", "district", "trust_name")):
+        fixed[:, column] = establishments[name].fillna("").astype(str).to_numpy(dtype=object)
+    fixed[:, 6] = tables.returned
+    fixed[:, 7] = tables.covered
+    fixed[:, 8] = establishments["answers_from_trust"].astype(int).to_numpy()
+    rows = np.concatenate([fixed, tables.shown], axis=1).tolist()
+    # The trust's answers are rewritten in their own format (italics on blue): constant-memory mode
+    # keeps the current row open, so a cell can be written again before the next row starts.
+    trust_cells: dict[int, list[int]] = {}
+    for i, j in zip(*np.nonzero(analysis.source == 2)):
+        trust_cells.setdefault(int(i), []).append(int(j) + len(RESPONSES_FIXED))
+    write_row, write_string, trust = sheet.write_row, sheet.write_string, fmt.trust
+    for i, row in enumerate(rows):
+        write_row(i + 1, 0, row)
+        for column in trust_cells.get(i, ()):
+            write_string(i + 1, column, row[column], trust)
+    sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
+    answers = int((tables.shown != "").sum())
+    fixed_strings = int((fixed[:, :8] != "").sum())
+    result.sheets["Responses"] = SheetCells(rows=len(rows) + 1, strings=len(header) + fixed_strings + answers,
+                                            numbers=len(rows))
+
+
+def _write_gaps(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
+    _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 20, 50, 16, 14, 10, 40, 20, 12], {12: fmt.date})
+    gaps = tables.gaps
+    columns = [gaps["urn"], gaps["name"], gaps["phase"].fillna(""), gaps["trust_name"], gaps["section_title"],
+               gaps["question_key"], gaps["text"], gaps["shown"], gaps["class_label"],
+               np.where(gaps["from_trust"], "Yes", "No"), gaps["action"], gaps["owner"], gaps["target_date"]]
+    write_row = sheet.write_row
+    row = 0
+    for row, values in enumerate(zip(*[np.asarray(c, dtype=object).tolist() for c in columns]), start=1):
+        write_row(row, 0, values)
+    sheet.autofilter(0, 0, max(row, 1), len(GAPS_HEADER) - 1)
+    strings = sum(int((np.asarray(c, dtype=object) != "").sum()) for c in columns[:12])
+    dates = int(gaps["target_date"].notna().sum()) if len(gaps) else 0
+    result.sheets["Gaps"] = SheetCells(rows=row + 1, strings=len(GAPS_HEADER) + strings, numbers=dates)
+
+
+# --- the figure sheets -----------------------------------------------------------------------
+
+
+def _write_completion(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> list[tuple]:
+    _header(sheet, fmt.header, COMPLETION_HEADER, [12, 36, 10, 10, 12, 10, 12, 12], {7: fmt.pct})
+    rows: list[tuple] = []
+    for group, label in GROUPS.items():
+        for r in figures.completion_by(analysis, group).itertuples():
+            rows.append((label, group_label(r.group), int(r.in_scope), int(r.own), int(r.by_trust), int(r.submitted),
+                         int(r.not_submitted), float(r.completion_rate)))
+    for row, values in enumerate(rows, start=1):
+        sheet.write_row(row, 0, values)
+    last = max(len(rows), 1)
+    sheet.autofilter(0, 0, last, len(COMPLETION_HEADER) - 1)
+    _rag_scale(sheet, fmt, 1, 7, last, 7, red_at=0.8, amber_at=0.95, higher_is_worse=False)
+    result.sheets["Completion"] = SheetCells(rows=len(rows) + 1, strings=len(COMPLETION_HEADER) + 2 * len(rows),
+                                             numbers=6 * len(rows))
+    return rows
+
+
+def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
+    _header(sheet, fmt.header, QUESTIONS_HEADER, [24, 22, 60, 14, 8, 8, 8, 10, 10, 9, 9, 9, 10, 10, 10, 40],
+            {column: fmt.pct for column in range(9, 14)})
+    questions = analysis.questions
+    rules = analysis.data.questions.set_index("question_key")
+    strings = numbers = 0
+    for row, q in enumerate(questions.to_dict("records"), start=1):
+        rule = rules.loc[q["question_key"]]
+        values = ([q["section_title"], q["question_key"], q["text"], ", ".join(q["tags"] or [])]
+                  + [int(q[name]) for name in CLASSES] + [float(q[f"{name}_rate"]) for name in CLASSES]
+                  + [int(q["from_trust"]), describe_gap_rule(rule["type"], rule["gap"], rule["options"]) or "Never a gap"])
+        sheet.write_row(row, 0, values)
+        counted = _count(values)
+        strings, numbers = strings + counted[0], numbers + counted[1]
     last = max(len(questions), 1)
     sheet.autofilter(0, 0, last, len(QUESTIONS_HEADER) - 1)
     # RAG on the not-met rate: a fifth or more of establishments is red, a tenth amber.
     _rag_scale(sheet, fmt, 1, 11, last, 11, red_at=0.2, amber_at=0.1, higher_is_worse=True)
-    figures.cells += len(QUESTIONS_HEADER) * (len(questions) + 1)
+    result.sheets["Questions"] = SheetCells(rows=len(questions) + 1, strings=len(QUESTIONS_HEADER) + strings,
+                                            numbers=numbers)
 
 
 def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, amber_at, higher_is_worse):
@@ -217,50 +253,37 @@ def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, 
                                   "stop_if_true": True})
 
 
-def _write_completion(session, cycle, sheet, fmt, figures):
-    _header(sheet, fmt.header, COMPLETION_HEADER, [12, 36, 10, 10, 12, 10, 12, 12])
-    rows = data.completion_by_group(session, cycle)
-    for row, (dimension, group, total, own, covered) in enumerate(rows, start=1):
-        write_value(sheet, row, 0, dimension)
-        write_value(sheet, row, 1, group)
-        for column, number in enumerate((total, own, covered, own + covered, total - own - covered), start=2):
-            sheet.write_number(row, column, number)
-        sheet.write_number(row, 7, _rate(own + covered, total), fmt.pct)
-    last = max(len(rows), 1)
-    sheet.autofilter(0, 0, last, len(COMPLETION_HEADER) - 1)
-    _rag_scale(sheet, fmt, 1, 7, last, 7, red_at=0.8, amber_at=0.95, higher_is_worse=False)
-    figures.cells += len(COMPLETION_HEADER) * (len(rows) + 1)
-    return rows
+# --- the lead's working sheets: who to chase, what is planned ----------------------------------
 
 
-def _write_non_responders(session, cycle, sheet, fmt, establishments, figures):
-    missing = [e for e in establishments if not e.complete]
+def _write_non_responders(session, cycle, sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
+    frame = analysis.establishments
+    missing = frame[~frame["submitted"]]
     reminders = data.reminder_history(session, cycle)
-    header = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return status", "DSL", "DSL email",
-              "Other contacts"]
-    widths = [10, 36, 12, 22, 16, 30, 16, 24, 32, 40]
+    header, widths = list(NON_RESPONDERS_HEADER), [10, 36, 12, 22, 16, 30, 16, 24, 32, 40]
     if reminders is not None:
         header += ["Reminders sent", "Last reminder"]
         widths += [10, 14]
-    _header(sheet, fmt.header, header, widths)
-    contacts = data.dsl_contacts(session, [e.id for e in missing])
-    for row, e in enumerate(missing, start=1):
-        people = contacts.get(e.id, [])
+    _header(sheet, fmt.header, header, widths, {11: fmt.date})
+    contacts = data.dsl_contacts(session, [int(i) for i in missing["establishment_id"]])
+    strings = numbers = 0
+    for row, e in enumerate(missing.to_dict("records"), start=1):
+        people = contacts.get(e["establishment_id"], [])
         first = people[0] if people else ("", "", "")
         others = "; ".join(f"{name} <{email}> ({role})" for name, email, role in people[1:])
-        for column, value in enumerate((e.urn, e.name, e.phase, e.type_name, e.district, e.trust,
-                                        e.status.replace("_", " ").capitalize(), first[0], first[1], others)):
-            write_value(sheet, row, column, value)
+        values = [e["urn"], e["name"], e["phase"] or "", e["type_name"] or "", e["district"] or "", e["trust_name"],
+                  str(e["status"]).replace("_", " ").capitalize(), first[0], first[1], others]
         if reminders is not None:
-            count, last = reminders.get(e.id, (0, None))
-            sheet.write_number(row, 10, count)
-            if last is not None:
-                sheet.write_datetime(row, 11, last.replace(tzinfo=None), fmt.date)
+            count, last = reminders.get(e["establishment_id"], (0, None))
+            values += [count, last.replace(tzinfo=None) if last is not None else None]
+        sheet.write_row(row, 0, values)
+        counted = _count(values)
+        strings, numbers = strings + counted[0], numbers + counted[1]
     sheet.autofilter(0, 0, max(len(missing), 1), len(header) - 1)
-    figures.cells += len(header) * (len(missing) + 1)
+    result.sheets["Non-responders"] = SheetCells(rows=len(missing) + 1, strings=len(header) + strings, numbers=numbers)
 
 
-def _write_actions(session, cycle, sheet, fmt, on, figures):
+def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult) -> dict:
     _header(sheet, fmt.header, ACTIONS_HEADER, [10, 36, 22, 50, 22, 12, 12, 8, 9, 9, 40, 14])
     counts = {"total": 0, "done": 0, "overdue": 0, "red": 0, "amber": 0, "green": 0}
     row = 0
@@ -285,57 +308,79 @@ def _write_actions(session, cycle, sheet, fmt, on, figures):
     sheet.autofilter(0, 0, last, len(ACTIONS_HEADER) - 1)
     for word, style in (("Red", fmt.red), ("Amber", fmt.amber), ("Green", fmt.green)):
         sheet.conditional_format(1, 7, last, 7, {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": style})
-    figures.cells += len(ACTIONS_HEADER) * (row + 1)
+    result.sheets["Action plans"] = SheetCells(rows=row + 1, strings=len(ACTIONS_HEADER) + 10 * row, numbers=2 * row)
     return counts
 
 
-def _write_summary(book, sheet, fmt, cycle, figures, questions, completion_rows, actions):
-    sheet.set_column(0, 0, 48)
-    sheet.set_column(1, 2, 14)
+# --- the Summary: headline figures, how to read the workbook, charts ---------------------------
+
+
+def _scope_text(cycle) -> str:
     scope = cycle.scope or {}
-    scope_text = "; ".join(part for part in (
-        ("Types: " + ", ".join(scope.get("types") or [])) if scope.get("types") else "",
-        ("Phases: " + ", ".join(scope.get("phases") or [])) if scope.get("phases") else "",
-    ) if part) or "Every open establishment"
-    whole = figures.in_scope
+    parts = [("Types: " + ", ".join(scope.get("types") or [])) if scope.get("types") else "",
+             ("Phases: " + ", ".join(scope.get("phases") or [])) if scope.get("phases") else ""]
+    return "; ".join(part for part in parts if part) or "Every open establishment"
+
+
+def _tag_label(tag: str) -> str:
+    return "Prevent" if tag == "prevent" else tag.replace("_", " ")
+
+
+def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows, actions, result) -> None:
+    sheet.set_column(0, 0, 58)
+    sheet.set_column(1, 1, 16)
+    sheet.set_column(2, 2, 12, fmt.pct)
+    totals = figures.completion(analysis)
+    lists = figures.establishment_lists(analysis)
+    whole = analysis.in_scope
+    rate = analysis.rate
+    counts = {"in_scope": whole, "submitted": totals["submitted"], "submitted_own": totals["submitted_own"],
+              "covered_by_trust": totals["covered_by_trust"], "not_submitted": len(totals["not_submitted"]),
+              **{name: len(urns) for name, urns in lists.items()}}
+    written = utcnow()
     rows: list[tuple] = [
-        ("title", cycle.name),
+        ("title", f"{cycle.name}: board summary"),
+        ("wrap", figures.headline(analysis) + "."),
+        ("blank",),
         ("text", "Cycle", cycle.slug),
         ("text", "Template", f"{cycle.template.title} (version {cycle.template.version})"),
         ("date", "Opened", cycle.opens_on),
         ("date", "Due", cycle.due_on),
-        ("text", "Scope", scope_text),
-        ("text", "Workbook written", utcnow().strftime("%d %B %Y %H:%M UTC")),
+        ("text", "Scope", _scope_text(cycle)),
+        ("text", "Figures as at", written.strftime("%d %B %Y %H:%M UTC")),
         ("blank",),
-        ("head", "Completion", "Establishments", "Rate"),
-        ("figure", "Establishments in scope", whole, 1.0 if whole else 0.0),
-        ("figure", "Complete (own return or covered by their trust)", figures.complete, _rate(figures.complete, whole)),
-        ("figure", "Returned their own audit", figures.own_returned, _rate(figures.own_returned, whole)),
-        ("figure", "Covered by their trust's returned audit", figures.covered_by_trust, _rate(figures.covered_by_trust, whole)),
-        ("figure", "Not submitted", whole - figures.complete, _rate(whole - figures.complete, whole)),
+        ("head", "Completion", "Establishments", "Share"),
+        *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
+          for key in ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")],
         ("blank",),
-        ("head", "Requirements (effective answers)", "Establishments", "Rate"),
-        ("figure", "Fully meeting every requirement", figures.fully_met, _rate(figures.fully_met, whole)),
-        ("figure", "Cannot confirm at least one (no other gap)", figures.cannot_confirm, _rate(figures.cannot_confirm, whole)),
-        ("figure", "With at least one gap (not met or partly met)", figures.with_gaps, _rate(figures.with_gaps, whole)),
-        ("figure", "No answers (not submitted, not covered)", figures.no_return, _rate(figures.no_return, whole)),
+        ("head", "Requirements (effective answers of completed audits)", "Establishments", "Share"),
+        *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
+          for key in ("fully_met", "cannot_confirm", "with_gaps")],
         ("blank",),
     ]
-    for tag, numbers in figures.tags.items():
-        rows.append(("head", f"Questions tagged {tag}", "Establishments", "Rate"))
-        rows.append(("figure", f"Answered every {tag} question", numbers["answered"], _rate(numbers["answered"], whole)))
-        rows.append(("figure", "  of which some answers are their trust's", numbers["covered_by_trust"],
-                     _rate(numbers["covered_by_trust"], whole)))
-        rows.append(("figure", f"Did not answer every {tag} question", numbers["not_answered"],
-                     _rate(numbers["not_answered"], whole)))
-        rows.append(("blank",))
+    tags = figures.coverage(analysis, "tag")
+    for tag in tags.to_dict("records"):
+        label = _tag_label(tag["tag"])
+        rows += [
+            ("head", f"Questions tagged {label}", "Establishments", "Share"),
+            ("figure", f"Answered the {label} questions", int(tag["answered"]), float(tag["answered_rate"])),
+            ("figure", "  of which through their trust's return", int(tag["covered_by_trust"]),
+             float(tag["covered_by_trust_rate"])),
+            ("figure", f"Did not answer the {label} questions", int(tag["not_answered_count"]),
+             float(tag["not_answered_count_rate"])),
+            ("figure", "  of which submitted but skipped them", int(tag["skipped"]), rate(int(tag["skipped"]))),
+            ("figure", "  of which have not completed the audit", int(tag["not_submitted"]),
+             rate(int(tag["not_submitted"]))),
+            ("blank",),
+        ]
     rows += [
-        ("head", "Action plans", "Actions", "Rate"),
+        ("head", "Action plans", "Actions", "Share"),
         ("figure", "Actions", actions["total"], 1.0 if actions["total"] else 0.0),
-        ("figure", "Done", actions["done"], _rate(actions["done"], actions["total"])),
-        ("figure", "Overdue", actions["overdue"], _rate(actions["overdue"], actions["total"])),
+        ("figure", "Done", actions["done"], actions["done"] / actions["total"] if actions["total"] else 0.0),
+        ("figure", "Overdue", actions["overdue"], actions["overdue"] / actions["total"] if actions["total"] else 0.0),
         ("blank",),
-        ("text", "Note", "Answers in italics on a blue background in Responses came from the trust's return."),
+        ("subtitle", "How to read this workbook"),
+        *[("note", text) for text in _notes(cycle, whole, written)],
         ("blank",),
     ]
     row = 0
@@ -343,6 +388,10 @@ def _write_summary(book, sheet, fmt, cycle, figures, questions, completion_rows,
         kind = entry[0]
         if kind == "title":
             sheet.write_string(row, 0, entry[1], fmt.title)
+        elif kind == "subtitle":
+            sheet.write_string(row, 0, entry[1], fmt.subtitle)
+        elif kind in ("wrap", "note"):
+            write_value(sheet, row, 0, entry[1])
         elif kind == "text":
             write_value(sheet, row, 0, entry[1], fmt.bold)
             write_value(sheet, row, 1, entry[2])
@@ -350,36 +399,57 @@ def _write_summary(book, sheet, fmt, cycle, figures, questions, completion_rows,
             write_value(sheet, row, 0, entry[1], fmt.bold)
             write_value(sheet, row, 1, entry[2], fmt.date)
         elif kind == "head":
-            for column, text in enumerate(entry[1:]):
-                sheet.write_string(row, column, text, fmt.header)
+            sheet.write_row(row, 0, entry[1:], fmt.header)
         elif kind == "figure":
-            write_value(sheet, row, 0, entry[1])
-            sheet.write_number(row, 1, entry[2])
-            sheet.write_number(row, 2, entry[3], fmt.pct)
+            sheet.write_row(row, 0, entry[1:])
         row += 1
-    # Chart data: completion by phase, and the ten questions most often not met (tables beside the charts).
-    phase_rows = [r for r in completion_rows if r[0] == "Phase"]
-    sheet.write_string(row, 0, "Completion by phase", fmt.header)
-    sheet.write_string(row, 1, "Complete", fmt.header)
-    sheet.write_string(row, 2, "Rate", fmt.header)
+    row = _summary_charts(book, sheet, fmt, analysis, completion_rows, row)
+    result.sheets["Summary"] = SheetCells(rows=row, strings=2 * row, numbers=row)
+
+
+def _notes(cycle, in_scope: int, written) -> list[str]:
+    return [
+        f"Figures are for the {cycle.slug} cycle ({cycle.name}), opened {cycle.opens_on:%d %B %Y} and due "
+        f"{cycle.due_on:%d %B %Y}, as they stood at {written:%d %B %Y %H:%M} UTC. Rates are shares of the "
+        f"{in_scope:,} establishments in scope.",
+        f"In scope: every establishment given a place in this cycle ({_scope_text(cycle).lower()}); establishments "
+        "that had closed before the cycle opened are not counted.",
+        "Completed: the establishment's own audit has been submitted to (or accepted by) the local authority, "
+        "or it is covered by its trust's returned audit. Audits still being filled in count for nothing.",
+        "Covered by trust: a multi-academy trust may answer some or all questions once for its academies. "
+        "An academy's own answer always counts first; where it left a question unanswered, its trust's returned "
+        "answer is used. 'Answers from trust' and 'From trust' columns say which answers came from the trust, and "
+        "in Responses they are in italics on a blue background.",
+        "Each answer is judged against its question's rule (see 'Counts as a gap when' on Questions): Met, Partly met, "
+        "Not met, Cannot confirm, or Not answered. A gap is an answer that is Not met or Partly met.",
+        "Fully meeting every requirement: completed, no gaps, nothing it cannot confirm and every required question "
+        "answered. An establishment can both have a gap and be unable to confirm another requirement, so it can be "
+        "counted in both of those rows.",
+        "Sheets: Completion (by phase, type, district and trust), Questions (each question's results), Gaps (one "
+        "row per establishment and answer that is Not met, Partly met or Cannot confirm, with the planned action), "
+        "Non-responders (who to chase, with their DSL and reminders), Action plans, Responses (every "
+        "establishment's answers, one column per question).",
+        "The same figures are on the cycle's analysis page and in `surveyapp analysis --cycle "
+        f"{cycle.slug} --format json`.",
+    ]
+
+
+def _summary_charts(book, sheet, fmt, analysis: Analysis, completion_rows, row: int) -> int:
+    """Tables for the two charts (completion by phase, questions most often not met), then the charts."""
+    phase_rows = [r for r in completion_rows if r[0] == GROUPS["phase"]]
+    sheet.write_row(row, 0, ["Completion by phase", "Completed", "Rate"], fmt.header)
     phase_first = row + 1
-    for _dimension, group, total, own, covered in phase_rows:
+    for _label, group, _in_scope, _own, _trust, complete, _missing, completion_rate in phase_rows:
         row += 1
-        write_value(sheet, row, 0, group)
-        sheet.write_number(row, 1, own + covered)
-        sheet.write_number(row, 2, _rate(own + covered, total), fmt.pct)
+        sheet.write_row(row, 0, [group, complete, completion_rate])
     phase_last = row
     row += 2
-    sheet.write_string(row, 0, "Questions most often not met", fmt.header)
-    sheet.write_string(row, 1, "Not met", fmt.header)
-    sheet.write_string(row, 2, "Rate", fmt.header)
+    sheet.write_row(row, 0, ["Questions most often not met", "Not met", "Rate"], fmt.header)
     top_first = row + 1
-    ranked = sorted(questions, key=lambda q: (-figures.questions[q.key]["not_met"], q.key))[:10]
-    for q in ranked:
+    ranked = figures.most_not_met(analysis, 10)
+    for q in ranked.to_dict("records"):
         row += 1
-        write_value(sheet, row, 0, f"{q.key}: {q.text}")
-        sheet.write_number(row, 1, figures.questions[q.key]["not_met"])
-        sheet.write_number(row, 2, _rate(figures.questions[q.key]["not_met"], whole), fmt.pct)
+        sheet.write_row(row, 0, [f"{q['question_key']}: {q['text']}", int(q["not_met"]), float(q["not_met_rate"])])
     top_last = row
     if phase_rows:
         chart = book.add_chart({"type": "column"})
@@ -389,7 +459,7 @@ def _write_summary(book, sheet, fmt, cycle, figures, questions, completion_rows,
         chart.set_y_axis({"num_format": "0%", "max": 1, "min": 0})
         chart.set_legend({"none": True})
         sheet.insert_chart(0, 4, chart, {"x_scale": 1.3, "y_scale": 1.1})
-    if ranked:
+    if len(ranked):
         chart = book.add_chart({"type": "bar"})
         chart.add_series({"name": "Not met rate", "categories": ["Summary", top_first, 0, top_last, 0],
                           "values": ["Summary", top_first, 2, top_last, 2], "data_labels": {"value": True},
@@ -399,5 +469,4 @@ def _write_summary(book, sheet, fmt, cycle, figures, questions, completion_rows,
         chart.set_y_axis({"reverse": True})
         chart.set_legend({"none": True})
         sheet.insert_chart(18, 4, chart, {"x_scale": 1.6, "y_scale": 1.4})
-    sheet.freeze_panes(1, 0)
-    figures.cells += row * 3
+    return row + 1

@@ -141,7 +141,7 @@ def test_the_download_button_gives_the_workbook(client, make, sign_in):
     assert got.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "safeguarding-audit-2026-27.xlsx" in got.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(got.data))
-    assert book["Summary"]["A1"].value == "Safeguarding audit 2026-27"
+    assert book["Summary"]["A1"].value == "Safeguarding audit 2026-27: board summary"
     gaps = client.get(f"/cycles/{built['cycle'].slug}/gaps.csv").get_data(as_text=True)
     assert gaps.lstrip("\ufeff").startswith("URN,Establishment") and "'=cmd" in gaps
 

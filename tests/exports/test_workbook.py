@@ -47,23 +47,43 @@ def test_the_workbook_has_every_sheet_with_frozen_headers_and_filters(book):
         assert book[name].auto_filter.ref, name
 
 
+def _summary(sheet) -> dict:
+    """The Summary's figure rows as {(block heading, label): (count, rate)} and {label: value} for the rest."""
+    figures, heading = {}, None
+    for row in _rows(sheet):
+        if not row or row[0] is None:
+            continue
+        if row[1] in ("Establishments", "Actions") and row[2] == "Share":
+            heading = row[0]
+        elif isinstance(row[1], (int, float)) and not isinstance(row[1], bool):
+            figures[(heading, row[0].strip())] = (row[1], row[2])
+        figures.setdefault(row[0], row[1:3])
+    return figures
+
+
 def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
     sheet = book["Summary"]
     rows = _rows(sheet)
-    figures = {row[0]: row[1:3] for row in rows if row and row[0]}
-    assert rows[0][0] == "Safeguarding audit 2026-27"
+    figures = _summary(sheet)
+    assert rows[0][0] == "Safeguarding audit 2026-27: board summary"
+    assert rows[1][0].startswith("4 of 5 establishments (80%) completed the audit; 4 (80%) answered the Prevent questions")
     assert figures["Cycle"][0] == "2026-27" and figures["Scope"][0] == "Every open establishment"
     assert figures["Due"][0].date() == date(2027, 3, 31)
-    assert figures["Establishments in scope"] == [5, 1]
-    assert figures["Complete (own return or covered by their trust)"] == [4, 0.8]
-    assert figures["Returned their own audit"][0] == 3
-    assert figures["Covered by their trust's returned audit"][0] == 1
-    assert figures["Not submitted"][0] == 1
-    assert figures["Fully meeting every requirement"][0] == 1
-    assert figures["Cannot confirm at least one (no other gap)"][0] == 1
-    assert figures["With at least one gap (not met or partly met)"][0] == 2
-    assert figures["Answered every prevent question"][0] == 4
-    assert figures["Actions"][0] == 6
+    completion = "Completion"
+    assert figures[(completion, "Establishments in scope")] == (5, 1)
+    assert figures[(completion, "Completed (own return or covered by their trust)")] == (4, 0.8)
+    assert figures[(completion, "Returned their own audit")][0] == 3
+    assert figures[(completion, "Covered by their trust's returned audit")][0] == 1
+    assert figures[(completion, "Not completed")][0] == 1
+    requirements = "Requirements (effective answers of completed audits)"
+    assert figures[(requirements, "Fully meeting every requirement")][0] == 1
+    assert figures[(requirements, "Cannot confirm at least one requirement")][0] == 1  # through its trust
+    assert figures[(requirements, "With at least one gap (not met or partly met)")][0] == 2
+    assert figures[("Questions tagged Prevent", "Answered the Prevent questions")][0] == 4
+    assert figures[("Questions tagged Prevent", "of which through their trust's return")][0] == 1
+    assert figures[("Action plans", "Actions")][0] == 6
+    notes = [row[0] for row in rows if row[0] and row[0].startswith("Covered by trust:")]
+    assert notes and "its trust's returned answer is used" in notes[0]
     assert sheet.cell(row=12, column=3).number_format == "0.0%"
     assert len(sheet._charts) == 2
 
@@ -83,9 +103,9 @@ def test_completion_by_phase_type_district_and_trust(book):
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
     assert header[:9] == ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met",
-                          "Cannot confirm", "Unanswered"]
+                          "Cannot confirm", "Not answered"]
     by = {r["Question key"]: r for r in rows}
-    counts = lambda key: [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Unanswered")]
+    counts = lambda key: [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")]
     assert counts("policy_current") == [3, 0, 1, 0, 1]
     assert counts("prevent_wrap") == [3, 1, 0, 0, 1]
     assert counts("prevent_sef") == [2, 0, 1, 1, 1]

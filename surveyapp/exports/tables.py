@@ -1,0 +1,140 @@
+"""The analysis of a cycle turned into the rows the board workbook and the CSVs write (no Flask).
+
+One source of figures: every count, rate and class in the exports comes from
+``surveyapp.analysis.figures``, the same frames the analysis page and
+``surveyapp analysis --format json`` use. This module only adds what a spreadsheet shows
+and the analysis does not need: answers as they read on the page, and the follow-up plans.
+Everything is whole-array work (numpy/pandas), never a Python loop per answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from surveyapp.analysis import figures
+from surveyapp.analysis.figures import CLASSES, RETURNED, Analysis
+from surveyapp.audits.questions import display
+
+#: what the exports call each class (the same words as the analysis page)
+CLASS_LABELS = figures.CLASS_LABELS
+#: the classes listed on the Gaps sheet and in the gaps CSV: the analysis's gaps, and answers that
+#: cannot confirm a requirement (they need an action too)
+LISTED_CLASSES = ("not_met", "partly", "cannot_confirm")
+NOT_RECORDED = "Not recorded"
+
+
+@dataclass
+class BoardTables:
+    """An analysis plus the per-cell text the exports write."""
+
+    analysis: Analysis
+    #: (establishments x questions) answers as displayed ("" where there is none)
+    shown: np.ndarray
+    #: one row per establishment and listed class (not met, partly, cannot confirm), in sheet order
+    gaps: pd.DataFrame
+    #: per establishment: "Yes" when a returned trust response covers it
+    covered: np.ndarray
+    #: per establishment: how it completed, in words
+    returned: np.ndarray
+
+
+def _shown_column(values: np.ndarray, kind: str, options) -> np.ndarray:
+    """One question's answers as they read on the page, converting each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    words = []
+    for value in uniques:
+        try:
+            words.append(display(kind, value, options) if value else "")
+        except ValueError:  # a stored value the type no longer reads (e.g. a malformed date): show it as it is
+            words.append(str(value))
+    return np.asarray(words, dtype=object)[codes] if len(uniques) else np.full(len(values), "", dtype=object)
+
+
+def shown_answers(analysis: Analysis) -> np.ndarray:
+    """Every effective answer as displayed, in the analysis's (establishments x questions) order."""
+    questions = analysis.data.questions
+    shown = np.empty(analysis.values.shape, dtype=object)
+    for j, (kind, options) in enumerate(zip(questions["type"], questions["options"])):
+        shown[:, j] = _shown_column(analysis.values[:, j], kind, options or [])
+    return shown
+
+
+def _completion_words(establishments: pd.DataFrame) -> np.ndarray:
+    own = ("Own return " + establishments["status"].astype(str)).to_numpy(dtype=object)
+    how = establishments["how"].to_numpy()
+    return np.where(how == "own", own, np.where(how == "trust", "Covered by trust", "Not submitted")).astype(object)
+
+
+def _covered(analysis: Analysis) -> np.ndarray:
+    coverage = analysis.data.coverage
+    ids = coverage.loc[coverage["status"].isin(RETURNED), "establishment_id"]
+    return np.where(analysis.establishments["establishment_id"].isin(ids), "Yes", "No").astype(object)
+
+
+def _target_date(text) -> date | str | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        return str(text)  # written as the user typed it, as text
+
+
+def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per establishment and question answered not met, partly met or cannot confirm.
+
+    Ordered like the establishments (by name) and then the questions (page order). The planned
+    action, owner and target date are the follow-up written beside the answer that counts (the
+    establishment's own, or its trust's where the trust's answer is the effective one)."""
+    codes = [CLASSES.index(name) for name in LISTED_CLASSES]
+    i, j = np.nonzero(np.isin(analysis.classes, codes))
+    establishments, questions = analysis.establishments, analysis.data.questions
+    from_trust = analysis.source[i, j] == 2
+    frame = pd.DataFrame({
+        "establishment_id": establishments["establishment_id"].to_numpy()[i],
+        "urn": establishments["urn"].to_numpy()[i],
+        "name": establishments["name"].to_numpy()[i],
+        "phase": establishments["phase"].to_numpy()[i],
+        "trust_name": establishments["trust_name"].to_numpy()[i],
+        "section_title": questions["section_title"].to_numpy()[j],
+        "question_key": questions["question_key"].to_numpy()[j],
+        "text": questions["text"].to_numpy()[j],
+        "value": analysis.values[i, j],
+        "shown": shown[i, j],
+        "class": np.asarray(CLASSES, dtype=object)[analysis.classes[i, j]],
+        "from_trust": from_trust,
+    })
+    frame["class_label"] = frame["class"].map(CLASS_LABELS)
+    plans: dict = {}
+    if follow_ups is not None and not follow_ups.empty:
+        plans = dict(zip(zip(follow_ups["response_id"].tolist(), follow_ups["question_key"].tolist()),
+                         follow_ups["follow_up"].tolist()))
+    if plans and len(frame):
+        own_response = establishments["response_id"].to_numpy()[i]
+        cover = analysis.data.coverage
+        cover = cover[cover["status"].isin(RETURNED)].drop_duplicates("establishment_id")
+        trust_response = frame["establishment_id"].map(cover.set_index("establishment_id")["trust_response_id"])
+        responses = np.where(from_trust, trust_response.fillna(-1).to_numpy(dtype=np.int64), own_response)
+        found = [plans.get(key) or {} for key in zip(responses.tolist(), frame["question_key"].tolist())]
+    else:
+        found = [{}] * len(frame)
+    frame["action"] = [plan.get("action") or "" for plan in found]
+    frame["owner"] = [plan.get("owner") or "" for plan in found]
+    frame["target_date"] = [_target_date(plan.get("target_date")) for plan in found]
+    return frame
+
+
+def board_tables(analysis: Analysis, follow_ups: pd.DataFrame | None = None) -> BoardTables:
+    shown = shown_answers(analysis)
+    return BoardTables(analysis=analysis, shown=shown, gaps=gap_rows(analysis, shown, follow_ups),
+                       covered=_covered(analysis), returned=_completion_words(analysis.establishments))
+
+
+def group_label(value) -> str:
+    """A group's name in a sheet: an empty register field reads "Not recorded"."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return NOT_RECORDED
+    return str(value)
