@@ -74,13 +74,13 @@ def _covered(analysis: Analysis) -> np.ndarray:
     return np.where(analysis.establishments["establishment_id"].isin(ids), "Yes", "No").astype(object)
 
 
-def _target_date(text) -> date | str | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        return str(text)  # written as the user typed it, as text
+def _target_dates(texts: pd.Series) -> np.ndarray:
+    """Target dates as dates where they read as ISO dates; anything else as the text the user typed; None if empty."""
+    texts = texts.fillna("").astype(str)
+    parsed = pd.to_datetime(texts, format="%Y-%m-%d", errors="coerce")
+    result = np.where(parsed.notna(), parsed.dt.date.to_numpy(dtype=object), texts.to_numpy(dtype=object))
+    result[texts.to_numpy() == ""] = None
+    return result
 
 
 def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | None) -> pd.DataFrame:
@@ -108,22 +108,22 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
         "from_trust": from_trust,
     })
     frame["class_label"] = frame["class"].map(CLASS_LABELS)
-    plans: dict = {}
-    if follow_ups is not None and not follow_ups.empty:
-        plans = dict(zip(zip(follow_ups["response_id"].tolist(), follow_ups["question_key"].tolist()),
-                         follow_ups["follow_up"].tolist()))
-    if plans and len(frame):
-        own_response = establishments["response_id"].to_numpy()[i]
+    frame["action"], frame["owner"], frame["target_date"] = "", "", None
+    if follow_ups is not None and not follow_ups.empty and len(frame):
+        # The answer that counts is the establishment's own or, where it came from the trust, the trust's.
         cover = analysis.data.coverage
         cover = cover[cover["status"].isin(RETURNED)].drop_duplicates("establishment_id")
         trust_response = frame["establishment_id"].map(cover.set_index("establishment_id")["trust_response_id"])
-        responses = np.where(from_trust, trust_response.fillna(-1).to_numpy(dtype=np.int64), own_response)
-        found = [plans.get(key) or {} for key in zip(responses.tolist(), frame["question_key"].tolist())]
-    else:
-        found = [{}] * len(frame)
-    frame["action"] = [plan.get("action") or "" for plan in found]
-    frame["owner"] = [plan.get("owner") or "" for plan in found]
-    frame["target_date"] = [_target_date(plan.get("target_date")) for plan in found]
+        frame["response_id"] = np.where(from_trust, trust_response.fillna(-1).to_numpy(dtype=np.int64),
+                                        establishments["response_id"].to_numpy(dtype=np.int64)[i])
+        plans = follow_ups.drop_duplicates(["response_id", "question_key"])
+        plans = plans.astype({"response_id": np.int64, "question_key": object})
+        found = frame[["response_id", "question_key"]].astype({"question_key": object}).merge(
+            plans, on=["response_id", "question_key"], how="left")
+        frame["action"] = found["action"].fillna("").to_numpy(dtype=object)
+        frame["owner"] = found["owner"].fillna("").to_numpy(dtype=object)
+        frame["target_date"] = _target_dates(found["target_date"])
+        frame = frame.drop(columns="response_id")
     return frame
 
 

@@ -28,6 +28,8 @@ from surveyapp.exports.safe import WORKBOOK_OPTIONS, write_value
 from surveyapp.exports.tables import BoardTables, board_tables, group_label
 from surveyapp.timeutil import today, utcnow
 
+#: day 0 of Excel's 1900 date system (as counted for dates after February 1900)
+EXCEL_EPOCH = date(1899, 12, 30)
 SHEETS = ("Summary", "Completion", "Questions", "Gaps", "Non-responders", "Action plans", "Responses")
 RESPONSES_FIXED = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
                    "Answers from trust"]
@@ -187,9 +189,11 @@ def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) ->
 def _write_gaps(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
     _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 20, 50, 16, 14, 10, 40, 20, 12], {12: fmt.date})
     gaps = tables.gaps
+    # Dates as Excel day numbers under the column's date format: no per-cell date conversion.
+    targets = [(value - EXCEL_EPOCH).days if isinstance(value, date) else value for value in gaps["target_date"]]
     columns = [gaps["urn"], gaps["name"], gaps["phase"].fillna(""), gaps["trust_name"], gaps["section_title"],
                gaps["question_key"], gaps["text"], gaps["shown"], gaps["class_label"],
-               np.where(gaps["from_trust"], "Yes", "No"), gaps["action"], gaps["owner"], gaps["target_date"]]
+               np.where(gaps["from_trust"], "Yes", "No"), gaps["action"], gaps["owner"], targets]
     write_row = sheet.write_row
     row = 0
     for row, values in enumerate(zip(*[np.asarray(c, dtype=object).tolist() for c in columns]), start=1):
