@@ -9,6 +9,7 @@ import pandas as pd
 
 from surveyapp.analysis import figures
 from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis, pct
+from surveyapp.analysis.rates import LaRates
 
 
 def _short(text: str, limit: int = 48) -> str:
@@ -66,35 +67,38 @@ def cycle_page(analysis: Analysis, group: str = "phase") -> dict:
     return page
 
 
-def respondent_page(analysis: Analysis, establishment_id: int) -> dict:
-    """One establishment's class per question beside the LA's rates (never another school's answers)."""
-    grid = analysis.grid[analysis.grid["establishment_id"] == establishment_id]
-    own = grid.set_index("question_key")
+def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = None,
+                    previous_la: LaRates | None = None) -> dict:
+    """One establishment's class per question beside the LA's rates (never another school's answers).
+
+    :param own: the analysis of this establishment alone (``load_cycle(cycle, only=[id])``)
+    :param la: the LA's rates for the cycle (``surveyapp.analysis.rates``)
+    :param previous_own: the same for last year's cycle, if there was one; ``previous_la`` its LA rates
+    """
+    own_grid = own.grid.set_index("question_key")
     previous = {}
     previous_rates = {}
-    if analysis.previous is not None:
-        earlier = analysis.previous.grid
-        earlier = earlier[earlier["establishment_id"] == establishment_id]
-        previous = dict(zip(earlier["question_key"], earlier["class"].astype(str)))
-        previous_rates = dict(zip(analysis.previous.questions["question_key"], analysis.previous.questions["met_rate"]))
-    questions = analysis.questions
+    if previous_own is not None and previous_la is not None:
+        previous = dict(zip(previous_own.grid["question_key"].astype(str), previous_own.grid["class"].astype(str)))
+        previous_rates = dict(zip(previous_la.questions["question_key"], previous_la.questions["met_rate"]))
+    questions = la.questions
     section_rows = []
     for section_key, block in questions.groupby("section_key", sort=False):
         keys = block["question_key"].tolist()
-        mine = own.loc[keys, "class"].astype(str) if len(own) else pd.Series(dtype=str)
-        la_met = block["met"].sum() / (len(keys) * analysis.in_scope) if analysis.in_scope else 0.0
+        mine = own_grid.loc[keys, "class"].astype(str) if len(own_grid) else pd.Series(dtype=str)
+        la_met = block["met"].sum() / (len(keys) * la.in_scope) if la.in_scope else 0.0
         section_rows.append({
             "key": section_key, "title": block["section_title"].iloc[0],
             "own_met": int((mine == "met").sum()), "questions": len(keys), "la_met_rate": la_met,
             "rows": [
                 {"key": row["question_key"], "text": row["text"],
-                 "own": str(own.loc[row["question_key"], "class"]) if len(own) else "unanswered",
-                 "source": own.loc[row["question_key"], "source"] if len(own) else "",
+                 "own": str(own_grid.loc[row["question_key"], "class"]) if len(own_grid) else "unanswered",
+                 "source": own_grid.loc[row["question_key"], "source"] if len(own_grid) else "",
                  "la_met_rate": row["met_rate"], "previous": previous.get(row["question_key"]),
                  "la_previous_met_rate": previous_rates.get(row["question_key"])}
                 for row in block.to_dict("records")
             ],
         })
     return {"sections": section_rows, "class_labels": CLASS_LABELS, "rate_text": pct,
-            "previous_slug": analysis.previous.data.slug if analysis.previous is not None else None,
-            "in_scope": analysis.in_scope}
+            "previous_slug": previous_own.data.slug if previous_own is not None else None,
+            "in_scope": la.in_scope}

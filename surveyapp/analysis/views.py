@@ -1,11 +1,12 @@
 """Analysis pages: a cycle's figures for the lead, board viewers and trust leads; a DSL's own results."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from surveyapp.analysis import figures, pages
-from surveyapp.analysis.loading import load_with_previous
+from surveyapp.analysis.loading import load_cycle, load_with_previous, previous_cycle
+from surveyapp.analysis.rates import RatesCache
 from surveyapp.audits.access import respondent_response
 from surveyapp.audits.services import cycle_by_slug
 from surveyapp.auth.models import Role
@@ -85,7 +86,17 @@ def show_results(response):
     assignment = response.assignment
     if assignment.establishment_id is None:
         abort(404)
-    current, previous = load_with_previous(assignment.cycle)
-    analysis = figures.analyse(current, previous)
+    cycle, only = assignment.cycle, [assignment.establishment_id]
+    # Only this establishment's answers are read; the LA's rates come from the per-process cache.
+    rates = _rates_cache()
+    own = figures.analyse(load_cycle(cycle, only=only))
+    earlier = previous_cycle(cycle)
+    previous_own = figures.analyse(load_cycle(earlier, only=only)) if earlier is not None else None
     return render_template("analysis/results.html", response=response, establishment=assignment.establishment,
-                           cycle=assignment.cycle, **pages.respondent_page(analysis, assignment.establishment_id))
+                           cycle=cycle, **pages.respondent_page(own, rates.rates(cycle), previous_own,
+                                                                rates.rates(earlier) if earlier is not None else None))
+
+
+def _rates_cache() -> RatesCache:
+    """This app's cache of LA rates (one per process; each checks the database's fingerprint)."""
+    return current_app.extensions.setdefault("surveyapp.la_rates", RatesCache())

@@ -109,3 +109,24 @@ def test_the_navigation_leads_to_the_latest_cycles_analysis(client, make, sign_i
     sign_in(make.board())
     assert 'href="/analysis"' in client.get("/cycles").get_data(as_text=True)
     assert client.get("/analysis").headers["Location"].endswith("/cycles/2026-27/analysis")
+
+
+def test_the_la_rates_on_a_results_page_follow_a_newly_submitted_return(app, client, make, sign_in, la):
+    from surveyapp.audits.models import Answer, ResponseStatus
+    from surveyapp.extensions import db
+    from surveyapp.timeutil import utcnow
+
+    sign_in(make.dsl(la["C"]))
+    path = f"/audits/{la['responses']['C'].id}/results"
+    assert "50%" in _text_of(client.get(path).get_data(as_text=True), "result-policy_current")  # 3 of 6 met
+    cache = app.extensions["surveyapp.la_rates"]
+    computed = cache.computed
+    client.get(path)
+    assert cache.computed == computed  # nothing changed: the cached rates are used
+    # Delta finishes its audit (answering yes) and submits it, as another worker might record it.
+    delta = la["responses"]["D"]
+    db.session.query(Answer).filter_by(response_id=delta.id, question_key="policy_current").update({"value": "yes"})
+    delta.status, delta.submitted_at, delta.updated_at = ResponseStatus.SUBMITTED, utcnow(), utcnow()
+    db.session.commit()
+    assert "67%" in _text_of(client.get(path).get_data(as_text=True), "result-policy_current")  # now 4 of 6
+    assert cache.computed == computed + 1  # this cycle's rates again, last year's still cached
