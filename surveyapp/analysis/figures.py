@@ -336,7 +336,11 @@ def _coverage(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
     table["not_answered_count"] = table["skipped"] + table["not_submitted"]
     for name in ("answered", "answered_own", "covered_by_trust", "not_answered_count"):
         table[f"{name}_rate"] = table[name] / analysis.in_scope if analysis.in_scope else 0.0
-    lists = status.groupby([column, "status"])["urn"].agg(list)
+    # Lists of URNs in one pass over plain lists (a groupby into lists builds a Series per group).
+    listed = status[status["status"].isin(["skipped", "not_submitted"])]
+    lists: dict[tuple, list] = {}
+    for key, state, urn in zip(listed[column].tolist(), listed["status"].tolist(), listed["urn"].tolist()):
+        lists.setdefault((key, state), []).append(urn)
     for name in ("skipped", "not_submitted"):
         table[f"{name}_urns"] = [lists.get((key, name), []) for key in table[column]]
     table["not_answered"] = [a + b for a, b in zip(table["not_submitted_urns"], table["skipped_urns"])]
@@ -467,9 +471,10 @@ def _rate(value: float) -> float:
 
 
 def _changes_by_urn(changes: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
+    # One pass over plain lists: a pandas groupby into lists makes a Series per URN (seconds at national scale).
     result: dict[str, dict[str, list[str]]] = {}
-    for (urn, change), keys in changes.groupby(["urn", "change"], sort=False)["question_key"].agg(list).items():
-        result.setdefault(urn, {"better": [], "worse": []})[change] = keys
+    for urn, change, key in zip(changes["urn"].tolist(), changes["change"].tolist(), changes["question_key"].tolist()):
+        result.setdefault(urn, {"better": [], "worse": []})[change].append(key)
     return result
 
 
