@@ -327,13 +327,13 @@ def _scope_text(cycle) -> str:
 
 
 def _tag_label(tag: str) -> str:
-    return "Prevent" if tag == "prevent" else tag.replace("_", " ")
+    return "Prevent" if tag == "prevent" else tag.replace("_", " ")  # as the analysis page and its headline say
 
 
 def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows, actions, result) -> None:
     sheet.set_column(0, 0, 58)
     sheet.set_column(1, 1, 16)
-    sheet.set_column(2, 2, 12, fmt.pct)
+    sheet.set_column(2, 3, 12, fmt.pct)
     totals = figures.completion(analysis)
     lists = figures.establishment_lists(analysis)
     whole = analysis.in_scope
@@ -345,20 +345,24 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
     rows: list[tuple] = [
         ("title", f"{cycle.name}: board summary"),
         ("wrap", figures.headline(analysis) + "."),
+        ("wrap", "Shares are of every establishment in scope unless a column says otherwise. "
+                 "'How to read this workbook', below the figures, explains each term."),
         ("blank",),
         ("text", "Cycle", cycle.slug),
         ("text", "Template", f"{cycle.template.title} (version {cycle.template.version})"),
         ("date", "Opened", cycle.opens_on),
         ("date", "Due", cycle.due_on),
         ("text", "Scope", _scope_text(cycle)),
-        ("text", "Figures as at", written.strftime("%d %B %Y %H:%M UTC")),
+        ("text", "Figures as at", f"{_day(written)} {written:%H:%M} UTC"),
         ("blank",),
         ("head", "Completion", "Establishments", "Share"),
         *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
           for key in ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")],
         ("blank",),
-        ("head", "Requirements (effective answers of completed audits)", "Establishments", "Share"),
-        *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
+        ("head", "Requirements (effective answers of completed audits)", "Establishments", "Share",
+         "Share of completed"),
+        *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]),
+           counts[key] / counts["submitted"] if counts["submitted"] else 0.0)
           for key in ("fully_met", "cannot_confirm", "with_gaps")],
         ("blank",),
     ]
@@ -411,11 +415,16 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
     result.sheets["Summary"] = SheetCells(rows=row, strings=2 * row, numbers=row)
 
 
+def _day(value) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
 def _notes(cycle, in_scope: int, written) -> list[str]:
     return [
-        f"Figures are for the {cycle.slug} cycle ({cycle.name}), opened {cycle.opens_on:%d %B %Y} and due "
-        f"{cycle.due_on:%d %B %Y}, as they stood at {written:%d %B %Y %H:%M} UTC. Rates are shares of the "
-        f"{in_scope:,} establishments in scope.",
+        f"Figures are for the {cycle.slug} cycle ({cycle.name}), opened {_day(cycle.opens_on)} and due "
+        f"{_day(cycle.due_on)}, as they stood at {_day(written)} {written:%H:%M} UTC. Shares are of the "
+        f"{in_scope:,} establishments in scope, so an establishment that has not completed the audit counts "
+        "against every requirement's share; 'Share of completed' shows the same figure among those that completed.",
         f"In scope: every establishment given a place in this cycle ({_scope_text(cycle).lower()}); establishments "
         "that had closed before the cycle opened are not counted.",
         "Completed: the establishment's own audit has been submitted to (or accepted by) the local authority, "

@@ -84,7 +84,7 @@ def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
     assert figures[("Action plans", "Actions")][0] == 6
     notes = [row[0] for row in rows if row[0] and row[0].startswith("Covered by trust:")]
     assert notes and "its trust's returned answer is used" in notes[0]
-    assert sheet.cell(row=12, column=3).number_format == "0.0%"
+    assert sheet.cell(row=13, column=3).number_format == "0.0%"  # the share of establishments in scope
     assert len(sheet._charts) == 2
 
 
