@@ -34,6 +34,8 @@ def test_board_viewer_reads_the_headline_charts_and_tables(client, make, sign_in
     wrap = re.search(r'id="question-prevent_wrap".*?</tr>', html, re.S).group(0)
     assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 2]
     assert "Compared with 2025-26" in text
+    # The board workbook and the CSVs are one click from the figures.
+    assert 'href="/cycles/2026-27/workbook.xlsx"' in html and 'href="/cycles/2026-27/gaps.csv"' in html
     grouped = client.get("/cycles/2026-27/analysis?group=trust_name")
     assert "Oak Learning Trust" in _text(grouped) and "Not in a trust" in _text(grouped)
 
@@ -63,6 +65,7 @@ def test_a_trust_lead_sees_only_their_trusts_academies(client, make, sign_in, la
     page = client.get("/cycles/2026-27/analysis")
     assert page.status_code == 200
     assert "2 of 2 establishments (100%) completed the audit" in _text(page)
+    assert "workbook.xlsx" not in page.get_data(as_text=True)  # the whole LA's workbook is not theirs
     listed = _text(client.get("/cycles/2026-27/analysis/establishments?completion=in_scope"))
     assert "Beta Academy" in listed and "Alpha Primary" not in listed and "Eta Academy" not in listed
     assert client.get(f"/cycles/2026-27/analysis?trust={la['T2'].id}").status_code == 404
