@@ -14,7 +14,7 @@ from surveyapp.analysis import figures
 from surveyapp.analysis.figures import CLASSES
 from surveyapp.analysis.loading import load_cycle, load_follow_ups
 from surveyapp.exports.safe import safe_row
-from surveyapp.exports.tables import CLASS_LABELS, board_tables
+from surveyapp.exports.tables import CLASS_LABELS, board_tables, completion_words, shown_answers
 
 RESPONSES_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Section", "Question key",
                     "Question", "Answer", "Answer as displayed", "From trust", "Class"]
@@ -25,15 +25,14 @@ GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question ke
 def write_responses_csv(session, cycle, out) -> int:
     """One row per establishment and question (unanswered included) to the text file ``out``; returns rows."""
     analysis = figures.analyse(load_cycle(cycle, session))
-    tables = board_tables(analysis)
-    shown = tables.shown
+    shown, returned = shown_answers(analysis), completion_words(analysis.establishments)
     writer = csv.writer(out)
     writer.writerow(RESPONSES_HEADER)
     questions = analysis.data.questions[["section_title", "question_key", "text"]].to_numpy().tolist()
     labels = np.asarray([CLASS_LABELS[name] for name in CLASSES], dtype=object)
     count = 0
     for i, e in enumerate(analysis.establishments.to_dict("records")):
-        fixed = (e["urn"], e["name"], e["phase"], e["type_name"], e["district"], e["trust_name"], tables.returned[i])
+        fixed = (e["urn"], e["name"], e["phase"], e["type_name"], e["district"], e["trust_name"], returned[i])
         classes = labels[analysis.classes[i]]
         for j, (section, key, text) in enumerate(questions):
             writer.writerow(safe_row((*fixed, section, key, text, analysis.values[i, j], shown[i, j],

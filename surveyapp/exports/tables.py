@@ -62,7 +62,8 @@ def shown_answers(analysis: Analysis) -> np.ndarray:
     return shown
 
 
-def _completion_words(establishments: pd.DataFrame) -> np.ndarray:
+def completion_words(establishments: pd.DataFrame) -> np.ndarray:
+    """How each establishment completed, in words: "Own return submitted", "Covered by trust", "Not submitted"."""
     own = ("Own return " + establishments["status"].astype(str)).to_numpy(dtype=object)
     how = establishments["how"].to_numpy()
     return np.where(how == "own", own, np.where(how == "trust", "Covered by trust", "Not submitted")).astype(object)
@@ -130,7 +131,7 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
 def board_tables(analysis: Analysis, follow_ups: pd.DataFrame | None = None) -> BoardTables:
     shown = shown_answers(analysis)
     return BoardTables(analysis=analysis, shown=shown, gaps=gap_rows(analysis, shown, follow_ups),
-                       covered=_covered(analysis), returned=_completion_words(analysis.establishments))
+                       covered=_covered(analysis), returned=completion_words(analysis.establishments))
 
 
 def group_label(value) -> str:
