@@ -272,3 +272,19 @@ def test_establishments_preview_shows_a_sample_of_a_large_file(client, sign_in, 
     preview = page_text(client.get(upload(client, "/establishments/import/establishments", gias_csv(rows)).headers["Location"]))
     assert "New establishments (the first 3 of 5)" in preview
     assert "School 2" in preview and "School 3" not in preview
+
+
+def test_an_upload_that_no_longer_imports_is_refused_with_its_problems(client, make, sign_in, lead, uploads):
+    school = make.establishment(urn="100001", name="St Mary’s")
+    db.session.commit()
+    sign_in(lead)
+    data = contacts_csv([{"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "dsl"}])
+    preview_url = upload(client, "/establishments/import/contacts", data, "c.csv").headers["Location"]
+    db.session.delete(school)  # the register changes between the upload and the confirmation
+    db.session.commit()
+    before = counts()
+
+    refused = page_text(client.post(preview_url))
+    assert "The file cannot be imported now" in refused and "100001" in refused
+    assert counts() == before
+    assert client.get(preview_url).status_code == 404  # the kept file is gone: upload it again
