@@ -288,3 +288,12 @@ def test_an_upload_that_no_longer_imports_is_refused_with_its_problems(client, m
     assert "The file cannot be imported now" in refused and "100001" in refused
     assert counts() == before
     assert client.get(preview_url).status_code == 404  # the kept file is gone: upload it again
+
+
+def test_a_file_over_the_upload_limit_gets_a_clear_page(app, client, sign_in, lead, uploads):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    sign_in(lead)
+    reply = upload(client, "/establishments/import/establishments", gias_csv(standard_rows()) + b" " * 1024 * 1024)
+    assert reply.status_code == 413
+    assert "The largest file this service accepts is 1 MB" in page_text(reply)
+    assert not uploads.exists() or not any(uploads.iterdir())
