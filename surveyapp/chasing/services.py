@@ -154,12 +154,12 @@ def plan_reminders(cycle: Cycle, establishment_ids: Iterable[int], *, force: boo
     """
     now = now or utcnow()
     ids = sorted(set(establishment_ids))
-    status = tracker.effective_status(cycle)
+    scope = tracker.Scope(cycle)
     rows, contacts, recent, done = [], {}, set(), {}
     cutoff = now - timedelta(days=cool_off_days)
     for chunk in _chunks(ids):
         rows += db.session.execute(
-            tracker._base(cycle, None, Establishment.id, Establishment.name, Establishment.urn, Response.id, status)
+            scope.select(Establishment.id, Establishment.name, Establishment.urn, Response.id, scope.status)
             .where(Establishment.id.in_(chunk))
         ).all()
         for establishment_id, user_id, name, address in db.session.execute(

@@ -6,6 +6,7 @@ is 404); only the lead sends reminders.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -18,7 +19,7 @@ from surveyapp.auth.permissions import can_view_trust, lead_required, roles_requ
 from surveyapp.chasing import export, services, tracker
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
-from surveyapp.forms.chasing import ReminderForm, ScheduleForm, TrackerFilterForm
+from surveyapp.forms.chasing import ReminderForm, ScheduleForm, tracker_filter_form
 
 bp = Blueprint("chasing", __name__)
 readers_required = roles_required(Role.LEAD, Role.BOARD)
@@ -47,13 +48,13 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         """This page's address with some filters changed (the filters live in the query string)."""
         return url_for(request.endpoint, **request.view_args, **filters.to_args(**changes))
 
-    breakdowns = {key: tracker.breakdown(cycle, key, scope) for key in tracker.DIMENSIONS if not (trust and key == "trust")}
+    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
     headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
     return render_template(
         template, cycle=cycle, trust=trust, filters=filters, page=page, headline=headline, breakdowns=breakdowns,
         dimensions=tracker.DIMENSIONS,
         progress=tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope),
-        form=TrackerFilterForm(request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None),
+        form=tracker_filter_form(request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None),
         schedule=services.schedule_for(cycle), can_send=current_user.role is Role.LEAD and trust is None,
         link=link, **extra,
     )
@@ -82,8 +83,11 @@ def show_breakdown(slug: str, dimension: str):
         abort(404)
     cycle = _cycle_or_404(slug)
 
+    tracker_url = url_for("chasing.show_tracker", slug=slug)  # built once: the by-trust page links thousands of rows
+
     def link(**changes) -> str:
-        return url_for("chasing.show_tracker", slug=slug, **tracker.TrackerFilters().to_args(**changes))
+        args = tracker.TrackerFilters().to_args(**changes)
+        return f"{tracker_url}?{urlencode(args)}" if args else tracker_url
 
     return render_template("chasing/breakdown.html", cycle=cycle, field=dimension, link=link,
                            title=tracker.DIMENSIONS[dimension][0], rows=tracker.breakdown(cycle, dimension))
