@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Select, String, and_, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
@@ -271,6 +271,27 @@ def breakdown(cycle: Cycle, dimension: str, trust_scope: int | None = None) -> l
     :returns: rows of {"value", "label", "counts"}, largest group first
     """
     return breakdowns(cycle, [dimension], trust_scope)[dimension]
+
+
+@dataclass
+class GroupPage:
+    """One page of a breakdown's groups: the national breakdown by trust has thousands."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+
+    #: groups on a page of a full breakdown
+    PER_PAGE: ClassVar[int] = 100
+
+    @classmethod
+    def of(cls, groups: list[dict[str, Any]], page: str | int = 1) -> GroupPage:
+        """The requested page (the last one if past the end) of a breakdown's groups."""
+        pages = max((len(groups) + cls.PER_PAGE - 1) // cls.PER_PAGE, 1)
+        number = min(max(int(page), 1), pages) if str(page).isdigit() else 1
+        start = (number - 1) * cls.PER_PAGE
+        return cls(groups[start:start + cls.PER_PAGE], len(groups), number, pages)
 
 
 # --- the establishment list -----------------------------------------------------------------

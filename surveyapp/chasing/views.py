@@ -83,14 +83,15 @@ def show_breakdown(slug: str, dimension: str):
         abort(404)
     cycle = _cycle_or_404(slug)
 
-    tracker_url = url_for("chasing.show_tracker", slug=slug)  # built once: the by-trust page links thousands of rows
+    groups = tracker.GroupPage.of(tracker.breakdown(cycle, dimension), request.args.get("page", ""))
+    tracker_url = url_for("chasing.show_tracker", slug=slug)  # built once, not once per row
 
     def link(**changes) -> str:
         args = tracker.TrackerFilters().to_args(**changes)
         return f"{tracker_url}?{urlencode(args)}" if args else tracker_url
 
     return render_template("chasing/breakdown.html", cycle=cycle, field=dimension, link=link,
-                           title=tracker.DIMENSIONS[dimension][0], rows=tracker.breakdown(cycle, dimension))
+                           title=tracker.DIMENSIONS[dimension][0], groups=groups)
 
 
 # --- reminders -------------------------------------------------------------------------------

@@ -226,3 +226,14 @@ def test_submissions_over_time_against_the_previous_cycle(make, county):
     assert by_day[date(2026, 11, 20)] == 1
     trust_only = tracker.submissions_over_time(county["cycle"], county["trust"].id, on=date(2026, 11, 20))
     assert (trust_only.in_scope, trust_only.previous_in_scope, trust_only.points[-1].complete) == (2, 2, 2)
+
+
+def test_a_long_breakdown_is_paged(monkeypatch, client, sign_in, county):
+    monkeypatch.setattr(tracker.GroupPage, "PER_PAGE", 2)
+    sign_in(county["lead"])
+    first = client.get("/cycles/2026-27/tracker/by-district").get_data(as_text=True)
+    assert "3 groups, largest first: 1 to 2" in first and "Page 1 of 2" not in first
+    assert 'href="/cycles/2026-27/tracker/by-district?page=2"' in first
+    last = client.get("/cycles/2026-27/tracker/by-district?page=9").get_data(as_text=True)
+    assert "3 groups, largest first: 3 to 3" in last
+    assert client.get("/cycles/2026-27/tracker/by-district?page=x").status_code == 200
