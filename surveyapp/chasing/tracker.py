@@ -469,11 +469,10 @@ def establishment_list(cycle: Cycle, filters: TrackerFilters, trust_scope: int |
     return TrackerPage(listed, rows[0].total, filters.page, per_page, rows[0].sections_total or 0)
 
 
-def matching_establishment_ids(cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None) -> list[int]:
-    """Every establishment matching the filters: "all matching" in the reminder form."""
+def matching_establishments(cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None) -> Select:
+    """SELECT of the ids of every establishment matching the filters: "all matching" in the reminder form."""
     scope = Scope(cycle, trust_scope)
-    query = _apply_filters(scope.select(Establishment.id), scope, filters)
-    return list(db.session.scalars(query.order_by(Establishment.id)))
+    return _apply_filters(scope.select(Establishment.id), scope, filters)
 
 
 def choices_from_breakdowns(breakdowns: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, str]]]:

@@ -97,19 +97,15 @@ def show_breakdown(slug: str, dimension: str):
 # --- reminders -------------------------------------------------------------------------------
 
 
-def _selected_ids(cycle) -> list[int]:
-    """The establishments chosen on the tracker: ticked ones, or all matching the filters it carried."""
+def _selection(cycle):
+    """The establishments chosen on the tracker: the ids ticked, or a SELECT of all matching the filters it carried."""
     if request.form.get("all") == "1":
-        return tracker.matching_establishment_ids(cycle, tracker.TrackerFilters.from_args(request.form))
-    ids = []
-    for value in request.form.getlist("establishment"):
-        if value.isdigit():
-            ids.append(int(value))
-    return ids
+        return tracker.matching_establishments(cycle, tracker.TrackerFilters.from_args(request.form))
+    return [int(value) for value in request.form.getlist("establishment") if value.isdigit()]
 
 
 def _plan(cycle, force: bool):
-    return services.plan_reminders(cycle, _selected_ids(cycle), force=force,
+    return services.plan_reminders(cycle, _selection(cycle), force=force,
                                    cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
 
 
@@ -124,8 +120,22 @@ def preview_reminders(slug: str):
         flash("Choose at least one establishment to remind.", "info")
         return redirect(url_for("chasing.show_tracker", slug=slug, **tracker.TrackerFilters.from_args(request.form).to_args()))
     form = ReminderForm(formdata=None, batch=secrets.token_urlsafe(16), force="1" if force else "")
+    return _preview_page(cycle, plan, form, force)
+
+
+#: names listed in each group of the preview before "and N more"
+PREVIEW_NAMES = 50
+
+
+def _preview_page(cycle, plan, form, force: bool):
+    """The preview: counts, the first names of each group, and the wording to edit."""
+    chosen = tracker.TrackerFilters.from_args(request.form) if request.form.get("all") == "1" else tracker.TrackerFilters()
+    # the establishments skipped for want of a contact are the unfinished ones of the selection without one
+    no_contact = chosen.to_args(no_contact=True, status=chosen.status or "incomplete", page=1)
     return render_template("chasing/preview.html", cycle=cycle, plan=plan, form=form, force=force,
-                           selection=_selection_fields(), cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+                           selection=_selection_fields(), cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                           list_limit=PREVIEW_NAMES,
+                           no_contact_link=url_for("chasing.show_tracker", slug=cycle.slug, **no_contact) + "#establishments")
 
 
 def _selection_fields() -> list[tuple[str, str]]:
@@ -143,9 +153,7 @@ def send_reminders(slug: str):
     force = form.force.data == "1"
     plan = _plan(cycle, force)
     if not form.validate_on_submit() or not form.batch.data:
-        return render_template("chasing/preview.html", cycle=cycle, plan=plan, form=form, force=force,
-                               selection=_selection_fields(),
-                               cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3)), 400
+        return _preview_page(cycle, plan, form, force), 400
     queued = services.queue_reminders(cycle, plan, batch=f"web:{form.batch.data}", actor=current_user,
                                       base_url=current_app.config["BASE_URL"], wording=form.wording())
     ids = [reminder.id for reminder in queued]
