@@ -25,6 +25,7 @@ from surveyapp.audits.models import (
     TemplateSection,
     TrustCoverage,
 )
+from surveyapp.audits.coverage import covered_ids
 from surveyapp.audits.questions import is_gap
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
@@ -532,12 +533,7 @@ __all__ = [
 
 def covered_establishments(cycle: Cycle):
     """SELECT of establishment ids answered for by a trust response returned (submitted or accepted) in the cycle."""
-    return (
-        select(TrustCoverage.establishment_id)
-        .join(Response, Response.id == TrustCoverage.response_id)
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
-    )
+    return covered_ids(cycle.id)
 
 
 def status_counts(cycle: Cycle) -> dict[str, int]:
