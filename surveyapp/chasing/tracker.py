@@ -44,6 +44,7 @@ DIMENSIONS = {
     "district": ("District", Establishment.district),
     "trust": ("Trust", Trust.uid),
 }
+STATUS_ORDER = {"not_started": 0, "in_progress": 1, "returned": 2, "covered_by_trust": 3, "submitted": 4, "accepted": 5}
 SORTS = {"name", "urn", "status", "sections", "activity", "reminders", "trust", "phase", "district"}
 PER_PAGE = 50
 #: above this many rows, a list's details are read for the whole cycle rather than row by row (exports)
@@ -425,9 +426,12 @@ def _ordered(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope)
         chased = _reminder_summary(cycle)
         query = query.outerjoin(chased, chased.c.establishment_id == Establishment.id)
         order = func.coalesce(chased.c.sent, 0)
+    elif filters.sort == "status":
+        # In the order of the work, not of the alphabet: the least done first.
+        order = case(STATUS_ORDER, value=scope.status, else_=len(STATUS_ORDER))
     else:
         order = {
-            "name": func.lower(Establishment.name), "urn": Establishment.urn, "status": scope.status,
+            "name": func.lower(Establishment.name), "urn": Establishment.urn,
             "activity": Response.updated_at, "trust": Trust.name, "phase": Establishment.phase,
             "district": Establishment.district,
         }[filters.sort]

@@ -191,6 +191,10 @@ def test_sorting_by_sections_or_reminders_and_a_page_past_the_end(make, county):
     assert [r.urn for r in by_sections.rows][:3] == ["200003", "200004", "200002"]  # 2, 1, 1 (then by name)
     by_reminders = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="reminders"))
     assert len(by_reminders.rows) == 6
+    by_status = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="status"))
+    # The least done first: not started, in progress, returned for amendment, covered by the trust, submitted.
+    assert [r.status for r in by_status.rows] == [
+        "not_started", "in_progress", "returned", "covered_by_trust", "covered_by_trust", "submitted"]
     past = tracker.establishment_list(cycle, tracker.TrackerFilters(page=9, status="incomplete"), per_page=2)
     assert (past.rows, past.total, past.pages) == ([], 3, 2)
 
