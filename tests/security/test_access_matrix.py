@@ -73,6 +73,10 @@ def _cases(world):
         ("audits.choose_academies", "POST", f"/audits/{u}/academies", OTHER_TRUST),
         ("manage.list_cycles", "GET", "/cycles", READERS),
         ("activity.list_activity", "GET", "/activity?action=response&urn=1", LEAD_ONLY),
+        ("activity.list_activity", "GET", "/activity?cycle=no-such-cycle", {**LEAD_ONLY, "lead": 404}),
+        # The audit trail names people, addresses and failed sign-ins: the lead's alone, not the board's.
+        ("activity.download_activity", "GET", f"/activity.csv?cycle={cycle}", LEAD_ONLY),
+        ("activity.download_activity", "GET", "/activity.xlsx?action=auth", LEAD_ONLY),
         ("manage.open_cycle", "GET", "/cycles/new", LEAD_ONLY),
         ("manage.show_cycle", "GET", f"/cycles/{cycle}/", READERS),
         ("manage.show_response", "GET", f"/cycles/{cycle}/responses/{a}", READERS),
