@@ -1,14 +1,19 @@
 """Deadline-day load: DSLs of one LA sign in, open and save every section, and submit, against gunicorn.
 
-    python -m benchmarks.load [--dsls 400] [--concurrency 16] [--workers 4] [--databases postgresql,sqlite]
+    python -m benchmarks.load [--dsls 400] [--window 15] [--think 2] [--workers 4] [--databases postgresql,sqlite]
+    python -m benchmarks.load --window 0 --concurrency 16      # stress: closed loop, as fast as it goes
 
 For each database a fresh one is made with the real migrations (PostgreSQL: database
 ``load_bench`` on TEST_DATABASE_URL's server, default 127.0.0.1:5432), seeded with one LA of
 --dsls schools each with its own DSL and an open cycle of the built-in s175 template
-(9 sections, 59 questions), then served by gunicorn on loopback. --concurrency browser
-threads work through the DSLs: sign in, open the task list, open and save every section with
-valid answers, check answers, declare and submit. 400 DSLs inside 15 minutes is ~0.44 journeys
-a second; the run is bounded by --dsls, so on a 2-core machine it completes the full 400.
+(9 sections, 59 questions), then served by gunicorn on loopback. Each DSL signs in, opens the
+task list, opens and saves every section with valid answers, checks answers, declares and submits.
+
+Deadline day (the default): the DSLs arrive evenly over --window minutes (400 in 15 minutes is one
+every 2.25 s) and each pauses --think seconds (on average) between pages, as a person does, so
+many journeys overlap and the figures are the response times a DSL would see at that pace.
+With --window 0 the run is a stress test instead: --concurrency browsers work through the DSLs
+back to back with no pauses, so the times include queueing behind each other on 2 cores.
 Prints requests/s, p50/p95/p99 per page, errors, and whether the database holds exactly the
 acknowledged saves (every acknowledged section's answers present, every acknowledged
 submission recorded once, nothing else).
@@ -19,6 +24,7 @@ import argparse
 import itertools
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -75,8 +81,21 @@ class Stats:
                 self.errors.append(f"{page}: {reply.status} {reply.body[:120]!r}")
 
 
-def journey(base: str, email: str, response_id: int, sections: list[dict], stats: Stats) -> None:
-    browser = Browser(base, timeout=60)
+class PausingBrowser(Browser):
+    """A browser that waits a person's reading time (uniform around ``think`` seconds) before each page."""
+
+    def __init__(self, base: str, think: float, rng: random.Random):
+        super().__init__(base, timeout=60)
+        self.think, self.rng = think, rng
+
+    def request(self, path: str, data: dict | list | None = None):
+        if self.think:
+            time.sleep(self.rng.uniform(0.5 * self.think, 1.5 * self.think))
+        return super().request(path, data)
+
+
+def journey(base: str, email: str, response_id: int, sections: list[dict], stats: Stats, think: float = 0) -> None:
+    browser = PausingBrowser(base, think, random.Random(response_id))
     page = browser.request("/sign-in")
     stats.add("GET sign-in", page, page.status == 200)
     reply = browser.request("/sign-in", {"csrf_token": page.csrf(), "email": email, "password": Factory.PASSWORD})
@@ -129,7 +148,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] * 1000
 
 
-def run(kind: str, dsls: int, concurrency: int, workers: int) -> dict:
+def run(kind: str, dsls: int, concurrency: int, workers: int, window: float = 0, think: float = 0) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"surveyapp-load-{kind}-"))
     url = database_for(kind, folder)
     upgrade(url, folder)
@@ -155,8 +174,23 @@ def run(kind: str, dsls: int, concurrency: int, workers: int) -> dict:
                 with stats.lock:
                     stats.errors.append(f"{email}: {exc!r}")
 
+    def arrival(item, at: float):
+        time.sleep(max(0.0, at - (time.perf_counter() - started)))
+        email, school_id = item
+        try:
+            journey(server.base, email, response_of[school_id], sections, stats, think)
+        except Exception as exc:  # noqa: BLE001 - counted as an error, the run goes on
+            with stats.lock:
+                stats.errors.append(f"{email}: {exc!r}")
+
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    if window:
+        # Open arrivals: the n-th DSL starts at n * window / dsls however slow the server is, so a slow
+        # server shows as longer response times (and more overlapping journeys), as on the real day.
+        gap = window * 60 / max(1, len(users))
+        threads = [threading.Thread(target=arrival, args=(item, n * gap)) for n, item in enumerate(users)]
+    else:
+        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -181,12 +215,21 @@ def run(kind: str, dsls: int, concurrency: int, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dsls", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=16, help="browsers at once")
+    parser.add_argument("--window", type=float, default=15, help="minutes over which the DSLs arrive (0: stress run)")
+    parser.add_argument("--think", type=float, default=2, help="average seconds a DSL pauses before each page")
+    parser.add_argument("--concurrency", type=int, default=16, help="browsers at once in a stress run (--window 0)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn sync workers")
     parser.add_argument("--databases", default="postgresql,sqlite")
     args = parser.parse_args(argv)
-    print(f"{args.dsls} DSLs, {args.concurrency} browsers, gunicorn -w {args.workers}, {os.cpu_count()} cores")
-    results = [run(kind, args.dsls, args.concurrency, args.workers) for kind in args.databases.split(",")]
+    if args.window:
+        print(f"{args.dsls} DSLs arriving over {args.window:g} min, ~{args.think:g} s pause before each page, "
+              f"gunicorn -w {args.workers}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    else:
+        print(f"stress: {args.dsls} DSLs, {args.concurrency} browsers back to back, gunicorn -w {args.workers}, "
+              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    think = args.think if args.window else 0
+    results = [run(kind, args.dsls, args.concurrency, args.workers, args.window, think)
+               for kind in args.databases.split(",")]
     pages = list(dict.fromkeys(itertools.chain.from_iterable(r["times"] for r in results)))
     print(f"\n{'page':<28}" + "".join(f"{r['kind'] + ' p50/p95/p99 ms':>32}" for r in results))
     for page in pages:
@@ -200,10 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         journeys_per_15 = r["submitted"] / r["elapsed"] * 900
         print(f"{r['kind']:<11} {r['requests']} requests in {r['elapsed']:.1f} s = {r['requests'] / r['elapsed']:.1f} req/s; "
-              f"errors {len(r['errors'])}; saves acknowledged {r['saves']}, submitted {r['submitted']}; "
+              f"errors {len(r['errors'])}; saves acknowledged {r['saves']}, submitted {r['submitted']} of {args.dsls}; "
               f"database holds exactly the acknowledged saves: {'yes' if r['exact'] else 'NO'}; "
-              f"'database is locked' in log: {r['locked']}; pace {journeys_per_15:.0f} journeys per 15 min "
-              f"(target 400: {journeys_per_15 / 400:.1f}x)")
+              f"'database is locked' in log: {r['locked']}; "
+              + (f"all {r['submitted']} submitted within {r['elapsed'] / 60:.1f} min" if args.window else
+                 f"pace {journeys_per_15:.0f} journeys per 15 min (target 400: {journeys_per_15 / 400:.1f}x)"))
         for error in r["errors"][:5]:
             print("   ", error)
     if len(results) == 2:

@@ -8,14 +8,19 @@ first, then adds what the tracker shows: submission and activity dates, complete
 (nine in ten establishments), last year's cycle and some reminders — all with bulk inserts. The same is
 built at a tenth of the size in a second database (name + "_small") so the query counts can be compared:
 they must not grow with the number of establishments. Each page is fetched through the Flask test client
-as the lead, five times; the table gives the median and the slowest, and the queries per request.
+as the lead, once untimed and then five times; the table gives, at national scale, the median, the
+slowest, the median time spent in the database and the queries per request, then the median and the
+queries at a tenth of the size, and how many times slower the national page is. The load average is
+printed beside it: on a shared machine the times move with it, the query counts do not.
 """
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import create_engine, event, insert, select, text, update
@@ -122,27 +127,39 @@ def enrich(url: str, seed: int = 2) -> dict:
     return {"trust_uid": trust_uid, **counts}
 
 
-def pages(trust_uid: str) -> list[tuple[str, str]]:
+def pages(trust_uid: str) -> list[tuple[str, str, dict | None]]:
+    """(label, path, form data for a POST or None for a GET) of every page timed."""
     t = f"/cycles/{SLUG}/tracker"
     return [
-        ("tracker", t),
-        ("tracker: in progress, secondary", t + "?status=in_progress&phase=Secondary"),
-        ("tracker: no DSL contact", t + "?no_contact=1"),
-        ("tracker: search", t + "?q=school+0123"),
-        ("tracker: sort by last activity", t + "?sort=activity&direction=desc"),
-        ("tracker: page 200", t + "?page=200"),
-        ("breakdown by phase", t + "/by-phase"),
-        ("breakdown by type", t + "/by-type"),
-        ("breakdown by district", t + "/by-district"),
-        ("breakdown by trust", t + "/by-trust"),
-        ("trust lead's tracker (largest trust)", f"/trusts/{trust_uid}/cycles/{SLUG}/tracker"),
-        ("chase history", f"/cycles/{SLUG}/establishments/100001/reminders"),
-        ("non-responders CSV", f"/cycles/{SLUG}/non-responders.csv"),
+        ("tracker", t, None),
+        ("tracker: in progress, secondary", t + "?status=in_progress&phase=Secondary", None),
+        ("tracker: no DSL contact", t + "?no_contact=1", None),
+        ("tracker: search", t + "?q=school+0123", None),
+        ("tracker: sort by last activity", t + "?sort=activity&direction=desc", None),
+        ("tracker: sort by sections completed", t + "?sort=sections&direction=desc", None),
+        ("tracker: page 200", t + "?page=200", None),
+        ("breakdown by phase", t + "/by-phase", None),
+        ("breakdown by type", t + "/by-type", None),
+        ("breakdown by district", t + "/by-district", None),
+        ("breakdown by trust", t + "/by-trust", None),
+        ("trust lead's tracker (largest trust)", f"/trusts/{trust_uid}/cycles/{SLUG}/tracker", None),
+        ("chase history", f"/cycles/{SLUG}/establishments/100001/reminders", None),
+        ("reminder preview: all not complete", f"/cycles/{SLUG}/reminders/preview", {"all": "1", "status": "incomplete"}),
+        ("non-responders CSV", f"/cycles/{SLUG}/non-responders.csv", None),
     ]
 
 
-def measure(url: str, trust_uid: str) -> dict[str, tuple[float, float, int, int]]:
-    """Per page: median ms, slowest ms, queries per request, status code."""
+@dataclass
+class Timing:
+    median_ms: float
+    slowest_ms: float
+    sql_ms: float  #: median time spent waiting for the database
+    queries: int  #: the most queries any of the runs made
+    status: int
+
+
+def measure(url: str, trust_uid: str) -> dict[str, Timing]:
+    """Each page fetched RUNS times (after one unmeasured fetch) through the Flask test client as the lead."""
     from surveyapp import create_app
     from surveyapp.extensions import db
 
@@ -155,18 +172,29 @@ def measure(url: str, trust_uid: str) -> dict[str, tuple[float, float, int, int]
         client = app.test_client()
         signed = client.post("/sign-in", data={"email": "lead@bench.example.org", "password": PASSWORD})
         assert signed.status_code == 302, signed.status_code
-        queries: list[int] = []
-        event.listen(db.engine, "before_cursor_execute", lambda *args: queries.append(1))
-        for label, path in pages(trust_uid):
-            timings, per_request, status = [], [], 0
+        queries: list[float] = []
+
+        def started(conn, *args):
+            conn.info["query_started"] = time.perf_counter()
+
+        def finished(conn, *args):
+            queries.append(time.perf_counter() - conn.info.pop("query_started"))
+
+        event.listen(db.engine, "before_cursor_execute", started)
+        event.listen(db.engine, "after_cursor_execute", finished)
+        for label, path, data in pages(trust_uid):
+            fetch = (lambda: client.post(path, data=data)) if data is not None else (lambda: client.get(path))
+            fetch()  # templates compiled, connection warm: not timed
+            timings, sql, per_request, status = [], [], [], 0
             for _ in range(RUNS):
                 queries.clear()
-                started = time.perf_counter()
-                response = client.get(path)
-                timings.append((time.perf_counter() - started) * 1000)
+                began = time.perf_counter()
+                response = fetch()
+                timings.append((time.perf_counter() - began) * 1000)
+                sql.append(sum(queries) * 1000)
                 per_request.append(len(queries))
                 status = response.status_code
-            results[label] = (statistics.median(timings), max(timings), max(per_request), status)
+            results[label] = Timing(statistics.median(timings), max(timings), statistics.median(sql), max(per_request), status)
         db.engine.dispose()
     return results
 
@@ -195,17 +223,33 @@ def main(url: str, build: bool = True) -> None:
         print(f"built {target.rsplit('/', 1)[1]}: {built[target]['establishments']:,} establishments, "
               f"{built[target]['contacts']:,} DSL contacts, {built[target]['reminders']:,} reminders "
               f"in {time.perf_counter() - started:.0f} s", flush=True)
+    load_before = os.getloadavg()
     small = measure(small_url, built[small_url]["trust_uid"])
     large = measure(url, built[url]["trust_uid"])
+    load_after = os.getloadavg()
     print()
-    print(f"{'page':40} {'median ms':>10} {'max ms':>8} {'queries':>8} {'queries at 1/10':>16} {'time vs 1/10':>13} status")
-    for label, (median, slowest, count, status) in large.items():
-        small_median, _slowest, small_count, _status = small[label]
-        ratio = median / small_median if small_median else float("nan")
-        print(f"{label:40} {median:10.1f} {slowest:8.1f} {count:8d} {small_count:16d} {ratio:12.1f}x {status}")
-    same = all(large[k][2] == small[k][2] for k in large)
+    print(f"{RUNS} runs per page after one untimed; times in ms; 'SQL' is the median time waiting for the database.")
+    print(f"Load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after, on {os.cpu_count()} cores.")
     print()
-    print("query counts independent of size:", "yes" if same else "NO")
+    header = (f"{'page':38} | {'national: median':>16} {'slowest':>8} {'SQL':>6} {'queries':>7} | "
+              f"{'1/10: median':>12} {'queries':>7} | {'time x':>6}")
+    print(header)
+    print("-" * len(header))
+    for label, big in large.items():
+        little = small[label]
+        ratio = big.median_ms / little.median_ms if little.median_ms else float("nan")
+        flag = "" if big.status == little.status == 200 else f"  (status {big.status}/{little.status})"
+        print(f"{label:38} | {big.median_ms:16.0f} {big.slowest_ms:8.0f} {big.sql_ms:6.0f} {big.queries:7d} | "
+              f"{little.median_ms:12.0f} {little.queries:7d} | {ratio:6.1f}{flag}")
+    same = all(large[k].queries == small[k].queries for k in large)
+    print()
+    print("Queries per request the same at both sizes:", "yes" if same else "NO")
+    slow = [label for label, timing in large.items() if timing.median_ms >= 1000 and not label.endswith("CSV")]
+    print("Pages at or over 1 s (median, national):", ", ".join(slow) if slow else "none")
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
 
 
 if __name__ == "__main__":

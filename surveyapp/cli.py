@@ -168,6 +168,9 @@ def register(app: Flask) -> None:
     from surveyapp.actions.cli import register as register_action_commands
 
     register_action_commands(app)  # export, actions generate
+    from surveyapp.activity.cli import activity
+
+    app.cli.add_command(activity)
 
 
 def _register_backup(app: Flask) -> None:

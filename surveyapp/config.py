@@ -112,7 +112,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_ATTEMPTS": _int("REMINDER_ATTEMPTS", 3),
         "REMINDER_BACKOFF_SECONDS": _int("REMINDER_BACKOFF_SECONDS", 2),
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
-        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 80) * 1024 * 1024,
         "TESTING": env == "testing",
     }
     config.update(overrides)

@@ -235,11 +235,11 @@ class _Plan:
 def build_demo(reset: bool = False) -> dict:
     """Fill the database with the demo local authority and return how to sign in to it.
 
-    :param reset: empty every table first; without it a database that holds data is refused
+    :param reset: rebuild the database from nothing first; without it a database that holds data is refused
     :raises DemoDatabaseNotEmpty: the database holds data and ``reset`` is not set
     """
     if reset:
-        _empty_database()
+        rebuild_database()
     elif _holds_data():
         raise DemoDatabaseNotEmpty(
             "The database already holds establishments, trusts or cycles. "
@@ -248,17 +248,21 @@ def build_demo(reset: bool = False) -> dict:
     return _DemoBuilder(random.Random(SEED)).build()
 
 
-def _empty_database() -> None:
-    """Delete every row, children before parents."""
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Deleting the users row by row checks five unindexed foreign keys to them per row: about
-        # three seconds for the demo's 450 users. One TRUNCATE (transactional in PostgreSQL) takes none.
-        db.session.execute(text(f"TRUNCATE {', '.join(table.name for table in tables)} RESTART IDENTITY"))
-    else:
-        for table in tables:
-            db.session.execute(delete(table))
-    db.session.expunge_all()
+def rebuild_database() -> None:
+    """Drop every table and build the schema again with the migrations, as `surveyapp db upgrade` does.
+
+    The demo cannot empty the tables row by row: the activity log is append-only and its
+    triggers refuse deletes. Dropping a table is not a delete (no trigger fires), and the
+    migrations create the triggers again, so the rebuilt database is one `db upgrade` would make.
+    This commits (DDL), unlike other services: it is only for `surveyapp demo --reset`.
+    """
+    from flask_migrate import upgrade
+
+    db.session.remove()  # end the session's transaction: SQLite cannot drop tables under an open read
+    with db.engine.begin() as connection:
+        db.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade()
 
 
 def _holds_data() -> bool:
@@ -616,11 +620,11 @@ class _DemoBuilder:
         lead = db.session.get(User, self.lead_id)
         cycle = open_cycle(template=template, actor=lead, **spec)
         cycle.created_at = self._at(created)
+        # Date the "cycle.opened" record before it is written: the log is append-only, so it cannot be changed after.
+        for entry in db.session.new:
+            if isinstance(entry, ActivityRecord) and entry.action == "cycle.opened":
+                entry.at = cycle.created_at
         db.session.flush()
-        db.session.execute(
-            update(ActivityRecord).where(ActivityRecord.cycle_id == cycle.id, ActivityRecord.action == "cycle.opened")
-            .values(at=cycle.created_at)
-        )
         return cycle
 
     def _plan_last_year(self) -> dict[object, _Plan]:

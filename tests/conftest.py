@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from surveyapp import create_app
+from surveyapp.activity.models import SQLITE_APPEND_ONLY, SQLITE_DROP_APPEND_ONLY
 from surveyapp.extensions import db
 
 from tests.factories import Factory
@@ -69,16 +70,28 @@ def _schema():
 
 
 def empty_all_tables(app) -> None:
+    """Empty every table, the append-only activity log included.
+
+    The log's triggers refuse deletes, so this steps round them inside its own transaction
+    only: PostgreSQL skips ordinary triggers in replica mode (SET LOCAL: this transaction;
+    needs a superuser, as the test server's postgres is); SQLite drops the triggers, deletes
+    and creates them again, all in one transaction, so no other connection sees the log open.
+    """
     with app.app_context():
         db.session.remove()
         engine = db.engine
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
                 connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
             else:
+                for statement in SQLITE_DROP_APPEND_ONLY:
+                    connection.execute(text(statement))
                 for table in tables:
                     connection.execute(text(f"DELETE FROM {table}"))
+                for statement in SQLITE_APPEND_ONLY:
+                    connection.execute(text(statement))
         engine.dispose()
 
 

@@ -7,9 +7,11 @@ from collections import Counter, defaultdict
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
+from surveyapp.activity.models import ActivityRecord
 from surveyapp.audits.models import (
     Answer,
     Assignment,
@@ -258,14 +260,25 @@ def test_building_again_needs_reset(demo):
 
 def test_cli_resets_and_rebuilds_the_same_demo(demo):
     before = db.session.scalar(select(func.count(Answer.id)))
+    logged = db.session.scalar(select(func.count(ActivityRecord.id)))
+    stranger = ActivityRecord(action="auth.sign_in_failed", detail={"email": "someone@example.org"})
+    db.session.add(stranger)
+    db.session.commit()
     result = demo.app.test_cli_runner().invoke(args=["demo", "--reset"])
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)
+    printed = json.loads(result.stdout)  # the migrations log to stderr
     # Seeded: every build is the same LA, with the same sign-ins.
     assert printed == demo.result
     assert printed["sign_ins"]["lead"] == "lead@demo.surveyapp.test"
     assert db.session.scalar(select(func.count(Establishment.id))) == printed["establishments"]
     assert db.session.scalar(select(func.count(Answer.id))) == before
+    # The database was rebuilt, not emptied row by row: the log holds the demo's records only, and the
+    # rebuilt log is still append-only (the migrations made its triggers again).
+    assert db.session.scalar(select(func.count(ActivityRecord.id))) == logged
+    assert db.session.scalar(select(func.count()).where(ActivityRecord.detail["email"].as_string() == "someone@example.org")) == 0
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(delete(ActivityRecord))
+    db.session.rollback()
 
 
 def _own_response(establishment: Establishment, slug: str) -> Response:

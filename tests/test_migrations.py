@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from surveyapp.extensions import db
 from tests.conftest import fresh_database_url, make_app
@@ -31,4 +33,41 @@ def test_the_cli_upgrade_command_runs():
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with app.app_context():
+        db.engine.dispose()
+
+
+def _append_only_triggers(connection) -> list[tuple[str, str]]:
+    """The triggers guarding activity_log (and, in PostgreSQL, their function), as the database reports them."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'activity_log' ORDER BY name"))
+    else:
+        rows = connection.execute(text(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE tgrelid = 'activity_log'::regclass AND NOT tgisinternal "
+            "UNION ALL SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE proname = 'activity_log_append_only' "
+            "ORDER BY 1"))
+    return [tuple(row) for row in rows]
+
+
+def test_the_migrations_make_the_activity_log_append_only_as_the_models_do(app):
+    with db.engine.connect() as connection:
+        from_models = _append_only_triggers(connection)
+    assert len(from_models) == 2  # SQLite: one trigger for UPDATE, one for DELETE; PostgreSQL: a trigger and its function
+    url = fresh_database_url("surveyapp_migrations_triggers")
+    other = make_app(SQLALCHEMY_DATABASE_URI=url)
+    with other.app_context():
+        upgrade()
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert _append_only_triggers(connection) == from_models
+        downgrade(revision="9d63a92c201f")
+        with engine.connect() as connection:
+            assert _append_only_triggers(connection) == []
+        upgrade()
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO activity_log (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x.y', '{}')"))
+        with engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text("DELETE FROM activity_log"))
+        engine.dispose()
         db.engine.dispose()

@@ -25,6 +25,7 @@ from surveyapp.audits.models import (
     TemplateSection,
     TrustCoverage,
 )
+from surveyapp.audits.coverage import covered_ids
 from surveyapp.audits.questions import is_gap
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
@@ -312,18 +313,21 @@ def save_section(
     existing = {a.question_key: a for a in db.session.scalars(
         select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_(list(inputs)))
     )}
+    new_answers = []
     for key, given in inputs.items():
         answer = existing.get(key)
         if answer is None:
-            if not given.value:
-                continue
-            db.session.add(Answer(response_id=response.id, question_key=key, value=given.value,
-                                  follow_up=given.follow_up, updated_at=now, updated_by_id=user.id))
+            if given.value:
+                new_answers.append({"response_id": response.id, "question_key": key, "value": given.value,
+                                    "follow_up": given.follow_up, "updated_at": now, "updated_by_id": user.id})
         elif answer.value != given.value or answer.follow_up != given.follow_up:
             answer.value = given.value
             answer.follow_up = given.follow_up
             answer.updated_at = now
             answer.updated_by_id = user.id
+    if new_answers:
+        # One statement for a section's new answers, not one per answer.
+        db.session.execute(insert(Answer), new_answers)
     db.session.flush()
 
     saved = {a.question_key: a for a in db.session.scalars(
@@ -331,10 +335,11 @@ def save_section(
     )}
     complete = section_is_complete(section.questions, saved, response.assignment.cycle.opens_on)
     progress.state = SectionState.COMPLETED if complete else SectionState.IN_PROGRESS
-    # Flush before refreshing the response: the refresh reloads its sections and would
-    # otherwise throw the new state away.
     db.session.flush()
-    db.session.refresh(response)
+    # The status as it is now, under the row lock taken above: two first saves at once must not both
+    # move the response to "in progress". Only the status is reloaded; the page's loaded template,
+    # sections and answers stay as they are (reloading them costs a query each).
+    db.session.refresh(response, ["status"])
     if response.status is ResponseStatus.NOT_STARTED:
         _move(response, ResponseStatus.IN_PROGRESS, user)
         response.started_at = now
@@ -528,12 +533,7 @@ __all__ = [
 
 def covered_establishments(cycle: Cycle):
     """SELECT of establishment ids answered for by a trust response returned (submitted or accepted) in the cycle."""
-    return (
-        select(TrustCoverage.establishment_id)
-        .join(Response, Response.id == TrustCoverage.response_id)
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
-    )
+    return covered_ids(cycle.id)
 
 
 def status_counts(cycle: Cycle) -> dict[str, int]:

@@ -95,12 +95,17 @@ def _edit_section(response, section_key: str):
             return redirect(url_for("audits.check_answers", response_id=response.id))
         else:
             kept.discard(kept_token)
+            # Worked out before the commit, which expires every loaded row: reading them again
+            # afterwards would reload the whole template for a redirect.
+            later = request.form.get("then") == "later"
+            title = section.title
+            next_url = (url_for("audits.show_task_list", response_id=response.id) if later
+                        else _next_place(response, section))
             db.session.commit()
             if not form.has_errors:
-                if request.form.get("then") == "later":
-                    flash(f"Your answers to ‘{section.title}’ have been saved.", "success")
-                    return redirect(url_for("audits.show_task_list", response_id=response.id))
-                return redirect(_next_place(response, section))
+                if later:
+                    flash(f"Your answers to ‘{title}’ have been saved.", "success")
+                return redirect(next_url)
             saved_with_errors = True
             form.version = progress.version
     else:

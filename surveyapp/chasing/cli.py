@@ -52,7 +52,7 @@ def send_command(slug: str, status: str | None, dry_run: bool, force: bool) -> N
     if cycle is None:
         click.echo(f'There is no cycle called "{slug}".', err=True)
         sys.exit(1)
-    plan = services.plan_reminders(cycle, services.incomplete_ids(cycle, status), force=force,
+    plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle, status), force=force,
                                    cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
     click.echo(f"{cycle.slug}: {_describe(plan)}")
     if dry_run:
@@ -85,7 +85,7 @@ def run_due_command(on: str | None, dry_run: bool) -> None:
     for cycle in cycles:
         # The schedule honours the cool-off like the lead does; the day in the key means a
         # second run the same day finds every reminder already queued and sends nothing.
-        plan = services.plan_reminders(cycle, services.incomplete_ids(cycle), now=now,
+        plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle), now=now,
                                        cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
         click.echo(f"{cycle.slug}: {_describe(plan)}")
         if dry_run:

@@ -19,11 +19,11 @@ from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, func, select
 
 from surveyapp import mail
 from surveyapp.activity.services import record
-from surveyapp.audits.models import Assignment, Cycle, CycleState, Response, SectionProgress, SectionState, TemplateSection
+from surveyapp.audits.models import Cycle, CycleState, Response, SectionProgress, SectionState, TemplateSection
 from surveyapp.auth.models import User
 from surveyapp.chasing import tracker
 from surveyapp.chasing.models import Reminder, ReminderKind, ReminderSchedule, ReminderStatus
@@ -144,68 +144,83 @@ def _chunks(ids: list[int], size: int = 2000) -> Iterable[list[int]]:
         yield ids[start:start + size]
 
 
-def plan_reminders(cycle: Cycle, establishment_ids: Iterable[int], *, force: bool = False, cool_off_days: int = 3,
+def _selections(chosen: Select | Iterable[int]) -> Iterable[Select | list[int]]:
+    """What to read the establishments by: the SELECT of their ids in one pass, or a list of ids in chunks."""
+    if isinstance(chosen, Select):
+        yield chosen.correlate(None)  # a statement of its own, never tied to the tables of the query it sits in
+    else:
+        yield from _chunks(sorted(set(chosen)))
+
+
+def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, force: bool = False, cool_off_days: int = 3,
                    statuses: Iterable[str] | None = None, now=None) -> Plan:
     """Who would be sent a reminder, and who is skipped and why, before anything is sent.
 
-    :param establishment_ids: the establishments chosen (ids outside the cycle are ignored)
+    :param establishment_ids: the establishments chosen (ids outside the cycle are ignored): a list of ids,
+        or a SELECT of ids (``tracker.matching_establishments``), read in one pass however many it selects
     :param force: send even to establishments reminded within ``cool_off_days``
     :param statuses: only these effective statuses (e.g. ["not_started"]); complete ones are always skipped
     """
     now = now or utcnow()
-    ids = sorted(set(establishment_ids))
-    status = tracker.effective_status(cycle)
-    rows, contacts, recent, done = [], {}, set(), {}
-    cutoff = now - timedelta(days=cool_off_days)
-    for chunk in _chunks(ids):
-        rows += db.session.execute(
-            tracker._base(cycle, None, Establishment.id, Establishment.name, Establishment.urn, Response.id, status)
-            .where(Establishment.id.in_(chunk))
-        ).all()
-        for establishment_id, user_id, name, address in db.session.execute(
-            select(EstablishmentContact.establishment_id, User.id, User.name, User.email)
-            .join(User, User.id == EstablishmentContact.user_id)
-            .where(EstablishmentContact.establishment_id.in_(chunk), EstablishmentContact.role == ContactRole.DSL,
-                   User.is_enabled.is_(True))
-            .order_by(User.id)
+    scope = tracker.Scope(cycle)
+    reminded_lately = exists().where(
+        Reminder.cycle_id == cycle.id, Reminder.establishment_id == Establishment.id,
+        Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= now - timedelta(days=cool_off_days),
+    )
+    completed_sections = (
+        select(func.aggregate_strings(SectionProgress.section_key, "\n"))
+        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
+        .scalar_subquery()
+    )
+    dsl = (
+        select(EstablishmentContact.establishment_id, User.id.label("user_id"), User.name, User.email)
+        .join(User, User.id == EstablishmentContact.user_id)
+        .where(EstablishmentContact.role == ContactRole.DSL, User.is_enabled.is_(True))
+        .subquery("dsl")
+    )
+    # One statement per selection: each establishment once per DSL contact (or once, without one),
+    # with its status, whether it was reminded lately and the sections it has completed.
+    query = (
+        scope.select(Establishment.id, Establishment.name, Establishment.urn, Response.id, scope.status,
+                     reminded_lately, completed_sections, dsl.c.user_id, dsl.c.name, dsl.c.email)
+        .outerjoin(dsl, dsl.c.establishment_id == Establishment.id)
+        .order_by(Establishment.id, dsl.c.user_id)
+    )
+    found: dict[int, tuple] = {}
+    contacts: dict[int, list[Recipient]] = {}
+    for chosen in _selections(establishment_ids):
+        for establishment_id, name, urn, response_id, state, lately, done, user_id, dsl_name, address in db.session.execute(
+            query.where(Establishment.id.in_(chosen))
         ):
-            contacts.setdefault(establishment_id, []).append(Recipient(user_id, name or address, address))
-        recent |= set(db.session.scalars(
-            select(Reminder.establishment_id).where(
-                Reminder.cycle_id == cycle.id, Reminder.establishment_id.in_(chunk),
-                Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= cutoff,
-            )
-        ))
-        for response_id, key in db.session.execute(
-            select(SectionProgress.response_id, SectionProgress.section_key)
-            .join(Response, Response.id == SectionProgress.response_id)
-            .join(Assignment, Assignment.id == Response.assignment_id)
-            .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.in_(chunk),
-                   SectionProgress.state == SectionState.COMPLETED)
-        ):
-            done.setdefault(response_id, set()).add(key)
+            found[establishment_id] = (name, urn, response_id, state, lately, done)
+            if user_id is not None:
+                contacts.setdefault(establishment_id, []).append(Recipient(user_id, dsl_name or address, address))
     sections = db.session.execute(
         select(TemplateSection.key, TemplateSection.title).where(TemplateSection.template_id == cycle.template_id)
         .order_by(TemplateSection.position)
     ).all()
+    incomplete: dict[frozenset[str], list[str]] = {}  # many establishments share the same completed sections
     wanted = set(statuses) if statuses else None
     plan = Plan()
-    for establishment_id, name, urn, response_id, state in sorted(rows, key=lambda r: (r[1].lower(), r[0])):
-        state = getattr(state, "value", state)
+    for establishment_id, (name, urn, response_id, state, lately, done) in sorted(
+        found.items(), key=lambda item: (item[1][0].lower(), item[0])
+    ):
         if state in tracker.STATUS_GROUPS["complete"]:
             plan.skipped.append(Skipped(establishment_id, name, urn, "complete"))
             continue
         if wanted is not None and state not in wanted:
             continue
-        if not contacts.get(establishment_id):
+        if establishment_id not in contacts:
             plan.skipped.append(Skipped(establishment_id, name, urn, "no_contact"))
             continue
-        if establishment_id in recent and not force:
+        if lately and not force:
             plan.skipped.append(Skipped(establishment_id, name, urn, "recent"))
             continue
-        incomplete = [title for key, title in sections if key not in done.get(response_id, set())]
+        keys = frozenset(done.split("\n")) if done else frozenset()
+        if keys not in incomplete:
+            incomplete[keys] = [title for key, title in sections if key not in keys]
         plan.to_send.append(Planned(establishment_id, name, urn, response_id, ReminderKind(state),
-                                    contacts[establishment_id], incomplete))
+                                    contacts[establishment_id], incomplete[keys]))
     return plan
 
 
@@ -355,9 +370,9 @@ def due_cycles(on: date) -> list[Cycle]:
     return [cycle for cycle, schedule in rows if is_due(schedule, cycle, on)]
 
 
-def incomplete_ids(cycle: Cycle, status: str | None = None) -> list[int]:
-    filters = tracker.TrackerFilters(status=status or "incomplete")
-    return tracker.matching_establishment_ids(cycle, filters)
+def incomplete_establishments(cycle: Cycle, status: str | None = None) -> Select:
+    """SELECT of the ids of the cycle's establishments not yet complete (or with this one status)."""
+    return tracker.matching_establishments(cycle, tracker.TrackerFilters(status=status or "incomplete"))
 
 
 # --- history, export and the outbox ----------------------------------------------------------

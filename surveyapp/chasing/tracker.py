@@ -1,37 +1,28 @@
 """The lead's live tracker: headline, breakdowns, the establishment list and submissions over time.
 
 Everything is computed with SQL aggregates over the cycle's assignments, so the number of queries
-a page makes does not grow with the number of establishments (see benchmarks/tracker.py).
+a page makes does not grow with the number of establishments, and the list reads the details it shows
+(sections, DSL, reminders) for the page's rows only (see benchmarks/tracker.py).
 An establishment is *complete* when it returned its own response (submitted or accepted) or when
-its trust's returned response covers it: the same rule as ``surveyapp.audits.services.status_counts``.
+its trust's returned response covers it: the rule of ``surveyapp.audits.coverage``, shared with
+``surveyapp.audits.services.status_counts``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import case, exists, func, literal, or_, select
+from sqlalchemy import Select, String, and_, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 
-from surveyapp.audits.models import (
-    Assignment,
-    Cycle,
-    Response,
-    ResponseStatus,
-    SectionProgress,
-    SectionState,
-    TemplateSection,
-    TrustCoverage,
-)
-from surveyapp.audits.services import covered_establishments
+from surveyapp.audits.coverage import RETURNED, trust_cover
+from surveyapp.audits.models import Assignment, Cycle, Response, SectionProgress, SectionState, TemplateSection
+from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust
-from surveyapp.auth.models import User
 from surveyapp.extensions import db
 from surveyapp.timeutil import today
-
-RETURNED_OWN = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
 
 #: the effective statuses an establishment can have on the tracker, in the order the page shows them
 STATUSES = {
@@ -53,18 +44,50 @@ DIMENSIONS = {
     "district": ("District", Establishment.district),
     "trust": ("Trust", Trust.uid),
 }
+STATUS_ORDER = {"not_started": 0, "in_progress": 1, "returned": 2, "covered_by_trust": 3, "submitted": 4, "accepted": 5}
 SORTS = {"name", "urn", "status", "sections", "activity", "reminders", "trust", "phase", "district"}
 PER_PAGE = 50
+#: above this many rows, a list's details are read for the whole cycle rather than row by row (exports)
+_DETAILS_BY_ID = 1000
 
 
-def effective_status(cycle: Cycle):
-    """SQL expression: the establishment's own status, or ``covered_by_trust`` when its trust's return answers for it."""
-    covered = Assignment.establishment_id.in_(covered_establishments(cycle))
-    return case(
-        (Response.status.in_(RETURNED_OWN), Response.status),
-        (covered, literal("covered_by_trust")),
-        else_=Response.status,
-    )
+@dataclass
+class Scope:
+    """The cycle's establishments as the tracker sees them, optionally one trust's academies only.
+
+    ``status`` is each establishment's effective status as plain text: its own status, or
+    ``covered_by_trust`` when a returned trust response answers for it (and it has not returned its own).
+    The covering trust responses are joined once (``surveyapp.audits.coverage``), so the status can appear
+    in the columns, the filters and the sort of one statement without being worked out again.
+    """
+
+    cycle: Cycle
+    trust_scope: int | None = None
+
+    def __post_init__(self) -> None:
+        self.cover = trust_cover([self.cycle.id]).subquery("cover")
+        self.status = type_coerce(case(
+            (Response.status.in_(RETURNED), Response.status),
+            (self.cover.c.establishment_id.is_not(None), literal("covered_by_trust")),
+            else_=Response.status,
+        ), String)
+
+    def select(self, *columns) -> Select:
+        """SELECT ... FROM the cycle's establishment assignments with their response, trust and trust cover."""
+        query = (
+            select(*columns)
+            .select_from(Assignment)
+            .join(Establishment, Establishment.id == Assignment.establishment_id)
+            .join(Response, Response.assignment_id == Assignment.id)
+            .outerjoin(Trust, Trust.id == Establishment.trust_id)
+            # joined on both columns: unique, so the database drops the join where the status is not asked for
+            .outerjoin(self.cover, and_(self.cover.c.cycle_id == Assignment.cycle_id,
+                                        self.cover.c.establishment_id == Assignment.establishment_id))
+            .where(Assignment.cycle_id == self.cycle.id)
+        )
+        if self.trust_scope is not None:
+            query = query.where(Establishment.trust_id == self.trust_scope)
+        return query
 
 
 @dataclass
@@ -122,40 +145,23 @@ class TrackerFilters:
         return bool(self.filter_args)
 
 
-# --- the shared FROM clause ------------------------------------------------------------------
+# --- filters ----------------------------------------------------------------------------------
 
 
-def dsl_contacts():
-    """Subquery: each establishment's first DSL contact (an enabled user with the DSL role), by user id."""
-    return (
-        select(EstablishmentContact.establishment_id, func.min(EstablishmentContact.user_id).label("user_id"))
-        .join(User, User.id == EstablishmentContact.user_id)
-        .where(EstablishmentContact.role == ContactRole.DSL, User.is_enabled.is_(True))
-        .group_by(EstablishmentContact.establishment_id)
-        .subquery("dsl")
+def _has_dsl_contact():
+    """SQL condition: the establishment has a DSL contact who can sign in."""
+    return exists().where(
+        EstablishmentContact.establishment_id == Establishment.id,
+        EstablishmentContact.role == ContactRole.DSL,
+        EstablishmentContact.user_id.in_(select(User.id).where(User.is_enabled.is_(True))),
     )
 
 
-def _base(cycle: Cycle, trust_scope: int | None, *columns):
-    """SELECT ... FROM the cycle's establishment assignments with their response and trust."""
-    query = (
-        select(*columns)
-        .select_from(Assignment)
-        .join(Establishment, Establishment.id == Assignment.establishment_id)
-        .join(Response, Response.assignment_id == Assignment.id)
-        .outerjoin(Trust, Trust.id == Establishment.trust_id)
-        .where(Assignment.cycle_id == cycle.id)
-    )
-    if trust_scope is not None:
-        query = query.where(Establishment.trust_id == trust_scope)
-    return query
-
-
-def _apply_filters(query, cycle: Cycle, filters: TrackerFilters, status_expr, dsl=None):
+def _apply_filters(query: Select, scope: Scope, filters: TrackerFilters) -> Select:
     if filters.status in STATUS_GROUPS:
-        query = query.where(status_expr.in_(STATUS_GROUPS[filters.status]))
+        query = query.where(scope.status.in_(STATUS_GROUPS[filters.status]))
     elif filters.status:
-        query = query.where(status_expr == filters.status)
+        query = query.where(scope.status == filters.status)
     if filters.phase:
         query = query.where(Establishment.phase == filters.phase)
     if filters.type:
@@ -167,14 +173,7 @@ def _apply_filters(query, cycle: Cycle, filters: TrackerFilters, status_expr, ds
     elif filters.trust:
         query = query.where(Trust.uid == filters.trust)
     if filters.no_contact:
-        if dsl is not None:
-            query = query.where(dsl.c.user_id.is_(None))
-        else:
-            query = query.where(~exists().where(
-                EstablishmentContact.establishment_id == Establishment.id,
-                EstablishmentContact.role == ContactRole.DSL,
-                EstablishmentContact.user_id.in_(select(User.id).where(User.is_enabled.is_(True))),
-            ))
+        query = query.where(~_has_dsl_contact())
     if filters.q:
         needle = filters.q.lower()
         query = query.where(or_(func.lower(Establishment.name).contains(needle, autoescape=True), Establishment.urn == filters.q))
@@ -188,7 +187,7 @@ def _apply_filters(query, cycle: Cycle, filters: TrackerFilters, status_expr, ds
 class Counts:
     """Establishments by effective status, with the totals the page shows."""
 
-    by_status: dict[str, int] = field(default_factory=lambda: {key: 0 for key in STATUSES})
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
 
     @property
     def in_scope(self) -> int:
@@ -213,29 +212,58 @@ class Counts:
             raise AttributeError(name) from None
 
 
-def _counts_from(rows) -> Counts:
-    counts = Counts()
-    for key, number in rows:
-        counts.by_status[getattr(key, "value", key)] = number
-    return counts
-
-
 def headline(cycle: Cycle, trust_scope: int | None = None, breakdown_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """In scope, complete (own or trust), in progress, not started, returned; % complete; days left.
 
     :param breakdown_rows: any one breakdown of the same cycle and scope, if the page has one already:
         its groups add up to the headline, which saves a pass over the cycle
     """
-    if breakdown_rows is not None:
-        counts = Counts()
+    counts = Counts()
+    if breakdown_rows is None:
+        scope = Scope(cycle, trust_scope)
+        rows = db.session.execute(scope.select(scope.status, func.count()).group_by(scope.status)).all()
+        for key, number in rows:
+            counts.by_status[key] = number
+    else:
         for group in breakdown_rows:
             for key, number in group["counts"].by_status.items():
                 counts.by_status[key] += number
-    else:
-        status = effective_status(cycle)
-        counts = _counts_from(db.session.execute(_base(cycle, trust_scope, status, func.count()).group_by(status)).all())
     days_left = (cycle.due_on - today()).days
     return {"counts": counts, "days_left": days_left, "due_on": cycle.due_on}
+
+
+def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The headline counts per phase, type, district and/or trust, in one statement whatever the number asked for.
+
+    Each establishment's status is worked out once, in a common table expression; each dimension is then
+    one GROUP BY over it, counting every status in its own column, and the groups come back together
+    (UNION ALL), so a breakdown costs one row per group, not one per group and status.
+
+    :returns: per dimension, rows of {"value", "label", "counts"}, largest group first
+    """
+    scope = Scope(cycle, trust_scope)
+    each = scope.select(
+        Establishment.phase.label("phase"), Establishment.type_name.label("type"), Establishment.district.label("district"),
+        Trust.uid.label("trust"), Trust.name.label("trust_name"), scope.status.label("status"),
+    ).cte("each_establishment")
+    per_status = [func.count(case((each.c.status == key, 1))) for key in STATUSES]
+    parts = []
+    for dimension in dimensions:
+        value = each.c[dimension]
+        label = each.c.trust_name if dimension == "trust" else value
+        parts.append(select(literal(dimension), value, func.max(label), *per_status).group_by(value))
+    if not parts:
+        return {}
+    found: dict[str, list[dict[str, Any]]] = {dimension: [] for dimension in dimensions}
+    for dimension, value, name, *numbers in db.session.execute(union_all(*parts)):
+        if dimension == "trust":
+            value, name = (value, name) if value is not None else ("none", "Not in a trust")
+        else:
+            value, name = value or "", value or "Not recorded"
+        found[dimension].append({"value": value, "label": name, "counts": Counts(dict(zip(STATUSES, numbers)))})
+    for rows in found.values():
+        rows.sort(key=lambda g: (-g["counts"].in_scope, g["label"]))
+    return found
 
 
 def breakdown(cycle: Cycle, dimension: str, trust_scope: int | None = None) -> list[dict[str, Any]]:
@@ -243,19 +271,28 @@ def breakdown(cycle: Cycle, dimension: str, trust_scope: int | None = None) -> l
 
     :returns: rows of {"value", "label", "counts"}, largest group first
     """
-    _title, column = DIMENSIONS[dimension]
-    status = effective_status(cycle)
-    label = func.max(Trust.name) if dimension == "trust" else func.max(column)
-    rows = db.session.execute(
-        _base(cycle, trust_scope, column, label, status, func.count()).group_by(column, status)
-    ).all()
-    groups: dict[Any, dict[str, Any]] = {}
-    for value, name, key, number in rows:
-        group = groups.setdefault(value, {"value": value if value is not None else ("none" if dimension == "trust" else ""),
-                                          "label": name or ("Not in a trust" if dimension == "trust" else "Not recorded"),
-                                          "counts": Counts()})
-        group["counts"].by_status[getattr(key, "value", key)] += number
-    return sorted(groups.values(), key=lambda g: (-g["counts"].in_scope, g["label"]))
+    return breakdowns(cycle, [dimension], trust_scope)[dimension]
+
+
+@dataclass
+class GroupPage:
+    """One page of a breakdown's groups: the national breakdown by trust has thousands."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+
+    #: groups on a page of a full breakdown
+    PER_PAGE: ClassVar[int] = 100
+
+    @classmethod
+    def of(cls, groups: list[dict[str, Any]], page: str | int = 1) -> GroupPage:
+        """The requested page (the last one if past the end) of a breakdown's groups."""
+        pages = max((len(groups) + cls.PER_PAGE - 1) // cls.PER_PAGE, 1)
+        number = min(max(int(page), 1), pages) if str(page).isdigit() else 1
+        start = (number - 1) * cls.PER_PAGE
+        return cls(groups[start:start + cls.PER_PAGE], len(groups), number, pages)
 
 
 # --- the establishment list -----------------------------------------------------------------
@@ -308,78 +345,138 @@ class TrackerPage:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
-def _reminder_summary(cycle: Cycle):
+def _reminder_summary(cycle: Cycle, establishment_ids: list[int] | None = None):
     """Subquery per establishment: reminders sent, when the last went, and when one last failed."""
-    return (
+    query = (
         select(
             Reminder.establishment_id,
-            func.sum(case((Reminder.status == ReminderStatus.SENT, 1), else_=0)).label("sent"),
+            func.count(case((Reminder.status == ReminderStatus.SENT, 1))).label("sent"),
             func.max(Reminder.sent_at).label("last_sent"),
             func.max(case((Reminder.status == ReminderStatus.FAILED, Reminder.created_at))).label("last_failed"),
         )
         .where(Reminder.cycle_id == cycle.id)
         .group_by(Reminder.establishment_id)
-        .subquery("chased")
     )
+    if establishment_ids is not None:
+        query = query.where(Reminder.establishment_id.in_(establishment_ids))
+    return query.subquery("chased")
 
 
-def _sections_done():
-    return (
+def _sections_done(response_ids: list[int] | None = None):
+    """Subquery per response: how many sections are completed."""
+    query = (
         select(SectionProgress.response_id, func.count().label("done"))
         .where(SectionProgress.state == SectionState.COMPLETED)
         .group_by(SectionProgress.response_id)
-        .subquery("done")
     )
+    if response_ids is not None:
+        query = query.where(SectionProgress.response_id.in_(response_ids))
+    return query.subquery("done")
+
+
+def _dsl_contacts(establishment_ids: list[int] | None = None):
+    """Subquery: each establishment's first DSL contact (an enabled user with the DSL role), by user id."""
+    query = (
+        select(EstablishmentContact.establishment_id, func.min(EstablishmentContact.user_id).label("user_id"))
+        .join(User, User.id == EstablishmentContact.user_id)
+        .where(EstablishmentContact.role == ContactRole.DSL, User.is_enabled.is_(True))
+        .group_by(EstablishmentContact.establishment_id)
+    )
+    if establishment_ids is not None:
+        query = query.where(EstablishmentContact.establishment_id.in_(establishment_ids))
+    return query.subquery("dsl")
+
+
+def _details(cycle: Cycle, rows) -> dict[int, tuple]:
+    """Sections completed, DSL contact and reminders of the listed rows, by response id: one query.
+
+    A page's rows are read by id, so the work is the same for 50 rows of 60 establishments or of 24,000;
+    a longer list (an export) is read for the whole cycle in one pass instead of a long list of ids.
+    """
+    by_id = len(rows) <= _DETAILS_BY_ID
+    response_ids = [row.response_id for row in rows] if by_id else None
+    establishment_ids = [row.establishment_id for row in rows] if by_id else None
+    done, dsl, chased = _sections_done(response_ids), _dsl_contacts(establishment_ids), _reminder_summary(cycle, establishment_ids)
+    dsl_user = aliased(User)
+    query = (
+        select(Response.id, func.coalesce(done.c.done, 0), dsl_user.name, dsl_user.email,
+               func.coalesce(chased.c.sent, 0), chased.c.last_sent, chased.c.last_failed)
+        .select_from(Response)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .outerjoin(done, done.c.response_id == Response.id)
+        .outerjoin(dsl, dsl.c.establishment_id == Assignment.establishment_id)
+        .outerjoin(dsl_user, dsl_user.id == dsl.c.user_id)
+        .outerjoin(chased, chased.c.establishment_id == Assignment.establishment_id)
+    )
+    if by_id:
+        query = query.where(Response.id.in_(response_ids))
+    else:
+        query = query.where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
+    return {response_id: rest for response_id, *rest in db.session.execute(query)}
+
+
+def _ordered(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope) -> Select:
+    """The list's sort, then name and id so that pages never overlap. Sorting by sections completed or
+    reminders sent needs those figures for every matching row, so only those sorts join them."""
+    if filters.sort == "sections":
+        done = _sections_done()
+        query = query.outerjoin(done, done.c.response_id == Response.id)
+        order = func.coalesce(done.c.done, 0)
+    elif filters.sort == "reminders":
+        chased = _reminder_summary(cycle)
+        query = query.outerjoin(chased, chased.c.establishment_id == Establishment.id)
+        order = func.coalesce(chased.c.sent, 0)
+    elif filters.sort == "status":
+        # In the order of the work, not of the alphabet: the least done first.
+        order = case(STATUS_ORDER, value=scope.status, else_=len(STATUS_ORDER))
+    else:
+        order = {
+            "name": func.lower(Establishment.name), "urn": Establishment.urn,
+            "activity": Response.updated_at, "trust": Trust.name, "phase": Establishment.phase,
+            "district": Establishment.district,
+        }[filters.sort]
+    order = order.desc() if filters.direction == "desc" else order.asc()
+    if filters.sort in ("activity", "trust"):
+        order = order.nulls_last()
+    return query.order_by(order, Establishment.name, Establishment.id)
 
 
 def establishment_list(cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None,
                        per_page: int = PER_PAGE) -> TrackerPage:
-    """One page of the cycle's establishments, filtered, searched and sorted: two queries (count and page)."""
-    status = effective_status(cycle).label("status")
-    dsl = dsl_contacts()
-    dsl_user = aliased(User)
-    chased = _reminder_summary(cycle)
-    done = _sections_done()
-    sections_done = func.coalesce(done.c.done, 0)
-    reminders_sent = func.coalesce(chased.c.sent, 0)
-    query = (
-        _base(
-            cycle, trust_scope,
-            Establishment.id, Establishment.urn, Establishment.name, Establishment.phase, Establishment.type_name,
-            Establishment.district, Trust.uid, Trust.name, Response.id, status, sections_done.label("done"),
-            Response.updated_at, dsl_user.name, dsl_user.email, reminders_sent.label("sent"), chased.c.last_sent,
-            chased.c.last_failed,
-        )
-        .outerjoin(dsl, dsl.c.establishment_id == Establishment.id)
-        .outerjoin(dsl_user, dsl_user.id == dsl.c.user_id)
-        .outerjoin(chased, chased.c.establishment_id == Establishment.id)
-        .outerjoin(done, done.c.response_id == Response.id)
+    """One page of the cycle's establishments, filtered, searched and sorted: two queries whatever the size.
+
+    The first picks the page's rows and counts every match in the same pass (a window count); the second
+    reads what the page shows about those rows alone (sections completed, DSL contact, reminders).
+    A page past the end has no row to carry the count, so it costs one more query.
+    """
+    scope = Scope(cycle, trust_scope)
+    sections_total = select(func.count()).where(TemplateSection.template_id == cycle.template_id).scalar_subquery()
+    query = scope.select(
+        Establishment.id.label("establishment_id"), Establishment.urn, Establishment.name, Establishment.phase,
+        Establishment.type_name, Establishment.district, Trust.uid, Trust.name.label("trust_name"),
+        Response.id.label("response_id"), scope.status.label("status"), Response.updated_at,
+        func.count().over().label("total"), sections_total.label("sections_total"),
     )
-    query = _apply_filters(query, cycle, filters, effective_status(cycle), dsl)
-    total = db.session.scalar(
-        _apply_filters(_base(cycle, trust_scope, func.count()), cycle, filters, effective_status(cycle))
-    )
-    order = {
-        "name": func.lower(Establishment.name), "urn": Establishment.urn, "status": status, "sections": sections_done,
-        "activity": Response.updated_at, "reminders": reminders_sent, "trust": Trust.name,
-        "phase": Establishment.phase, "district": Establishment.district,
-    }[filters.sort]
-    order = order.desc() if filters.direction == "desc" else order.asc()
-    if filters.sort in ("activity", "trust"):
-        order = order.nulls_last()
-    rows = db.session.execute(
-        query.order_by(order, Establishment.name, Establishment.id).limit(per_page).offset((filters.page - 1) * per_page)
-    ).all()
-    sections_total = db.session.scalar(
-        select(func.count()).select_from(TemplateSection).where(TemplateSection.template_id == cycle.template_id)
-    )
-    return TrackerPage([TrackerRow(*row) for row in rows], total or 0, filters.page, per_page, sections_total or 0)
+    query = _ordered(_apply_filters(query, scope, filters), cycle, filters, scope)
+    rows = db.session.execute(query.limit(per_page).offset((filters.page - 1) * per_page)).all()
+    if not rows:
+        total = db.session.scalar(_apply_filters(scope.select(func.count()), scope, filters)) if filters.page > 1 else 0
+        return TrackerPage([], total or 0, filters.page, per_page, 0)
+    details = _details(cycle, rows)
+    listed = []
+    for row in rows:
+        done, dsl_name, dsl_email, sent, last_sent, last_failed = details.get(row.response_id, (0, None, None, 0, None, None))
+        listed.append(TrackerRow(
+            row.establishment_id, row.urn, row.name, row.phase, row.type_name, row.district, row.uid, row.trust_name,
+            row.response_id, row.status, done, row.updated_at, dsl_name, dsl_email, sent, last_sent, last_failed,
+        ))
+    return TrackerPage(listed, rows[0].total, filters.page, per_page, rows[0].sections_total or 0)
 
 
-def matching_establishment_ids(cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None) -> list[int]:
-    """Every establishment matching the filters: "all matching" in the reminder form."""
-    query = _apply_filters(_base(cycle, trust_scope, Establishment.id), cycle, filters, effective_status(cycle))
-    return list(db.session.scalars(query.order_by(Establishment.id)))
+def matching_establishments(cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None) -> Select:
+    """SELECT of the ids of every establishment matching the filters: "all matching" in the reminder form."""
+    scope = Scope(cycle, trust_scope)
+    return _apply_filters(scope.select(Establishment.id), scope, filters)
 
 
 def choices_from_breakdowns(breakdowns: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, str]]]:
@@ -392,19 +489,6 @@ def choices_from_breakdowns(breakdowns: dict[str, list[dict[str, Any]]]) -> dict
     return choices
 
 
-def filter_choices(cycle: Cycle, trust_scope: int | None = None) -> dict[str, list[tuple[str, str]]]:
-    """The phases, types, districts and trusts present in the cycle, for the filter form."""
-    choices = {}
-    for key, column in (("phase", Establishment.phase), ("type", Establishment.type_name), ("district", Establishment.district)):
-        values = db.session.scalars(_base(cycle, trust_scope, column).where(column != "").distinct().order_by(column))
-        choices[key] = [(v, v) for v in values]
-    trusts = db.session.execute(
-        _base(cycle, trust_scope, Trust.uid, Trust.name).where(Trust.id.is_not(None)).distinct().order_by(Trust.name)
-    ).all()
-    choices["trust"] = [(uid, name) for uid, name in trusts]
-    return choices
-
-
 # --- submissions over time -----------------------------------------------------------------
 
 
@@ -412,38 +496,35 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def completions_by_day(cycle: Cycle, trust_scope: int | None = None) -> dict[date, int]:
-    """How many establishments became complete on each day: own returns by their submission date, and
-    establishments covered by a returned trust response (without their own) by the trust's date. Two queries."""
-    own_day = func.date(Response.submitted_at)
-    own = db.session.execute(
-        _base(cycle, trust_scope, own_day, func.count())
-        .where(Response.status.in_(RETURNED_OWN), Response.submitted_at.is_not(None))
-        .group_by(own_day)
-    ).all()
-    trust_response = aliased(Response)
-    trust_assignment = aliased(Assignment)
-    cover_day = func.date(func.min(trust_response.submitted_at))
-    covered = (
-        select(TrustCoverage.establishment_id, cover_day.label("day"))
-        .join(trust_response, trust_response.id == TrustCoverage.response_id)
-        .join(trust_assignment, trust_assignment.id == trust_response.assignment_id)
-        .where(trust_assignment.cycle_id == cycle.id, trust_response.status.in_(RETURNED_OWN),
-               trust_response.submitted_at.is_not(None))
-        .group_by(TrustCoverage.establishment_id)
-        .subquery("covered")
+def completions_by_day(cycles: list[Cycle], trust_scope: int | None = None) -> dict[int, tuple[int, dict[date, int]]]:
+    """Per cycle: establishments in scope, and how many became complete on each day. One query for all the cycles.
+
+    An establishment's own return counts from its submission date; one covered by a returned trust
+    response (without its own) counts from the trust's date.
+
+    :returns: {cycle id: (in scope, {day: number})}
+    """
+    ids = [cycle.id for cycle in cycles]
+    cover = trust_cover(ids).subquery("cover")
+    completed_at = case((Response.status.in_(RETURNED), Response.submitted_at), else_=cover.c.covered_at)
+    day = func.date(completed_at)
+    query = (
+        select(Assignment.cycle_id, day, func.count())
+        .select_from(Assignment)
+        .join(Response, Response.assignment_id == Assignment.id)
+        .outerjoin(cover, and_(cover.c.cycle_id == Assignment.cycle_id, cover.c.establishment_id == Assignment.establishment_id))
+        .where(Assignment.cycle_id.in_(ids), Assignment.establishment_id.is_not(None))
+        .group_by(Assignment.cycle_id, day)
     )
-    by_trust = db.session.execute(
-        _base(cycle, trust_scope, covered.c.day, func.count())
-        .join(covered, covered.c.establishment_id == Establishment.id)
-        .where(Response.status.not_in(RETURNED_OWN))
-        .group_by(covered.c.day)
-    ).all()
-    days: dict[date, int] = {}
-    for day, number in [*own, *by_trust]:
-        if day is not None:
-            days[_as_date(day)] = days.get(_as_date(day), 0) + number
-    return days
+    if trust_scope is not None:
+        query = query.join(Establishment, Establishment.id == Assignment.establishment_id).where(Establishment.trust_id == trust_scope)
+    found: dict[int, tuple[int, dict[date, int]]] = {cycle_id: (0, {}) for cycle_id in ids}
+    for cycle_id, when, number in db.session.execute(query):
+        in_scope, days = found[cycle_id]
+        if when is not None:
+            days[_as_date(when)] = days.get(_as_date(when), 0) + number
+        found[cycle_id] = (in_scope + number, days)
+    return found
 
 
 def previous_cycle(cycle: Cycle) -> Cycle | None:
@@ -500,21 +581,17 @@ class Progress:
                 "top": pad, "bottom": height - pad, "mid": y(50, 100)}
 
 
-def _in_scope(cycle: Cycle, trust_scope: int | None) -> int:
-    return db.session.scalar(_base(cycle, trust_scope, func.count())) or 0
-
-
 def submissions_over_time(cycle: Cycle, trust_scope: int | None = None, on: date | None = None,
                           in_scope: int | None = None) -> Progress:
     """Cumulative completions per day from the cycle's opening to today (at most eight weeks past the due date),
     with the previous cycle's cumulative count at the same number of days before its due date."""
     on = on or today()
     end = min(on, max(cycle.due_on + timedelta(days=56), cycle.opens_on))
-    this_days = completions_by_day(cycle, trust_scope)
     previous = previous_cycle(cycle)
-    previous_days: dict[date, int] = completions_by_day(previous, trust_scope) if previous else {}
-    previous_in_scope = _in_scope(previous, trust_scope) if previous else 0
-    in_scope = _in_scope(cycle, trust_scope) if in_scope is None else in_scope
+    found = completions_by_day([cycle, previous] if previous else [cycle], trust_scope)
+    counted, this_days = found[cycle.id]
+    previous_in_scope, previous_days = found[previous.id] if previous else (0, {})
+    in_scope = counted if in_scope is None else in_scope
 
     def cumulative(days: dict[date, int], start: date, stop: date) -> dict[date, int]:
         running, result = sum(n for d, n in days.items() if d < start), {}

@@ -6,6 +6,7 @@ is 404); only the lead sends reminders.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -18,7 +19,7 @@ from surveyapp.auth.permissions import can_view_trust, lead_required, roles_requ
 from surveyapp.chasing import export, services, tracker
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
-from surveyapp.forms.chasing import ReminderForm, ScheduleForm, TrackerFilterForm
+from surveyapp.forms.chasing import ReminderForm, ScheduleForm, tracker_filter_form
 
 bp = Blueprint("chasing", __name__)
 readers_required = roles_required(Role.LEAD, Role.BOARD)
@@ -47,13 +48,13 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         """This page's address with some filters changed (the filters live in the query string)."""
         return url_for(request.endpoint, **request.view_args, **filters.to_args(**changes))
 
-    breakdowns = {key: tracker.breakdown(cycle, key, scope) for key in tracker.DIMENSIONS if not (trust and key == "trust")}
+    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
     headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
     return render_template(
         template, cycle=cycle, trust=trust, filters=filters, page=page, headline=headline, breakdowns=breakdowns,
         dimensions=tracker.DIMENSIONS,
         progress=tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope),
-        form=TrackerFilterForm(request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None),
+        form=tracker_filter_form(request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None),
         schedule=services.schedule_for(cycle), can_send=current_user.role is Role.LEAD and trust is None,
         link=link, **extra,
     )
@@ -82,29 +83,29 @@ def show_breakdown(slug: str, dimension: str):
         abort(404)
     cycle = _cycle_or_404(slug)
 
+    groups = tracker.GroupPage.of(tracker.breakdown(cycle, dimension), request.args.get("page", ""))
+    tracker_url = url_for("chasing.show_tracker", slug=slug)  # built once, not once per row
+
     def link(**changes) -> str:
-        return url_for("chasing.show_tracker", slug=slug, **tracker.TrackerFilters().to_args(**changes))
+        args = tracker.TrackerFilters().to_args(**changes)
+        return f"{tracker_url}?{urlencode(args)}" if args else tracker_url
 
     return render_template("chasing/breakdown.html", cycle=cycle, field=dimension, link=link,
-                           title=tracker.DIMENSIONS[dimension][0], rows=tracker.breakdown(cycle, dimension))
+                           title=tracker.DIMENSIONS[dimension][0], groups=groups)
 
 
 # --- reminders -------------------------------------------------------------------------------
 
 
-def _selected_ids(cycle) -> list[int]:
-    """The establishments chosen on the tracker: ticked ones, or all matching the filters it carried."""
+def _selection(cycle):
+    """The establishments chosen on the tracker: the ids ticked, or a SELECT of all matching the filters it carried."""
     if request.form.get("all") == "1":
-        return tracker.matching_establishment_ids(cycle, tracker.TrackerFilters.from_args(request.form))
-    ids = []
-    for value in request.form.getlist("establishment"):
-        if value.isdigit():
-            ids.append(int(value))
-    return ids
+        return tracker.matching_establishments(cycle, tracker.TrackerFilters.from_args(request.form))
+    return [int(value) for value in request.form.getlist("establishment") if value.isdigit()]
 
 
 def _plan(cycle, force: bool):
-    return services.plan_reminders(cycle, _selected_ids(cycle), force=force,
+    return services.plan_reminders(cycle, _selection(cycle), force=force,
                                    cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
 
 
@@ -119,8 +120,22 @@ def preview_reminders(slug: str):
         flash("Choose at least one establishment to remind.", "info")
         return redirect(url_for("chasing.show_tracker", slug=slug, **tracker.TrackerFilters.from_args(request.form).to_args()))
     form = ReminderForm(formdata=None, batch=secrets.token_urlsafe(16), force="1" if force else "")
+    return _preview_page(cycle, plan, form, force)
+
+
+#: names listed in each group of the preview before "and N more"
+PREVIEW_NAMES = 50
+
+
+def _preview_page(cycle, plan, form, force: bool):
+    """The preview: counts, the first names of each group, and the wording to edit."""
+    chosen = tracker.TrackerFilters.from_args(request.form) if request.form.get("all") == "1" else tracker.TrackerFilters()
+    # the establishments skipped for want of a contact are the unfinished ones of the selection without one
+    no_contact = chosen.to_args(no_contact=True, status=chosen.status or "incomplete", page=1)
     return render_template("chasing/preview.html", cycle=cycle, plan=plan, form=form, force=force,
-                           selection=_selection_fields(), cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+                           selection=_selection_fields(), cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                           list_limit=PREVIEW_NAMES,
+                           no_contact_link=url_for("chasing.show_tracker", slug=cycle.slug, **no_contact) + "#establishments")
 
 
 def _selection_fields() -> list[tuple[str, str]]:
@@ -138,9 +153,7 @@ def send_reminders(slug: str):
     force = form.force.data == "1"
     plan = _plan(cycle, force)
     if not form.validate_on_submit() or not form.batch.data:
-        return render_template("chasing/preview.html", cycle=cycle, plan=plan, form=form, force=force,
-                               selection=_selection_fields(),
-                               cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3)), 400
+        return _preview_page(cycle, plan, form, force), 400
     queued = services.queue_reminders(cycle, plan, batch=f"web:{form.batch.data}", actor=current_user,
                                       base_url=current_app.config["BASE_URL"], wording=form.wording())
     ids = [reminder.id for reminder in queued]

@@ -95,20 +95,23 @@ def _upload(kind: str):
                            title=IMPORTS[kind]["title"])
 
 
-def _pending(kind: str, token: str) -> services.PendingUpload:
+def _checked(kind: str, token: str):
+    """The user's kept upload and its plan, checked again now (the register may have changed since).
+
+    Returns ``(upload, plan, None)``, or ``(upload, None, page)`` where the page says why it no longer imports.
+    """
     try:
-        return services.load_upload(upload_folder(), token, kind=kind, owner_id=current_user.id)
+        upload = services.load_upload(upload_folder(), token, kind=kind, owner_id=current_user.id)
     except services.UploadNotFound:
         abort(404)
-
-
-def _refused(kind: str, token: str, exc: ImportFailed):
-    """The kept file no longer imports (the register changed since it was checked): say why."""
-    services.discard_upload(upload_folder(), token)
-    form = UploadCsvForm(formdata=None)
-    form.file.errors = ["The file cannot be imported now: fix the problems listed and upload it again"]
-    return render_template("establishments/upload.html", form=form, problems=exc.problems, kind=kind,
-                           title=IMPORTS[kind]["title"])
+    try:
+        return upload, IMPORTS[kind]["plan"](upload.data), None
+    except ImportFailed as exc:
+        services.discard_upload(upload_folder(), token)
+        form = UploadCsvForm(formdata=None)
+        form.file.errors = ["The file cannot be imported now: fix the problems listed and upload it again"]
+        return upload, None, render_template("establishments/upload.html", form=form, problems=exc.problems,
+                                             kind=kind, title=IMPORTS[kind]["title"])
 
 
 @bp.route("/import/establishments", methods=["GET", "POST"])
@@ -122,11 +125,9 @@ def upload_establishments():
 @lead_required
 def preview_establishments(token: str):
     """Show what importing the uploaded GIAS extract would change."""
-    upload = _pending("establishments", token)
-    try:
-        plan = importer.plan_establishments(upload.data)
-    except ImportFailed as exc:
-        return _refused("establishments", token, exc)
+    upload, plan, refused = _checked("establishments", token)
+    if refused:
+        return refused
     return render_template("establishments/preview_establishments.html", plan=plan, upload=upload,
                            form=ConfirmImportForm(), sample=importer.SAMPLE_SIZE)
 
@@ -135,11 +136,9 @@ def preview_establishments(token: str):
 @lead_required
 def confirm_establishments(token: str):
     """Import the uploaded GIAS extract, checking it again first."""
-    upload = _pending("establishments", token)
-    try:
-        plan = importer.plan_establishments(upload.data)
-    except ImportFailed as exc:
-        return _refused("establishments", token, exc)
+    upload, plan, refused = _checked("establishments", token)
+    if refused:
+        return refused
     importer.apply_establishments(plan, actor=current_user, filename=upload.filename)
     db.session.commit()
     services.discard_upload(upload_folder(), token)
@@ -158,11 +157,9 @@ def upload_contacts():
 @lead_required
 def preview_contacts(token: str):
     """Show what importing the uploaded contacts would change."""
-    upload = _pending("contacts", token)
-    try:
-        plan = importer.plan_contacts(upload.data)
-    except ImportFailed as exc:
-        return _refused("contacts", token, exc)
+    upload, plan, refused = _checked("contacts", token)
+    if refused:
+        return refused
     return render_template("establishments/preview_contacts.html", plan=plan, upload=upload,
                            form=ConfirmContactsForm(), sample=importer.SAMPLE_SIZE)
 
@@ -171,12 +168,10 @@ def preview_contacts(token: str):
 @lead_required
 def confirm_contacts(token: str):
     """Import the uploaded contacts, checking them again first; invite them if asked."""
-    upload = _pending("contacts", token)
     form = ConfirmContactsForm()
-    try:
-        plan = importer.plan_contacts(upload.data)
-    except ImportFailed as exc:
-        return _refused("contacts", token, exc)
+    upload, plan, refused = _checked("contacts", token)
+    if refused:
+        return refused
     result = importer.apply_contacts(plan, actor=current_user, filename=upload.filename)
     db.session.commit()
     services.discard_upload(upload_folder(), token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovRadioInput, GovSubmitInput, GovTextArea, GovTextInput
 from wtforms import HiddenField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from surveyapp.actions.models import ActionStatus
@@ -20,7 +21,7 @@ class ActionItemForm(FlaskForm):
     owner = StringField("Who is responsible", widget=GovTextInput(), validators=[Length(max=200)])
     target_date = GovDateField("Target date", widget=GovDateInput(), format="%d %m %Y",
                                description="For example, 31 3 2027", validators=[Optional()])
-    status = RadioField("Status", widget=GovRadioInput(), choices=[(s.value, s.label) for s in ActionStatus],
+    status = RadioField("Status", widget=GovRadioInput(), choices=[SelectChoice(s.value, s.label) for s in ActionStatus],
                         validators=[InputRequired("Choose a status")])
     notes = TextAreaField("Progress notes", widget=GovTextArea(), validators=[Length(max=5000)])
     submit = SubmitField("Save this action", widget=GovSubmitInput())

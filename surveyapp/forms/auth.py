@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovRadioInput, GovSubmitInput, GovTextInput
 from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from surveyapp.auth.models import Role
@@ -38,7 +39,7 @@ class InviteUserForm(FlaskForm):
     email = EmailField("Email address", widget=GovTextInput(),
                        validators=[InputRequired("Enter an email address"), Length(max=254), Email("Enter an email address in the correct format, like name@example.org", check_deliverability=False)])
     role = RadioField("Role", widget=GovRadioInput(), validators=[InputRequired("Choose a role")],
-                      choices=[(Role.LEAD.value, Role.LEAD.label), (Role.BOARD.value, Role.BOARD.label)])
+                      choices=[SelectChoice(Role.LEAD.value, Role.LEAD.label), SelectChoice(Role.BOARD.value, Role.BOARD.label)])
     submit = SubmitField("Send invitation", widget=GovSubmitInput())
 
 

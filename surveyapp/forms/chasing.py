@@ -32,10 +32,30 @@ class TrackerFilterForm(Form):
         self.phase.choices = [SelectChoice("", "All phases")] + [SelectChoice(v, label) for v, label in choices["phase"]]
         self.type.choices = [SelectChoice("", "All types")] + [SelectChoice(v, label) for v, label in choices["type"]]
         self.district.choices = [SelectChoice("", "All districts")] + [SelectChoice(v, label) for v, label in choices["district"]]
-        self.trust.choices = ([SelectChoice("", "All establishments"), SelectChoice("none", "Not in a trust")]
-                              + [SelectChoice(v, label) for v, label in choices["trust"]])
+        if isinstance(self.trust, SelectField):
+            self.trust.choices = ([SelectChoice("", "All establishments"), SelectChoice("none", "Not in a trust")]
+                                  + [SelectChoice(v, label) for v, label in choices["trust"]])
         if not show_trust:
             del self.trust
+
+
+class TrackerFilterFormByTrustUid(TrackerFilterForm):
+    """The tracker's filters when there are too many trusts to list: the trust is given by its UID."""
+
+    trust = StringField("Trust’s group UID", widget=GovTextInput(),
+                        description="The trust’s group UID from Get Information about Schools, or “none” for "
+                                    "establishments outside a trust. The breakdown by trust links to each trust.")
+
+
+#: more trusts than this and the trust filter is a box for the trust's UID, not a list: a list of
+#: thousands of trusts is no use to choose from and makes every tracker page heavy to build and load
+TRUST_CHOICES_LIMIT = 200
+
+
+def tracker_filter_form(formdata, *, choices: dict[str, list[tuple[str, str]]], show_trust: bool = True) -> TrackerFilterForm:
+    """The tracker's filter form, with the trust as a list or, when there are too many, a box for its UID."""
+    form_class = TrackerFilterFormByTrustUid if len(choices.get("trust", [])) > TRUST_CHOICES_LIMIT else TrackerFilterForm
+    return form_class(formdata, choices=choices, show_trust=show_trust)
 
 
 def _wording_validator(form, field):

@@ -1,14 +1,13 @@
 """A small county whose tracker figures are known, and a real SMTP server on loopback."""
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime
 
 import pytest
 
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db
-from tests.chasing.helpers import set_status
+from tests.chasing.helpers import free_port, serving_mailbox, set_status
 
 
 @pytest.fixture
@@ -45,44 +44,6 @@ def county(make):
             "birch": birch, "cedar": cedar, "fir": fir}
 
 
-def free_port() -> int:
-    """aiosmtpd's Controller cannot take port 0: ask the system for a free port first."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mailbox:
-    """An aiosmtpd handler that records messages, and can refuse the first ``refuse`` of them with 451
-    (or every one, permanently, with 550)."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.refuse = 0
-        self.permanent = False
-        self.attempts = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.attempts += 1
-        if self.permanent:
-            return "550 mailbox unavailable"
-        if self.refuse > 0:
-            self.refuse -= 1
-            return "451 try later"
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-    @property
-    def recipients(self) -> list[str]:
-        return sorted(address for rcpts, _content in self.messages for address in rcpts)
-
-    def parsed(self):
-        import email
-        from email import policy
-
-        return [email.message_from_bytes(content, policy=policy.default) for _rcpts, content in self.messages]
-
-
 @pytest.fixture
 def smtp_port():
     return free_port()
@@ -90,15 +51,8 @@ def smtp_port():
 
 @pytest.fixture
 def mailbox(smtp_port):
-    from aiosmtpd.controller import Controller
-
-    handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    try:
+    with serving_mailbox(smtp_port) as handler:
         yield handler
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

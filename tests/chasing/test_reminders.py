@@ -209,3 +209,41 @@ def test_a_complete_establishment_is_never_reminded(chase, mailbox):
     db.session.commit()
     assert plan_reminders(chase["cycle"], [chase["gorse"].id]).to_send == []
     assert date(2027, 3, 31) == chase["cycle"].due_on
+
+
+def _between(html: str, start: str, end: str) -> str:
+    begin = html.index(start)
+    return html[begin:html.index(end, begin)]
+
+
+def test_a_large_selection_previews_as_counts_and_the_first_names(monkeypatch, client, sign_in, make, chase):
+    from surveyapp.audits.models import Assignment, Response
+    from surveyapp.chasing import views
+
+    for number in range(3):  # three more not started, without a DSL contact
+        school = make.establishment(name=f"Heath School {number}", urn=f"20010{number}")
+        assignment = Assignment(cycle_id=chase["cycle"].id, establishment_id=school.id)
+        db.session.add(assignment)
+        db.session.flush()
+        db.session.add(Response(assignment_id=assignment.id, status=ResponseStatus.NOT_STARTED))
+    db.session.commit()
+    monkeypatch.setattr(views, "PREVIEW_NAMES", 2)
+    sign_in(chase["lead"])
+    html = preview(client, all="1", status="incomplete").get_data(as_text=True)
+    counts = _between(html, 'id="plan-counts"', "</ul>")
+    assert "<strong>3</strong> establishments will be reminded (3 emails)" in counts
+    assert "<strong>4</strong> skipped: no DSL contact" in counts
+    no_contact = _between(html, 'id="no-contact"', "</ul>")
+    assert no_contact.count("<li>") == 2 and "Fir Nursery" in no_contact  # by name: Fir, then Heath School 0
+    assert "and 2 more" in html[html.index('id="no-contact-more"'):]
+    tracker_url = re.search(r'href="([^"]+)" id="no-contact-on-tracker"', html).group(1).replace("&amp;", "&")
+    assert tracker_url.startswith("/cycles/2026-27/tracker?") and "no_contact=1" in tracker_url and "status=incomplete" in tracker_url
+    listed = client.get(tracker_url).get_data(as_text=True)
+    assert sorted(re.findall(r'data-urn="(\d+)"', listed)) == ["200006", "200100", "200101", "200102"]
+    to_send = _between(html, 'id="to-send"', "</ul>")
+    assert to_send.count("<li>") == 2 and "and 1 more" in html[html.index('id="to-send-more"'):]
+    assert "Send 3 reminders" in html
+    # a handful chosen by ticking lists every name and links to every establishment without a contact
+    ticked = preview(client, establishment=[str(chase["fir"].id), str(chase["gorse"].id)]).get_data(as_text=True)
+    assert 'id="to-send-more"' not in ticked and 'id="no-contact-more"' not in ticked
+    assert re.search(r'href="/cycles/2026-27/tracker\?[^"]*no_contact=1[^"]*" id="no-contact-on-tracker"', ticked)

@@ -1,7 +1,7 @@
 """The tracker's figures, breakdowns, list filters and who may see it."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import event
 
@@ -157,3 +157,87 @@ def test_query_count_does_not_grow_with_establishments(client, sign_in, make, co
     db.session.commit()
     assert "36 establishments" in client.get("/cycles/2026-27/tracker").get_data(as_text=True)
     assert count_queries() == before < 30
+
+
+def _row(page, urn):
+    return next(row for row in page.rows if row.urn == urn)
+
+
+def test_the_list_reads_details_for_its_rows_whether_by_id_or_for_the_whole_cycle(monkeypatch, make, county):
+    from surveyapp.chasing.models import Reminder, ReminderKind, ReminderStatus
+    from surveyapp.timeutil import utcnow
+
+    cycle = county["cycle"]
+    db.session.add(Reminder(cycle_id=cycle.id, establishment_id=county["birch"].id, recipient_email="dsl@200004.example.org",
+                            kind=ReminderKind.IN_PROGRESS, subject="s", body="b", created_at=utcnow(), sent_at=utcnow(),
+                            status=ReminderStatus.SENT, attempts=1, last_error="", idempotency_key="k1"))
+    db.session.commit()
+    pages = [tracker.establishment_list(cycle, tracker.TrackerFilters())]
+    monkeypatch.setattr(tracker, "_DETAILS_BY_ID", 2)  # an export: details for the whole cycle in one pass
+    pages.append(tracker.establishment_list(cycle, tracker.TrackerFilters()))
+    for page in pages:
+        assert page.total == 6 and page.sections_total == 2
+        birch = _row(page, "200004")
+        assert (birch.status, birch.sections_done, birch.reminders_sent) == ("in_progress", 1, 1)
+        assert (birch.dsl_name, birch.dsl_email) == ("DSL of Birch Secondary", "dsl@200004.example.org")
+        assert _row(page, "200002").status == "covered_by_trust" and _row(page, "200003").sections_done == 2
+        fir = _row(page, "200006")
+        assert (fir.dsl_email, fir.reminders_sent, fir.last_reminder_at) == (None, 0, None)
+
+
+def test_sorting_by_sections_or_reminders_and_a_page_past_the_end(make, county):
+    cycle = county["cycle"]
+    by_sections = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="sections", direction="desc"))
+    assert [r.urn for r in by_sections.rows][:3] == ["200003", "200004", "200002"]  # 2, 1, 1 (then by name)
+    by_reminders = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="reminders"))
+    assert len(by_reminders.rows) == 6
+    by_status = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="status"))
+    # The least done first: not started, in progress, returned for amendment, covered by the trust, submitted.
+    assert [r.status for r in by_status.rows] == [
+        "not_started", "in_progress", "returned", "covered_by_trust", "covered_by_trust", "submitted"]
+    past = tracker.establishment_list(cycle, tracker.TrackerFilters(page=9, status="incomplete"), per_page=2)
+    assert (past.rows, past.total, past.pages) == ([], 3, 2)
+
+
+def test_with_many_trusts_the_trust_filter_asks_for_the_uid(monkeypatch, client, sign_in, county):
+    from surveyapp.forms import chasing as chasing_forms
+
+    sign_in(county["lead"])
+    html = client.get("/cycles/2026-27/tracker").get_data(as_text=True)
+    assert '<select class="govuk-select" id="trust" name="trust">' in html
+    monkeypatch.setattr(chasing_forms, "TRUST_CHOICES_LIMIT", 1)
+    html = client.get("/cycles/2026-27/tracker?trust=T100").get_data(as_text=True)
+    assert '<select class="govuk-select" id="trust"' not in html
+    assert 'name="trust" type="text" value="T100"' in html and "Trust’s group UID" in html
+    assert sorted(_urns(html)) == ["200001", "200002"]
+
+
+def test_submissions_over_time_against_the_previous_cycle(make, county):
+    from surveyapp.audits.models import ResponseStatus
+    from tests.chasing.helpers import set_status
+
+    last_year = make.cycle(slug="2025-26", opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
+    set_status(last_year, ResponseStatus.ACCEPTED, establishment=county["ash"],
+               submitted_at=datetime(2025, 10, 1, 9, tzinfo=UTC))
+    set_status(last_year, ResponseStatus.SUBMITTED, establishment=county["birch"],
+               submitted_at=datetime(2025, 12, 1, 9, tzinfo=UTC))
+    db.session.commit()
+    progress = tracker.submissions_over_time(county["cycle"], on=date(2026, 11, 20))
+    assert progress.previous.slug == "2025-26"
+    assert (progress.in_scope, progress.previous_in_scope) == (6, 6)
+    by_day = {p.day: p.previous_complete for p in progress.points}
+    assert by_day[date(2026, 9, 30)] == 0 and by_day[date(2026, 10, 1)] == 1  # same days before due as 1 October 2025
+    assert by_day[date(2026, 11, 20)] == 1
+    trust_only = tracker.submissions_over_time(county["cycle"], county["trust"].id, on=date(2026, 11, 20))
+    assert (trust_only.in_scope, trust_only.previous_in_scope, trust_only.points[-1].complete) == (2, 2, 2)
+
+
+def test_a_long_breakdown_is_paged(monkeypatch, client, sign_in, county):
+    monkeypatch.setattr(tracker.GroupPage, "PER_PAGE", 2)
+    sign_in(county["lead"])
+    first = client.get("/cycles/2026-27/tracker/by-district").get_data(as_text=True)
+    assert "3 groups, largest first: 1 to 2" in first and "Page 1 of 2" not in first
+    assert 'href="/cycles/2026-27/tracker/by-district?page=2"' in first
+    last = client.get("/cycles/2026-27/tracker/by-district?page=9").get_data(as_text=True)
+    assert "3 groups, largest first: 3 to 3" in last
+    assert client.get("/cycles/2026-27/tracker/by-district?page=x").status_code == 200

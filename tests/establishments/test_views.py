@@ -247,3 +247,53 @@ def test_an_import_that_changes_nothing_offers_no_confirm(client, sign_in, lead,
     client.post(upload(client, "/establishments/import/establishments", data).headers["Location"])
     again = page_text(client.get(upload(client, "/establishments/import/establishments", data).headers["Location"]))
     assert "there is nothing to import" in again and "Confirm import" not in again
+
+
+def test_contacts_preview_says_what_changes_for_existing_people(client, make, sign_in, lead, uploads):
+    school = make.establishment(urn="100001", name="St Mary’s")
+    make.dsl(school, email="dee@stmarys.example.org", name="Dee Old")
+    db.session.commit()
+    sign_in(lead)
+    data = contacts_csv([{"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "deputy"}])
+    preview = page_text(client.get(upload(client, "/establishments/import/contacts", data, "c.csv").headers["Location"]))
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", cells).split())
+            for cells in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', preview, re.S)]
+    assert any(r.startswith("dee@stmarys.example.org URN 100001") and "Designated safeguarding lead" in r
+               for r in rows), rows
+    assert "dee@stmarys.example.org Name becomes Dee Lead" in rows, rows
+
+
+def test_establishments_preview_shows_a_sample_of_a_large_file(client, sign_in, lead, uploads, monkeypatch):
+    from surveyapp.establishments import importer
+
+    monkeypatch.setattr(importer, "SAMPLE_SIZE", 3)
+    sign_in(lead)
+    rows = [gias_row(str(200000 + n), f"School {n}") for n in range(5)]
+    preview = page_text(client.get(upload(client, "/establishments/import/establishments", gias_csv(rows)).headers["Location"]))
+    assert "New establishments (the first 3 of 5)" in preview
+    assert "School 2" in preview and "School 3" not in preview
+
+
+def test_an_upload_that_no_longer_imports_is_refused_with_its_problems(client, make, sign_in, lead, uploads):
+    school = make.establishment(urn="100001", name="St Mary’s")
+    db.session.commit()
+    sign_in(lead)
+    data = contacts_csv([{"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "dsl"}])
+    preview_url = upload(client, "/establishments/import/contacts", data, "c.csv").headers["Location"]
+    db.session.delete(school)  # the register changes between the upload and the confirmation
+    db.session.commit()
+    before = counts()
+
+    refused = page_text(client.post(preview_url))
+    assert "The file cannot be imported now" in refused and "100001" in refused
+    assert counts() == before
+    assert client.get(preview_url).status_code == 404  # the kept file is gone: upload it again
+
+
+def test_a_file_over_the_upload_limit_gets_a_clear_page(app, client, sign_in, lead, uploads):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    sign_in(lead)
+    reply = upload(client, "/establishments/import/establishments", gias_csv(standard_rows()) + b" " * 1024 * 1024)
+    assert reply.status_code == 413
+    assert "The largest file this service accepts is 1 MB" in page_text(reply)
+    assert not uploads.exists() or not any(uploads.iterdir())
