@@ -19,20 +19,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from surveyapp.analysis import figures  # noqa: E402
+from tests.analysis.scenario import questions_frame as scenario_questions_frame  # noqa: E402
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "surveyapp" / "audit_templates" / "s175-schools.json"
 
 
 def questions_frame() -> pd.DataFrame:
-    definition = json.loads(TEMPLATE.read_text())
-    rows = []
-    for s_pos, section in enumerate(definition["sections"], 1):
-        for q_pos, q in enumerate(section["questions"], 1):
-            rows.append({"question_key": q["key"], "text": q["text"], "section_key": section["key"],
-                         "section_title": section["title"], "type": q["type"], "required": q.get("required", True),
-                         "tags": q.get("tags", []), "gap": q.get("gap"), "options": q.get("options", []),
-                         "section_position": s_pos, "position": q_pos})
-    return pd.DataFrame(rows)
+    return scenario_questions_frame(json.loads(TEMPLATE.read_text()))
 
 
 def sample_values(kind: str, count: int, rng: np.random.Generator, options) -> np.ndarray:

@@ -89,9 +89,10 @@ def urns(*codes: str) -> list[str]:
 # --- plain frames ------------------------------------------------------------------------
 
 
-def questions_frame() -> pd.DataFrame:
+def questions_frame(definition: dict | None = None) -> pd.DataFrame:
+    """The analysis layer's questions frame, built from a template definition (this scenario's by default)."""
     rows = []
-    for s_pos, section in enumerate(TEMPLATE["sections"], 1):
+    for s_pos, section in enumerate((definition or TEMPLATE)["sections"], 1):
         for q_pos, q in enumerate(section["questions"], 1):
             rows.append({"question_key": q["key"], "text": q["text"], "section_key": section["key"],
                          "section_title": section["title"], "type": q["type"], "required": q.get("required", True),
