@@ -18,7 +18,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from surveyapp.analysis import figures  # noqa: E402
+from surveyapp.analysis import figures, formatting  # noqa: E402
 from tests.analysis.scenario import questions_frame as scenario_questions_frame  # noqa: E402
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "surveyapp" / "audit_templates" / "s175-schools.json"
@@ -96,7 +96,7 @@ def main() -> None:
     analysis = timed("analyse (both cycles)", rows, lambda: figures.analyse(current, previous))
     # First, as the CLI does: every summary the JSON needs is computed here, once; the steps
     # below then time the summaries the JSON does not use (the rest come from the analysis's cache).
-    timed("JSON summary (to_json, from a fresh analysis)", rows, lambda: figures.to_json(analysis))
+    timed("JSON summary (to_json, from a fresh analysis)", rows, lambda: formatting.to_json(analysis))
     timed("completion by phase, type, district, trust", rows,
           lambda: [figures.completion_by(analysis, g) for g in figures.GROUPS])
     timed("coverage per tag and section", rows, lambda: (figures.coverage(analysis, "tag"), figures.coverage(analysis, "section")))

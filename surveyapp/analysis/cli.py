@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def analysis_command(slug: str, output: str) -> None:
     """Print a cycle's completion, coverage, gaps and year on year figures."""
-    from surveyapp.analysis import figures
+    from surveyapp.analysis import figures, formatting
     from surveyapp.analysis.loading import load_with_previous
     from surveyapp.audits.services import cycle_by_slug
 
@@ -25,6 +25,6 @@ def analysis_command(slug: str, output: str) -> None:
     current, previous = load_with_previous(cycle)
     analysis = figures.analyse(current, previous)
     if output == "json":
-        click.echo(json.dumps(figures.to_json(analysis), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(formatting.to_json(analysis), indent=2, ensure_ascii=False))
     else:
-        click.echo(figures.to_text(analysis), nl=False)
+        click.echo(formatting.to_text(analysis), nl=False)

@@ -11,7 +11,14 @@ Vocabulary
   that covers it is; ``how`` says which ("own" wins over "trust").
 * effective answer: its own returned answer, else its covering trust's returned answer
   (``source`` = "own" or "trust"); responses still being worked on count for nothing.
-* class of an answer: met, partly, not_met, cannot_confirm or unanswered (see ``classify``).
+* class of an answer: met, partly, not_met, cannot_confirm, unanswered or not_applicable (see ``classify``).
+
+Two denominators, and every rate says which one it is over:
+
+* completion (submitted, answered a tag's questions) is over the establishments **in scope**;
+* compliance (met, partly, not met, cannot confirm, not answered) is over the establishments that
+  **returned**, on their own or through their trust, less those that answered the question "not applicable"
+  (``base`` per question). An establishment that has not returned counts in no compliance rate.
 """
 from __future__ import annotations
 
@@ -24,10 +31,14 @@ import pandas as pd
 from surveyapp.timeutil import add_months
 
 RETURNED = ("submitted", "accepted")
-CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
+CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable")
+#: the classes that make up a question's compliance denominator (every class of a return but "not applicable")
+BASE_CLASSES = CLASSES[:5]
+#: the stored value of a "Not applicable" answer
+NOT_APPLICABLE = "not_applicable"
 GAP_CLASSES = ("not_met", "partly")
 CLASS_LABELS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
-                "unanswered": "Not answered"}
+                "unanswered": "Not answered", "not_applicable": "Not applicable"}
 #: how good each answered class is, for "better" or "worse" year on year
 CLASS_RANK = {"not_met": 0, "cannot_confirm": 1, "partly": 2, "met": 3}
 GROUPS = {"phase": "Phase", "type_name": "Type", "district": "District", "trust_name": "Trust"}
@@ -52,6 +63,10 @@ class CycleData:
     trust_answers: pd.DataFrame
     #: establishment_id, trust_response_id, trust_id, status (of the trust response)
     coverage: pd.DataFrame
+    #: the cycle's due date, when known (year on year compares returns at the same distance from it)
+    due_on: date | None = None
+    #: set when the returns are counted as they stood at the end of this day (see ``returns_by``)
+    as_at: date | None = None
 
     def restricted_to_trusts(self, trust_ids: set[int]) -> CycleData:
         """The same cycle seen by a trust lead: only the academies of these trusts."""
@@ -59,7 +74,32 @@ class CycleData:
         ids = establishments["establishment_id"]
         return CycleData(self.slug, self.name, self.reference, establishments.reset_index(drop=True), self.questions,
                          self.answers[self.answers["establishment_id"].isin(ids)], self.trust_answers,
-                         self.coverage[self.coverage["establishment_id"].isin(ids)])
+                         self.coverage[self.coverage["establishment_id"].isin(ids)], self.due_on, self.as_at)
+
+    def returns_by(self, day: date) -> CycleData:
+        """The same cycle with only the returns submitted by the end of ``day`` counted as returned.
+
+        Needs ``submitted_at`` on ``establishments`` (own response) and ``coverage`` (trust response); a
+        return without a submission time (an import, say) counts as returned whenever it was."""
+        def late(frame: pd.DataFrame) -> pd.Series:
+            if "submitted_at" not in frame.columns or frame.empty:
+                return pd.Series(False, index=frame.index)
+            when = pd.to_datetime(frame["submitted_at"], utc=True, errors="coerce")
+            limit = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
+            return frame["status"].isin(RETURNED) & when.notna() & (when >= limit)
+
+        establishments = self.establishments.copy()
+        establishments.loc[late(establishments), "status"] = "in_progress"
+        late_ids = set(establishments.loc[establishments["status"] == "in_progress", "establishment_id"])
+        answers = self.answers.copy()
+        answers.loc[answers["establishment_id"].isin(late_ids) & answers["status"].isin(RETURNED), "status"] = "in_progress"
+        coverage = self.coverage.copy()
+        late_trust = set(coverage.loc[late(coverage), "trust_response_id"])
+        coverage.loc[coverage["trust_response_id"].isin(late_trust), "status"] = "in_progress"
+        trust_answers = self.trust_answers.copy()
+        trust_answers.loc[trust_answers["trust_response_id"].isin(late_trust), "status"] = "in_progress"
+        return CycleData(self.slug, self.name, self.reference, establishments, self.questions, answers, trust_answers,
+                         coverage, self.due_on, day)
 
 
 @dataclass
@@ -92,6 +132,11 @@ class Analysis:
         return len(self.establishments)
 
     @property
+    def returned(self) -> int:
+        """Establishments that returned, on their own or through their trust: the compliance denominator."""
+        return int(self.establishments["submitted"].sum())
+
+    @property
     def grid(self) -> pd.DataFrame:
         """One row per establishment in scope and question: value, source ("own", "trust", ""), class.
 
@@ -107,7 +152,12 @@ class Analysis:
         return self._summaries[name]
 
     def rate(self, count: int) -> float:
+        """``count`` as a share of the establishments in scope (completion)."""
         return count / self.in_scope if self.in_scope else 0.0
+
+    def compliance_rate(self, count: int) -> float:
+        """``count`` as a share of the establishments that returned (compliance)."""
+        return count / self.returned if self.returned else 0.0
 
 
 # --- effective answers and classes -------------------------------------------------------------
@@ -162,6 +212,7 @@ def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.
         codes[values == "partly"] = _CODE["partly"]
     if kind == "yes_no_unsure":
         codes[values == "unsure"] = _CODE["cannot_confirm"]
+    codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
     codes[values == ""] = _CODE["unanswered"]
     return codes
 
@@ -223,20 +274,20 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
     establishments["fully_met"] = (establishments["submitted"] & (establishments["gaps"] == 0)
                                    & (establishments["cannot_confirm"] == 0) & (establishments["required_unanswered"] == 0))
 
-    in_scope = len(establishments)
     questions = data.questions[["question_key", "text", "section_key", "section_title", "type", "required", "tags"]].copy()
+    # Compliance counts only returns: an establishment that has not returned is in no class of any question.
+    returned = classes[establishments["submitted"].to_numpy()]
     for code, name in enumerate(CLASSES):
-        questions[name] = (classes == code).sum(axis=0)
-        questions[f"{name}_rate"] = questions[name] / in_scope if in_scope else 0.0
-    questions["from_trust"] = (source == 2).sum(axis=0)
+        questions[name] = (returned == code).sum(axis=0)
+    questions["in_scope"] = len(establishments)
+    questions["returned"] = len(returned)
+    questions["base"] = questions["returned"] - questions["not_applicable"]
+    for name in CLASSES:
+        over = questions["returned"] if name == "not_applicable" else questions["base"]
+        questions[f"{name}_rate"] = (questions[name] / over.where(over > 0)).fillna(0.0)
+    questions["from_trust"] = ((source == 2) & establishments["submitted"].to_numpy()[:, None]).sum(axis=0)
 
-    tag_columns: dict[str, list[int]] = {}
-    for j, tags in enumerate(data.questions["tags"]):
-        for tag in tags or []:
-            tag_columns.setdefault(tag, []).append(j)
-    section_columns: dict[str, list[int]] = {}
-    for j, key in enumerate(data.questions["section_key"]):
-        section_columns.setdefault(key, []).append(j)
+    tag_columns, section_columns = columns_by(data, "tag"), columns_by(data, "section")
     submitted = establishments["submitted"].to_numpy()
     analysis = Analysis(
         data=data, establishments=establishments, questions=questions.reset_index(drop=True),
@@ -247,6 +298,19 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
     if previous is not None:
         analysis.previous = analyse(previous)
     return analysis
+
+
+def columns_by(data: CycleData, kind: str) -> dict[str, list[int]]:
+    """The question columns (indexes into the questions frame) of each tag or each section, in page order."""
+    columns: dict[str, list[int]] = {}
+    if kind == "tag":
+        for j, tags in enumerate(data.questions["tags"]):
+            for tag in tags or []:
+                columns.setdefault(tag, []).append(j)
+    else:
+        for j, key in enumerate(data.questions["section_key"]):
+            columns.setdefault(key, []).append(j)
+    return columns
 
 
 def _completion_columns(data: CycleData) -> pd.DataFrame:
@@ -352,16 +416,65 @@ def _coverage(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def compliance_by(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
+    """Per tag (or section), among the establishments that answered its questions (own or through their trust):
+    how many fully meet them, cannot confirm at least one, have at least one gap, with rates and URNs.
+
+    The denominator is ``answered``: an establishment that returned but answered none of the questions (or only
+    "not applicable") is not judged on them, as "345 schools responded to the Prevent questions ... 85% had
+    actioned all of the requirements" counts only the 345."""
+    return analysis.once(f"compliance:{kind}", lambda: _compliance_by(analysis, kind))
+
+
+def _compliance_by(analysis: Analysis, kind: str) -> pd.DataFrame:
+    column = "tag" if kind == "tag" else "section_key"
+    names = ["answered", "fully_met", "cannot_confirm", "with_gaps"]
+    columns = columns_by(analysis.data, kind)
+    if not columns or analysis.establishments.empty:
+        return pd.DataFrame(columns=[column, *names])
+    urns = analysis.establishments["urn"].to_numpy(dtype=object)
+    submitted = analysis.establishments["submitted"].to_numpy()
+    required = analysis.data.questions["required"].fillna(True).astype(bool).to_numpy()
+    gap_codes = [_CODE[name] for name in GAP_CLASSES]
+    rows = []
+    for key, indexes in columns.items():  # one pass per tag or section, each over every establishment
+        block = analysis.classes[:, indexes]
+        judged = ~np.isin(block, [_CODE["unanswered"], _CODE["not_applicable"]])
+        answered = submitted & judged.any(axis=1)
+        gaps = answered & np.isin(block, gap_codes).any(axis=1)
+        unsure = answered & (block == _CODE["cannot_confirm"]).any(axis=1)
+        missing = answered & ((block == _CODE["unanswered"]) & required[indexes]).any(axis=1)
+        fully = answered & ~gaps & ~unsure & ~missing
+        row = {column: key}
+        for name, mask in zip(names, (answered, fully, unsure, gaps)):
+            row[name] = int(mask.sum())
+            row[f"{name}_urns"] = urns[mask].tolist()
+        for name in names[1:]:
+            row[f"{name}_rate"] = row[name] / row["answered"] if row["answered"] else 0.0
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if kind == "section":
+        titles = analysis.data.questions.drop_duplicates("section_key").set_index("section_key")
+        table["title"] = table["section_key"].map(titles["section_title"])
+    else:
+        table = table.sort_values("tag")
+    return table.reset_index(drop=True)
+
+
 def question_rates_by(analysis: Analysis, group: str) -> pd.DataFrame:
-    """Counts and rates of each class per question within each phase (or type): rates over that group's establishments."""
-    rows = analysis.grid.merge(analysis.establishments[["establishment_id", group]], on="establishment_id")
+    """Counts and rates of each class per question within each phase (or type), over that group's returns
+    (less its "not applicable" answers), as the LA-wide rates are."""
+    chosen = analysis.establishments.loc[analysis.establishments["submitted"], ["establishment_id", group]]
+    rows = analysis.grid.merge(chosen, on="establishment_id")
     counts = rows.groupby([group, "question_key", "class"], observed=False).size().unstack("class", fill_value=0)
     counts = counts.reindex(columns=list(CLASSES), fill_value=0).reset_index()
-    sizes = analysis.establishments.groupby(group).size()
-    counts["in_group"] = counts[group].map(sizes)
-    counts = counts[counts["in_group"].notna()]
+    sizes = chosen.groupby(group).size()
+    counts["returned"] = counts[group].map(sizes)
+    counts = counts[counts["returned"].notna()]
+    counts["base"] = counts["returned"] - counts["not_applicable"]
     for name in CLASSES:
-        counts[f"{name}_rate"] = counts[name] / counts["in_group"]
+        over = counts["returned"] if name == "not_applicable" else counts["base"]
+        counts[f"{name}_rate"] = (counts[name] / over.where(over > 0)).fillna(0.0)
     return counts.rename(columns={group: "group"}).reset_index(drop=True)
 
 
@@ -406,12 +519,60 @@ def _year_on_year_questions(analysis: Analysis) -> pd.DataFrame:
     if analysis.previous is None:
         return pd.DataFrame(columns=["question_key"])
     rate_columns = [f"{name}_rate" for name in CLASSES]
-    now = analysis.questions[["question_key", "text", *rate_columns]]
-    before = analysis.previous.questions[["question_key", *rate_columns]]
+    now = analysis.questions[["question_key", "text", "base", *rate_columns]]
+    before = analysis.previous.questions[["question_key", "base", *rate_columns]]
     frame = now.merge(before, on="question_key", suffixes=("", "_previous"))
     for column in rate_columns:
         frame[f"{column}_change"] = frame[column] - frame[f"{column}_previous"]
+    # The same establishments in both years: those that returned both times and answered the question
+    # (anything but "not applicable") both times.
+    rows, cols = _common(analysis)
+    keys = frame["question_key"].tolist()
+    position = {key: n for n, key in enumerate(analysis.data.questions["question_key"])}
+    pick = [int(np.flatnonzero(cols[1] == position[key])[0]) for key in keys] if len(keys) else []
+    now_codes = analysis.classes[np.ix_(rows[0], cols[1][pick])] if pick else np.empty((len(rows[0]), 0))
+    before_codes = analysis.previous.classes[np.ix_(rows[1], cols[2][pick])] if pick else np.empty((len(rows[0]), 0))
+    paired = (now_codes != _CODE["not_applicable"]) & (before_codes != _CODE["not_applicable"])
+    frame["both_years"] = paired.sum(axis=0) if pick else 0
+    both = frame["both_years"].where(frame["both_years"] > 0)
+    frame["met_both"] = ((now_codes == _CODE["met"]) & paired).sum(axis=0) if pick else 0
+    frame["met_both_previous"] = ((before_codes == _CODE["met"]) & paired).sum(axis=0) if pick else 0
+    frame["met_rate_both"] = (frame["met_both"] / both).fillna(0.0)
+    frame["met_rate_both_previous"] = (frame["met_both_previous"] / both).fillna(0.0)
+    frame["met_rate_both_change"] = frame["met_rate_both"] - frame["met_rate_both_previous"]
     return frame.reset_index(drop=True)
+
+
+def _common(analysis: Analysis) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Rows of the establishments that returned in both years (indexes now, indexes before) and the columns
+    of the questions asked in both (positions in ``cols[1]`` now and ``cols[2]`` before; ``cols[0]`` unused)."""
+    previous = analysis.previous
+    before_index = pd.Index(previous.establishments["establishment_id"])
+    found = before_index.get_indexer(analysis.establishments["establishment_id"])
+    returned_now = analysis.establishments["submitted"].to_numpy()
+    returned_before = np.zeros(len(found), dtype=bool)
+    returned_before[found >= 0] = previous.establishments["submitted"].to_numpy()[found[found >= 0]]
+    here = np.flatnonzero((found >= 0) & returned_now & returned_before)
+    keys = analysis.data.questions["question_key"]
+    cols = pd.Index(previous.data.questions["question_key"]).get_indexer(keys)
+    here_cols = np.flatnonzero(cols >= 0)
+    return (here, found[here]), (cols, here_cols, cols[here_cols])
+
+
+def comparison(analysis: Analysis) -> dict | None:
+    """How this year is compared with last: at the same point before the due date, or whole cycle against whole cycle.
+
+    :returns: ``{"previous_cycle", "basis": "same_point" | "whole_cycle", "previous_as_at", "days_before_due",
+        "returned_both"}``, or None without a previous cycle"""
+    previous = analysis.previous
+    if previous is None:
+        return None
+    rows, _cols = _common(analysis)
+    as_at = previous.data.as_at
+    days = (previous.data.due_on - as_at).days if as_at is not None and previous.data.due_on is not None else None
+    return {"previous_cycle": previous.data.slug, "basis": "same_point" if as_at is not None else "whole_cycle",
+            "previous_as_at": as_at.isoformat() if as_at is not None else None, "days_before_due": days,
+            "returned_both": int(len(rows[0]))}
 
 
 def year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
@@ -424,147 +585,20 @@ def _year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
     if analysis.previous is None:
         return pd.DataFrame(columns=columns)
     now, before = analysis.classes, analysis.previous.classes
-    rows = pd.Index(analysis.previous.establishments["establishment_id"]).get_indexer(analysis.establishments["establishment_id"])
+    (here_rows, before_rows), (_cols, here_cols, before_cols) = _common(analysis)
     keys = analysis.data.questions["question_key"]
-    cols = pd.Index(analysis.previous.data.questions["question_key"]).get_indexer(keys)
-    here_rows, here_cols = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
     rank = np.array([CLASS_RANK.get(name, -1) for name in CLASSES])
-    after_rank = rank[now[np.ix_(here_rows, here_cols)]]
-    before_codes = before[np.ix_(rows[here_rows], cols[here_cols])]
-    before_rank = rank[before_codes]
+    after_codes = now[np.ix_(here_rows, here_cols)]
+    before_codes = before[np.ix_(before_rows, before_cols)]
+    after_rank, before_rank = rank[after_codes], rank[before_codes]
     i, j = np.nonzero((after_rank >= 0) & (before_rank >= 0) & (after_rank != before_rank))
     names = np.array(CLASSES, dtype=object)
     frame = analysis.establishments.iloc[here_rows[i]][["establishment_id", "urn", "name"]].reset_index(drop=True)
     frame["question_key"] = keys.to_numpy()[here_cols[j]]
     frame["before"] = names[before_codes[i, j]]
-    frame["after"] = names[now[here_rows[i], here_cols[j]]]
+    frame["after"] = names[after_codes[i, j]]
     frame["change"] = np.where(after_rank[i, j] > before_rank[i, j], "better", "worse")
     return frame[columns].sort_values(["name", "urn", "question_key"]).reset_index(drop=True)
-
-
-# --- the headline and the machine-readable summary ---------------------------------------------
-
-
-def pct(rate: float) -> str:
-    return f"{round(rate * 100)}%"
-
-
-def headline(analysis: Analysis, tag: str | None = None) -> str:
-    """The sentence a board reads first, e.g. '399 of 411 establishments (97%) completed the audit;
-    345 (84%) answered the Prevent questions, 30 of them through their trust'."""
-    figures = completion(analysis)
-    sentence = (f"{figures['submitted']} of {figures['in_scope']} establishments ({pct(figures['completion_rate'])}) "
-                "completed the audit")
-    tags = coverage(analysis, "tag")
-    if tag is None and not tags.empty:
-        tag = "prevent" if "prevent" in set(tags["tag"]) else tags["tag"].iloc[0]
-    if tag is not None and not tags.empty and tag in set(tags["tag"]):
-        row = tags[tags["tag"] == tag].iloc[0]
-        label = "Prevent" if tag == "prevent" else tag.replace("_", " ")
-        sentence += (f"; {row['answered']} ({pct(row['answered_rate'])}) answered the {label} questions, "
-                     f"{row['covered_by_trust']} of them through their trust")
-    return sentence
-
-
-def _rate(value: float) -> float:
-    return round(float(value), 4)
-
-
-def _changes_by_urn(changes: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
-    # One pass over plain lists: a pandas groupby into lists makes a Series per URN (seconds at national scale).
-    result: dict[str, dict[str, list[str]]] = {}
-    for urn, change, key in zip(changes["urn"].tolist(), changes["change"].tolist(), changes["question_key"].tolist()):
-        result.setdefault(urn, {"better": [], "worse": []})[change].append(key)
-    return result
-
-
-def to_json(analysis: Analysis) -> dict:
-    """The figures other tools read (`surveyapp analysis --format json`). Rates are fractions of establishments in scope."""
-    figures = completion(analysis)
-    lists = establishment_lists(analysis)
-    result = {
-        "cycle": analysis.data.slug,
-        "in_scope": figures["in_scope"],
-        "submitted": figures["submitted"],
-        "submitted_own": figures["submitted_own"],
-        "covered_by_trust": figures["covered_by_trust"],
-        "completion_rate": _rate(figures["completion_rate"]),
-        "not_submitted": figures["not_submitted"],
-        "headline": headline(analysis),
-        "completion_by": {
-            group: {str(row.group): {"in_scope": int(row.in_scope), "submitted": int(row.submitted),
-                                     "by_trust": int(row.by_trust), "completion_rate": _rate(row.completion_rate)}
-                    for row in completion_by(analysis, group).itertuples()}
-            for group in GROUPS
-        },
-        "tags": {}, "sections": {}, "questions": {},
-        "establishments": {
-            **lists,
-            **{f"{name}_count": len(urns) for name, urns in lists.items()},
-            **{f"{name}_rate": _rate(analysis.rate(len(urns))) for name, urns in lists.items()},
-        },
-        "most_not_met": most_not_met(analysis)["question_key"].tolist(),
-    }
-    for kind, key in (("tag", "tags"), ("section", "sections")):
-        for row in coverage(analysis, kind).to_dict("records"):
-            result[key][row["tag" if kind == "tag" else "section_key"]] = {
-                "answered": int(row["answered"]), "answered_rate": _rate(row["answered_rate"]),
-                "answered_own": int(row["answered_own"]), "covered_by_trust": int(row["covered_by_trust"]),
-                "covered_by_trust_rate": _rate(row["covered_by_trust_rate"]),
-                "not_answered": row["not_answered"], "not_submitted": row["not_submitted_urns"],
-                "skipped": row["skipped_urns"],
-            }
-    for row in analysis.questions.to_dict("records"):
-        entry = {name: int(row[name]) for name in CLASSES}
-        entry.update({f"{name}_rate": _rate(row[f"{name}_rate"]) for name in CLASSES})
-        entry["from_trust"] = int(row["from_trust"])
-        result["questions"][row["question_key"]] = entry
-    if analysis.previous is not None:
-        changes = year_on_year_establishments(analysis)
-        result["year_on_year"] = {
-            "previous_cycle": analysis.previous.data.slug,
-            "questions": {
-                row["question_key"]: {f"{name}_rate_change": _rate(row[f"{name}_rate_change"]) for name in CLASSES}
-                for row in year_on_year_questions(analysis).to_dict("records")
-            },
-            "establishments": _changes_by_urn(changes),
-        }
-    else:
-        result["year_on_year"] = None
-    return result
-
-
-def to_text(analysis: Analysis) -> str:
-    """A readable summary for the terminal."""
-    figures = completion(analysis)
-    lines = [f"Cycle {analysis.data.slug}: {analysis.data.name}", headline(analysis) + ".", ""]
-    if figures["not_submitted"]:
-        shown = figures["not_submitted"][:20]
-        more = len(figures["not_submitted"]) - len(shown)
-        lines.append(f"Not submitted ({len(figures['not_submitted'])}): " + ", ".join(shown)
-                     + (f" and {more} more (--format json lists them all)" if more else ""))
-    lists = establishment_lists(analysis)
-    lines.append(f"Fully meeting every requirement: {len(lists['fully_met'])} ({pct(analysis.rate(len(lists['fully_met'])))})")
-    lines.append(f"Cannot confirm at least one: {len(lists['cannot_confirm'])} ({pct(analysis.rate(len(lists['cannot_confirm'])))})")
-    lines.append(f"With gaps: {len(lists['with_gaps'])} ({pct(analysis.rate(len(lists['with_gaps'])))})")
-    tags = coverage(analysis, "tag")
-    if not tags.empty:
-        lines += ["", "Questions by tag:"]
-        for row in tags.to_dict("records"):
-            lines.append(f"  {row['tag']}: {row['answered']} answered ({pct(row['answered_rate'])}), "
-                         f"{row['covered_by_trust']} through their trust, {row['not_answered_count']} not answered")
-    worst = most_not_met(analysis, 5)
-    if not worst.empty:
-        lines += ["", "Questions most often not met:"]
-        for row in worst.to_dict("records"):
-            lines.append(f"  {row['question_key']}: {row['not_met']} ({pct(row['not_met_rate'])}) {row['text']}")
-    if analysis.previous is not None:
-        changes = year_on_year_questions(analysis)
-        changes = changes.reindex(changes["met_rate_change"].abs().sort_values(ascending=False).index).head(10)
-        lines += ["", f"Largest changes in the rate met since {analysis.previous.data.slug}:"]
-        for row in changes.to_dict("records"):
-            lines.append(f"  {row['question_key']}: met {pct(row['met_rate_previous'])} -> {pct(row['met_rate'])}")
-    return "\n".join(lines) + "\n"
 
 
 # --- who is behind a figure ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ SQLAlchemy row object per answer would cost more than the analysis itself.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import String, cast, select, type_coerce
@@ -17,6 +18,7 @@ from surveyapp.audits.models import (
     Answer,
     Assignment,
     Cycle,
+    CycleState,
     Response,
     ResponseStatus,
     TemplateQuestion,
@@ -25,6 +27,7 @@ from surveyapp.audits.models import (
 )
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
+from surveyapp.timeutil import today
 
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
 
@@ -50,7 +53,8 @@ def load_establishments(cycle: Cycle, session=None, only: list[int] | None = Non
     """
     statement = (
         select(Establishment.id, Establishment.urn, Establishment.name, Establishment.phase, Establishment.type_name,
-               Establishment.district, Establishment.trust_id, Trust.name, Response.id, _text(Response.status))
+               Establishment.district, Establishment.trust_id, Trust.name, Response.id, _text(Response.status),
+               Response.submitted_at)
         .join(Assignment, Assignment.establishment_id == Establishment.id)
         .join(Response, Response.assignment_id == Assignment.id)
         .outerjoin(Trust, Trust.id == Establishment.trust_id)
@@ -60,7 +64,7 @@ def load_establishments(cycle: Cycle, session=None, only: list[int] | None = Non
     if only is not None:
         statement = statement.where(Establishment.id.in_(only))
     frame = _frame(session, statement, ["establishment_id", "urn", "name", "phase", "type_name", "district",
-                                        "trust_id", "trust_name", "response_id", "status"])
+                                        "trust_id", "trust_name", "response_id", "status", "submitted_at"])
     frame["trust_id"] = frame["trust_id"].astype("Int64")
     return frame
 
@@ -123,14 +127,15 @@ def load_trust_answers(cycle: Cycle, session=None, trust_response_ids: list[int]
 def load_coverage(cycle: Cycle, session=None, only: list[int] | None = None) -> pd.DataFrame:
     """Which academy each trust response answers for, with that response's status."""
     statement = (
-        select(TrustCoverage.establishment_id, TrustCoverage.response_id, Assignment.trust_id, _text(Response.status))
+        select(TrustCoverage.establishment_id, TrustCoverage.response_id, Assignment.trust_id, _text(Response.status),
+               Response.submitted_at)
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .where(Assignment.cycle_id == cycle.id)
     )
     if only is not None:
         statement = statement.where(TrustCoverage.establishment_id.in_(only))
-    return _frame(session, statement, ["establishment_id", "trust_response_id", "trust_id", "status"])
+    return _frame(session, statement, ["establishment_id", "trust_response_id", "trust_id", "status", "submitted_at"])
 
 
 def load_follow_ups(cycle: Cycle, session=None) -> pd.DataFrame:
@@ -166,7 +171,7 @@ def load_cycle(cycle: Cycle, session=None, only: list[int] | None = None) -> Cyc
         answers=load_establishment_answers(cycle, session, only),
         trust_answers=load_trust_answers(cycle, session, None if only is None else
                                          [int(i) for i in coverage["trust_response_id"].unique()]),
-        coverage=coverage,
+        coverage=coverage, due_on=cycle.due_on,
     )
 
 
@@ -183,7 +188,24 @@ def previous_cycle(cycle: Cycle, session=None) -> Cycle | None:
     )
 
 
-def load_with_previous(cycle: Cycle, session=None, only: list[int] | None = None) -> tuple[CycleData, CycleData | None]:
-    """The cycle's data and the previous cycle's (for year on year), or None if there is none."""
+def comparable_day(cycle: Cycle, earlier: Cycle, on: date) -> date | None:
+    """The day of ``earlier`` to compare an open ``cycle`` with on ``on``: as many days before its due date as
+    ``on`` is before this one's. None once the cycle is closed: then whole cycle is compared with whole cycle."""
+    if cycle.state != CycleState.OPEN:
+        return None
+    return earlier.due_on - (cycle.due_on - on)
+
+
+def load_with_previous(cycle: Cycle, session=None, only: list[int] | None = None,
+                       on: date | None = None) -> tuple[CycleData, CycleData | None]:
+    """The cycle's data and the previous cycle's (for year on year), or None if there is none.
+
+    While the cycle is open, last year's returns count only if they had been submitted by the same number of
+    days before last year's due date as ``on`` (default today) is before this year's, so a cycle half-way
+    through is not compared with a finished one."""
     earlier = previous_cycle(cycle, session)
-    return load_cycle(cycle, session, only), (load_cycle(earlier, session, only) if earlier is not None else None)
+    if earlier is None:
+        return load_cycle(cycle, session, only), None
+    before = load_cycle(earlier, session, only)
+    day = comparable_day(cycle, earlier, on or today())
+    return load_cycle(cycle, session, only), (before.returns_by(day) if day is not None else before)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 from surveyapp.analysis import figures
-from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis, pct
+from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis
+from surveyapp.analysis.formatting import headline, pct
 from surveyapp.analysis.rates import LaRates
 
 
@@ -25,7 +26,7 @@ def cycle_page(analysis: Analysis, group: str = "phase") -> dict:
     tags = figures.coverage(analysis, "tag")
     sections = figures.coverage(analysis, "section")
     page = {
-        "headline": figures.headline(analysis),
+        "headline": headline(analysis),
         "totals": totals,
         "rate_text": pct,
         "group": group, "groups": GROUPS,
@@ -86,7 +87,8 @@ def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = 
     for section_key, block in questions.groupby("section_key", sort=False):
         keys = block["question_key"].tolist()
         mine = own_grid.loc[keys, "class"].astype(str) if len(own_grid) else pd.Series(dtype=str)
-        la_met = block["met"].sum() / (len(keys) * la.in_scope) if la.in_scope else 0.0
+        base = block["base"].sum()
+        la_met = block["met"].sum() / base if base else 0.0
         section_rows.append({
             "key": section_key, "title": block["section_title"].iloc[0],
             "own_met": int((mine == "met").sum()), "questions": len(keys), "la_met_rate": la_met,
@@ -101,4 +103,4 @@ def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = 
         })
     return {"sections": section_rows, "class_labels": CLASS_LABELS, "rate_text": pct,
             "previous_slug": previous_own.data.slug if previous_own is not None else None,
-            "in_scope": la.in_scope}
+            "in_scope": la.in_scope, "returned": la.returned}

@@ -27,6 +27,8 @@ class LaRates:
 
     in_scope: int
     questions: pd.DataFrame
+    #: establishments that returned (the denominator of every rate in ``questions``)
+    returned: int = 0
 
 
 def cycle_version(cycle: Cycle, session=None) -> tuple:
@@ -52,7 +54,7 @@ def cycle_version(cycle: Cycle, session=None) -> tuple:
 def compute_rates(cycle: Cycle, session=None) -> LaRates:
     """Analyse the whole cycle and keep only what a results page shows."""
     analysis = figures.analyse(load_cycle(cycle, session))
-    return LaRates(in_scope=analysis.in_scope, questions=analysis.questions)
+    return LaRates(in_scope=analysis.in_scope, questions=analysis.questions, returned=analysis.returned)
 
 
 class RatesCache:

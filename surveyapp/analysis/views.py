@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from surveyapp.analysis import figures, pages
+from surveyapp.analysis import figures, formatting, pages
 from surveyapp.analysis.loading import load_cycle, load_with_previous, previous_cycle
 from surveyapp.analysis.rates import RatesCache
 from surveyapp.audits.access import respondent_response
@@ -74,7 +74,7 @@ def list_establishments(slug: str):
     except figures.UnknownFilter:
         abort(404)
     return render_template("analysis/establishments.html", cycle=cycle, trust=trust, title=title,
-                           rows=rows.to_dict("records"), in_scope=analysis.in_scope, rate_text=figures.pct,
+                           rows=rows.to_dict("records"), in_scope=analysis.in_scope, rate_text=formatting.pct,
                            may_open_responses=can_read_everything(current_user))
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import xlsxwriter
 
 from surveyapp.actions.models import rag
-from surveyapp.analysis import figures
+from surveyapp.analysis import figures, formatting
 from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis
 from surveyapp.analysis.loading import load_cycle, load_follow_ups
 from surveyapp.audits.questions import describe_gap_rule
@@ -33,15 +33,19 @@ EXCEL_EPOCH = date(1899, 12, 30)
 SHEETS = ("Summary", "Completion", "Questions", "Gaps", "Non-responders", "Action plans", "Responses")
 RESPONSES_FIXED = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
                    "Answers from trust"]
-GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question key", "Question", "Answer", "Class",
-               "From trust", "Planned action", "Owner", "Target date"]
-QUESTIONS_HEADER = ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met", "Cannot confirm",
-                    "Not answered", "Met rate", "Partly met rate", "Not met rate", "Cannot confirm rate",
-                    "Not answered rate", "Answers from trusts", "Counts as a gap when"]
+GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question", "Answer", "Class",
+               "From trust", "Planned action", "Owner", "Target date", "Question key"]
+#: what each class's count and rate columns are called on the Questions sheet (rates are of the returns)
+QUESTION_CLASS_HEADERS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
+                          "unanswered": "Not answered", "not_applicable": "Not applicable"}
+RATED_CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
+QUESTIONS_HEADER = (["Question", "Section", "Tags", "Returns"] + [QUESTION_CLASS_HEADERS[name] for name in CLASSES]
+                    + [f"{QUESTION_CLASS_HEADERS[name]} % of returns" for name in RATED_CLASSES]
+                    + ["From trusts", "A gap when", "Question key"])
 COMPLETION_HEADER = ["Grouped by", "Group", "In scope", "Own return", "Covered by trust", "Complete", "Not submitted",
                      "Completion rate"]
-ACTIONS_HEADER = ["URN", "Establishment", "Question key", "Action", "Owner", "Target date", "Status", "RAG", "Overdue",
-                  "From trust", "Notes", "Last updated"]
+ACTIONS_HEADER = ["URN", "Establishment", "Question", "Action", "Owner", "Target date", "Status", "RAG", "Overdue",
+                  "From trust", "Notes", "Last updated", "Question key"]
 NON_RESPONDERS_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return status", "DSL",
                          "DSL email", "Other contacts"]
 
@@ -145,7 +149,8 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
     _write_questions(sheets["Questions"], fmt, analysis, result)
     _write_gaps(sheets["Gaps"], fmt, tables, result)
     _write_non_responders(session, cycle, sheets["Non-responders"], fmt, analysis, result)
-    actions = _write_actions(session, cycle, sheets["Action plans"], fmt, on, result)
+    actions = _write_actions(session, cycle, sheets["Action plans"], fmt, on, result,
+                             dict(zip(cycle_data.questions["question_key"], cycle_data.questions["text"])))
     _write_responses(sheets["Responses"], fmt, tables, result)
     _write_summary(book, sheets["Summary"], fmt, cycle, analysis, completion_rows, actions, result)
     book.close()
@@ -159,7 +164,7 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
 def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
     analysis = tables.analysis
     questions = analysis.data.questions
-    header = RESPONSES_FIXED + [f"{key}: {text}" for key, text in zip(questions["question_key"], questions["text"])]
+    header = RESPONSES_FIXED + [f"{text} ({key})" for key, text in zip(questions["question_key"], questions["text"])]
     _header(sheet, fmt.header, header, [10, 36, 12, 22, 16, 30, 22, 12, 10] + [18] * len(questions))
     establishments = analysis.establishments
     fixed = np.empty((len(establishments), len(RESPONSES_FIXED)), dtype=object)
@@ -187,19 +192,19 @@ def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) ->
 
 
 def _write_gaps(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
-    _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 20, 50, 16, 14, 10, 40, 20, 12], {12: fmt.date})
+    _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 50, 16, 14, 10, 40, 20, 12, 20], {11: fmt.date})
     gaps = tables.gaps
     # Dates as Excel day numbers under the column's date format: no per-cell date conversion.
     targets = [(value - EXCEL_EPOCH).days if isinstance(value, date) else value for value in gaps["target_date"]]
     columns = [gaps["urn"], gaps["name"], gaps["phase"].fillna(""), gaps["trust_name"], gaps["section_title"],
-               gaps["question_key"], gaps["text"], gaps["shown"], gaps["class_label"],
-               np.where(gaps["from_trust"], "Yes", "No"), gaps["action"], gaps["owner"], targets]
+               gaps["text"], gaps["shown"], gaps["class_label"],
+               np.where(gaps["from_trust"], "Yes", "No"), gaps["action"], gaps["owner"], targets, gaps["question_key"]]
     write_row = sheet.write_row
     row = 0
     for row, values in enumerate(zip(*[np.asarray(c, dtype=object).tolist() for c in columns]), start=1):
         write_row(row, 0, values)
     sheet.autofilter(0, 0, max(row, 1), len(GAPS_HEADER) - 1)
-    strings = sum(int((np.asarray(c, dtype=object) != "").sum()) for c in columns[:12])
+    strings = sum(int((np.asarray(c, dtype=object) != "").sum()) for c in columns[:11] + columns[12:])
     dates = int(gaps["target_date"].notna().sum()) if len(gaps) else 0
     result.sheets["Gaps"] = SheetCells(rows=row + 1, strings=len(GAPS_HEADER) + strings, numbers=dates)
 
@@ -225,23 +230,26 @@ def _write_completion(sheet, fmt, analysis: Analysis, result: WorkbookResult) ->
 
 
 def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
-    _header(sheet, fmt.header, QUESTIONS_HEADER, [24, 22, 60, 14, 8, 8, 8, 10, 10, 9, 9, 9, 10, 10, 10, 40],
-            {column: fmt.pct for column in range(9, 14)})
+    first_rate = 4 + len(CLASSES)
+    _header(sheet, fmt.header, QUESTIONS_HEADER, [60, 22, 14, 8] + [9] * len(CLASSES) + [11] * len(RATED_CLASSES) + [9, 36, 22],
+            {column: fmt.pct for column in range(first_rate, first_rate + len(RATED_CLASSES))})
     questions = analysis.questions
     rules = analysis.data.questions.set_index("question_key")
     strings = numbers = 0
     for row, q in enumerate(questions.to_dict("records"), start=1):
         rule = rules.loc[q["question_key"]]
-        values = ([q["section_title"], q["question_key"], q["text"], ", ".join(q["tags"] or [])]
-                  + [int(q[name]) for name in CLASSES] + [float(q[f"{name}_rate"]) for name in CLASSES]
-                  + [int(q["from_trust"]), describe_gap_rule(rule["type"], rule["gap"], rule["options"]) or "Never a gap"])
+        values = ([q["text"], q["section_title"], ", ".join(q["tags"] or []), int(q["returned"])]
+                  + [int(q[name]) for name in CLASSES] + [float(q[f"{name}_rate"]) for name in RATED_CLASSES]
+                  + [int(q["from_trust"]), describe_gap_rule(rule["type"], rule["gap"], rule["options"]) or "Never a gap",
+                     q["question_key"]])
         sheet.write_row(row, 0, values)
         counted = _count(values)
         strings, numbers = strings + counted[0], numbers + counted[1]
     last = max(len(questions), 1)
     sheet.autofilter(0, 0, last, len(QUESTIONS_HEADER) - 1)
-    # RAG on the not-met rate: a fifth or more of establishments is red, a tenth amber.
-    _rag_scale(sheet, fmt, 1, 11, last, 11, red_at=0.2, amber_at=0.1, higher_is_worse=True)
+    # RAG on the not-met rate: a fifth or more of returns is red, a tenth amber.
+    not_met = first_rate + RATED_CLASSES.index("not_met")
+    _rag_scale(sheet, fmt, 1, not_met, last, not_met, red_at=0.2, amber_at=0.1, higher_is_worse=True)
     result.sheets["Questions"] = SheetCells(rows=len(questions) + 1, strings=len(QUESTIONS_HEADER) + strings,
                                             numbers=numbers)
 
@@ -287,8 +295,8 @@ def _write_non_responders(session, cycle, sheet, fmt, analysis: Analysis, result
     result.sheets["Non-responders"] = SheetCells(rows=len(missing) + 1, strings=len(header) + strings, numbers=numbers)
 
 
-def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult) -> dict:
-    _header(sheet, fmt.header, ACTIONS_HEADER, [10, 36, 22, 50, 22, 12, 12, 8, 9, 9, 40, 14])
+def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult, texts: dict[str, str]) -> dict:
+    _header(sheet, fmt.header, ACTIONS_HEADER, [10, 36, 50, 50, 22, 12, 12, 8, 9, 9, 40, 14, 22])
     counts = {"total": 0, "done": 0, "overdue": 0, "red": 0, "amber": 0, "green": 0}
     row = 0
     for item, urn, name in data.action_rows(session, cycle):
@@ -299,7 +307,8 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult) -> di
         counts[colour] += 1
         counts["done"] += not item.status.is_open
         counts["overdue"] += overdue
-        for column, value in enumerate((urn, name, item.question_key, item.action, item.owner)):
+        for column, value in enumerate((urn, name, texts.get(item.question_key, item.question_key), item.action,
+                                        item.owner)):
             write_value(sheet, row, column, value)
         write_value(sheet, row, 5, item.target_date, fmt.date)
         write_value(sheet, row, 6, item.status.label)
@@ -308,11 +317,12 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult) -> di
         write_value(sheet, row, 9, "Yes" if item.from_trust else "No")
         write_value(sheet, row, 10, item.notes)
         write_value(sheet, row, 11, item.updated_at, fmt.date)
+        write_value(sheet, row, 12, item.question_key)
     last = max(row, 1)
     sheet.autofilter(0, 0, last, len(ACTIONS_HEADER) - 1)
     for word, style in (("Red", fmt.red), ("Amber", fmt.amber), ("Green", fmt.green)):
         sheet.conditional_format(1, 7, last, 7, {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": style})
-    result.sheets["Action plans"] = SheetCells(rows=row + 1, strings=len(ACTIONS_HEADER) + 10 * row, numbers=2 * row)
+    result.sheets["Action plans"] = SheetCells(rows=row + 1, strings=len(ACTIONS_HEADER) + 11 * row, numbers=2 * row)
     return counts
 
 
@@ -344,9 +354,10 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
     written = utcnow()
     rows: list[tuple] = [
         ("title", f"{cycle.name}: board summary"),
-        ("wrap", figures.headline(analysis) + "."),
-        ("wrap", "Shares are of every establishment in scope unless a column says otherwise. "
-                 "'How to read this workbook', below the figures, explains each term."),
+        ("wrap", formatting.headline(analysis) + "."),
+        ("wrap", f"Completion is a share of the {whole:,} establishments in scope; requirements are a share of the "
+                 f"{analysis.returned:,} establishments that returned (own return or through their trust). Each "
+                 "column says which. 'How to read this workbook', below the figures, explains each term."),
         ("blank",),
         ("text", "Cycle", cycle.slug),
         ("text", "Template", f"{cycle.template.title} (version {cycle.template.version})"),
@@ -355,22 +366,22 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
         ("text", "Scope", _scope_text(cycle)),
         ("text", "Figures as at", f"{_day(written)} {written:%H:%M} UTC"),
         ("blank",),
-        ("head", "Completion", "Establishments", "Share"),
+        ("head", "Completion", "Establishments", "% of in scope"),
         *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
           for key in ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")],
         ("blank",),
-        ("head", "Requirements (effective answers of completed audits)", "Establishments", "Share",
-         "Share of completed"),
-        *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]),
-           counts[key] / counts["submitted"] if counts["submitted"] else 0.0)
+        ("head", "Requirements", "Establishments", "% of returns"),
+        *[("figure", SUMMARY_LABELS[key], counts[key], analysis.compliance_rate(counts[key]))
           for key in ("fully_met", "cannot_confirm", "with_gaps")],
         ("blank",),
     ]
     tags = figures.coverage(analysis, "tag")
+    judged = figures.compliance_by(analysis, "tag").set_index("tag") if not tags.empty else None
     for tag in tags.to_dict("records"):
         label = _tag_label(tag["tag"])
+        j = judged.loc[tag["tag"]]
         rows += [
-            ("head", f"Questions tagged {label}", "Establishments", "Share"),
+            ("head", f"Questions tagged {label}", "Establishments", "% of in scope"),
             ("figure", f"Answered the {label} questions", int(tag["answered"]), float(tag["answered_rate"])),
             ("figure", "  of which through their trust's return", int(tag["covered_by_trust"]),
              float(tag["covered_by_trust_rate"])),
@@ -379,10 +390,15 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
             ("figure", "  of which submitted but skipped them", int(tag["skipped"]), rate(int(tag["skipped"]))),
             ("figure", "  of which have not completed the audit", int(tag["not_submitted"]),
              rate(int(tag["not_submitted"]))),
+            ("head", f"{label} requirements", "Establishments", "% of those answering"),
+            ("figure", f"Met every {label} requirement", int(j["fully_met"]), float(j["fully_met_rate"])),
+            ("figure", f"Cannot confirm at least one {label} requirement", int(j["cannot_confirm"]),
+             float(j["cannot_confirm_rate"])),
+            ("figure", f"At least one {label} gap", int(j["with_gaps"]), float(j["with_gaps_rate"])),
             ("blank",),
         ]
     rows += [
-        ("head", "Action plans", "Actions", "Share"),
+        ("head", "Action plans", "Actions", "% of actions"),
         ("figure", "Actions", actions["total"], 1.0 if actions["total"] else 0.0),
         ("figure", "Done", actions["done"], actions["done"] / actions["total"] if actions["total"] else 0.0),
         ("figure", "Overdue", actions["overdue"], actions["overdue"] / actions["total"] if actions["total"] else 0.0),
@@ -422,9 +438,11 @@ def _day(value) -> str:
 def _notes(cycle, in_scope: int, written) -> list[str]:
     return [
         f"Figures are for the {cycle.slug} cycle ({cycle.name}), opened {_day(cycle.opens_on)} and due "
-        f"{_day(cycle.due_on)}, as they stood at {_day(written)} {written:%H:%M} UTC. Shares are of the "
-        f"{in_scope:,} establishments in scope, so an establishment that has not completed the audit counts "
-        "against every requirement's share; 'Share of completed' shows the same figure among those that completed.",
+        f"{_day(cycle.due_on)}, as they stood at {_day(written)} {written:%H:%M} UTC. Completion is a share of the "
+        f"{in_scope:,} establishments in scope. Requirements and each question's answers are a share of the "
+        "establishments that returned (own return or through their trust): one that has not returned is in no "
+        "requirement's figure. A question answered 'Not applicable' leaves that question's share. A topic's "
+        "requirements are a share of the establishments that answered its questions.",
         f"In scope: every establishment given a place in this cycle ({_scope_text(cycle).lower()}); establishments "
         "that had closed before the cycle opened are not counted.",
         "Completed: the establishment's own audit has been submitted to (or accepted by) the local authority, "
@@ -450,19 +468,19 @@ def _notes(cycle, in_scope: int, written) -> list[str]:
 def _summary_charts(book, sheet, fmt, analysis: Analysis, completion_rows, row: int) -> int:
     """Tables for the two charts (completion by phase, questions most often not met), then the charts."""
     phase_rows = [r for r in completion_rows if r[0] == GROUPS["phase"]]
-    sheet.write_row(row, 0, ["Completion by phase", "Completed", "Rate"], fmt.header)
+    sheet.write_row(row, 0, ["Completion by phase", "Completed", "% of in scope"], fmt.header)
     phase_first = row + 1
     for _label, group, _in_scope, _own, _trust, complete, _missing, completion_rate in phase_rows:
         row += 1
         sheet.write_row(row, 0, [group, complete, completion_rate])
     phase_last = row
     row += 2
-    sheet.write_row(row, 0, ["Questions most often not met", "Not met", "Rate"], fmt.header)
+    sheet.write_row(row, 0, ["Questions most often not met", "Not met", "% of returns"], fmt.header)
     top_first = row + 1
     ranked = figures.most_not_met(analysis, 10)
     for q in ranked.to_dict("records"):
         row += 1
-        sheet.write_row(row, 0, [f"{q['question_key']}: {q['text']}", int(q["not_met"]), float(q["not_met_rate"])])
+        sheet.write_row(row, 0, [q["text"], int(q["not_met"]), float(q["not_met_rate"])])
     top_last = row
     if phase_rows:
         chart = book.add_chart({"type": "column"})
@@ -474,7 +492,7 @@ def _summary_charts(book, sheet, fmt, analysis: Analysis, completion_rows, row: 
         sheet.insert_chart(0, 4, chart, {"x_scale": 1.3, "y_scale": 1.1})
     if len(ranked):
         chart = book.add_chart({"type": "bar"})
-        chart.add_series({"name": "Not met rate", "categories": ["Summary", top_first, 0, top_last, 0],
+        chart.add_series({"name": "Not met, % of returns", "categories": ["Summary", top_first, 0, top_last, 0],
                           "values": ["Summary", top_first, 2, top_last, 2], "data_labels": {"value": True},
                           "fill": {"color": "#D4351C"}})
         chart.set_title({"name": "Questions most often not met"})

@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from surveyapp.analysis import figures
+from surveyapp.analysis import figures, formatting
 from surveyapp.audits.questions import is_gap
 from tests.analysis.scenario import cycle_data, questions_frame, urn, urns
 
@@ -72,25 +72,68 @@ def test_coverage_per_tag_says_who_answered_through_their_trust_and_why_others_d
     assert (sections.loc["policies", "answered_own"], sections.loc["policies", "covered_by_trust"]) == (3, 1)
 
 
-def test_each_question_counts_every_class_over_establishments_in_scope(analysis):
+def test_each_question_counts_every_class_over_the_establishments_that_returned(analysis):
     q = analysis.questions.set_index("question_key")
-    columns = list(figures.CLASSES)
-    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 2]
-    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 2]
-    assert q.loc["policy_notes", columns].tolist() == [1, 0, 0, 0, 5]
-    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 2]
-    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 2]
-    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 2]
-    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 4]
-    assert q.loc["prevent_wrap", "partly_rate"] == 2 / 6
+    columns = list(figures.CLASSES)  # met, partly, not met, cannot confirm, not answered, not applicable
+    # Delta (in progress) and Eta (its trust's return in progress) have not returned: they are in no class.
+    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 0, 0]
+    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 0, 0]
+    assert q.loc["policy_notes", columns].tolist() == [1, 0, 0, 0, 3, 0]
+    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 0, 0]
+    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 0, 0]
+    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 0, 0]
+    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 2, 0]
+    assert q.loc["prevent_wrap", "partly_rate"] == 2 / 4  # of the 4 returns, not of the 6 in scope
     assert q.loc["prevent_wrap", "from_trust"] == 2
-    assert (q[columns].sum(axis=1) == 6).all()
+    assert (q[columns].sum(axis=1) == 4).all() and (q["returned"] == 4).all() and (q["in_scope"] == 6).all()
+    assert (analysis.in_scope, analysis.returned) == (6, 4)
+
+
+def test_not_applicable_answers_leave_that_questions_compliance_denominator():
+    data = cycle_data("current")
+    answers = data.answers.copy()
+    frame = data.establishments.set_index("urn")
+    alpha = int(frame.loc[urn("A"), "establishment_id"])
+    answers.loc[(answers["establishment_id"] == alpha) & (answers["question_key"] == "online_filtering"), "value"] = "not_applicable"
+    data.answers = answers
+    analysis = figures.analyse(data)
+    q = analysis.questions.set_index("question_key")
+    assert q.loc["online_filtering", ["met", "not_met", "unanswered", "not_applicable"]].tolist() == [0, 1, 2, 1]
+    assert (q.loc["online_filtering", "returned"], q.loc["online_filtering", "base"]) == (4, 3)
+    assert q.loc["online_filtering", "not_met_rate"] == 1 / 3
+    assert q.loc["policy_current", "base"] == 4  # other questions keep every return
+    # Not applicable is neither a gap nor something Alpha cannot confirm: it still meets every requirement.
+    assert urn("A") in figures.establishment_lists(analysis)["fully_met"]
+    online = figures.compliance_by(analysis, "tag").set_index("tag").loc["online"]
+    assert (online["answered"], online["with_gaps_urns"]) == (1, urns("C"))
+
+
+def test_fully_met_cannot_confirm_and_with_gaps_per_tag_and_per_section(analysis):
+    tags = figures.compliance_by(analysis, "tag").set_index("tag")
+    prevent = tags.loc["prevent"]
+    # Of the 4 that answered the Prevent questions: Alpha meets them all; Gamma cannot confirm its SEF;
+    # Beta (WRAP partly, through Oak), Gamma (WRAP partly) and Epsilon have gaps.
+    assert prevent["answered"] == 4
+    assert prevent["fully_met_urns"] == urns("A")
+    assert prevent["cannot_confirm_urns"] == urns("C")
+    assert prevent["with_gaps_urns"] == urns("B", "E", "C")
+    assert (prevent["fully_met_rate"], prevent["cannot_confirm_rate"], prevent["with_gaps_rate"]) == (1 / 4, 1 / 4, 3 / 4)
+    online = tags.loc["online"]
+    assert (online["answered"], online["fully_met_urns"], online["with_gaps_urns"]) == (2, urns("A"), urns("C"))
+    sections = figures.compliance_by(analysis, "section").set_index("section_key")
+    policies = sections.loc["policies"]
+    assert (policies["title"], policies["answered"]) == ("Policies", 4)
+    # Policy notes are optional, so Beta (through Oak) fully meets the policies section.
+    assert policies["fully_met_urns"] == urns("A", "B")
+    assert policies["with_gaps_urns"] == urns("E", "C")
 
 
 def test_gap_rates_by_phase_and_type(analysis):
     phase = figures.question_rates_by(analysis, "phase").set_index(["group", "question_key"])
     assert phase.loc[("Secondary", "prevent_wrap"), ["partly", "partly_rate"]].tolist() == [1, 1.0]
-    assert phase.loc[("Primary", "prevent_wrap"), ["met", "partly", "not_met", "unanswered"]].tolist() == [1, 1, 1, 2]
+    # Over the primaries that returned (Alpha, Gamma, Epsilon), not the five in scope.
+    assert phase.loc[("Primary", "prevent_wrap"), ["met", "partly", "not_met", "unanswered", "returned"]].tolist() == [1, 1, 1, 0, 3]
+    assert phase.loc[("Primary", "prevent_wrap"), "met_rate"] == 1 / 3
     kind = figures.question_rates_by(analysis, "type_name").set_index(["group", "question_key"])
     assert kind.loc[("Voluntary aided school", "prevent_sef"), "not_met"] == 1
 
@@ -110,8 +153,13 @@ def test_lists_of_establishments_and_each_ones_gaps(analysis):
 def test_year_on_year_per_question_and_per_establishment(analysis):
     questions = figures.year_on_year_questions(analysis).set_index("question_key")
     assert questions.loc["policy_current", "met_rate_previous"] == pytest.approx(1 / 3)
-    assert questions.loc["policy_current", "met_rate_change"] == pytest.approx(3 / 6 - 1 / 3)
-    assert questions.loc["prevent_wrap", "partly_rate_change"] == pytest.approx(2 / 6 - 1 / 3)
+    # Each year over its own returns: 3 of 4 this year, 1 of 3 last year.
+    assert questions.loc["policy_current", "met_rate_change"] == pytest.approx(3 / 4 - 1 / 3)
+    assert questions.loc["prevent_wrap", "partly_rate_change"] == pytest.approx(2 / 4 - 1 / 3)
+    # Among the establishments that returned both years (Alpha, Gamma, Epsilon): 2 of 3 meet it now, 1 of 3 then.
+    assert questions.loc["policy_current", ["both_years", "met_both", "met_both_previous"]].tolist() == [3, 2, 1]
+    assert figures.comparison(analysis) == {"previous_cycle": "2025-26", "basis": "whole_cycle", "previous_as_at": None,
+                                            "days_before_due": None, "returned_both": 3}
     changes = figures.year_on_year_establishments(analysis)
     better = changes[changes["change"] == "better"].groupby("urn")["question_key"].agg(sorted).to_dict()
     worse = changes[changes["change"] == "worse"].groupby("urn")["question_key"].agg(sorted).to_dict()
@@ -120,18 +168,25 @@ def test_year_on_year_per_question_and_per_establishment(analysis):
 
 
 def test_headline_sentence(analysis):
-    assert figures.headline(analysis) == (
+    assert formatting.headline(analysis) == (
         "4 of 6 establishments (67%) completed the audit; 4 (67%) answered the Prevent questions, 2 of them through their trust")
 
 
 def test_json_summary_has_the_contract_keys(analysis):
-    data = figures.to_json(analysis)
+    data = formatting.to_json(analysis)
     assert (data["cycle"], data["in_scope"], data["submitted"], data["completion_rate"]) == ("2026-27", 6, 4, 0.6667)
     assert data["not_submitted"] == urns("D", "G")
     assert data["tags"]["prevent"]["answered"] == 4 and data["tags"]["prevent"]["covered_by_trust"] == 2
     assert data["tags"]["prevent"]["not_answered"] == urns("D", "G")
     assert data["questions"]["prevent_sef"] == {**data["questions"]["prevent_sef"], "met": 2, "partly": 0, "not_met": 1,
-                                                "cannot_confirm": 1, "unanswered": 2}
+                                                "cannot_confirm": 1, "unanswered": 0, "not_applicable": 0,
+                                                "returned": 4, "base": 4, "met_rate": 0.5}
+    assert (data["returned"], data["denominators"]) == (4, {"completion": "in_scope", "compliance": "returned"})
+    prevent = data["tags"]["prevent"]
+    assert (prevent["fully_met"], prevent["cannot_confirm"], prevent["with_gaps"]) == (urns("A"), urns("C"), urns("B", "E", "C"))
+    assert (prevent["judged"], prevent["fully_met_rate"]) == (4, 0.25)
+    assert data["sections"]["policies"]["fully_met"] == urns("A", "B")
+    assert data["establishments"]["fully_met_rate"] == 0.25  # of the 4 returns
     assert data["establishments"]["fully_met"] == urns("A")
     assert data["year_on_year"]["establishments"][urn("A")] == {"better": ["policy_current"], "worse": []}
     import json
@@ -174,3 +229,29 @@ def test_vectorised_gaps_agree_with_is_gap():
         else:
             expected = "not_met" if gap else "met"
         assert found == expected, (key, value)
+
+
+def test_an_open_cycle_is_compared_with_last_years_returns_at_the_same_distance_from_the_due_date():
+    from datetime import datetime, timezone
+
+    previous = cycle_data("previous")
+    # Last year Alpha returned on 1 March 2026, Gamma on 20 March, Epsilon (and nobody else) on 30 March.
+    when = {urn("A"): datetime(2026, 3, 1, 10, tzinfo=timezone.utc), urn("C"): datetime(2026, 3, 20, 9, tzinfo=timezone.utc),
+            urn("E"): datetime(2026, 3, 30, 23, 59, tzinfo=timezone.utc)}
+    previous.establishments["submitted_at"] = previous.establishments["urn"].map(when)
+    previous.due_on = date(2026, 3, 31)
+    # Today is 20 March 2027, 11 days before this year's due date: last year is counted at 20 March 2026.
+    as_then = previous.returns_by(date(2026, 3, 20))
+    analysis = figures.analyse(cycle_data("current"), as_then)
+    assert figures.completion(analysis.previous)["submitted"] == 2  # Alpha and Gamma had returned by then
+    assert figures.comparison(analysis)["basis"] == "same_point"
+    assert figures.comparison(analysis)["days_before_due"] == 11
+    questions = figures.year_on_year_questions(analysis).set_index("question_key")
+    # Last year at that point: Alpha "no", Gamma "yes" -> 1 of 2 met; Epsilon's later "no" is not counted.
+    assert questions.loc["policy_current", "met_rate_previous"] == 1 / 2
+    # Per establishment only those that returned in both years by then: Epsilon had not, so has no change.
+    changes = figures.year_on_year_establishments(analysis)
+    assert urn("E") not in set(changes["urn"])
+    assert set(changes["urn"]) == set(urns("A", "C"))
+    assert formatting.comparison_words(figures.comparison(analysis)) == (
+        "last year's returns as they stood 11 days before its due date, as this year's stand now")

@@ -32,7 +32,7 @@ def test_board_viewer_reads_the_headline_charts_and_tables(client, make, sign_in
     assert "/cycles/2026-27/analysis/establishments?question=prevent_wrap&amp;class=not_met" in html
     assert "/cycles/2026-27/analysis/establishments?tag=prevent&amp;status=trust" in html
     wrap = re.search(r'id="question-prevent_wrap".*?</tr>', html, re.S).group(0)
-    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 2]
+    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 0, 0]
     assert "Compared with 2025-26" in text
     # The board workbook and the CSVs are one click from the figures.
     assert 'href="/cycles/2026-27/workbook.xlsx"' in html and 'href="/cycles/2026-27/gaps.csv"' in html
@@ -85,9 +85,11 @@ def test_a_dsl_sees_their_results_beside_the_la_and_last_year(client, make, sign
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     row = _text_of(html, "result-prevent_sef")
-    assert "Cannot confirm" in row and "33%" in row and "Met" in row  # theirs, LA met 2 of 6, last year met
+    # theirs, LA met 2 of the 4 that returned (not of the 6 in scope), last year met
+    assert "Cannot confirm" in row and "50%" in row and "Met" in row
     date_row = _text_of(html, "result-policy_review_date")
-    assert "Not met" in date_row and "50%" in date_row
+    assert "Not met" in date_row and "75%" in date_row
+    assert "of the 4 establishments that have returned" in re.sub(r"\s+", " ", html)
     wrap = _text_of(html, "result-prevent_wrap")
     assert "Partly met" in wrap and "answered by your trust" in wrap
     # Another school's answers never appear: only rates and this school's own classes.
@@ -121,7 +123,7 @@ def test_the_la_rates_on_a_results_page_follow_a_newly_submitted_return(app, cli
 
     sign_in(make.dsl(la["C"]))
     path = f"/audits/{la['responses']['C'].id}/results"
-    assert "50%" in _text_of(client.get(path).get_data(as_text=True), "result-policy_current")  # 3 of 6 met
+    assert "75%" in _text_of(client.get(path).get_data(as_text=True), "result-policy_current")  # 3 of 4 returns met
     cache = app.extensions["surveyapp.la_rates"]
     computed = cache.computed
     client.get(path)
@@ -131,5 +133,5 @@ def test_the_la_rates_on_a_results_page_follow_a_newly_submitted_return(app, cli
     db.session.query(Answer).filter_by(response_id=delta.id, question_key="policy_current").update({"value": "yes"})
     delta.status, delta.submitted_at, delta.updated_at = ResponseStatus.SUBMITTED, utcnow(), utcnow()
     db.session.commit()
-    assert "67%" in _text_of(client.get(path).get_data(as_text=True), "result-policy_current")  # now 4 of 6
+    assert "80%" in _text_of(client.get(path).get_data(as_text=True), "result-policy_current")  # now 4 of 5 returns
     assert cache.computed == computed + 1  # this cycle's rates again, last year's still cached

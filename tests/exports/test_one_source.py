@@ -17,7 +17,8 @@ from surveyapp.extensions import db
 from tests.analysis.scenario import build_database
 from tests.exports.test_workbook import _summary, _table
 
-QUESTION_COLUMNS = dict(zip(CLASSES, ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")))
+QUESTION_COLUMNS = dict(zip(CLASSES, ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered", "Not applicable")))
+RATED = CLASSES[:5]
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_summary_figures_are_the_json_figures(both):
     assert completion["submitted_own"][0] == figures["submitted_own"]
     assert completion["covered_by_trust"][0] == figures["covered_by_trust"]
     assert completion["not_submitted"][0] == len(figures["not_submitted"])
-    requirements = "Requirements (effective answers of completed audits)"
+    requirements = "Requirements"
     for key in ("fully_met", "cannot_confirm", "with_gaps"):
         count, rate = summary[(requirements, SUMMARY_LABELS[key])]
         assert count == len(figures["establishments"][key]) == figures["establishments"][f"{key}_count"], key
@@ -57,6 +58,12 @@ def test_summary_figures_are_the_json_figures(both):
         assert summary[(block, f"Did not answer the {label} questions")][0] == len(expected["not_answered"]), tag
         assert summary[(block, "of which submitted but skipped them")][0] == len(expected["skipped"]), tag
         assert summary[(block, "of which have not completed the audit")][0] == len(expected["not_submitted"]), tag
+        for key, words in (("fully_met", f"Met every {label} requirement"),
+                           ("cannot_confirm", f"Cannot confirm at least one {label} requirement"),
+                           ("with_gaps", f"At least one {label} gap")):
+            count, rate = summary[(f"{label} requirements", words)]
+            assert count == len(expected[key]) == expected[f"{key}_count"], (tag, key)
+            assert rate == pytest.approx(expected[f"{key}_rate"], abs=1e-4), (tag, key)
 
 
 def test_questions_sheet_is_the_json_per_question(both):
@@ -67,8 +74,11 @@ def test_questions_sheet_is_the_json_per_question(both):
     for key, expected in figures["questions"].items():
         for name, column in QUESTION_COLUMNS.items():
             assert sheet[key][column] == expected[name], (key, name)
-            assert sheet[key][f"{column} rate"] == pytest.approx(expected[f"{name}_rate"], abs=1e-4), (key, name)
-        assert sheet[key]["Answers from trusts"] == expected["from_trust"]
+        for name in RATED:
+            column = f"{QUESTION_COLUMNS[name]} % of returns"
+            assert sheet[key][column] == pytest.approx(expected[f"{name}_rate"], abs=1e-4), (key, name)
+        assert sheet[key]["Returns"] == expected["returned"]
+        assert sheet[key]["From trusts"] == expected["from_trust"]
 
 
 def test_completion_gaps_and_responses_sheets_agree_with_the_json(both):

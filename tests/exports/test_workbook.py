@@ -53,7 +53,7 @@ def _summary(sheet) -> dict:
     for row in _rows(sheet):
         if not row or row[0] is None:
             continue
-        if row[1] in ("Establishments", "Actions") and row[2] == "Share":
+        if row[1] in ("Establishments", "Actions") and str(row[2]).startswith("% of "):
             heading = row[0]
         elif isinstance(row[1], (int, float)) and not isinstance(row[1], bool):
             figures[(heading, row[0].strip())] = (row[1], row[2])
@@ -75,12 +75,18 @@ def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
     assert figures[(completion, "Returned their own audit")][0] == 3
     assert figures[(completion, "Covered by their trust's returned audit")][0] == 1
     assert figures[(completion, "Not completed")][0] == 1
-    requirements = "Requirements (effective answers of completed audits)"
-    assert figures[(requirements, "Fully meeting every requirement")][0] == 1
+    headings = [row[:3] for row in rows if row[1] == "Establishments"]
+    assert ("Completion", "Establishments", "% of in scope") in [tuple(h) for h in headings]
+    assert ("Requirements", "Establishments", "% of returns") in [tuple(h) for h in headings]
+    requirements = "Requirements"
+    # Of the 4 that returned, not the 5 in scope.
+    assert figures[(requirements, "Fully meeting every requirement")] == (1, 0.25)
     assert figures[(requirements, "Cannot confirm at least one requirement")][0] == 1  # through its trust
     assert figures[(requirements, "With at least one gap (not met or partly met)")][0] == 2
     assert figures[("Questions tagged Prevent", "Answered the Prevent questions")][0] == 4
     assert figures[("Questions tagged Prevent", "of which through their trust's return")][0] == 1
+    assert figures[("Prevent requirements", "Met every Prevent requirement")] == (1, 0.25)  # Good School, of the 4 answering
+    assert figures[("Prevent requirements", "Cannot confirm at least one Prevent requirement")] == (1, 0.25)
     assert figures[("Action plans", "Actions")][0] == 6
     notes = [row[0] for row in rows if row[0] and row[0].startswith("Covered by trust:")]
     assert notes and "its trust's returned answer is used" in notes[0]
@@ -102,23 +108,29 @@ def test_completion_by_phase_type_district_and_trust(book):
 
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
-    assert header[:9] == ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met",
-                          "Cannot confirm", "Not answered"]
+    # The question's words first, its key last; counts and rates of the 4 returns (Quiet School has not returned).
+    assert header[:10] == ["Question", "Section", "Tags", "Returns", "Met", "Partly met", "Not met",
+                           "Cannot confirm", "Not answered", "Not applicable"]
+    assert header[-1] == "Question key" and "Not met % of returns" in header
+    assert rows[0]["Question"] == "Is the child protection policy current?"
     by = {r["Question key"]: r for r in rows}
     counts = lambda key: [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")]
-    assert counts("policy_current") == [3, 0, 1, 0, 1]
-    assert counts("prevent_wrap") == [3, 1, 0, 0, 1]
-    assert counts("prevent_sef") == [2, 0, 1, 1, 1]
-    assert counts("policy_review_date") == [3, 0, 1, 0, 1]
-    assert counts("policy_notes") == [2, 0, 0, 0, 3]
-    assert by["prevent_sef"]["Not met rate"] == pytest.approx(0.2)
-    assert book["Questions"].cell(row=2, column=12).number_format == "0.0%"
+    assert counts("policy_current") == [3, 0, 1, 0, 0]
+    assert counts("prevent_wrap") == [3, 1, 0, 0, 0]
+    assert counts("prevent_sef") == [2, 0, 1, 1, 0]
+    assert counts("policy_review_date") == [3, 0, 1, 0, 0]
+    assert counts("policy_notes") == [2, 0, 0, 0, 2]
+    assert by["prevent_sef"]["Returns"] == 4
+    assert by["prevent_sef"]["Not met % of returns"] == pytest.approx(0.25)
+    column = header.index("Not met % of returns") + 1
+    assert book["Questions"].cell(row=2, column=column).number_format == "0.0%"
     assert book["Questions"].conditional_formatting
 
 
 def test_gaps_sheet_has_one_row_per_establishment_and_gap(book):
     header, rows = _table(book["Gaps"])
-    assert header[:9] == ["URN", "Establishment", "Phase", "Trust", "Section", "Question key", "Question", "Answer", "Class"]
+    assert header[:8] == ["URN", "Establishment", "Phase", "Trust", "Section", "Question", "Answer", "Class"]
+    assert header[-1] == "Question key"
     pairs = sorted((r["URN"], r["Question key"], r["Class"], r["From trust"]) for r in rows)
     assert pairs == [
         ("200001", "prevent_sef", "Cannot confirm", "Yes"),
@@ -141,10 +153,11 @@ def test_non_responders_have_their_dsl(book):
 
 def test_action_plans_sheet_with_rag(book):
     header, rows = _table(book["Action plans"])
-    assert header == ["URN", "Establishment", "Question key", "Action", "Owner", "Target date", "Status", "RAG",
-                      "Overdue", "From trust", "Notes", "Last updated"]
+    assert header == ["URN", "Establishment", "Question", "Action", "Owner", "Target date", "Status", "RAG",
+                      "Overdue", "From trust", "Notes", "Last updated", "Question key"]
     assert len(rows) == 6
     planned = next(r for r in rows if r["Question key"] == "policy_current")
+    assert planned["Question"] == "Is the child protection policy current?"
     assert planned["Action"] == FORMULA_ACTION and planned["Owner"] == "@Head"
     assert planned["Target date"].date() == date(2026, 12, 1)
     assert (planned["RAG"], planned["Overdue"]) == ("Red", "Yes")  # judged on 15 January 2027
@@ -156,21 +169,21 @@ def test_responses_sheet_shows_effective_answers_and_where_they_came_from(book):
     header, rows = _table(sheet)
     assert header[:9] == ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
                           "Answers from trust"]
-    assert header[9] == "policy_current: Is the child protection policy current?"
+    assert header[9] == "Is the child protection policy current? (policy_current)"
     by = {r["URN"]: r for r in rows}
     assert [r["URN"] for r in rows] == ["200003", "200001", "200005", "200002", "200004"]  # by name ("=" sorts first)
     covered = by["200001"]
     assert covered["Covered by trust"] == "Yes" and covered["Answers from trust"] == 5
-    assert covered["prevent_sef: Is Prevent in your self-evaluation?"] == "Cannot confirm"
+    assert covered["Is Prevent in your self-evaluation? (prevent_sef)"] == "Cannot confirm"
     assert sheet.cell(row=3, column=10).font.i is True  # the trust's answers are in italics
     assert not sheet.cell(row=5, column=10).font.i
-    assert by["200002"]["policy_notes: Anything else?"] == "+1 extra"
-    assert by["200002"]["prevent_wrap: Has the DSL completed WRAP?"] == "Partly"
+    assert by["200002"]["Anything else? (policy_notes)"] == "+1 extra"
+    assert by["200002"]["Has the DSL completed WRAP? (prevent_wrap)"] == "Partly"
     assert by["200003"]["Establishment"] == FORMULA_NAME
-    assert by["200003"]["policy_review_date: When was the policy last reviewed?"] == "1 January 2024"
-    assert by["200003"]["prevent_trained_pct: What percentage of staff are Prevent trained?"] == "80%"
-    assert by["200004"]["Return"] == "Not submitted" and by["200004"]["policy_current: Is the child protection policy current?"] is None
-    assert by["200005"]["policy_notes: Anything else?"] == "-2+3"
+    assert by["200003"]["When was the policy last reviewed? (policy_review_date)"] == "1 January 2024"
+    assert by["200003"]["What percentage of staff are Prevent trained? (prevent_trained_pct)"] == "80%"
+    assert by["200004"]["Return"] == "Not submitted" and by["200004"]["Is the child protection policy current? (policy_current)"] is None
+    assert by["200005"]["Anything else? (policy_notes)"] == "-2+3"
     # Nothing anywhere is a formula.
     for name in SHEETS:
         for row in book[name].iter_rows():
