@@ -160,7 +160,7 @@ def reference_taken(session, reference: str, except_id: int | None = None) -> bo
     return session.scalar(query.limit(1)) is not None
 
 
-def create_action(session, user, *, finding_cycle: Cycle | None = None, finding_question_key: str | None = None,
+def create_action(session, user, /, *, finding_cycle: Cycle | None = None, finding_question_key: str | None = None,
                   **values) -> LaAction:
     """Add an action to the plan (optionally started from a question's gaps in a cycle).
 
@@ -181,7 +181,7 @@ def create_action(session, user, *, finding_cycle: Cycle | None = None, finding_
     return action
 
 
-def update_action(session, action: LaAction, *, expected_version: int, user, **values) -> LaAction:
+def update_action(session, action: LaAction, /, *, expected_version: int, user, **values) -> LaAction:
     """Save the action's new values if nobody saved it since ``expected_version``.
 
     :raises StaleLaAction: someone else's save came first (theirs is kept)
@@ -234,6 +234,10 @@ class FindingFigure:
     establishments: pd.DataFrame
 
     @property
+    def rows(self) -> list[dict]:
+        return self.establishments.to_dict("records")
+
+    @property
     def sentence(self) -> str:
         noun = "establishment" if self.gaps == 1 else "establishments"
         return f"{self.gaps} {noun} did not meet “{self.question_text}” in {self.cycle.name}"
@@ -247,10 +251,23 @@ class Finding:
     next: FindingFigure | None
 
 
-def question_gaps(session, cycle: Cycle, question_key: str, analysis: figures.Analysis | None = None) -> FindingFigure | None:
+def _analysis(session, cycle: Cycle, cache: dict | None) -> figures.Analysis:
+    """The cycle's analysis, computed once per ``cache`` (a plain dict the caller keeps for one page or export)."""
+    if cache is None:
+        return figures.analyse(load_cycle(cycle, session))
+    if cycle.id not in cache:
+        cache[cycle.id] = figures.analyse(load_cycle(cycle, session))
+    return cache[cycle.id]
+
+
+def question_gaps(session, cycle: Cycle, question_key: str, analysis: figures.Analysis | None = None,
+                  cache: dict | None = None) -> FindingFigure | None:
     """The establishments with a gap on this question in this cycle, from the analysis layer; None if the
-    cycle's template has no such question."""
-    analysis = analysis or figures.analyse(load_cycle(cycle, session))
+    cycle's template has no such question.
+
+    :param cache: cycle id -> analysis, shared by the calls of one page or export
+    """
+    analysis = analysis or _analysis(session, cycle, cache)
     keys = list(analysis.data.questions["question_key"])
     if question_key not in keys:
         return None
@@ -268,7 +285,7 @@ def question_gaps(session, cycle: Cycle, question_key: str, analysis: figures.An
 
 def findings_for_cycle(session, cycle: Cycle) -> list[FindingFigure]:
     """Every question of the cycle with at least one gap, most gaps first: the findings an action can start from."""
-    analysis = figures.analyse(load_cycle(cycle, session))
+    analysis = _analysis(session, cycle, None)
     result = []
     for key in analysis.questions["question_key"]:
         figure = question_gaps(session, cycle, key, analysis)
@@ -289,12 +306,16 @@ def next_cycle(session, cycle: Cycle, question_key: str) -> Cycle | None:
     )
 
 
-def finding_for(session, action: LaAction) -> Finding | None:
-    """The action's finding as it stood and as it stands in the next cycle (computed now, never stored)."""
+def finding_for(session, action: LaAction, cache: dict | None = None) -> Finding | None:
+    """The action's finding as it stood and as it stands in the next cycle (computed now, never stored).
+
+    :param cache: cycle id -> analysis, shared by the calls of one page or export
+    """
     if action.finding_cycle is None or not action.finding_question_key:
         return None
-    baseline = question_gaps(session, action.finding_cycle, action.finding_question_key)
+    baseline = question_gaps(session, action.finding_cycle, action.finding_question_key, cache=cache)
     if baseline is None:
         return None
     later = next_cycle(session, action.finding_cycle, action.finding_question_key)
-    return Finding(baseline, question_gaps(session, later, action.finding_question_key) if later is not None else None)
+    return Finding(baseline, None if later is None else
+                   question_gaps(session, later, action.finding_question_key, cache=cache))
