@@ -78,8 +78,9 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.actions.views import bp as actions_bp
     from surveyapp.analysis.views import bp as analysis_bp
     from surveyapp.chasing.views import bp as chasing_bp
+    from surveyapp.la_actions.views import bp as la_actions_bp
 
-    for blueprint in (chasing_bp, analysis_bp, actions_bp):
+    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp):
         app.register_blueprint(blueprint)
 
 

@@ -17,3 +17,4 @@ from surveyapp.establishments.models import Establishment, EstablishmentContact,
 from surveyapp.activity.models import ActivityRecord  # noqa: F401
 from surveyapp.chasing.models import Reminder, ReminderSchedule  # noqa: F401
 from surveyapp.actions.models import ActionItem  # noqa: F401
+from surveyapp.la_actions.models import LaAction, LaActionUpdate  # noqa: F401

@@ -122,6 +122,20 @@ def _cases(world):
         ("actions.download_workbook", "GET", f"/cycles/{cycle}/workbook.xlsx", {**READERS, "trust_lead": 404}),
         ("actions.download_responses_csv", "GET", f"/cycles/{cycle}/responses.csv", {**READERS, "trust_lead": 404}),
         ("actions.download_gaps_csv", "GET", f"/cycles/{cycle}/gaps.csv", {**READERS, "trust_lead": 404}),
+        ("la_actions.list_la_actions", "GET", "/la-action-plan", READERS),
+        ("la_actions.list_overdue_la_actions", "GET", "/la-action-plan/overdue", READERS),
+        ("la_actions.export_la_actions", "GET", "/la-action-plan/export.xlsx", READERS),
+        ("la_actions.choose_finding", "GET", f"/la-action-plan/findings?cycle={cycle}", LEAD_ONLY),
+        ("la_actions.choose_finding", "GET", "/la-action-plan/findings?cycle=no-such-cycle", {**LEAD_ONLY, "lead": 404}),
+        ("la_actions.add_la_action", "GET", f"/la-action-plan/new?cycle={cycle}&question=policy_current", LEAD_ONLY),
+        ("la_actions.add_la_action", "GET", f"/la-action-plan/new?cycle={cycle}&question=no_such_question",
+         {**LEAD_ONLY, "lead": 404}),
+        ("la_actions.add_la_action", "POST", "/la-action-plan/new", LEAD_ONLY),
+        ("la_actions.show_la_action", "GET", f"/la-action-plan/{world['la_action_id']}", READERS),
+        ("la_actions.show_la_action", "GET", "/la-action-plan/999999", {**READERS, "board": 404, "lead": 404}),
+        ("la_actions.edit_la_action", "GET", f"/la-action-plan/{world['la_action_id']}/edit", LEAD_ONLY),
+        ("la_actions.edit_la_action", "POST", f"/la-action-plan/{world['la_action_id']}/edit", LEAD_ONLY),
+        ("la_actions.add_la_action_update", "POST", f"/la-action-plan/{world['la_action_id']}/updates", LEAD_ONLY),
         # Last: signing out ends every session of the user.
         ("auth.sign_out", "POST", "/sign-out", PUBLIC),
     ]
@@ -158,6 +172,10 @@ def world(app, make):
         "response_t": response_of(trust_id=trust.id), "response_u": response_of(trust_id=other_trust.id),
     }
     db.session.get(Response, world["response_c"]).status = ResponseStatus.SUBMITTED
+    from surveyapp.la_actions.services import create_action
+
+    world["la_action_id"] = create_action(db.session, users["lead"], reference="CS ALL 01", area="Strategy",
+                                          action="Keep a Prevent action plan", rag="amber", status="ongoing").id
     db.session.commit()
     return world
 
