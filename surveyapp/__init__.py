@@ -79,8 +79,9 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.analysis.views import bp as analysis_bp
     from surveyapp.chasing.views import bp as chasing_bp
     from surveyapp.la_actions.views import bp as la_actions_bp
+    from surveyapp.reports.views import bp as reports_bp
 
-    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp):
+    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp, reports_bp):
         app.register_blueprint(blueprint)
 
 

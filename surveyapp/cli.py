@@ -171,6 +171,9 @@ def register(app: Flask) -> None:
     from surveyapp.activity.cli import activity
 
     app.cli.add_command(activity)
+    from surveyapp.reports.cli import report_command
+
+    app.cli.add_command(report_command)
 
 
 def _register_backup(app: Flask) -> None:

@@ -92,6 +92,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX") or str(Path(instance_path) / "outbox"),
         # Links in emails and printed by the CLI need an absolute address.
         "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        #: the council's name as the committee report prints it
+        "COUNCIL_NAME": os.environ.get("COUNCIL_NAME") or "The local authority",
         # The signed cookie lives as long as the absolute limit, so a DSL whose
         # sign-in went idle still has the CSRF secret that lets their save be kept.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute_hours),

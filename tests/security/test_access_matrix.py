@@ -111,6 +111,8 @@ def _cases(world):
         ("analysis.show_analysis", "GET", f"/cycles/{cycle}/analysis", {**READERS, "trust_lead": OK}),
         ("analysis.list_establishments", "GET", f"/cycles/{cycle}/analysis/establishments?list=fully_met",
          {**READERS, "trust_lead": OK}),
+        ("reports.download_report", "GET", f"/cycles/{cycle}/committee-report.docx", READERS),
+        ("reports.download_report", "GET", f"/cycles/{cycle}/committee-report.html", READERS),
         ("analysis.show_results", "GET", f"/audits/{a}/results", OWN_SCHOOL),
         ("analysis.show_results", "GET", f"/audits/{c}/results", OTHER_SCHOOL),
         ("analysis.show_results", "GET", f"/audits/{b}/results", TRUST_ACADEMY),
