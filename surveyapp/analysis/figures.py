@@ -603,6 +603,30 @@ def _year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
 
 # --- who is behind a figure ----------------------------------------------------------------------
 
+def denominator_of(analysis: Analysis, filters) -> tuple[int, str]:
+    """What the figure these filters name is out of: (count, words), e.g. (4, "establishments that have returned").
+
+    Completion figures are out of the establishments in scope; an answer class or a list of establishments out of
+    those that returned (a question less its "not applicable" answers); a topic's list out of those that answered it."""
+    for kind, column in (("tag", "tag"), ("section", "section_key")):
+        if kind in filters and "list" in filters:
+            judged = compliance_by(analysis, kind)
+            row = judged[judged[column] == filters[kind]]
+            return (int(row["answered"].iloc[0]) if len(row) else 0), "establishments that answered these questions"
+    if "change" in filters and analysis.previous is not None:
+        return comparison(analysis)["returned_both"], "establishments that returned in both years"
+    if "question" in filters and "change" not in filters:
+        row = analysis.questions[analysis.questions["question_key"] == filters["question"]]
+        if filters.get("class") == "not_applicable":
+            return analysis.returned, "establishments that have returned"
+        base = int(row["base"].iloc[0]) if len(row) else analysis.returned
+        return base, "establishments that have returned and answered it (not “not applicable”)" if base != analysis.returned \
+            else "establishments that have returned"
+    if "list" in filters:
+        return analysis.returned, "establishments that have returned"
+    return analysis.in_scope, "establishments in scope"
+
+
 class UnknownFilter(ValueError):
     """The filter names no figure of this analysis."""
 
@@ -639,6 +663,19 @@ def establishments_behind(analysis: Analysis, filters: dict[str, str]) -> tuple[
         ids = grid.loc[(grid["question_key"] == key) & (grid["class"] == name), "establishment_id"]
         return (f"{CLASS_LABELS[name]}: “{questions.loc[key, 'text']}”",
                 frame[frame["establishment_id"].isin(ids)])
+    for kind, column in (("tag", "tag"), ("section", "section_key")):
+        if kind in filters and "list" in filters:
+            judged = compliance_by(analysis, kind)
+            chosen = judged[judged[column] == filters[kind]] if not judged.empty else judged
+            words = {"fully_met": "meet every requirement", "cannot_confirm": "cannot confirm at least one requirement",
+                     "with_gaps": "have at least one gap"}.get(filters["list"])
+            if chosen.empty or words is None:
+                raise UnknownFilter(filters[kind])
+            row = chosen.iloc[0]
+            title = (row["tag"] if kind == "tag" else row["title"])
+            label = "Prevent" if title == "prevent" else title
+            return (f"Establishments that answered the {label} questions and {words} among them",
+                    frame[frame["urn"].isin(row[f"{filters['list']}_urns"])])
     for kind, column, status_frame in (("tag", "tag", analysis.tag_status), ("section", "section_key", analysis.section_status)):
         if kind in filters:
             value, status = filters[kind], filters.get("status", "answered")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from surveyapp.analysis import figures
 from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis
-from surveyapp.analysis.formatting import headline, pct
+from surveyapp.analysis.formatting import comparison_words, denominators, headline, pct, tag_label
 from surveyapp.analysis.rates import LaRates
 
 
@@ -17,20 +17,35 @@ def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def cycle_page(analysis: Analysis, group: str = "phase") -> dict:
-    """Everything the cycle analysis page shows."""
+def _common(analysis: Analysis) -> dict:
+    """What every analysis page states: the headline and both denominators, named."""
+    return {"headline": headline(analysis), "rate_text": pct, "in_scope": analysis.in_scope,
+            "returned": analysis.returned, "denominators": denominators(analysis),
+            "has_previous": analysis.previous is not None}
+
+
+def overview_page(analysis: Analysis, group: str = "phase") -> dict:
+    """The short overview: headline figures with their denominators, the questions most often not met, completion by group."""
     totals = figures.completion(analysis)
     lists = figures.establishment_lists(analysis)
     by_group = figures.completion_by(analysis, group)
-    questions = analysis.questions
-    tags = figures.coverage(analysis, "tag")
-    sections = figures.coverage(analysis, "section")
-    page = {
-        "headline": headline(analysis),
+    not_submitted = len(totals["not_submitted"])
+    return {
+        **_common(analysis),
         "totals": totals,
-        "rate_text": pct,
         "group": group, "groups": GROUPS,
-        "lists": {name: {"count": len(urns), "rate": analysis.rate(len(urns))} for name, urns in lists.items()},
+        "completion_rows": [
+            ("In scope", totals["in_scope"], {"completion": "in_scope"}),
+            ("Completed the audit", totals["submitted"], {"completion": "submitted"}),
+            ("… in their own return", totals["submitted_own"], {"completion": "own"}),
+            ("… through their trust’s return", totals["covered_by_trust"], {"completion": "trust"}),
+            ("Not completed", not_submitted, {"completion": "not_submitted"}),
+        ],
+        "compliance_rows": [
+            ("Meet every requirement", len(lists["fully_met"]), {"list": "fully_met"}),
+            ("Cannot confirm at least one requirement", len(lists["cannot_confirm"]), {"list": "cannot_confirm"}),
+            ("Have at least one gap", len(lists["with_gaps"]), {"list": "with_gaps"}),
+        ],
         "completion_chart": [
             {"label": str(row.group), "rate": float(row.completion_rate),
              "text": f"{row.submitted} of {row.in_scope} ({pct(row.completion_rate)})",
@@ -38,33 +53,62 @@ def cycle_page(analysis: Analysis, group: str = "phase") -> dict:
              "row": row._asdict()}
             for row in by_group.itertuples()
         ],
+        "most_not_met": figures.most_not_met(analysis, 5).to_dict("records"),
+    }
+
+
+def topics_page(analysis: Analysis, kind: str) -> dict:
+    """Per tag (``kind="tag"``) or per section: who answered its questions, and how many meet them."""
+    coverage = figures.coverage(analysis, kind)
+    judged = figures.compliance_by(analysis, kind)
+    column = "tag" if kind == "tag" else "section_key"
+    rows = []
+    if not coverage.empty:
+        compliance = judged.set_index(column)
+        for row in coverage.to_dict("records"):
+            key = row[column]
+            label = tag_label(key).capitalize() if kind == "tag" else row["title"]
+            rows.append({"key": key, "label": label, "coverage": row, "compliance": compliance.loc[key].to_dict()})
+    return {**_common(analysis), "kind": kind, "rows": rows,
+            "chart": [{"label": _short(r["label"]), "rate": float(r["compliance"]["fully_met_rate"]),
+                       "text": f"{r['compliance']['fully_met']} of {r['compliance']['answered']} "
+                               f"({pct(r['compliance']['fully_met_rate'])})"} for r in rows]}
+
+
+def questions_page(analysis: Analysis) -> dict:
+    """Every question: each class's count and rate over the returns, a chart of gap rates labelled with question texts."""
+    questions = analysis.questions
+    return {
+        **_common(analysis),
+        "classes": [(name, CLASS_LABELS[name]) for name in CLASSES],
         "gap_chart": [
-            {"label": _short(f"{row['text']}"), "key": row["question_key"], "text_full": row["text"],
-             "rate": float(row["not_met_rate"] + row["partly_rate"]),
-             "text": f"{row['not_met'] + row['partly']} ({pct(row['not_met_rate'] + row['partly_rate'])})",
-             "params": {"question": row["question_key"], "class": "not_met"}, "row": row}
+            {"label": _short(row["text"]), "rate": float(row["not_met_rate"] + row["partly_rate"]),
+             "text": f"{row['not_met'] + row['partly']} of {row['base']} ({pct(row['not_met_rate'] + row['partly_rate'])})"}
             for row in questions.to_dict("records")
         ],
-        "classes": [(name, CLASS_LABELS[name]) for name in CLASSES],
-        "tags": tags.to_dict("records") if not tags.empty else [],
-        "sections": sections.to_dict("records") if not sections.empty else [],
-        "most_not_met": figures.most_not_met(analysis, 5).to_dict("records"),
-        "previous": None,
+        "rows": questions.to_dict("records"),
     }
-    if analysis.previous is not None:
-        changes = figures.year_on_year_questions(analysis)
-        moves = figures.year_on_year_establishments(analysis)
-        counts = moves.groupby(["question_key", "change"]).size()
-        page["previous"] = {
-            "slug": analysis.previous.data.slug,
-            "rows": [
-                {**row, "better": int(counts.get((row["question_key"], "better"), 0)),
-                 "worse": int(counts.get((row["question_key"], "worse"), 0))}
-                for row in changes.to_dict("records")
-            ],
-            "better": int(moves.loc[moves["change"] == "better", "establishment_id"].nunique()),
-            "worse": int(moves.loc[moves["change"] == "worse", "establishment_id"].nunique()),
-        }
+
+
+def year_on_year_page(analysis: Analysis) -> dict:
+    """This year against last, like with like: each question's met rate both years and who got better or worse."""
+    basis = figures.comparison(analysis)
+    page = {**_common(analysis), "basis": basis, "basis_words": comparison_words(basis) if basis else "",
+            "rows": [], "chart": []}
+    if basis is None:
+        return page
+    changes = figures.year_on_year_questions(analysis)
+    moves = figures.year_on_year_establishments(analysis)
+    counts = moves.groupby(["question_key", "change"]).size()
+    page["rows"] = [{**row, "better": int(counts.get((row["question_key"], "better"), 0)),
+                     "worse": int(counts.get((row["question_key"], "worse"), 0))} for row in changes.to_dict("records")]
+    page["better"] = int(moves.loc[moves["change"] == "better", "establishment_id"].nunique())
+    page["worse"] = int(moves.loc[moves["change"] == "worse", "establishment_id"].nunique())
+    for row in page["rows"]:
+        page["chart"].append({"label": _short(row["text"]) + " (last year)", "rate": float(row["met_rate_previous"]),
+                              "text": pct(row["met_rate_previous"]), "pattern": "hatch"})
+        page["chart"].append({"label": _short(row["text"]) + " (this year)", "rate": float(row["met_rate"]),
+                              "text": pct(row["met_rate"])})
     return page
 
 

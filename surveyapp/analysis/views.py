@@ -41,6 +41,12 @@ def _analysis(slug: str):
     return cycle, trust, figures.analyse(current, previous)
 
 
+def _page(template: str, cycle, trust, **context):
+    """Render an analysis page; whether the reader sees the whole LA decides the downloads and the way back."""
+    return render_template(template, cycle=cycle, trust=trust, may_read_whole_cycle=can_read_everything(current_user),
+                           **context)
+
+
 @bp.get("/analysis")
 @analysis_readers
 def latest_analysis():
@@ -56,12 +62,44 @@ def latest_analysis():
 @bp.get("/cycles/<slug>/analysis")
 @analysis_readers
 def show_analysis(slug: str):
-    """Show a cycle's completion, coverage, gaps and year on year figures."""
+    """Show a cycle's overview: headline figures, the questions most often not met, completion by group."""
     cycle, trust, analysis = _analysis(slug)
     group = request.args.get("group", "phase")
     if group not in figures.GROUPS:
         abort(404)
-    return render_template("analysis/cycle.html", cycle=cycle, trust=trust, **pages.cycle_page(analysis, group))
+    return _page("analysis/cycle.html", cycle, trust, **pages.overview_page(analysis, group))
+
+
+@bp.get("/cycles/<slug>/analysis/topics")
+@analysis_readers
+def show_topics(slug: str):
+    """Show, per topic (tag), who answered its questions and how many meet them."""
+    cycle, trust, analysis = _analysis(slug)
+    return _page("analysis/topics.html", cycle, trust, **pages.topics_page(analysis, "tag"))
+
+
+@bp.get("/cycles/<slug>/analysis/sections")
+@analysis_readers
+def show_sections(slug: str):
+    """Show, per section, who answered its questions and how many meet them."""
+    cycle, trust, analysis = _analysis(slug)
+    return _page("analysis/topics.html", cycle, trust, **pages.topics_page(analysis, "section"))
+
+
+@bp.get("/cycles/<slug>/analysis/questions")
+@analysis_readers
+def show_questions(slug: str):
+    """Show every question's answers by class, over the returns."""
+    cycle, trust, analysis = _analysis(slug)
+    return _page("analysis/questions.html", cycle, trust, **pages.questions_page(analysis))
+
+
+@bp.get("/cycles/<slug>/analysis/year-on-year")
+@analysis_readers
+def show_year_on_year(slug: str):
+    """Show this year against last, like with like."""
+    cycle, trust, analysis = _analysis(slug)
+    return _page("analysis/year_on_year.html", cycle, trust, **pages.year_on_year_page(analysis))
 
 
 @bp.get("/cycles/<slug>/analysis/establishments")
@@ -74,7 +112,8 @@ def list_establishments(slug: str):
     except figures.UnknownFilter:
         abort(404)
     return render_template("analysis/establishments.html", cycle=cycle, trust=trust, title=title,
-                           rows=rows.to_dict("records"), in_scope=analysis.in_scope, rate_text=formatting.pct,
+                           rows=rows.to_dict("records"), out_of=figures.denominator_of(analysis, request.args),
+                           rate_text=formatting.pct,
                            may_open_responses=can_read_everything(current_user))
 
 

@@ -17,34 +17,93 @@ def _text(page) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)))
 
 
-def test_board_viewer_reads_the_headline_charts_and_tables(client, make, sign_in, la):
+def test_board_viewer_reads_a_short_overview_with_named_denominators(client, make, sign_in, la):
     sign_in(make.board())
     page = client.get("/cycles/2026-27/analysis")
     assert page.status_code == 200
     html, text = page.get_data(as_text=True), _text(page)
     assert ("4 of 6 establishments (67%) completed the audit; 4 (67%) answered the Prevent questions, "
             "2 of them through their trust.") in text
-    # Charts are SVG with a title, text labels on every bar and a hatched pattern, each followed by a table.
-    assert html.count("app-chart") == 3 and 'role="img"' in html and "-hatch" in html
-    assert 'id="completion-table"' in html and 'id="questions-table"' in html and 'id="year-on-year-table"' in html
+    assert "Completion is counted of the 6 establishments in scope." in text
+    assert "Whether requirements are met is counted of the 4 establishments that have returned" in text
+    headline = re.search(r'id="headline-figures".*?</table>', html, re.S).group(0)
+    assert "Completed the audit 4 establishments: completed the audit 6 in scope 67%" in _squash(headline)
+    # Alpha meets every requirement: 1 of the 4 returns (25%), not 1 of the 6 in scope (17%).
+    assert "Meet every requirement 1 establishments: meet every requirement 4 that have returned 25%" in _squash(headline)
+    worst = _squash(re.search(r'id="most-not-met-table".*?</table>', html, re.S).group(0))
+    assert "Is the child protection policy current? 1 not met: Is the child protection policy current? 4 25%" in worst
+    # One chart (completion), no link inside it; its table carries the links.
+    assert html.count("app-chart") == 1 and 'role="img"' in html
+    for svg in re.findall(r"<svg.*?</svg>", html, re.S):
+        assert "<a " not in svg
     assert "3 of 5 (60%)" in html  # Primary completion bar label
-    # Every figure links to the establishments behind it.
-    assert "/cycles/2026-27/analysis/establishments?question=prevent_wrap&amp;class=not_met" in html
-    assert "/cycles/2026-27/analysis/establishments?tag=prevent&amp;status=trust" in html
-    wrap = re.search(r'id="question-prevent_wrap".*?</tr>', html, re.S).group(0)
-    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 0, 0]
-    assert "Compared with 2025-26" in text
-    # The board workbook and the CSVs are one click from the figures.
+    assert "/cycles/2026-27/analysis/establishments?completion=submitted&amp;group=phase&amp;value=Primary" in html
+    assert "/cycles/2026-27/analysis/establishments?question=policy_current&amp;class=not_met" in html
+    # The pages of detail, the committee report, the board workbook and the CSVs are one click away.
+    for path in ("/analysis/topics", "/analysis/sections", "/analysis/questions", "/analysis/year-on-year"):
+        assert f'href="/cycles/2026-27{path}"' in html, path
+    assert 'href="/cycles/2026-27/committee-report.docx"' in html and 'href="/cycles/2026-27/committee-report.pdf"' in html
     assert 'href="/cycles/2026-27/workbook.xlsx"' in html and 'href="/cycles/2026-27/gaps.csv"' in html
     grouped = client.get("/cycles/2026-27/analysis?group=trust_name")
     assert "Oak Learning Trust" in _text(grouped) and "Not in a trust" in _text(grouped)
+
+
+def test_topic_and_section_pages_give_fully_met_cannot_confirm_and_with_gaps(client, make, sign_in, la):
+    sign_in(make.lead())
+    page = client.get("/cycles/2026-27/analysis/topics")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    prevent = _squash(re.search(r'id="requirements-prevent".*?</tr>', html, re.S).group(0))
+    assert prevent.startswith('id="requirements-prevent"> Prevent 4 1')
+    assert "1 meet every requirement: Prevent (25%)" in prevent
+    assert "1 cannot confirm at least one: Prevent (25%)" in prevent
+    assert "3 at least one gap: Prevent (75%)" in prevent
+    assert "/cycles/2026-27/analysis/establishments?tag=prevent&amp;list=with_gaps" in html
+    assert "/cycles/2026-27/analysis/establishments?tag=prevent&amp;status=trust" in html
+    for svg in re.findall(r"<svg.*?</svg>", html, re.S):
+        assert "<a " not in svg
+    listed = _text(client.get("/cycles/2026-27/analysis/establishments?tag=prevent&list=with_gaps"))
+    assert "Beta Academy" in listed and "Epsilon Infant" in listed and "Alpha Primary" not in listed
+    assert "3 of the 4 establishments that answered these questions (75%)" in listed
+    sections = client.get("/cycles/2026-27/analysis/sections").get_data(as_text=True)
+    policies = _squash(re.search(r'id="requirements-policies".*?</tr>', sections, re.S).group(0))
+    assert "Policies 4 2 meet every requirement: Policies (50%)" in policies
+    assert client.get("/cycles/2026-27/analysis/establishments?tag=nope&list=fully_met").status_code == 404
+
+
+def test_the_questions_page_counts_each_class_over_the_returns(client, make, sign_in, la):
+    sign_in(make.board())
+    html = client.get("/cycles/2026-27/analysis/questions").get_data(as_text=True)
+    wrap = re.search(r'id="question-prevent_wrap".*?</tr>', html, re.S).group(0)
+    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 0, 0]
+    assert "50%" in wrap  # partly met: 2 of the 4 returns
+    chart = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    # Labelled with question texts, never keys, and nothing to select inside the image.
+    assert "Has the DSL completed WRAP?" in chart and "prevent_wrap" not in chart and "<a " not in chart
+
+
+def test_the_year_on_year_page_compares_like_with_like(client, make, sign_in, la):
+    sign_in(make.board())
+    html = client.get("/cycles/2026-27/analysis/year-on-year").get_data(as_text=True)
+    text = _squash(html)
+    assert "Compared with 2025-26: last year's returns as they stood" in text
+    assert "only the 3 that returned in both years are compared" in text
+    row = _squash(re.search(r'id="yoy-policy_current".*?</tr>', html, re.S).group(0))
+    assert "Is the child protection policy current? 33% 75% +42 33% to 67% (of 3)" in row
+    chart = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    assert "policy_current" not in chart and "<a " not in chart
+    assert "Is the child protection policy current? (last year)" in chart
+
+
+def _squash(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'").strip()
 
 
 def test_figures_list_the_establishments_behind_them(client, make, sign_in, la):
     sign_in(make.lead())
     gaps = _text(client.get("/cycles/2026-27/analysis/establishments?question=prevent_wrap&class=partly"))
     assert "Beta Academy" in gaps and "Gamma Academy" in gaps and "Epsilon Infant" not in gaps
-    assert "2 of 6 establishments in scope (33%)" in gaps
+    assert "2 of the 4 establishments that have returned (50%)" in gaps
     trust = _text(client.get("/cycles/2026-27/analysis/establishments?tag=prevent&status=trust"))
     assert "Beta Academy" in trust and "Gamma Academy" in trust and "Alpha Primary" not in trust
     skipped = _text(client.get("/cycles/2026-27/analysis/establishments?tag=online&status=skipped"))
