@@ -17,6 +17,7 @@ import click
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
+from surveyapp.actions.services import generate_for_cycle
 from surveyapp.activity.models import ActivityRecord
 from surveyapp.audits.definitions import load_built_in_templates
 from surveyapp.audits.models import (
@@ -41,6 +42,7 @@ from surveyapp.auth.models import Role, User
 from surveyapp.auth.services import hash_password
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust, TrustContact
 from surveyapp.extensions import db
+from surveyapp.la_actions import services as la_services
 from surveyapp.timeutil import add_months
 
 #: every demo account signs in with this password
@@ -132,6 +134,21 @@ _SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson
              "Morgan", "Allen", "Scott", "Young", "Mitchell", "Kaur", "Singh", "Nowak", "Okafor", "Mensah",
              "O'Brien", "O’Neill", "Murphy", "Kelly", "Chen", "Shah", "Parker", "Bennett", "Fletcher", "Lawson",
              "Price", "Barker", "Holmes", "Marsh", "Chapman", "Gill", "Whitfield", "Osei", "Rahman", "Fraser"]
+
+#: the LA's own plan: reference, area, action, target date, status, RAG, Prevent objectives, dated updates
+_LA_ACTIONS = [
+    ("CS ALL 01", "Strategy", "Keep an action plan in line with the council's Prevent policy statement",
+     date(2026, 3, 31), "complete", "green", (1, 2, 3), [(date(2026, 3, 20), "Plan agreed by the Prevent Strategy Group.")]),
+    ("CS ALL 02", "Governance and oversight", "Focus the Prevent Strategy Group on the audit's priorities",
+     date(2026, 12, 31), "ongoing", "green", (1, 2, 3), []),
+    ("L&S 09", "Training", "Brief headteachers and governors on the Prevent duty", date(2026, 10, 31), "in_progress",
+     "red", (1, 2, 3), [(date(2026, 9, 30), "Sept update: governor briefing booked; heads' briefing not yet arranged."),
+                        (date(2026, 10, 31), "Oct update: 90-minute briefings rolled out to 40 schools.")]),
+    ("PSS 50", "IT security", "Advise every school on filtering that blocks extremist material", date(2027, 6, 30),
+     "not_started", "amber", (2, 3), []),
+    ("CS ALL 52", "Elected members", "Report to elected members on Prevent every year", date(2026, 12, 15),
+     "in_progress", "amber", (1, 2, 3), []),
+]
 
 #: the planned action for a gap, by question key, else by section
 _ACTIONS = {
@@ -299,12 +316,38 @@ class _DemoBuilder:
         self._fill(last_year, self.last_year_plans)
         plans = self._plan_this_year()
         self._fill(this_year, plans)
+        # The returns above are written in bulk, not through services.submit, so nothing has made their
+        # action plans yet: make them as submitting does (without this every action plan page said 0 actions).
+        for cycle in (last_year, this_year):
+            generate_for_cycle(cycle)
+        self._add_la_actions(last_year)
         last_year.state = CycleState.CLOSED
         db.session.execute(update(User), [{"id": user_id, "last_sign_in_at": at} for user_id, at in self.last_seen.items()])
         sign_ins.update(self._pick_sign_ins(plans))
         db.session.flush()
         return {"url": DEMO_URL, "password": DEMO_PASSWORD, "sign_ins": sign_ins,
                 "establishments": len(self.establishments), "trusts": len(self.trusts)}
+
+    def _add_la_actions(self, last_year: Cycle) -> None:
+        """The LA's own Prevent action plan, in the shape of a council's: one action from last year's finding."""
+        lead = db.session.get(User, self.lead_id)
+        # The seed plan's example: schools that have not reviewed their radicalisation risk assessment.
+        finding = la_services.question_gaps(db.session, last_year, "prevent_risk_assessment")
+        for reference, area, action, due, status, rag, objectives, updates in _LA_ACTIONS:
+            added = la_services.create_action(
+                db.session, lead, reference=reference, area=area, action=action, target_date=due, status=status,
+                rag=rag, lead="Education Safeguarding Lead", support="Prevent Co-ordinator",
+                milestones="Reported to the Prevent Strategy Group every term",
+                **{f"objective_{n}": n in objectives for n in (1, 2, 3)})
+            for day, text in updates:
+                la_services.add_update(db.session, added, lead, written_on=day, text=text)
+        if finding is not None and finding.gaps:
+            la_services.create_action(
+                db.session, lead, finding_cycle=last_year, finding_question_key=finding.question_key,
+                reference="L&S 10", area="Policy and practice", status="in_progress", rag="amber",
+                action=f"Work with the schools behind last year's finding: {finding.question_text}",
+                measures="Fewer schools with this gap in the 2026-27 audit", target_date=date(2027, 3, 31),
+                lead="Education Safeguarding Lead", objective_3=True)
 
     # --- the register -------------------------------------------------------------------
 

@@ -287,3 +287,38 @@ def _own_response(establishment: Establishment, slug: str) -> Response:
         .join(Cycle, Cycle.id == Assignment.cycle_id)
         .where(Cycle.slug == slug, Assignment.establishment_id == establishment.id)
     )
+
+
+def test_the_board_workbook_lists_every_planned_action_and_the_las_own_plan(demo, tmp_path):
+    import openpyxl
+
+    from surveyapp.actions.models import ActionItem
+    from surveyapp.exports.workbook import write_workbook
+    from surveyapp.la_actions.services import question_gaps
+
+    this_year = db.session.scalar(select(Cycle).where(Cycle.slug == "2026-27"))
+    last_year = db.session.scalar(select(Cycle).where(Cycle.slug == "2025-26"))
+    write_workbook(db.session, this_year, str(tmp_path / "board.xlsx"))
+    book = openpyxl.load_workbook(tmp_path / "board.xlsx", read_only=True)
+
+    planned = list(book["Action plans"].iter_rows(values_only=True))[1:]
+    items = db.session.scalar(select(func.count()).select_from(ActionItem).where(ActionItem.cycle_id == this_year.id))
+    assert len(planned) == items > 100
+    # Every establishment whose own return planned an action (a follow-up beside a gap) has it in the sheet.
+    # (A missing plan may be stored as JSON null rather than SQL NULL.)
+    from sqlalchemy import String, cast
+
+    with_plans = set(db.session.scalars(
+        select(Establishment.urn).join(Assignment, Assignment.establishment_id == Establishment.id)
+        .join(Response, Response.assignment_id == Assignment.id).join(Answer, Answer.response_id == Response.id)
+        .where(Assignment.cycle_id == this_year.id, Response.status.in_(RETURNED), Answer.follow_up.is_not(None),
+               cast(Answer.follow_up, String) != "null")))
+    assert len(with_plans) > 70 and with_plans <= {row[0] for row in planned}
+
+    header, *rows = list(book["The LA's actions"].iter_rows(values_only=True))
+    by_reference = {row[0]: dict(zip(header, row)) for row in rows}
+    assert len(by_reference) == 6
+    finding = by_reference["L&S 10"]
+    assert finding["Establishments then"] == question_gaps(db.session, last_year, "prevent_risk_assessment").gaps > 0
+    assert finding["Establishments in the next cycle"] == question_gaps(db.session, this_year, "prevent_risk_assessment").gaps
+    assert by_reference["L&S 09"]["Progress updates"].startswith("31 Oct 2026: Oct update")

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from surveyapp import mail
-from surveyapp.audits import services
+from surveyapp.audits import printable, services
 from surveyapp.audits.access import load_response
 from surveyapp.audits.models import AuditTemplate, IllegalStatusChange, ResponseStatus
 from surveyapp.auth.models import Role
@@ -88,6 +88,14 @@ def show_response(slug: str, response_id: int):
         trust=trust_response.assignment.trust if trust_response else None,
         previous=services.previous_answers(response), form=ReturnForm(),
     )
+
+
+@bp.get("/cycles/<slug>/responses/<int:response_id>/return.pdf")
+@readers_required
+def download_response_pdf(slug: str, response_id: int):
+    """Download a returned audit as a PDF for the LA's file."""
+    _cycle, response = _cycle_response_or_404(slug, response_id)
+    return printable.return_pdf(response)
 
 
 @bp.post("/cycles/<slug>/responses/<int:response_id>/return")

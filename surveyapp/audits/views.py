@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from surveyapp.audits import kept, services
+from surveyapp.audits import kept, printable, services
 from surveyapp.audits.access import respondent_response
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db, limiter
@@ -207,6 +207,14 @@ def confirmation(response):
     if not response.status.is_returned_to_la:
         return redirect(url_for("audits.show_task_list", response_id=response.id))
     return render_template("audits/confirmation.html", response=response)
+
+
+@bp.get("/<int:response_id>/return.pdf")
+@login_required
+@respondent_response
+def download_return_pdf(response):
+    """Download the returned audit as a PDF, with its sign-off, for the governors' and the LA's files."""
+    return printable.return_pdf(response)
 
 
 @bp.route("/<int:response_id>/academies", methods=["GET", "POST"])

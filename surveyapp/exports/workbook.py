@@ -23,14 +23,14 @@ from surveyapp.analysis import figures, formatting
 from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis
 from surveyapp.analysis.loading import load_cycle, load_follow_ups
 from surveyapp.audits.questions import describe_gap_rule
-from surveyapp.exports import data
+from surveyapp.exports import data, la_actions
 from surveyapp.exports.safe import WORKBOOK_OPTIONS, write_value
 from surveyapp.exports.tables import BoardTables, board_tables, group_label
 from surveyapp.timeutil import today, utcnow
 
 #: day 0 of Excel's 1900 date system (as counted for dates after February 1900)
 EXCEL_EPOCH = date(1899, 12, 30)
-SHEETS = ("Summary", "Completion", "Questions", "Gaps", "Non-responders", "Action plans", "Responses")
+SHEETS = ("Summary", "Completion", "Questions", "Gaps", "Non-responders", "Action plans", la_actions.SHEET, "Responses")
 RESPONSES_FIXED = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
                    "Answers from trust"]
 GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question", "Answer", "Class",
@@ -151,6 +151,7 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
     _write_non_responders(session, cycle, sheets["Non-responders"], fmt, analysis, result)
     actions = _write_actions(session, cycle, sheets["Action plans"], fmt, on, result,
                              dict(zip(cycle_data.questions["question_key"], cycle_data.questions["text"])))
+    _write_la_actions(session, sheets[la_actions.SHEET], fmt, on, result)
     _write_responses(sheets["Responses"], fmt, tables, result)
     _write_summary(book, sheets["Summary"], fmt, cycle, analysis, completion_rows, actions, result)
     book.close()
@@ -324,6 +325,13 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult, texts
         sheet.conditional_format(1, 7, last, 7, {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": style})
     result.sheets["Action plans"] = SheetCells(rows=row + 1, strings=len(ACTIONS_HEADER) + 11 * row, numbers=2 * row)
     return counts
+
+
+def _write_la_actions(session, sheet, fmt, on, result: WorkbookResult) -> None:
+    """The LA's own action plan (every action, whichever cycle it started from)."""
+    count = la_actions.write_la_actions_sheet(session, sheet, fmt.header, fmt.date, fmt.wrap, on)
+    result.sheets[la_actions.SHEET] = SheetCells(rows=count + 1, strings=len(la_actions.HEADER) + 12 * count,
+                                                 numbers=4 * count)
 
 
 # --- the Summary: headline figures, how to read the workbook, charts ---------------------------

@@ -211,3 +211,23 @@ def test_gaps_csv_lists_each_gap(known):
     planned = next(r for r in rows if r["Question key"] == "policy_current")
     assert planned["Planned action"] == "'" + FORMULA_ACTION and planned["Owner"] == "'@Head"
     assert planned["Target date"] == "2026-12-01"
+
+
+def test_the_las_own_actions_are_a_sheet_of_the_workbook_with_their_findings(known, make, tmp_path):
+    from surveyapp.la_actions.services import create_action
+
+    lead = make.lead()
+    create_action(db.session, lead, reference="=A1", area="Training", action=FORMULA_ACTION, status="in_progress",
+                  rag="red", objective_2=True, target_date=date(2027, 1, 1), finding_cycle=known["cycle"],
+                  finding_question_key="prevent_trained_pct")
+    db.session.commit()
+    write_workbook(db.session, known["cycle"], str(tmp_path / "board.xlsx"), on=date(2027, 1, 15))
+    sheet = openpyxl.load_workbook(tmp_path / "board.xlsx")["The LA's actions"]
+    header, rows = _table(sheet)
+    assert header[:3] == ["Reference", "Area", "Action"] and len(rows) == 1
+    row = rows[0]
+    assert (row["Reference"], row["Action"], row["RAG"], row["Overdue"], row["Prevent objectives"]) == (
+        "=A1", FORMULA_ACTION, "Red", "Yes", "2")
+    assert row["Establishments then"] == 1 and row["Establishments in the next cycle"] is None
+    assert row["Audit finding"].startswith("1 establishment did not meet “What percentage of staff are Prevent trained?”")
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)

@@ -69,6 +69,12 @@ def _cases(world):
         cases.append((endpoint, method, f"/audits/{t}{suffix}", OWN_TRUST))
         cases.append((endpoint, method, f"/audits/{u}{suffix}", OTHER_TRUST))
     cases += [
+        ("audits.download_return_pdf", "GET", f"/audits/{world['response_e']}/return.pdf", OWN_SCHOOL),
+        ("audits.download_return_pdf", "GET", f"/audits/{a}/return.pdf", {**OWN_SCHOOL, "dsl": 404, "deputy": 404}),
+        ("audits.download_return_pdf", "GET", f"/audits/{c}/return.pdf", OTHER_SCHOOL),
+        ("manage.download_response_pdf", "GET", f"/cycles/{cycle}/responses/{c}/return.pdf", READERS),
+        ("manage.download_response_pdf", "GET", f"/cycles/{cycle}/responses/{a}/return.pdf",
+         {**READERS, "board": 404, "lead": 404}),
         ("audits.choose_academies", "GET", f"/audits/{t}/academies", OWN_TRUST),
         ("audits.choose_academies", "POST", f"/audits/{u}/academies", OTHER_TRUST),
         ("manage.list_cycles", "GET", "/cycles", READERS),
@@ -152,12 +158,13 @@ def _cases(world):
 def world(app, make):
     trust, other_trust = make.trust(name="Oak Trust"), make.trust(name="Elm Trust")
     school_a = make.establishment(name="Ash Primary")
+    school_e = make.establishment(name="Birch Infants")  # the DSL's second school, its audit submitted
     academy_b = make.establishment(name="Oak Academy", trust=trust)
     school_c = make.establishment(name="Cedar Primary")
     academy_d = make.establishment(name="Elm Academy", trust=other_trust)
     users = {
-        "dsl": make.dsl(school_a),
-        "deputy": make.dsl(school_a, deputy=True),
+        "dsl": make.dsl(school_a, school_e),
+        "deputy": make.dsl(school_a, school_e, deputy=True),
         "trust_lead": make.trust_lead(trust),
         "board": make.board(),
         "lead": make.lead(),
@@ -176,7 +183,9 @@ def world(app, make):
         "response_a": response_of(establishment_id=school_a.id), "response_b": response_of(establishment_id=academy_b.id),
         "response_c": response_of(establishment_id=school_c.id), "response_d": response_of(establishment_id=academy_d.id),
         "response_t": response_of(trust_id=trust.id), "response_u": response_of(trust_id=other_trust.id),
+        "response_e": response_of(establishment_id=school_e.id),
     }
+    db.session.get(Response, world["response_e"]).status = ResponseStatus.SUBMITTED
     db.session.get(Response, world["response_c"]).status = ResponseStatus.SUBMITTED
     from surveyapp.la_actions.services import create_action
 
