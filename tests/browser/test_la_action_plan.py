@@ -42,7 +42,7 @@ def test_the_lead_keeps_the_plan(page, plan_world):
     expect(h1(page)).to_have_text("Start an action from an audit finding")
     press(page, page.get_by_role("link", name="Start an action on “When was the policy last reviewed?”"))
     expect(h1(page)).to_have_text("Add an action")
-    expect(page.get_by_text("1 establishment did not meet “When was the policy last reviewed?”")).to_be_visible()
+    expect(page.get_by_text("1 establishment did not fully meet “When was the policy last reviewed?”")).to_be_visible()
 
     # A mistake first: the errors are summarised and linked to their fields.
     page.get_by_label("Action", exact=True).fill("Ask the schools behind the finding to review their policy")
