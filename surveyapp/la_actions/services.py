@@ -240,7 +240,7 @@ class FindingFigure:
     @property
     def sentence(self) -> str:
         noun = "establishment" if self.gaps == 1 else "establishments"
-        return f"{self.gaps} {noun} did not meet “{self.question_text}” in {self.cycle.name}"
+        return f"{self.gaps} {noun} did not fully meet “{self.question_text}” in {self.cycle.name}"
 
 
 @dataclass

@@ -229,5 +229,5 @@ def test_the_las_own_actions_are_a_sheet_of_the_workbook_with_their_findings(kno
     assert (row["Reference"], row["Action"], row["RAG"], row["Overdue"], row["Prevent objectives"]) == (
         "=A1", FORMULA_ACTION, "Red", "Yes", "2")
     assert row["Establishments then"] == 1 and row["Establishments in the next cycle"] is None
-    assert row["Audit finding"].startswith("1 establishment did not meet “What percentage of staff are Prevent trained?”")
+    assert row["Audit finding"].startswith("1 establishment did not fully meet “What percentage of staff are Prevent trained?”")
     assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)

@@ -71,7 +71,7 @@ def test_an_action_from_a_finding_lists_who_is_behind_it_and_measures_it_in_the_
     first = services.question_gaps(db.session, built["cycle"], "policy_review_date")
     assert (first.gaps, first.in_scope) == (1, 5)
     assert first.establishments["urn"].tolist() == ["200003"]
-    assert first.sentence.startswith("1 establishment did not meet “When was the policy last reviewed?”")
+    assert first.sentence.startswith("1 establishment did not fully meet “When was the policy last reviewed?”")
     findings = services.findings_for_cycle(db.session, built["cycle"])
     assert {f.question_key for f in findings} == {"policy_current", "policy_review_date", "prevent_wrap",
                                                    "prevent_trained_pct", "prevent_sef"}

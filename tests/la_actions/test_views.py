@@ -120,7 +120,7 @@ def test_an_action_started_from_a_finding_lists_the_establishments_behind_it(cli
     assert "When was the policy last reviewed?" in findings
     url = f"/la-action-plan/new?cycle={built['cycle'].slug}&question=policy_review_date"
     form = client.get(url).get_data(as_text=True)
-    assert "1 establishment did not meet" in form and "200003" in form
+    assert "1 establishment did not fully meet" in form and "200003" in form
     added = client.post(url, data=_form(reference="PP 01", area="Policy and practice"))
     assert added.status_code == 302
     action = db.session.scalar(select(LaAction))
