@@ -77,9 +77,10 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     from surveyapp.actions.views import bp as actions_bp
     from surveyapp.analysis.views import bp as analysis_bp
+    from surveyapp.audits.cycle_views import bp as cycles_bp
     from surveyapp.chasing.views import bp as chasing_bp
 
-    for blueprint in (chasing_bp, analysis_bp, actions_bp):
+    for blueprint in (chasing_bp, analysis_bp, actions_bp, cycles_bp):
         app.register_blueprint(blueprint)
 
 
