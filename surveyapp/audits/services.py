@@ -28,7 +28,7 @@ from surveyapp.audits.models import (
 )
 from surveyapp.audits.coverage import covered_ids
 from surveyapp.audits.lifecycle import CycleClosed, ensure_open
-from surveyapp.audits.questions import is_gap
+from surveyapp.audits.questions import display, is_gap
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import today, utcnow
@@ -326,6 +326,7 @@ def save_section(
     existing = {a.question_key: a for a in db.session.scalars(
         select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_(list(inputs)))
     )}
+    changes = _answer_changes(section, inputs, existing)
     new_answers = []
     for key, given in inputs.items():
         answer = existing.get(key)
@@ -357,9 +358,33 @@ def save_section(
         _move(response, ResponseStatus.IN_PROGRESS, user)
         response.started_at = now
     record("answers.saved", user, establishment=response.assignment.establishment, trust=response.assignment.trust,
-           cycle=response.assignment.cycle, response=response.id, section=section.key, version=progress.version)
+           cycle=response.assignment.cycle, response=response.id, section=section.key, version=progress.version,
+           changes=changes)
     db.session.flush()
     return progress
+
+
+def _answer_changes(section: TemplateSection, inputs: dict[str, AnswerInput], existing: dict[str, Answer]) -> list[dict]:
+    """Each answer (and planned action) this save changes, before and after, as the DSL reads them,
+    so the trail answers "who changed this from No to Yes, and when?"."""
+    questions = {q.key: q for q in section.questions}
+    changes = []
+    for key, given in inputs.items():
+        question = questions.get(key)
+        answer = existing.get(key)
+        before = answer.value if answer else ""
+        if before != given.value and question is not None:
+            changes.append({"question": key, "before": display(question.type, before, question.options),
+                            "after": display(question.type, given.value, question.options)})
+        planned_before, planned_after = _plan_text(answer.follow_up if answer else None), _plan_text(given.follow_up)
+        if planned_before != planned_after:
+            changes.append({"question": key, "part": "action planned", "before": planned_before, "after": planned_after})
+    return changes
+
+
+def _plan_text(follow_up: dict[str, str] | None) -> str:
+    return ", ".join(follow_up.get(part, "") for part in ("action", "owner", "target_date")
+                     if follow_up.get(part)) if follow_up else ""
 
 
 def _current_progress(response_id: int, section_key: str) -> SectionProgress | None:
