@@ -242,7 +242,9 @@ def register(app: Flask) -> None:
     from surveyapp.audits.cli import responses
     from surveyapp.establishments.cli import contacts, establishments
 
-    for group in (users, templates, cycles, establishments, contacts, responses):
+    from surveyapp.retention.cli import data
+
+    for group in (users, templates, cycles, establishments, contacts, responses, data):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     _register_backup(app)

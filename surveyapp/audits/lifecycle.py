@@ -5,7 +5,7 @@ Every change is recorded in the activity log against the cycle, with its reason 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import exists, func, select
 
@@ -156,8 +156,10 @@ def create_historic_cycle(*, slug: str, name: str, template, due_on: date, opens
     opens_on = opens_on or date(due_on.year - 1, 9, 1)
     if due_on < opens_on:
         raise CycleError("The due date must be on or after the date the cycle opened")
+    # It closed when that year's returns were due: retention periods run from then, not from the import.
+    closed_at = min(utcnow(), datetime.combine(due_on, time(23, 59), tzinfo=timezone.utc))
     cycle = Cycle(slug=slug, name=name.strip() or slug, template=template, opens_on=opens_on, due_on=due_on,
-                  state=CycleState.CLOSED, closed_at=utcnow(), scope={"historic": True},
+                  state=CycleState.CLOSED, closed_at=closed_at, scope={"historic": True},
                   created_by_id=getattr(actor, "id", None))
     db.session.add(cycle)
     db.session.flush()
