@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)
+    register_signal_receivers()
     register_errorhandlers(app)
     register_security(app)
     register_commands(app)
@@ -82,6 +83,11 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (chasing_bp, analysis_bp, actions_bp, cycles_bp):
         app.register_blueprint(blueprint)
+
+
+def register_signal_receivers() -> None:
+    """Connect the areas that follow another area's news (running cycles follow register imports)."""
+    from surveyapp.audits import register_changes  # noqa: F401  (connects on import)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Cycles over time: draft and archived states, when a cycle closed, per-establishment extensions
+"""Cycles over time: draft and archived states, when a cycle closed, per-establishment extensions, and the day
+an establishment that closed left a cycle's counts
 
 Revision ID: a18204800f77
 Revises: e4a1c7b2d9f3
@@ -27,10 +28,12 @@ def upgrade():
         )
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('due_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('left_on', sa.Date(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_column('left_on')
         batch_op.drop_column('due_on')
     with op.batch_alter_table('cycles', schema=None) as batch_op:
         batch_op.alter_column(

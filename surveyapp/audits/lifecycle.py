@@ -133,7 +133,7 @@ def close_summary(cycle: Cycle) -> CloseSummary:
         select(func.count())
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None),
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None), Assignment.counted_in(cycle),
                Response.status.not_in([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
     ) or 0
     return CloseSummary(unfinished, running_extensions(cycle))

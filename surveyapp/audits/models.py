@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import db, str_enum
@@ -150,6 +150,15 @@ class Cycle(db.Model):
     assignments: Mapped[list[Assignment]] = relationship(back_populates="cycle", cascade="all, delete-orphan")
 
     @property
+    def reference_day(self) -> date:
+        """The day the cycle's counts are taken on: today while it runs, the day it closed once closed."""
+        from surveyapp.timeutil import today
+
+        if self.state in (CycleState.CLOSED, CycleState.ARCHIVED) and self.closed_at is not None:
+            return self.closed_at.date()
+        return today()
+
+    @property
     def takes_answers(self) -> bool:
         """Only an open cycle accepts saves, submissions, trust cover and action-plan changes."""
         return self.state is CycleState.OPEN
@@ -182,11 +191,19 @@ class Assignment(db.Model):
     trust_id: Mapped[int | None] = mapped_column(ForeignKey("trusts.id"), index=True)
     #: an agreed extension for this respondent alone; None means the cycle's due date
     due_on: Mapped[date | None]
+    #: the establishment closed: its work is kept, but it leaves the cycle's counts from this day
+    left_on: Mapped[date | None]
 
     cycle: Mapped[Cycle] = relationship(back_populates="assignments")
     establishment = relationship("Establishment")
     trust = relationship("Trust")
     response: Mapped[Response] = relationship(back_populates="assignment", uselist=False, cascade="all, delete-orphan")
+
+    @classmethod
+    def counted_in(cls, cycle: Cycle):
+        """SQL: the assignment is in the cycle's denominator (its establishment had not closed by the day
+        the cycle's counts are taken on)."""
+        return or_(cls.left_on.is_(None), cls.left_on > cycle.reference_day)
 
     @property
     def effective_due_on(self) -> date:

@@ -590,7 +590,7 @@ def status_counts(cycle: Cycle) -> dict[str, int]:
         select(category, func.count())
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None), Assignment.counted_in(cycle))
         .group_by(category)
     ).all()
     counts = {status.value: 0 for status in ResponseStatus}
