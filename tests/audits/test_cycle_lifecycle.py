@@ -226,3 +226,30 @@ def test_a_draft_cycle_is_not_seen_by_schools_until_launched(client, make, sign_
     assert runner.invoke(args=["cycles", "launch", "--slug", "2027-28"]).exit_code == 0
     assert "2027-28" in client.get("/audits/").get_data(as_text=True)
     assert client.get(f"/audits/{response.id}/").status_code == 200
+
+
+def test_the_lead_opens_a_cycle_as_a_draft_on_the_web_and_launches_it(client, make, sign_in):
+    school = make.establishment(name="Ash Primary")
+    dsl = make.dsl(school)
+    lead = make.lead()
+    template = make.template()
+    db.session.commit()
+    sign_in(lead)
+    form = client.get("/cycles/new").get_data(as_text=True)
+    assert "Keep it as a draft for now" in form
+    made = client.post("/cycles/new", data={"slug": "2027-28", "name": "Safeguarding audit 2027-28",
+                                            "template": str(template.id), "due_on": ["31", "3", "2028"], "draft": "y"})
+    assert made.status_code == 302
+    db.session.expire_all()
+    cycle = cycle_by_slug("2027-28")
+    assert cycle.state is CycleState.DRAFT
+    page = client.get("/cycles/2027-28/").get_data(as_text=True)
+    assert "This cycle is a draft" in page and "Open it to establishments" in page
+    dsl_client = client.application.test_client()
+    sign_in(dsl, test_client=dsl_client)
+    assert "2027-28" not in dsl_client.get("/audits/").get_data(as_text=True)
+    assert client.post("/cycles/2027-28/launch", data={}).status_code == 302
+    db.session.expire_all()
+    assert cycle_by_slug("2027-28").state is CycleState.OPEN
+    assert "2027-28" in dsl_client.get("/audits/").get_data(as_text=True)
+    assert [a for a, _ in _actions("cycle.")] == ["cycle.drafted", "cycle.launched"]
