@@ -58,7 +58,8 @@ def load_establishments(cycle: Cycle, session=None, only: list[int] | None = Non
         .join(Assignment, Assignment.establishment_id == Establishment.id)
         .join(Response, Response.assignment_id == Assignment.id)
         .outerjoin(Trust, Trust.id == Establishment.trust_id)
-        .where(Assignment.cycle_id == cycle.id)
+        # An establishment that closed during the cycle keeps its work but leaves the counts.
+        .where(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle))
         .order_by(Establishment.name, Establishment.urn)
     )
     if only is not None:
@@ -189,9 +190,10 @@ def previous_cycle(cycle: Cycle, session=None) -> Cycle | None:
 
 
 def comparable_day(cycle: Cycle, earlier: Cycle, on: date) -> date | None:
-    """The day of ``earlier`` to compare an open ``cycle`` with on ``on``: as many days before its due date as
-    ``on`` is before this one's. None once the cycle is closed: then whole cycle is compared with whole cycle."""
-    if cycle.state != CycleState.OPEN:
+    """The day of ``earlier`` to compare an open (or draft) ``cycle`` with on ``on``: as many days before its due
+    date as ``on`` is before this one's. None once the cycle is closed or archived: then whole cycle is compared
+    with whole cycle."""
+    if cycle.state not in (CycleState.DRAFT, CycleState.OPEN):
         return None
     return earlier.due_on - (cycle.due_on - on)
 
