@@ -17,6 +17,7 @@ import click
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
+from surveyapp.actions.services import generate_for_cycle
 from surveyapp.activity.models import ActivityRecord
 from surveyapp.audits.definitions import load_built_in_templates
 from surveyapp.audits.models import (
@@ -299,6 +300,10 @@ class _DemoBuilder:
         self._fill(last_year, self.last_year_plans)
         plans = self._plan_this_year()
         self._fill(this_year, plans)
+        # The returns above are written in bulk, not through submit(), which is where a return's action
+        # plan is made: make the plans of both cycles here, or the lead's action lists would stay empty.
+        generate_for_cycle(last_year)
+        generate_for_cycle(this_year)
         last_year.state = CycleState.CLOSED
         db.session.execute(update(User), [{"id": user_id, "last_sign_in_at": at} for user_id, at in self.last_seen.items()])
         sign_ins.update(self._pick_sign_ins(plans))

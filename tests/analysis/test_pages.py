@@ -25,7 +25,7 @@ def test_board_viewer_reads_the_headline_charts_and_tables(client, make, sign_in
     assert ("4 of 6 establishments (67%) completed the audit; 4 (67%) answered the Prevent questions, "
             "2 of them through their trust.") in text
     # Charts are SVG with a title, text labels on every bar and a hatched pattern, each followed by a table.
-    assert html.count("app-chart") == 3 and 'role="img"' in html and "-hatch" in html
+    assert html.count("app-chart") == 3 and 'role="group"' in html and "-hatch" in html
     assert 'id="completion-table"' in html and 'id="questions-table"' in html and 'id="year-on-year-table"' in html
     assert "3 of 5 (60%)" in html  # Primary completion bar label
     # Every figure links to the establishments behind it.
