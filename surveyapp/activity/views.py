@@ -35,7 +35,7 @@ def list_activity():
     cycles = db.session.scalars(select(Cycle.slug).order_by(Cycle.opens_on.desc())).all()
     return render_template("activity/list.html", rows=rows, total=total, page=page, pages=(total + PER_PAGE - 1) // PER_PAGE,
                            filters=filters, args=filters.as_args(), actions=actions, cycles=cycles,
-                           in_words=action_in_words)
+                           in_words=action_in_words, detail_text=export.flatten)
 
 
 @bp.get("/activity.<any(csv, xlsx):fmt>")
