@@ -7,6 +7,7 @@ instance folder, so sign-ins survive a restart of the demo server.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -73,6 +74,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if smtp_security not in {"starttls", "ssl", "none"}:
         raise ConfigError(f"SMTP_SECURITY must be starttls, ssl or none, not {smtp_security!r}")
 
+    council_colour = (os.environ.get("COUNCIL_COLOUR") or "#1d70b8").strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", council_colour):
+        raise ConfigError(f"COUNCIL_COLOUR must be a colour like #1d70b8, not {council_colour!r}")
+
     idle_minutes = _int("SESSION_IDLE_MINUTES", 120)
     absolute_hours = _int("SESSION_ABSOLUTE_HOURS", 12)
 
@@ -93,7 +98,6 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Links in emails and printed by the CLI need an absolute address.
         "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         #: the council's name as the committee report prints it
-        "COUNCIL_NAME": os.environ.get("COUNCIL_NAME") or "The local authority",
         # The signed cookie lives as long as the absolute limit, so a DSL whose
         # sign-in went idle still has the CSRF secret that lets their save be kept.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute_hours),
@@ -115,6 +119,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_BACKOFF_SECONDS": _int("REMINDER_BACKOFF_SECONDS", 2),
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 80) * 1024 * 1024,
+        # The council's own service: its name, logo and colour in the header (GOV.UK's crown and font are
+        # reserved for GOV.UK), and where the phase banner sends feedback.
+        "COUNCIL_NAME": os.environ.get("COUNCIL_NAME") or "Demo County Council",
+        "COUNCIL_LOGO_URL": os.environ.get("COUNCIL_LOGO_URL") or None,
+        "COUNCIL_COLOUR": council_colour,
+        "FEEDBACK_URL": os.environ.get("FEEDBACK_URL") or "mailto:safeguarding.audit@example.org",
         "TESTING": env == "testing",
     }
     config.update(overrides)

@@ -1,7 +1,7 @@
 """The home page (which sends each role to its own start), static pages and GOV.UK assets."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
 
 from surveyapp.auth.models import Role
@@ -23,6 +23,14 @@ def home():
 def govuk_assets(filename: str):
     """Serve GOV.UK Frontend's fonts and images where its CSS expects them."""
     return send_from_directory(current_app.static_folder + "/govuk/assets", filename, max_age=86400)
+
+
+@bp.get("/council.css")
+def council_css():
+    """Serve the council's colour as a style sheet (the Content-Security-Policy forbids inline styles)."""
+    colour = current_app.config["COUNCIL_COLOUR"]  # checked as #rrggbb when the settings were read
+    body = f":root {{ --app-council-colour: {colour}; }}\n"
+    return Response(body, mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @bp.get("/accessibility")

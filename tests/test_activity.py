@@ -44,8 +44,8 @@ def test_saves_submission_and_sign_ins_are_logged_and_filterable(client, make, s
 
     sign_in(lead)
     page = client.get(f"/activity?action=response&urn={school.urn}").get_data(as_text=True)
-    assert '<td class="govuk-table__cell">response.submitted</td>' in page and "dsl@ash.example.org" in page
-    assert '<td class="govuk-table__cell">answers.saved</td>' not in page
+    assert '<td class="govuk-table__cell">Submitted a return</td>' in page and "dsl@ash.example.org" in page
+    assert '<td class="govuk-table__cell">Saved answers</td>' not in page
     assert "1 entries" in page
     assert "Birch Primary" not in client.get(f"/activity?urn={school.urn}").get_data(as_text=True)
 

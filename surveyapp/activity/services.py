@@ -40,6 +40,8 @@ class ActivityFilters:
     """What the lead asked to see; empty strings mean "any"."""
 
     action: str = ""
+    #: leave out sign-ins, sign-outs and refused sign-ins, which outnumber everything else
+    hide_sign_ins: bool = False
     urn: str = ""
     email: str = ""
     #: first and last day, inclusive (UTC)
@@ -56,13 +58,56 @@ class ActivityFilters:
         text = {key: (values.get(key) or "").strip()
                 for key in ("action", "urn", "email", "from", "to", "cycle", "question")}
         return cls(action=text["action"], urn=text["urn"], email=text["email"].lower(), cycle=text["cycle"],
-                   from_=_day(text["from"]), to=_day(text["to"]), question=text["question"][:80])
+                   from_=_day(text["from"]), to=_day(text["to"]), question=text["question"][:80],
+                   hide_sign_ins=bool(values.get("hide_sign_ins")))
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (for links that keep them)."""
         args = {"action": self.action, "urn": self.urn, "email": self.email, "cycle": self.cycle, "question": self.question,
-                "from": self.from_.isoformat() if self.from_ else "", "to": self.to.isoformat() if self.to else ""}
+                "from": self.from_.isoformat() if self.from_ else "", "to": self.to.isoformat() if self.to else "",
+                "hide_sign_ins": "1" if self.hide_sign_ins else ""}
         return {key: value for key, value in args.items() if value}
+
+
+#: the actions a sign-in leaves in the log, hidden by ``hide_sign_ins``
+SIGN_IN_ACTIONS = ("auth.signed_in", "auth.signed_out", "auth.sign_in_failed", "auth.code_refused")
+
+#: each action in words, as the lead reads it in the log
+ACTION_WORDS = {
+    "action.updated": "Updated an action",
+    "activity.exported": "Downloaded the activity log",
+    "answers.saved": "Saved answers",
+    "auth.code_refused": "Two-factor code refused",
+    "auth.password_reset_requested": "Asked to reset their password",
+    "auth.password_set": "Set their password",
+    "auth.sign_in_failed": "Sign-in failed",
+    "auth.signed_in": "Signed in",
+    "auth.signed_out": "Signed out",
+    "contacts.imported": "Imported contacts",
+    "cycle.opened": "Opened a cycle",
+    "establishments.imported": "Imported establishments",
+    "reminder.sent": "Reminder sent",
+    "reminder.failed": "Reminder failed",
+    "reminders.schedule_set": "Set the reminder schedule",
+    "response.submitted": "Submitted a return",
+    "response.accepted": "Accepted a return",
+    "response.returned": "Returned a return for amendment",
+    "responses.imported": "Imported returns",
+    "settings.two_factor_for_everyone": "Changed who must use two-factor sign-in",
+    "template.loaded": "Loaded a template",
+    "trust.coverage_changed": "Changed the academies a trust answers for",
+    "user.created": "Created an account",
+    "user.invited": "Invited a user",
+    "user.two_factor_disabled": "Turned off two-factor sign-in",
+    "user.two_factor_enabled": "Turned on two-factor sign-in",
+}
+
+
+def action_in_words(action: str) -> str:
+    """The action as a lead reads it ("Signed in"); an action without words yet reads from its code."""
+    if action in ACTION_WORDS:
+        return ACTION_WORDS[action]
+    return action.replace(".", " ").replace("_", " ").capitalize()
 
 
 def _day(value: str) -> date | None:
@@ -109,6 +154,8 @@ def activity_query(filters: ActivityFilters) -> Select | None:
         query = query.where(for_cycle(cycle_id))
     if filters.action:
         query = query.where(ActivityRecord.action.startswith(filters.action))
+    if filters.hide_sign_ins:
+        query = query.where(ActivityRecord.action.not_in(SIGN_IN_ACTIONS))
     if filters.urn:
         query = query.where(Establishment.urn == filters.urn)
     if filters.email:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from surveyapp.activity import export
 from surveyapp.activity.models import ActivityRecord
-from surveyapp.activity.services import ActivityFilters, activity_query, record
+from surveyapp.activity.services import ActivityFilters, action_in_words, activity_query, record
 from surveyapp.audits.models import Cycle
 from surveyapp.auth.permissions import lead_required
 from surveyapp.extensions import db
@@ -35,7 +35,7 @@ def list_activity():
     cycles = db.session.scalars(select(Cycle.slug).order_by(Cycle.opens_on.desc())).all()
     return render_template("activity/list.html", rows=rows, total=total, page=page, pages=(total + PER_PAGE - 1) // PER_PAGE,
                            filters=filters, args=filters.as_args(), actions=actions, cycles=cycles,
-                           detail_text=export.flatten)
+                           in_words=action_in_words, detail_text=export.flatten)
 
 
 @bp.get("/activity.<any(csv, xlsx):fmt>")

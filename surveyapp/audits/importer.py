@@ -28,6 +28,7 @@ from surveyapp.audits.models import (
     SectionState,
     StatusEvent,
     TemplateQuestion,
+    TrustCoverage,
 )
 from surveyapp.audits.questions import InvalidAnswer, normalise
 from surveyapp.audits.services import AnswerInput, reference_for, section_is_complete
@@ -278,6 +279,7 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
     if response_rows:
         db.session.execute(update(Response), response_rows)
     _insert_many(StatusEvent, events)
+    _plan_actions(cycle, [item for item in plan.returns if item.submitted], response_ids)
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (Assignment, Response, Answer, SectionProgress)):
             db.session.expire(instance)
@@ -285,6 +287,22 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
     record("responses.imported", actor, cycle=cycle, file=filename, **counts)
     db.session.flush()
     return counts
+
+
+def _plan_actions(cycle: Cycle, submitted: list[RespondentReturn], response_ids: dict) -> None:
+    """Make the action plans of the returns imported as submitted, as submit() does for one return.
+
+    Without this an imported return's gaps never reach the action plans, the overdue list or the workbook.
+    """
+    from surveyapp.actions.services import generate_for_cycle  # the actions area builds on audits
+
+    ids = {item.establishment_id for item in submitted if item.establishment_id is not None}
+    trust_responses = [response_ids[_respondent(item)] for item in submitted if item.trust_id is not None]
+    for chunk in range(0, len(trust_responses), 5000):
+        ids.update(db.session.scalars(select(TrustCoverage.establishment_id)
+                                      .where(TrustCoverage.response_id.in_(trust_responses[chunk:chunk + 5000]))))
+    if ids:
+        generate_for_cycle(cycle, sorted(ids))
 
 
 def _stand_in(cycle: Cycle, item: RespondentReturn) -> SimpleNamespace:

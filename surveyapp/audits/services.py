@@ -185,7 +185,33 @@ class SectionSummary:
 
     @property
     def label(self) -> str:
-        return {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed", "trust": "Answered by trust"}[self.state]
+        return {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed",
+                "trust": "Answered by trust", "trust_pending": "Being answered by the trust"}[self.state]
+
+
+def covered_by_returned_trust(responses: list[Response]) -> set[int]:
+    """Of these academies' responses, those whose trust's submitted or accepted return answers for them, in one query."""
+    pairs = {(r.assignment.establishment_id, r.assignment.cycle_id): r.id for r in responses
+             if r.assignment.establishment_id is not None}
+    if not pairs:
+        return set()
+    rows = db.session.execute(
+        select(TrustCoverage.establishment_id, Assignment.cycle_id)
+        .join(Response, Response.id == TrustCoverage.response_id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(TrustCoverage.establishment_id.in_({establishment for establishment, _ in pairs}),
+               Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
+    ).all()
+    return {pairs[key] for key in map(tuple, rows) if key in pairs}
+
+
+def by_cycle(responses: list[Response]) -> list[tuple[Cycle, list[Response]]]:
+    """The responses grouped by cycle, keeping their order (newest cycle first)."""
+    groups: dict[int, tuple[Cycle, list[Response]]] = {}
+    for response in responses:
+        cycle = response.assignment.cycle
+        groups.setdefault(cycle.id, (cycle, []))[1].append(response)
+    return list(groups.values())
 
 
 def covering_trust_response(response: Response) -> Response | None:
@@ -212,6 +238,9 @@ def section_summaries(response: Response, trust_response: Response | None = None
                                             row.updated_by.display_name if row.updated_by else ""))
         elif section.key in trust_progress and trust_response.status.is_returned_to_la:
             summaries.append(SectionSummary(section, "trust"))
+        elif trust_response is not None and not trust_response.status.is_returned_to_la:
+            # The trust has not submitted yet: its answers do not count, but the academy should know they are coming.
+            summaries.append(SectionSummary(section, "trust_pending"))
         else:
             summaries.append(SectionSummary(section, "not_started"))
     return summaries

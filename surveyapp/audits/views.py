@@ -22,7 +22,10 @@ bp = Blueprint("audits", __name__, url_prefix="/audits")
 def list_audits():
     """List the audits this user completes, newest cycle first."""
     responses = services.responses_for_user(current_user)
-    return render_template("audits/list.html", responses=responses)
+    trusts = {r.assignment.trust for r in responses if r.assignment.trust_id is not None}
+    return render_template("audits/list.html", responses=responses, groups=services.by_cycle(responses),
+                           covered=services.covered_by_returned_trust(responses),
+                           trusts=sorted(trusts, key=lambda trust: trust.name))
 
 
 @bp.get("/<int:response_id>/")

@@ -9,7 +9,7 @@ import pyotp
 import segno
 from sqlalchemy import select
 
-from surveyapp.auth.models import SiteSetting, User
+from surveyapp.auth.models import Role, SiteSetting, User
 from surveyapp.extensions import db
 
 ISSUER = "Safeguarding audit"
@@ -28,6 +28,13 @@ def provisioning_uri(user: User, secret: str) -> str:
 def qr_svg(uri: str) -> str:
     """The setup link as an SVG QR code, for an authenticator app to scan."""
     return segno.make(uri, error="m").svg_inline(scale=4, title="QR code for your authenticator app")
+
+
+def roles_always_required() -> list[Role]:
+    """The roles that TWO_FACTOR_ROLES makes sign in with two factors, whatever the lead chooses."""
+    from flask import current_app
+
+    return [role for role in Role if role.value in current_app.config["TWO_FACTOR_ROLES"]]
 
 
 def required_for(user: User) -> bool:

@@ -278,7 +278,8 @@ def forgot_password():
 def list_users():
     """List every account with its role and links."""
     users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    return render_template("auth/users.html", users=users, everyone=mfa.required_for_everyone())
+    return render_template("auth/users.html", users=users, everyone=mfa.required_for_everyone(),
+                           always=mfa.roles_always_required())
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])

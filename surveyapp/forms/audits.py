@@ -174,7 +174,9 @@ class SectionForm:
         q = state.question
         rule = describe_gap_rule(q.type, q.gap, q.options)
         prompt = (q.follow_up or {}).get("prompt") or "What action is planned, who will do it and by when?"
-        return prompt, f"Answer this if your answer is {rule.removeprefix('a gap when ')}." if rule else ""
+        # The rule reads "a gap when the answer is No" or "... when the date is more than 12 months ...".
+        when = rule.removeprefix("a gap when ").replace("the answer is ", "your answer is ", 1)
+        return prompt, f"Answer this if {when}." if rule else ""
 
     def params_for(self, state: QuestionState) -> dict:
         """GOV.UK macro parameters for the question's main input."""

@@ -105,6 +105,22 @@ def test_returns_are_imported_with_values_normalised(runner, tmp_path, setup):
     assert entry.cycle_id == cycle.id and entry.detail["respondents"] == 4 and entry.detail["answers"] == 16
 
 
+def test_imported_submitted_returns_get_their_action_plans(runner, tmp_path, setup):
+    """A submitted return's gaps reach the action plans, as a submission in the service does."""
+    from surveyapp.actions.models import ActionItem
+
+    cycle, first, second, later, trust = setup
+    rows = [{"URN": "100001", **COMPLETE}, {"URN": "100002", "Submitted": "no", "prevent_wrap": "no"}]
+    result = run_import(runner, tmp_path, rows)
+    assert result.exit_code == 0, result.output
+    planned = dict(db.session.execute(select(ActionItem.question_key, ActionItem.establishment_id)
+                                      .where(ActionItem.cycle_id == cycle.id)).all())
+    assert set(planned) == {"prevent_wrap", "prevent_trained_pct", "prevent_sef"}
+    assert set(planned.values()) == {first.id}, "the return still in progress plans nothing yet"
+    assert run_import(runner, tmp_path, rows).exit_code == 0
+    assert db.session.scalar(select(func.count()).select_from(ActionItem)) == 3, "importing again adds none"
+
+
 def test_a_gap_needing_a_follow_up_leaves_its_section_in_progress(runner, tmp_path, setup):
     # section_is_complete asks for an action plan for a gap with a follow-up; spreadsheets have none.
     assert run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE, "policy_current": "No"}]).exit_code == 0

@@ -79,8 +79,8 @@ def test_the_lead_reminds_every_secondary_in_progress_and_the_tracker_shows_it(p
     expect(h1(page)).to_have_text("Tracker")
     expect(page.locator("#tracker-list caption")).to_contain_text("7 establishments")
 
-    page.get_by_label("Status").select_option("in_progress")
-    page.get_by_label("Phase").select_option("Secondary")
+    page.get_by_label("Status", exact=True).select_option("in_progress")
+    page.get_by_label("Phase", exact=True).select_option("Secondary")
     press(page, page.get_by_role("button", name="Apply filters"))
     assert "status=in_progress" in page.url and "phase=Secondary" in page.url
     expect(page.locator("#tracker-list caption")).to_contain_text("4 establishments match")

@@ -88,3 +88,44 @@ def test_trust_lead_answers_for_chosen_academies_and_their_dsl_sees_it(page, mak
 
     # The academy left out answers for itself.
     assert services.covering_trust_response(response_of(cedar)) is None
+
+
+def test_the_trust_leads_home_groups_cycles_and_cover_statuses_say_what_the_trust_has_done(page, make):
+    from datetime import date
+
+    from surveyapp.audits.models import CycleState
+
+    trust = make.trust(name="Elm Learning Trust", uid="4400")
+    acorn = make.establishment(name="Acorn Academy", trust=trust, type_name="Academy converter")
+    make.establishment(name="Birch Academy", trust=trust, type_name="Academy converter")
+    lead = make.trust_lead(trust, name="Tess Trust")
+    acorn_dsl = make.dsl(acorn)
+    last_year = make.cycle(slug="2025-26", due_on=date(2026, 3, 31), opens_on=date(2025, 9, 1))
+    this_year = make.cycle()
+    # Last year the trust submitted for Acorn; this year it has started, covering Acorn again.
+    for cycle, status in ((last_year, ResponseStatus.SUBMITTED), (this_year, ResponseStatus.IN_PROGRESS)):
+        trust_response = next(r for a in cycle.assignments if a.trust_id == trust.id for r in [a.response])
+        db.session.query(TrustCoverage).filter_by(response_id=trust_response.id).delete()
+        db.session.add(TrustCoverage(response_id=trust_response.id, establishment_id=acorn.id))
+        trust_response.status = status
+    last_year.state = CycleState.CLOSED
+    db.session.commit()
+
+    sign_in_directly(page, lead)
+    visit(page, "/audits/")
+    headings = page.get_by_role("heading", level=2).all_inner_texts()
+    assert [" ".join(h.split()) for h in headings][:2] == [
+        "Safeguarding audit 2026-27 Open now", "Safeguarding audit 2025-26 Closed"], headings
+    tracker = page.get_by_role("link", name="Elm Learning Trust’s tracker for Safeguarding audit 2026-27")
+    last = page.get_by_role("table", name="Safeguarding audit 2025-26: audits for your establishments and trust")
+    expect(last.get_by_role("row").filter(has_text="Acorn Academy").locator(".govuk-tag")).to_have_text("Covered by trust")
+    expect(last.get_by_role("row").filter(has_text="Birch Academy").locator(".govuk-tag")).to_have_text("Not started")
+    press(page, tracker)
+    expect(h1(page)).to_have_text("Tracker")
+    sign_out(page)
+
+    # This year the trust has not submitted: its answers are coming, not given.
+    sign_in(page, acorn_dsl)
+    press(page, page.get_by_role("link", name="Acorn Academy – Safeguarding audit 2026-27"))
+    for section in this_year.template.sections:
+        expect(task_status(page, section.title)).to_have_text("Being answered by the trust")

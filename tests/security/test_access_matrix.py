@@ -38,6 +38,7 @@ def _cases(world):
     cases = [
         ("main.home", "GET", "/", PUBLIC),
         ("main.accessibility", "GET", "/accessibility", PUBLIC),
+        ("main.council_css", "GET", "/council.css", PUBLIC),
         ("main.privacy", "GET", "/privacy", PUBLIC),
         ("main.healthz", "GET", "/healthz", PUBLIC),
         ("main.govuk_assets", "GET", "/assets/images/favicon.ico", PUBLIC),
