@@ -25,15 +25,19 @@ def import_responses_command(slug: str, path: str, dry_run: bool) -> None:
     cycle = cycle_by_slug(slug)
     if cycle is None:
         fail(f'There is no cycle "{slug}". Open it first with: surveyapp cycles open')
+    from surveyapp.progress import shown
+
     try:
-        plan = plan_responses(cycle, Path(path).read_bytes())
+        plan = plan_responses(cycle, Path(path))
     except ImportFailed as exc:
         count = len(exc.problems)
         fail(f"{path} was not imported ({count} problem{'s' if count != 1 else ''}); nothing was changed:\n"
              + "\n".join(f"  {problem}" for problem in exc.problems))
     if dry_run:
+        plan.close()
         click.echo(f"Dry run of {path} into {cycle.slug}: {plan.summary()}. Nothing was changed.")
         return
-    apply_responses(plan, actor=None, filename=Path(path).name)
+    with shown("Writing answers", unit="answers") as progress:
+        apply_responses(plan, actor=None, filename=Path(path).name, progress=progress)
     db.session.commit()
     click.echo(f"Imported {path} into {cycle.slug}: {plan.summary()}.")
