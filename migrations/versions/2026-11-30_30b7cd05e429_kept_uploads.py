@@ -1,7 +1,7 @@
 """kept uploads in the database
 
 Revision ID: 30b7cd05e429
-Revises: e4a1c7b2d9f3
+Revises: a18204800f77
 Create Date: 2026-11-30 23:59:00
 
 An import file kept between its preview and its confirmation moves from the receiving host's
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '30b7cd05e429'
-down_revision = 'e4a1c7b2d9f3'
+down_revision = 'a18204800f77'
 branch_labels = None
 depends_on = None
 
