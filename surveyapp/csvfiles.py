@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 #: how many problems ``str(ImportFailed)`` lists before "and N more"
 PROBLEMS_SHOWN = 50
@@ -116,7 +119,8 @@ class CsvTable:
     found: dict[str, str]
     #: headers the importer did not ask for (blank headers left out)
     unmatched: list[str]
-    rows: list[CsvRow]
+    #: a list from ``read_csv``, an iterator from ``open_csv``
+    rows: list[CsvRow] | Iterator[CsvRow]
     columns: dict[str, Column]
     problems: list[ImportProblem] = field(default_factory=list)
 
@@ -185,15 +189,27 @@ def read_csv(data: bytes, columns: list[Column]) -> CsvTable:
     row, a formula, a value too long) are collected in ``table.problems`` so the
     importer can add its own and report them all together.
     """
-    text, encoding = decode(data)
-    header_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    table = open_csv(io.BytesIO(data), columns)
+    table.rows = list(table.rows)
+    return table
+
+
+def open_csv(source: BinaryIO, columns: list[Column]) -> CsvTable:
+    """Like ``read_csv``, for a seekable binary file of any size: ``table.rows`` is an iterator that
+    reads one row at a time, so memory does not grow with the file. Value problems are added to
+    ``table.problems`` as the rows are read; the caller checks them after the last row."""
+    encoding = sniff_encoding(source)
+    source.seek(0)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig" if encoding == "utf-8" else "cp1252", newline="")
+    first = text.readline()
+    header_line = first.rstrip("\r\n")
     if "," not in header_line:
         for separator, name in ((";", "semicolons"), ("\t", "tabs")):
             if separator in header_line:
                 raise ImportFailed([ImportProblem(1, None, f"the file is separated by {name}; save it as "
                                                            "comma-separated CSV")])
 
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(itertools.chain([first], text), strict=True)
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -211,8 +227,14 @@ def read_csv(data: bytes, columns: list[Column]) -> CsvTable:
         raise ImportFailed(problems)
 
     table = CsvTable(encoding=encoding, headers=headers, found=found, unmatched=unmatched, rows=[], columns=by_key)
-    width = len(headers)
-    last_line = 1
+    table.rows = _rows(table, reader, positions)
+    return table
+
+
+def _rows(table: CsvTable, reader, positions: dict[str, int]) -> Iterator[CsvRow]:
+    by_key = table.columns
+    width = len(table.headers)
+    last_line = reader.line_num
     while True:
         start = last_line + 1
         try:
@@ -251,8 +273,74 @@ def read_csv(data: bytes, columns: list[Column]) -> CsvTable:
                 continue
             values[key] = value
         if len(table.problems) == problems_before:  # a row with a refused value is not checked further
-            table.rows.append(CsvRow(start, values))
-    return table
+            yield CsvRow(start, values)
+
+
+#: bytes Windows-1252 leaves undefined
+_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def sniff_encoding(source: BinaryIO, block_size: int = 1 << 18) -> str:
+    """Check a binary file as ``decode`` checks bytes, a block at a time; return "utf-8" or "windows-1252".
+
+    :raises ImportFailed: as ``decode`` does, naming the same line
+    """
+    def refuse(reason: str, line: int | None = None) -> ImportFailed:
+        return ImportFailed([ImportProblem(line, None, reason)])
+
+    source.seek(0)
+    carry, offset, lines = b"", 0, 0  # offset and lines: where ``carry`` starts
+    anything = False
+    utf8_error: tuple[int, int] | None = None  # (line, byte) of the first byte that is not UTF-8
+    cp1252_error: tuple[int, int] | None = None
+    mixed = False
+    first = True
+    while True:
+        chunk = source.read(block_size)
+        block = carry + chunk
+        if first:
+            if block.startswith(_WORKBOOK_SIGNATURES):
+                raise refuse("this is an Excel workbook: save it as CSV (comma-separated values) and upload that")
+            if block.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise refuse('the file is in UTF-16 ("Unicode text"): save it as "CSV UTF-8 (comma delimited)"')
+            first = False
+        # Cut after the last line break so no character is split between blocks.
+        cut = len(block) if not chunk else block.rfind(b"\n") + 1
+        if not cut and chunk:
+            carry = block
+            continue
+        piece, carry = block[:cut], block[cut:]
+        nul = piece.find(b"\x00")
+        if nul >= 0:
+            raise refuse("the file contains NUL bytes, so it is not a CSV text file (it may be UTF-16 or a "
+                         'spreadsheet): save it as "CSV UTF-8 (comma delimited)"', lines + piece.count(b"\n", 0, nul) + 1)
+        anything = anything or bool(piece.strip())
+        if utf8_error is None:
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                utf8_error = (lines + piece.count(b"\n", 0, exc.start) + 1, piece[exc.start])
+        if not mixed and _UTF8_SEQUENCE.search(piece):
+            mixed = True
+        if cp1252_error is None and (bad := _NOT_CP1252.search(piece)):
+            cp1252_error = (lines + piece.count(b"\n", 0, bad.start()) + 1, piece[bad.start()])
+        offset += len(piece)
+        lines += piece.count(b"\n")
+        if not chunk:
+            break
+    if not anything:
+        raise refuse("the file is empty")
+    if utf8_error is None:
+        return "utf-8"
+    if mixed:
+        line, byte = utf8_error
+        raise refuse(f"the file mixes UTF-8 with another encoding (byte 0x{byte:02X} here is not UTF-8), so some "
+                     'characters would be garbled: save it again as "CSV UTF-8 (comma delimited)"', line)
+    if cp1252_error is not None:
+        line, byte = cp1252_error
+        raise refuse(f"byte 0x{byte:02X} is not UTF-8 or Windows-1252 text, so the file cannot be read: "
+                     'save it as "CSV UTF-8 (comma delimited)"', line)
+    return "windows-1252"
 
 
 def _match_headers(headers: list[str], columns: list[Column]):

@@ -13,7 +13,7 @@ from surveyapp.audits.models import (  # noqa: F401
     TrustCoverage,
 )
 from surveyapp.auth.models import AccountToken, SiteSetting, User  # noqa: F401
-from surveyapp.establishments.models import Establishment, EstablishmentContact, Trust, TrustContact  # noqa: F401
+from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact  # noqa: F401
 from surveyapp.activity.models import ActivityRecord  # noqa: F401
 from surveyapp.chasing.models import Reminder, ReminderSchedule  # noqa: F401
 from surveyapp.actions.models import ActionItem  # noqa: F401

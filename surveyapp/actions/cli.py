@@ -31,14 +31,21 @@ def export_command(slug: str, out: str | None, responses_csv: str | None, gaps_c
     if not (out or responses_csv or gaps_csv):
         raise click.UsageError("Give --out FILE.xlsx, --responses-csv FILE or --gaps-csv FILE")
     cycle = _cycle_or_fail(slug)
-    if out:
-        figures = write_workbook(db.session, cycle, out)
-        click.echo(f"Wrote {out}: {figures.in_scope} establishments, {figures.complete} complete")
-    for path, writer in ((responses_csv, write_responses_csv), (gaps_csv, write_gaps_csv)):
-        if path:
-            with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-                rows = writer(db.session, cycle, handle)
-            click.echo(f"Wrote {path}: {rows} rows")
+    from surveyapp.progress import shown
+
+    steps = [path for path in (out, responses_csv, gaps_csv) if path]
+    with shown("Exporting", unit="files") as progress:
+        progress(0, len(steps))
+        if out:
+            figures = write_workbook(db.session, cycle, out)
+            progress(1, len(steps))
+            click.echo(f"Wrote {out}: {figures.in_scope} establishments, {figures.complete} complete")
+        for path, writer in ((responses_csv, write_responses_csv), (gaps_csv, write_gaps_csv)):
+            if path:
+                with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+                    rows = writer(db.session, cycle, handle)
+                progress(steps.index(path) + 1, len(steps))
+                click.echo(f"Wrote {path}: {rows} rows")
 
 
 actions = AppGroup("actions", help="Action plans.")

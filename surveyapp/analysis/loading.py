@@ -32,13 +32,41 @@ from surveyapp.timeutil import today
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
 
 
+#: rows fetched from the cursor at a time
+FETCH = 20_000
+
+
 def _frame(session, statement, columns: list[str]) -> pd.DataFrame:
-    """Run ``statement`` and return its rows as a frame, straight from the driver's cursor."""
+    """Run ``statement`` and return its rows as a frame, straight from the driver's cursor.
+
+    Rows are fetched ``FETCH`` at a time and every string is kept once: a national cycle's million
+    answers repeat a few hundred distinct texts (question keys, "yes", statuses), and a list of the
+    driver's tuples, one new string per cell, took several hundred megabytes before the frame was built."""
     result = (session or db.session).connection().execute(statement)
     # The DBAPI cursor's tuples skip SQLAlchemy's per-row processing (enums are selected as plain text).
-    rows = result.cursor.fetchall() if result.cursor is not None else []
+    cursor = result.cursor
+    if cursor is None:
+        result.close()
+        return pd.DataFrame(columns=columns)
+    cells: list[list] = [[] for _ in columns]
+    seen: dict = {}
+    keep = seen.setdefault
+    while rows := cursor.fetchmany(FETCH):
+        for position, values in enumerate(zip(*rows)):
+            cells[position].extend([keep(v, v) if v.__class__ is str else v for v in values])
+        if len(seen) > 100_000:  # mostly free text: remembering it would cost more than it saves
+            seen.clear()
     result.close()
-    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False) if rows else pd.DataFrame(columns=columns)
+    if not cells[0]:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame({position: _column(values) for position, values in enumerate(cells)})
+    frame.columns = columns  # by position: two selected columns may share a name
+    return frame
+
+
+def _column(values: list) -> pd.Series:
+    """A column as from_records would make it: numbers as numbers, anything else as objects."""
+    return pd.Series(pd.array(values, dtype=object)).infer_objects() if values else pd.Series([], dtype=object)
 
 
 def _text(column):

@@ -40,18 +40,22 @@ def import_responses_command(slug: str, path: str, dry_run: bool, template_key: 
                  "--due to create it as a closed cycle of an earlier year holding only the returns in the file")
         cycle = _historic_cycle(slug, name, template_key, template_version, due)
         created = True
+    from surveyapp.progress import shown
+
     try:
-        plan = plan_responses(cycle, Path(path).read_bytes())
+        plan = plan_responses(cycle, Path(path))
     except ImportFailed as exc:
         count = len(exc.problems)
         fail(f"{path} was not imported ({count} problem{'s' if count != 1 else ''}); nothing was changed:\n"
              + "\n".join(f"  {problem}" for problem in exc.problems))
     made = f" (a new closed cycle of {plan.cycle.template.title}, version {plan.cycle.template.version})" if created else ""
     if dry_run:
+        plan.close()
         db.session.rollback()
         click.echo(f"Dry run of {path} into {slug}{made}: {plan.summary()}. Nothing was changed.")
         return
-    apply_responses(plan, actor=None, filename=Path(path).name)
+    with shown("Writing answers", unit="answers") as progress:
+        apply_responses(plan, actor=None, filename=Path(path).name, progress=progress)
     db.session.commit()
     click.echo(f"Imported {path} into {cycle.slug}{made}: {plan.summary()}.")
 

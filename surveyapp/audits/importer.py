@@ -7,13 +7,24 @@ Values are read as a DSL would pick them and checked with
 historic returns define who was in scope. Importing the same file again
 replaces those respondents' answers, so it is safe to repeat. All or nothing,
 with bulk statements (no query per row).
+
+Memory stays bounded whatever the file's size: the file is read a row at a
+time, each respondent keeps only a summary in memory (who, submitted, its
+sections' states), and the checked answers wait in a temporary file until
+they are written in batches: COPY on PostgreSQL, multi-row inserts elsewhere.
 """
 from __future__ import annotations
 
 import difflib
+import io
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
+from typing import BinaryIO
 
 from sqlalchemy import delete, insert, select, update
 
@@ -32,7 +43,7 @@ from surveyapp.audits.models import (
 )
 from surveyapp.audits.questions import InvalidAnswer, normalise
 from surveyapp.audits.services import AnswerInput, reference_for, section_is_complete
-from surveyapp.csvfiles import Column, CsvTable, ImportFailed, ImportProblem, read_csv
+from surveyapp.csvfiles import Column, CsvTable, ImportFailed, ImportProblem, open_csv
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import utcnow
@@ -54,6 +65,79 @@ def _chunks(items: list, size: int = 500):
         yield items[start:start + size]
 
 
+#: rows per write of the COPY buffer (PostgreSQL), and per multi-row insert elsewhere
+BATCH = 5000
+INSERT_BATCH = 1000
+
+#: called with (rows done, rows in all) as the answers are written
+Progress = Callable[[int, int], None]
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+_COPY_UNESCAPE = re.compile(r"\\[\\tnr]")
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (psycopg's write_row does the same, several times slower)."""
+    if value is None:
+        return "\\N"
+    if value.__class__ is str:
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+#: characters of COPY text sent at a time: large enough to keep the server busy, small enough not to matter
+COPY_BLOCK = 1 << 18
+
+
+def copy_lines(table, columns: list[str], lines: Iterable[str]) -> int:
+    """COPY ``lines`` (COPY text format, without line breaks) into ``table`` on the session's
+    PostgreSQL connection, about ``COPY_BLOCK`` characters to a write. Returns the number of rows."""
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    count = 0
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        block: list[str] = []
+        size = 0
+        for line in lines:
+            block.append(line)
+            size += len(line) + 1
+            if size >= COPY_BLOCK:
+                copy.write("\n".join(block) + "\n")
+                count += len(block)
+                block, size = [], 0
+        if block:
+            copy.write("\n".join(block) + "\n")
+            count += len(block)
+    return count
+
+
+def bulk_insert(table, columns: list[str], rows: Iterable[tuple], batch: int = INSERT_BATCH) -> int:
+    """Insert ``rows`` (tuples in ``columns``' order) into ``table`` in the session's transaction:
+    COPY on PostgreSQL, multi-row inserts of ``batch`` rows elsewhere. Values are the database's
+    (enums as their stored text). Returns the number of rows."""
+    connection = db.session.connection()
+    count = 0
+    if connection.dialect.name == "postgresql":
+        return copy_lines(table, columns, ("\t".join([_copy_text(value) for value in row]) for row in rows))
+    statement = table.insert()
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(dict(zip(columns, row)))
+        if len(chunk) >= batch:
+            connection.execute(statement, chunk)
+            count += len(chunk)
+            chunk = []
+    if chunk:
+        connection.execute(statement, chunk)
+        count += len(chunk)
+    return count
+
+
 @dataclass
 class RespondentReturn:
     """One valid row: a respondent's answers (canonical values) and whether it was submitted."""
@@ -64,7 +148,10 @@ class RespondentReturn:
     trust_id: int | None
     urn_or_uid: str
     submitted: bool
-    answers: dict[str, str]
+    #: how many answers the row gives (the answers themselves wait in the plan's spool)
+    answered: int
+    #: (section key, state) for each section the row answers anything in
+    sections: list[tuple[str, SectionState]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +170,28 @@ class ResponsesPlan:
     questions: list[TemplateQuestion]
     #: respondent (("e", id) or ("t", id)) -> its place in the cycle, where it has one
     existing: dict[tuple[str, int], _Existing] = field(default_factory=dict)
+    #: the checked answers, a line each in COPY's text format: index in ``returns``, question key, value
+    spool: io.TextIOBase | None = None
+
+    def spooled(self) -> Iterator[tuple[str, str]]:
+        """The spool's lines as (index in ``returns``, the rest of the line without its line break)."""
+        if self.spool is None:
+            return
+        self.spool.seek(0)
+        for line in self.spool:
+            index, rest = line.split("\t", 1)
+            yield index, rest[:-1]
+
+    def answers(self) -> Iterator[tuple[int, str, str]]:
+        """The checked answers, read back from the spool."""
+        for index, rest in self.spooled():
+            key, value = rest.split("\t", 1)
+            yield int(index), key, _COPY_UNESCAPE.sub(lambda m: _UNESCAPES[m.group()], value)
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -94,7 +203,7 @@ class ResponsesPlan:
             "replaced": replaced,
             "submitted": sum(1 for r in self.returns if r.submitted),
             "in_progress": sum(1 for r in self.returns if not r.submitted),
-            "answers": sum(len(r.answers) for r in self.returns),
+            "answers": sum(r.answered for r in self.returns),
         }
 
     def summary(self) -> str:
@@ -107,11 +216,16 @@ def _respondent(item) -> tuple[str, int]:
     return ("e", item.establishment_id) if item.establishment_id is not None else ("t", item.trust_id)
 
 
-def plan_responses(cycle: Cycle, data: bytes) -> ResponsesPlan:
-    """Read a returns file for ``cycle`` and check every value, writing nothing.
+def plan_responses(cycle: Cycle, data: bytes | BinaryIO | Path) -> ResponsesPlan:
+    """Read a returns file for ``cycle`` and check every value, writing nothing to the database.
 
+    :param data: the file: its bytes, a seekable binary file, or a path (read a row at a time)
     :raises ImportFailed: every problem with the file
     """
+    if isinstance(data, Path):
+        with data.open("rb") as source:
+            return plan_responses(cycle, source)
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     template = cycle.template
     questions = list(template.questions)
     columns = [
@@ -120,7 +234,7 @@ def plan_responses(cycle: Cycle, data: bytes) -> ResponsesPlan:
         Column("submitted", "Submitted"),
         *[Column(f"q:{q.key}", q.key) for q in questions],
     ]
-    table = read_csv(data, columns)
+    table = open_csv(source, columns)
     keys = [q.key for q in questions]
     for header in table.unmatched:
         guess = difflib.get_close_matches(header.lower(), keys, n=1)
@@ -146,13 +260,25 @@ def plan_responses(cycle: Cycle, data: bytes) -> ResponsesPlan:
             .where(Assignment.cycle_id == cycle.id)
         )
     }
-    returns = _returns(table, questions, establishment_ids, trust_ids, existing)
-    table.raise_if_problems()
-    return ResponsesPlan(cycle, returns, questions, existing)
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+    try:
+        returns = _returns(table, cycle, questions, establishment_ids, trust_ids, existing, spool)
+        table.raise_if_problems()
+    except BaseException:
+        spool.close()
+        raise
+    return ResponsesPlan(cycle, returns, questions, existing, spool)
 
 
-def _returns(table: CsvTable, questions, establishment_ids, trust_ids, existing) -> list[RespondentReturn]:
+def _returns(table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_ids, existing,
+             spool) -> list[RespondentReturn]:
     returns = []
+    # Plain copies and memos: a national file repeats the same few values millions of times, and
+    # ORM attribute access and normalise() per cell would dominate the import's time.
+    checks = [(f"q:{q.key}", q.key, q.type, q.options, {}) for q in questions]
+    sections = [(section.key, [SimpleNamespace(key=q.key, required=q.required, follow_up=q.follow_up, type=q.type,
+                                               gap=q.gap) for q in section.questions], {})
+                for section in cycle.template.sections]
     first_line: dict[tuple[str, int], int] = {}
     for row in table.rows:
         line = row.line
@@ -195,28 +321,69 @@ def _returns(table: CsvTable, questions, establishment_ids, trust_ids, existing)
         elif submitted_text and submitted_text not in _YES:
             table.problem(line, "submitted", f'"{row.get("submitted")}" must be yes or no (blank means yes)')
         answers = {}
-        for question in questions:
-            raw = row.get(f"q:{question.key}")
-            try:
-                value = normalise(question.type, raw, question.options)
-            except InvalidAnswer as exc:
-                table.problem(line, f"q:{question.key}", str(exc))
+        values = row.values
+        for column, key, question_type, options, memo in checks:
+            raw = values.get(column, "")
+            value = memo.get(raw)
+            if value is None:
+                try:
+                    value = normalise(question_type, raw, options)
+                except InvalidAnswer as exc:
+                    value = exc
+                if len(raw) <= 40 and len(memo) < _MEMO:  # short, repeated values: not free text
+                    memo[raw] = value
+            if value.__class__ is InvalidAnswer:
+                table.problem(line, column, str(value))
                 continue
             if value:
-                answers[question.key] = value
-        returns.append(RespondentReturn(line, label, establishment_id, trust_id, urn or uid, submitted, answers))
+                answers[key] = value
+        if table.problems:
+            continue  # the file will be refused: keep checking, stop keeping
+        index = len(returns)
+        spool.write("".join(f"{index}\t{key}\t{value.translate(_COPY_ESCAPES)}\n" for key, value in answers.items()))
+        returns.append(RespondentReturn(line, label, establishment_id, trust_id, urn or uid, submitted,
+                                        len(answers), _section_states(sections, answers, cycle.opens_on)))
     return returns
 
 
-def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict[str, int]:
+#: distinct values remembered per question (and answer sets per section) while reading a file
+_MEMO = 2000
+
+
+def _section_states(sections, answers: dict[str, str], opens_on) -> list[tuple[str, SectionState]]:
+    states = []
+    for key, questions, memo in sections:
+        given_values = tuple(answers.get(q.key, "") for q in questions)
+        state = memo.get(given_values, False)
+        if state is False:
+            given = {q.key: AnswerInput(v) for q, v in zip(questions, given_values) if v}
+            if section_is_complete(questions, given, opens_on):
+                state = SectionState.COMPLETED
+            elif given:
+                state = SectionState.IN_PROGRESS
+            else:
+                state = None  # nothing answered in this section: not started
+            if len(memo) < _MEMO and all(len(v) <= 40 for v in given_values):  # not free text
+                memo[given_values] = state
+        if state is not None:
+            states.append((key, state))
+    return states
+
+
+def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "", progress: Progress | None = None) -> dict[str, int]:
     """Write the returns of a plan (flush only): places in the cycle, responses, answers, section
-    progress and status; record it in the activity log. Returns the plan's counts."""
+    progress and status; record it in the activity log. Returns the plan's counts.
+
+    :param progress: called with (answers written, answers in all) as the answers go in
+    """
     cycle, now = plan.cycle, utcnow()
     actor_id = getattr(actor, "id", None)
     counts = plan.counts
+    db.session.flush()
     missing = [r for r in plan.returns if _respondent(r) not in plan.existing]
-    _insert_many(Assignment, [{"cycle_id": cycle.id, "establishment_id": r.establishment_id, "trust_id": r.trust_id}
-                              for r in missing])
+    for chunk in _chunks(missing, BATCH):
+        _insert_many(Assignment, [{"cycle_id": cycle.id, "establishment_id": r.establishment_id, "trust_id": r.trust_id}
+                                  for r in chunk])
     rows = db.session.execute(
         select(Assignment.id, Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
         .outerjoin(Response, Response.assignment_id == Assignment.id)
@@ -224,41 +391,61 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
     ).all()
     without_response = [row.id for row in rows if row.response_id is None]
     if without_response:
-        _insert_many(Response, [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED} for a in without_response])
+        for chunk in _chunks(without_response, BATCH):
+            _insert_many(Response, [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED} for a in chunk])
         rows = db.session.execute(
             select(Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
             .join(Response, Response.assignment_id == Assignment.id)
             .where(Assignment.cycle_id == cycle.id)
         ).all()
     response_ids = {_respondent(row): row.response_id for row in rows}
+    del rows
     old_status = {key: (e.status or ResponseStatus.NOT_STARTED) for key, e in plan.existing.items()}
 
     targets = [response_ids[_respondent(r)] for r in plan.returns]
+    # Only responses imported before can hold answers or progress (others are refused or not started).
+    replaced = [rid for item, rid in zip(plan.returns, targets)
+                if (place := plan.existing.get(_respondent(item))) is not None and place.response_id is not None]
     versions: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(targets):
+    for chunk in _chunks(replaced):
         versions.update({(rid, key): v for rid, key, v in db.session.execute(
             select(SectionProgress.response_id, SectionProgress.section_key, SectionProgress.version)
             .where(SectionProgress.response_id.in_(chunk)))})
         db.session.execute(delete(Answer).where(Answer.response_id.in_(chunk)))
         db.session.execute(delete(SectionProgress).where(SectionProgress.response_id.in_(chunk)))
 
-    answer_rows, progress_rows, response_rows, events = [], [], [], []
-    sections = cycle.template.sections
-    for item in plan.returns:
-        response_id = response_ids[_respondent(item)]
-        for key, value in item.answers.items():
-            answer_rows.append({"response_id": response_id, "question_key": key, "value": value, "follow_up": None,
-                                "updated_at": now, "updated_by_id": actor_id})
-        given = {key: AnswerInput(value) for key, value in item.answers.items()}
-        for section in sections:
-            complete = section_is_complete(section.questions, given, cycle.opens_on)
-            if not complete and not any(q.key in given for q in section.questions):
-                continue  # nothing answered in this section: not started
-            progress_rows.append({
-                "response_id": response_id, "section_key": section.key,
-                "state": SectionState.COMPLETED if complete else SectionState.IN_PROGRESS,
-                "version": versions.get((response_id, section.key), 0) + 1, "updated_at": now, "updated_by_id": actor_id,
-            })
+    total = counts["answers"]
+
+    answer_columns = ["response_id", "question_key", "value", "follow_up", "updated_at", "updated_by_id"]
+
+    def tell(done: int) -> None:
+        if progress is not None and (done % BATCH == 0 or done == total):
+            progress(done, total)
+
+    if db.session.connection().dialect.name == "postgresql":
+        # The spool is already COPY text: put the response in front and the same tail behind each line.
+        tail = f"\t\\N\t{now.isoformat()}\t{_copy_text(actor_id)}"
+        ids = [str(target) for target in targets]
+
+        def lines() -> Iterator[str]:
+            for done, (index, rest) in enumerate(plan.spooled(), start=1):
+                yield f"{ids[int(index)]}\t{rest}{tail}"
+                tell(done)
+
+        copy_lines(Answer.__table__, answer_columns, lines())
+    else:
+        def answer_rows() -> Iterator[tuple]:
+            for done, (index, key, value) in enumerate(plan.answers(), start=1):
+                yield targets[index], key, value, None, now, actor_id
+                tell(done)
+
+        bulk_insert(Answer.__table__, answer_columns, answer_rows())
+    bulk_insert(SectionProgress.__table__, ["response_id", "section_key", "state", "version", "updated_at", "updated_by_id"],
+                ((rid, key, state.value, versions.get((rid, key), 0) + 1, now, actor_id)
+                 for item, rid in zip(plan.returns, targets) for key, state in item.sections))
+
+    response_rows, events = [], []
+    for item, response_id in zip(plan.returns, targets):
         before = old_status.get(_respondent(item), ResponseStatus.NOT_STARTED)
         after = ResponseStatus.SUBMITTED if item.submitted else ResponseStatus.IN_PROGRESS
         if before is ResponseStatus.ACCEPTED and item.submitted:
@@ -272,13 +459,13 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
             "reference": reference_for(_stand_in(cycle, item)) if item.submitted else None,
         })
         if before is not after:
-            events.append({"response_id": response_id, "from_status": before, "to_status": after, "at": now,
-                           "by_user_id": actor_id, "comment": IMPORT_COMMENT})
-    _insert_many(Answer, answer_rows)
-    _insert_many(SectionProgress, progress_rows)
+            events.append((response_id, before.value, after.value, now, actor_id, IMPORT_COMMENT))
+        if len(response_rows) >= BATCH:
+            db.session.execute(update(Response), response_rows)
+            response_rows = []
     if response_rows:
         db.session.execute(update(Response), response_rows)
-    _insert_many(StatusEvent, events)
+    bulk_insert(StatusEvent.__table__, ["response_id", "from_status", "to_status", "at", "by_user_id", "comment"], events)
     _plan_actions(cycle, [item for item in plan.returns if item.submitted], response_ids)
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (Assignment, Response, Answer, SectionProgress)):
@@ -286,6 +473,7 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "") -> dict
     db.session.expire(cycle, ["assignments"])
     record("responses.imported", actor, cycle=cycle, file=filename, **counts)
     db.session.flush()
+    plan.close()
     return counts
 
 

@@ -33,9 +33,12 @@ def _send(cycle, plan, batch: str) -> services.Delivery:
     queued = services.queue_reminders(cycle, plan, batch=batch, base_url=config["BASE_URL"])
     ids = [reminder.id for reminder in queued]
     db.session.commit()  # the log exists before anything is sent: mail cannot be rolled back
-    delivery = services.deliver(services.reload_queued(ids), mail.MailSettings.from_config(config),
-                                attempts=config.get("REMINDER_ATTEMPTS", 3),
-                                backoff=config.get("REMINDER_BACKOFF_SECONDS", 2.0))
+    from surveyapp.progress import shown
+
+    with shown("Sending reminders", unit="reminders") as progress:
+        delivery = services.deliver(services.reload_queued(ids), mail.MailSettings.from_config(config),
+                                    attempts=config.get("REMINDER_ATTEMPTS", 3),
+                                    backoff=config.get("REMINDER_BACKOFF_SECONDS", 2.0), progress=progress)
     db.session.commit()
     return delivery
 

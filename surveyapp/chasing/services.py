@@ -289,14 +289,20 @@ def _is_permanent(exc: mail.MailError) -> bool:
 
 
 def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attempts: int = 3, backoff: float = 2.0,
-            sleep: Callable[[float], None] = time.sleep, actor=None) -> Delivery:
+            sleep: Callable[[float], None] = time.sleep, actor=None,
+            progress: Callable[[int, int], None] | None = None) -> Delivery:
     """Send each queued reminder, retrying a temporary failure up to ``attempts`` times with exponential backoff.
 
     A reminder that is not queued (already sent or failed) is left alone, so delivering twice sends nothing twice.
     A failure that persists is recorded on the reminder (status failed, last error) and shown on the tracker.
+
+    :param progress: called with (reminders done, reminders in all) after each one
     """
     result = Delivery()
-    for reminder in reminders:
+    reminders = list(reminders)
+    for done, reminder in enumerate(reminders, start=1):
+        if progress is not None:
+            progress(done - 1, len(reminders))
         if reminder.status is not ReminderStatus.QUEUED:
             continue
         for attempt in range(attempts):
@@ -321,6 +327,8 @@ def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attem
                cycle_id=reminder.cycle_id, to=reminder.recipient_email, kind=reminder.kind.value,
                attempts=reminder.attempts, error=reminder.last_error)
         db.session.flush()
+    if progress is not None:
+        progress(len(reminders), len(reminders))
     return result
 
 

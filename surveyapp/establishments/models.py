@@ -97,3 +97,20 @@ class TrustContact(db.Model):
 
     trust: Mapped[Trust] = relationship(back_populates="contacts")
     user = relationship("User", back_populates="trust_links")
+
+
+class KeptUpload(db.Model):
+    """An import file kept between its preview and its confirmation, in the database so that any
+    app host can confirm what another one previewed."""
+
+    __tablename__ = "kept_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token in the preview's address: a copy of the database does not give the address
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: what the file is for ("establishments" or "contacts"), checked again on confirmation
+    kind: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    data: Mapped[bytes] = mapped_column(db.LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)

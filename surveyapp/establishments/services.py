@@ -2,20 +2,19 @@
 uploaded import file between its preview and its confirmation. Plain functions; nothing commits."""
 from __future__ import annotations
 
-import json
+import hashlib
 import math
-import os
 import re
 import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from surveyapp.establishments.models import Establishment, EstablishmentContact, Trust, TrustContact
+from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact
 from surveyapp.extensions import db
+from surveyapp.timeutil import utcnow
 
 PER_PAGE = 50
 
@@ -125,64 +124,48 @@ class PendingUpload:
     data: bytes
 
 
-def store_upload(folder: str | Path, *, kind: str, owner_id: int, filename: str, data: bytes) -> str:
-    """Keep an uploaded file until it is confirmed; return the random token that names it.
+def store_upload(*, kind: str, owner_id: int, filename: str, data: bytes) -> str:
+    """Keep an uploaded file until it is confirmed (flush only); return the random token that names it.
 
-    :param folder: where uploads are kept (the app's instance folder + "/uploads")
+    The file is kept in the database, not on the host that received it: behind a load balancer
+    the confirmation may reach another host.
+
     :param kind: what the file is for, e.g. "establishments"; checked again on confirmation
     :param owner_id: the uploading user: only they may confirm it
     """
-    folder = Path(folder)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    purge_old_uploads(folder)
+    purge_old_uploads()
     token = secrets.token_urlsafe(32)
-    _write_private(folder / f"{token}.csv", data)
-    meta = {"kind": kind, "owner_id": owner_id, "filename": filename, "uploaded_at": time.time()}
-    _write_private(folder / f"{token}.json", json.dumps(meta).encode())
+    db.session.add(KeptUpload(token_hash=_hash(token), kind=kind, owner_id=owner_id, filename=filename[:255],
+                              data=data, uploaded_at=utcnow()))
+    db.session.flush()
     return token
 
 
-def load_upload(folder: str | Path, token: str, *, kind: str, owner_id: int) -> PendingUpload:
+def load_upload(token: str, *, kind: str, owner_id: int) -> PendingUpload:
     """The upload with this token, if this user made it for this kind of import.
 
     :raises UploadNotFound: otherwise (the reason is not told apart, so tokens reveal nothing)
     """
     if not _TOKEN.match(token or ""):
         raise UploadNotFound(token)
-    folder = Path(folder)
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text())
-        if meta.get("kind") != kind or meta.get("owner_id") != owner_id:
-            raise UploadNotFound(token)
-        if time.time() - float(meta.get("uploaded_at", 0)) > UPLOAD_MAX_AGE_SECONDS:
-            raise UploadNotFound(token)
-        data = (folder / f"{token}.csv").read_bytes()
-    except (OSError, ValueError) as exc:
-        raise UploadNotFound(token) from exc
-    return PendingUpload(token, kind, str(meta.get("filename", "")), owner_id, data)
+    kept = db.session.scalar(select(KeptUpload).where(
+        KeptUpload.token_hash == _hash(token),
+        KeptUpload.uploaded_at >= utcnow() - timedelta(seconds=UPLOAD_MAX_AGE_SECONDS)))
+    if kept is None or kept.kind != kind or kept.owner_id != owner_id:
+        raise UploadNotFound(token)
+    return PendingUpload(token, kind, kept.filename, owner_id, kept.data)
 
 
-def discard_upload(folder: str | Path, token: str) -> None:
-    if not _TOKEN.match(token or ""):
-        return
-    for suffix in (".csv", ".json"):
-        try:
-            (Path(folder) / f"{token}{suffix}").unlink()
-        except FileNotFoundError:
-            pass
+def discard_upload(token: str) -> None:
+    """Forget a kept upload (flush only)."""
+    if _TOKEN.match(token or ""):
+        db.session.execute(delete(KeptUpload).where(KeptUpload.token_hash == _hash(token)))
 
 
-def purge_old_uploads(folder: str | Path, max_age: float = UPLOAD_MAX_AGE_SECONDS) -> None:
-    cutoff = time.time() - max_age
-    for path in Path(folder).glob("*.*"):
-        try:
-            if path.suffix in (".csv", ".json") and path.stat().st_mtime < cutoff:
-                path.unlink()
-        except FileNotFoundError:
-            pass
+def purge_old_uploads(max_age: float = UPLOAD_MAX_AGE_SECONDS) -> None:
+    """Forget abandoned uploads (flush only)."""
+    db.session.execute(delete(KeptUpload).where(KeptUpload.uploaded_at < utcnow() - timedelta(seconds=max_age)))
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -8,7 +8,6 @@ confirm it.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -27,10 +26,6 @@ IMPORTS = {
     "establishments": {"title": "Import establishments (GIAS extract)", "plan": importer.plan_establishments},
     "contacts": {"title": "Import contacts", "plan": importer.plan_contacts},
 }
-
-
-def upload_folder() -> Path:
-    return Path(current_app.instance_path) / "uploads"
 
 
 def page_numbers(page: int, pages: int) -> list[int | None]:
@@ -89,8 +84,9 @@ def _upload(kind: str):
             problems = exc.problems
             form.file.errors.append("The file cannot be imported: fix the problems listed and upload it again")
         else:
-            token = services.store_upload(upload_folder(), kind=kind, owner_id=current_user.id,
+            token = services.store_upload(kind=kind, owner_id=current_user.id,
                                           filename=form.file.data.filename or "", data=data)
+            db.session.commit()
             return redirect(url_for(f".preview_{kind}", token=token))
     return render_template("establishments/upload.html", form=form, problems=problems, kind=kind,
                            title=IMPORTS[kind]["title"])
@@ -102,13 +98,14 @@ def _checked(kind: str, token: str):
     Returns ``(upload, plan, None)``, or ``(upload, None, page)`` where the page says why it no longer imports.
     """
     try:
-        upload = services.load_upload(upload_folder(), token, kind=kind, owner_id=current_user.id)
+        upload = services.load_upload(token, kind=kind, owner_id=current_user.id)
     except services.UploadNotFound:
         abort(404)
     try:
         return upload, IMPORTS[kind]["plan"](upload.data), None
     except ImportFailed as exc:
-        services.discard_upload(upload_folder(), token)
+        services.discard_upload(token)
+        db.session.commit()
         form = UploadCsvForm(formdata=None)
         form.file.errors = ["The file cannot be imported now: fix the problems listed and upload it again"]
         return upload, None, render_template("establishments/upload.html", form=form, problems=exc.problems,
@@ -146,8 +143,8 @@ def confirm_establishments(token: str):
         return refused
     importer.apply_establishments(plan, actor=current_user, filename=upload.filename)
     in_cycles = consequences_of_register_import(current_user)
+    services.discard_upload(token)
     db.session.commit()
-    services.discard_upload(upload_folder(), token)
     flash(f"Establishments imported: {plan.summary()}." + "".join(f" {change.summary()}." for change in in_cycles),
           "success")
     return redirect(url_for(".list_establishments"))
@@ -180,8 +177,8 @@ def confirm_contacts(token: str):
     if refused:
         return refused
     result = importer.apply_contacts(plan, actor=current_user, filename=upload.filename)
+    services.discard_upload(token)
     db.session.commit()
-    services.discard_upload(upload_folder(), token)
     flash(f"Contacts imported: {plan.summary()}.", "success")
     if form.invite.data:
         report = importer.send_invitations(result.to_invite, invited_by=current_user.display_name,

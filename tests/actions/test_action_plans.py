@@ -153,6 +153,7 @@ def test_cli_exports_the_workbook_and_csvs_and_generates_plans(runner, make, tmp
     result = runner.invoke(args=["export", "--cycle", "2026-27", "--out", str(tmp_path / "b.xlsx"),
                                  "--responses-csv", str(tmp_path / "r.csv"), "--gaps-csv", str(tmp_path / "g.csv")])
     assert result.exit_code == 0, result.output
+    assert "Exporting: 0 of 3 files" in result.output and "Exporting: 3 of 3 files" in result.output
     assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Action plans"].max_row == 7
     assert (tmp_path / "g.csv").read_text(encoding="utf-8-sig").count("\n") == 7
     assert runner.invoke(args=["export", "--cycle", "nope", "--out", str(tmp_path / "x.xlsx")]).exit_code != 0

@@ -167,6 +167,9 @@ def test_cli_dry_run_sends_nothing_and_send_filters_by_status(runner, chase, mai
     result = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--status", "not_started"])
     assert result.exit_code == 0, result.output
     assert mailbox.recipients == ["dsl@200007.example.org"]
+    # Off a terminal (a log, cron) the progress is plain lines, without a bar's control codes.
+    assert "Sending reminders: 0 of 1 reminders" in result.output and "Sending reminders: 1 of 1 reminders" in result.output
+    assert "\x1b[" not in result.output
     result = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--status", "not_started"])
     assert "1 skipped: reminded within the cool-off period" in result.output and len(mailbox.messages) == 1
     result = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--status", "not_started", "--force"])

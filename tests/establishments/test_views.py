@@ -1,6 +1,7 @@
 """The lead's register pages and the web imports: upload, preview, confirm."""
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from html import unescape
@@ -11,17 +12,35 @@ from sqlalchemy import func, select
 
 from surveyapp.activity.models import ActivityRecord
 from surveyapp.auth.models import Role, User
-from surveyapp.establishments.models import Establishment, EstablishmentContact, Trust
+from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust
 from surveyapp.extensions import db
 from tests.conftest import outbox_messages
 from tests.establishments.gias_files import NOTRE_DAME, OAKFIELD, ST_MARYS, contacts_csv, gias_csv, gias_row, standard_rows
 
 
+class KeptUploads:
+    """The uploads kept between preview and confirmation, as the database holds them."""
+
+    def __init__(self, instance: Path):
+        self.instance = instance
+
+    def data(self, token: str) -> bytes | None:
+        db.session.expire_all()
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return db.session.scalar(select(KeptUpload.data).where(KeptUpload.token_hash == digest))
+
+    def count(self) -> int:
+        return db.session.scalar(select(func.count()).select_from(KeptUpload))
+
+    def on_disk(self) -> list[Path]:
+        return [path for path in self.instance.rglob("*") if path.is_file()] if self.instance.exists() else []
+
+
 @pytest.fixture
-def uploads(app, tmp_path, monkeypatch) -> Path:
-    """Keep uploads in the test's own folder rather than the real instance folder."""
+def uploads(app, tmp_path, monkeypatch) -> KeptUploads:
+    """The kept uploads; the app gets an instance folder of its own, to show nothing is kept there."""
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
-    return tmp_path / "instance" / "uploads"
+    return KeptUploads(tmp_path / "instance")
 
 
 @pytest.fixture
@@ -133,7 +152,7 @@ def test_establishments_import_upload_preview_confirm(client, make, sign_in, lea
     assert response.status_code == 302
     preview_url = response.headers["Location"]
     token = preview_url.rsplit("/", 1)[1]
-    assert (uploads / f"{token}.csv").read_bytes() == gias_csv()
+    assert uploads.data(token) == gias_csv() and uploads.on_disk() == []  # kept in the database, not on this host
     assert counts()[0] == 1  # nothing imported yet
 
     preview = page_text(client.get(preview_url))
@@ -144,7 +163,7 @@ def test_establishments_import_upload_preview_confirm(client, make, sign_in, lea
 
     confirmed = client.post(preview_url)
     assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/establishments/"
-    assert not (uploads / f"{token}.csv").exists() and not (uploads / f"{token}.json").exists()
+    assert uploads.data(token) is None
     db.session.expire_all()
     assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) == ST_MARYS
     assert counts()[:2] == (4, 1)
@@ -194,7 +213,7 @@ def test_a_bad_file_shows_every_problem_and_writes_nothing(client, make, sign_in
     assert "line 4, column EstablishmentName:" in page and "looks like a spreadsheet formula" in page
     assert 'href="#file"' in page and "<title>Error:" in page
     assert counts() == before
-    assert not uploads.exists() or not any(uploads.iterdir())
+    assert uploads.count() == 0
 
 
 def test_the_upload_form_checks_a_file_was_chosen_and_is_a_csv(client, sign_in, lead, uploads):
@@ -221,7 +240,7 @@ def test_another_users_upload_cannot_be_previewed_or_confirmed(client, app, make
     assert intruder.post(f"/establishments/import/contacts/{token}").status_code == 404  # nor as another kind
     assert intruder.post("/establishments/import/establishments/..%2F..%2Fsecret_key").status_code == 404
     db.session.expire_all()
-    assert counts() == before and (uploads / f"{token}.csv").exists()
+    assert counts() == before and uploads.data(token) is not None
     assert client.post(preview_url).status_code == 302  # the owner still can
 
 
@@ -238,7 +257,7 @@ def test_confirm_checks_the_file_again(client, make, sign_in, lead, uploads):
     assert "line 2, column URN: URN 100001 is not in the register" in page and "govuk-error-summary" in page
     db.session.expire_all()
     assert counts() == before
-    assert not any(uploads.iterdir())
+    assert uploads.count() == 0
 
 
 def test_an_import_that_changes_nothing_offers_no_confirm(client, sign_in, lead, uploads):
@@ -296,4 +315,29 @@ def test_a_file_over_the_upload_limit_gets_a_clear_page(app, client, sign_in, le
     reply = upload(client, "/establishments/import/establishments", gias_csv(standard_rows()) + b" " * 1024 * 1024)
     assert reply.status_code == 413
     assert "The largest file this service accepts is 1 MB" in page_text(reply)
-    assert not uploads.exists() or not any(uploads.iterdir())
+    assert uploads.count() == 0
+
+
+def test_a_preview_on_one_host_is_confirmed_on_another(app, make, lead, tmp_path):
+    """Two app instances, as behind a load balancer, each with its own instance folder, one database."""
+    from tests.conftest import make_app
+
+    make.establishment(urn="100001", name="St Mary’s (old name)")
+    db.session.commit()
+    first, second = app, make_app(MAIL_OUTBOX=str(tmp_path / "outbox"))
+    first.instance_path, second.instance_path = str(tmp_path / "host-a"), str(tmp_path / "host-b")
+    browser_a, browser_b = first.test_client(), second.test_client()
+    for browser in (browser_a, browser_b):
+        assert browser.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD}).status_code == 302
+
+    preview_url = upload(browser_a, "/establishments/import/establishments", gias_csv()).headers["Location"]
+    assert "St Mary’s (old name)" in page_text(browser_b.get(preview_url))  # host B previews what host A received
+    confirmed = browser_b.post(preview_url)
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/establishments/"
+    db.session.expire_all()
+    assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) == ST_MARYS
+    assert counts()[:2] == (4, 1)
+    for host in ("host-a", "host-b"):
+        folder = tmp_path / host
+        assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
+    assert browser_a.post(preview_url).status_code == 404  # spent, on every host

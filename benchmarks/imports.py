@@ -1,0 +1,188 @@
+"""Time the responses import at national scale against PostgreSQL's COPY of the same rows.
+
+    python -m benchmarks.imports postgresql+psycopg://postgres@127.0.0.1:5432/bench_imports [--build] [--scale N]
+
+--build (re)creates the national data first (benchmarks/national.py, with N establishments, 24,000 by
+default), adds an empty earlier-year cycle of the same template and writes a returns file for it: one
+row per establishment, every question answered. Each run is a fresh process, so its peak memory
+(maximum resident set size) is its own:
+
+* the import: ``plan_responses`` + ``apply_responses`` from the file into the earlier cycle, as
+  ``surveyapp responses import`` runs them (places in the cycle, responses, answers, section progress,
+  status events), then rolled back so the next run starts from the same state;
+* the baselines: COPY of the same answer rows, prepared in memory before the clock starts, into a
+  new table made ``LIKE answers INCLUDING ALL`` (the same columns, defaults and indexes), and into
+  the answers table itself (its indexes, foreign keys and the rows already there; the places and
+  empty responses made first, outside the clock), each rolled back.
+
+The ratio (import / COPY) has a target of at most 2.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+EARLIER = "returns-2025-26"
+DEFAULT_FILE = Path(tempfile.gettempdir()) / "bench-imports-returns.csv"
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(url: str, establishments: int, path: Path) -> None:
+    """National data, an empty earlier cycle, and a returns file for it at ``path``."""
+    from sqlalchemy import select
+
+    from benchmarks.national import SLUG, TEMPLATE, _value, build_national
+    from surveyapp import create_app
+    from surveyapp.audits.models import Cycle
+    from surveyapp.establishments.models import Establishment
+    from surveyapp.extensions import db
+
+    build_national(url, establishments, max(establishments // 10, 10))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing"})
+    with app.app_context():
+        template = db.session.scalar(select(Cycle).where(Cycle.slug == SLUG)).template
+        db.session.add(Cycle(slug=EARLIER, name="Safeguarding audit 2025-26", template=template,
+                             opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31), scope={"types": [], "phases": []}))
+        db.session.commit()
+        definition = json.loads(TEMPLATE.read_text())
+        questions = [q for section in definition["sections"] for q in section["questions"]]
+        urns = list(db.session.scalars(select(Establishment.urn).order_by(Establishment.urn)))
+    rng = random.Random(7)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["URN", "Submitted", *[q["key"] for q in questions]])
+        for urn in urns:
+            values = []
+            for q in questions:
+                value = _value(rng, q)
+                values.append(value.lstrip("=+@-") if q["type"] == "text" else value)
+            writer.writerow([urn, rng.choice(["yes", "yes", "no"]), *values])
+
+
+def run_import(url: str, path: Path) -> dict:
+    from sqlalchemy import select
+
+    from surveyapp import create_app
+    from surveyapp.audits.importer import apply_responses, plan_responses
+    from surveyapp.audits.models import Cycle
+    from surveyapp.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing"})
+    with app.app_context():
+        cycle = db.session.scalar(select(Cycle).where(Cycle.slug == EARLIER))
+        before = _rss_mb()
+        started, cpu = time.perf_counter(), time.process_time()
+        plan = plan_responses(cycle, path)
+        planned = time.perf_counter() - started
+        counts = apply_responses(plan, filename=path.name)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        db.session.rollback()
+    return {"seconds": seconds, "plan": planned, "cpu": cpu, "rss_before": before, "rss_peak": _rss_mb(),
+            "answers": counts["answers"], "respondents": counts["respondents"]}
+
+
+def run_copy(url: str, path: Path, into_answers: bool) -> dict:
+    import psycopg
+
+    # The rows the import writes, as COPY text, built before the clock starts.
+    now = datetime.now(timezone.utc).isoformat()
+    lines = []
+    with path.open(newline="", encoding="utf-8") as source:
+        reader = csv.reader(source)
+        keys = next(reader)[2:]
+        for number, row in enumerate(reader):
+            for key, value in zip(keys, row[2:]):
+                if value:
+                    value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+                    lines.append((number, f"{key}\t{value}\t\\N\t{now}\t\\N\n"))
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        with connection.cursor() as cursor:
+            if into_answers:
+                # The places and empty responses the import would make first, outside the clock.
+                cycle_id = cursor.execute("SELECT id FROM cycles WHERE slug = %s", (EARLIER,)).fetchone()[0]
+                cursor.execute("INSERT INTO assignments (cycle_id, establishment_id) SELECT %s, id FROM establishments"
+                               " ORDER BY urn", (cycle_id,))
+                cursor.execute("INSERT INTO responses (assignment_id, status, imported, headteacher_name, chair_name,"
+                               " return_comment) SELECT id, 'not_started', false, '', '', '' FROM assignments"
+                               " WHERE cycle_id = %s ORDER BY id", (cycle_id,))
+                ids = [row[0] for row in cursor.execute(
+                    "SELECT r.id FROM responses r JOIN assignments a ON a.id = r.assignment_id"
+                    " JOIN establishments e ON e.id = a.establishment_id WHERE a.cycle_id = %s ORDER BY e.urn",
+                    (cycle_id,))]
+                table = "answers"
+            else:
+                ids = list(range(1, len(lines) + 1))
+                cursor.execute("CREATE TABLE bench_import_answers (LIKE answers INCLUDING ALL)")
+                table = "bench_import_answers"
+            data = "".join(f"{ids[number]}\t{rest}" for number, rest in lines).encode()
+            rows = len(lines)
+            del lines
+            before = _rss_mb()
+            started, cpu = time.perf_counter(), time.process_time()
+            with cursor.copy(f"COPY {table} (response_id, question_key, value, follow_up, updated_at,"
+                             " updated_by_id) FROM STDIN") as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start:start + (1 << 20)])
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        connection.rollback()
+    return {"seconds": seconds, "cpu": cpu, "rss_before": before, "rss_peak": _rss_mb(), "answers": rows}
+
+
+def _child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "benchmarks.imports", *args], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--build", action="store_true", help="build the national data and the returns file first")
+    parser.add_argument("--scale", type=int, default=24000, help="establishments to build (24,000: national)")
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help="the returns file (written by --build)")
+    parser.add_argument("--child", choices=["import", "copy", "copy-answers"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "import":
+        print(json.dumps(run_import(args.url, args.file)))
+        return
+    if args.child in ("copy", "copy-answers"):
+        print(json.dumps(run_copy(args.url, args.file, args.child == "copy-answers")))
+        return
+    if args.build or not args.file.exists():
+        build(args.url, args.scale, args.file)
+    load_before = os.getloadavg()
+    ours = _child(args.url, "--file", str(args.file), "--child", "import")
+    base = _child(args.url, "--file", str(args.file), "--child", "copy")
+    keyed = _child(args.url, "--file", str(args.file), "--child", "copy-answers")
+    load_after = os.getloadavg()
+    size = args.file.stat().st_size / 1e6
+    print(f"{ours['respondents']:,} returns, {ours['answers']:,} answers, a {size:.1f} MB file")
+    print(f"{'run':<52}{'wall s':>8}{'cpu s':>8}{'peak RSS MB':>13}{'growth MB':>11}")
+    print(f"{'COPY of the same answer rows (same indexes)':<52}{base['seconds']:>8.2f}{base['cpu']:>8.2f}"
+          f"{base['rss_peak']:>13.0f}{base['rss_peak'] - base['rss_before']:>11.0f}")
+    print(f"{'COPY of the same rows into the answers table':<52}{keyed['seconds']:>8.2f}{keyed['cpu']:>8.2f}"
+          f"{keyed['rss_peak']:>13.0f}{keyed['rss_peak'] - keyed['rss_before']:>11.0f}")
+    print(f"{'responses import (file -> cycle, all tables)':<52}{ours['seconds']:>8.2f}{ours['cpu']:>8.2f}"
+          f"{ours['rss_peak']:>13.0f}{ours['rss_peak'] - ours['rss_before']:>11.0f}")
+    print(f"{'  of which reading and checking the file':<52}{ours['plan']:>8.2f}")
+    ratio, keyed_ratio = ours["seconds"] / base["seconds"], ours["seconds"] / keyed["seconds"]
+    print(f"ratio {ratio:.2f} to COPY (target <= 2: {'met' if ratio <= 2 else 'NOT met'}), "
+          f"{keyed_ratio:.2f} to COPY into the answers table; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+
+
+if __name__ == "__main__":
+    main()
