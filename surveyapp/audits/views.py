@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from surveyapp.audits import kept, services
@@ -54,11 +54,17 @@ def edit_section(response_id: int, section_key: str):
 
 
 def _keep_and_sign_in():
-    if request.method != "POST":
-        from surveyapp.extensions import login_manager
+    from surveyapp.extensions import login_manager
 
+    # Only a browser whose own sign-in ended has someone to keep the input for; a POST from
+    # anyone else (no sign-in in its cookie) keeps nothing.
+    typist, browser = session.get("last_user"), session.get("browser")
+    if request.method != "POST" or not typist or not browser:
         return login_manager.unauthorized()
-    token = kept.keep(request.path, request.form)
+    try:
+        token = kept.keep(request.path, request.form, typist, browser)
+    except kept.TooLarge:
+        abort(413)
     db.session.commit()
     back_to = request.path + "?" + urlencode({"kept": token})
     return redirect(url_for("auth.sign_in", next=back_to, kept=1))
@@ -109,7 +115,7 @@ def _edit_section(response, section_key: str):
             saved_with_errors = True
             form.version = progress.version
     else:
-        restored = kept.fetch(kept_token, request.path)
+        restored = kept.fetch(kept_token, request.path, current_user.id, session.get("browser"))
         if restored is not None:
             form.fill_posted(restored)
             form.version = _int(restored.get("version"))

@@ -81,10 +81,21 @@ def _remember_device(response, user: User):
     return response
 
 
+def _browser_key() -> str:
+    """A random key for this browser, kept across sign-ins (not sign-outs) to tie kept input to it."""
+    import secrets
+
+    return session.get("browser") or secrets.token_urlsafe(24)
+
+
 def _complete_sign_in(user: User, next_url: str | None, how: str):
     """Start a fresh session for a user who has given every factor they need."""
+    browser = _browser_key()
     session.clear()  # nothing from before survives but the new identity
     login_user(user)
+    session["browser"] = browser
+    #: stays after an idle timeout (not after signing out), so a save posted then is kept for this person only
+    session["last_user"] = user.id
     now = utcnow().timestamp()
     session["signed_in_at"] = now
     session["last_seen"] = now
@@ -114,7 +125,9 @@ def sign_in():
             form.email.errors.append("Enter a correct email address and password")
         elif user.has_two_factor:
             db.session.commit()
+            browser = _browser_key()
             session.clear()
+            session["browser"] = browser
             session["two_factor_pending"] = {"user": user.id, "epoch": user.session_epoch, "at": utcnow().timestamp(),
                                              "next": next_url}
             return redirect(url_for("auth.enter_code"))
