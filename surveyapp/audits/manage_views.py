@@ -100,7 +100,7 @@ def return_response(slug: str, response_id: int):
         flash("Say what needs to change before returning the audit.", "info")
         return redirect(url_for("manage.show_response", slug=slug, response_id=response.id))
     try:
-        services.return_for_amendment(response, form.comment.data, current_user)
+        services.return_for_amendment(response, form.comment.data, current_user, seen=_seen_status())
     except IllegalStatusChange as exc:
         db.session.rollback()
         flash(str(exc), "info")
@@ -118,7 +118,7 @@ def accept_response(slug: str, response_id: int):
     """Accept a submitted response."""
     cycle, response = _cycle_response_or_404(slug, response_id)
     try:
-        services.accept(response, current_user)
+        services.accept(response, current_user, seen=_seen_status())
     except IllegalStatusChange as exc:
         db.session.rollback()
         flash(str(exc), "info")
@@ -126,6 +126,14 @@ def accept_response(slug: str, response_id: int):
         db.session.commit()
         flash(f"{response.assignment.respondent_name}’s audit has been accepted.", "success")
     return redirect(url_for("manage.show_cycle", slug=slug))
+
+
+def _seen_status() -> ResponseStatus | None:
+    """The status the lead's page showed when they pressed the button (None from an older page)."""
+    try:
+        return ResponseStatus(request.form.get("seen", ""))
+    except ValueError:
+        return None
 
 
 def _tell_respondents(response, comment: str) -> list[str]:
