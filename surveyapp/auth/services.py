@@ -85,6 +85,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def check_password(user: User, password: str) -> bool:
+    """True if this is the user's current password."""
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def create_user(email: str, role: Role, name: str = "") -> User:
     """Add a user with no password yet (they set one through an invitation)."""
     email = normalise_email(email)

@@ -18,7 +18,7 @@ from surveyapp.auth.invitations import send_invitation, send_password_reset
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.permissions import lead_required
 from surveyapp.extensions import db, limiter, login_manager
-from surveyapp.forms.auth import ForgotPasswordForm, InviteUserForm, SetPasswordForm, SignInForm, TwoFactorCodeForm
+from surveyapp.forms.auth import ConfirmTwoFactorForm, ForgotPasswordForm, InviteUserForm, SetPasswordForm, SignInForm, TwoFactorCodeForm
 from surveyapp.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
@@ -161,23 +161,41 @@ def enter_code():
     return render_template("auth/enter_code.html", form=form)
 
 
+#: how long a confirmed password and code allow the authenticator to be replaced
+_REPLACE_WINDOW_SECONDS = 600
+
+
+def _may_replace_authenticator(user: User) -> bool:
+    grant = session.get("replace_authenticator") or {}
+    return (grant.get("user") == user.id and grant.get("epoch") == user.session_epoch
+            and utcnow().timestamp() - grant.get("at", 0) <= _REPLACE_WINDOW_SECONDS)
+
+
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @login_required
 def set_up_two_factor():
-    """Set up two-factor sign-in with an authenticator app."""
+    """Set up two-factor sign-in with an authenticator app (or replace it, once confirmed)."""
     user = db.session.get(User, current_user.id)
-    if user.has_two_factor and request.method == "GET":
-        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user))
+    if user.has_two_factor and not _may_replace_authenticator(user):
+        # A signed-in session alone (a cookie left on a shared computer) must not swap the
+        # authenticator: that takes the password and the current code (or a recovery code).
+        if request.method == "POST":
+            flash("Confirm your password and a code before replacing your authenticator.", "info")
+            return redirect(url_for("auth.set_up_two_factor"))
+        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user),
+                               form=ConfirmTwoFactorForm())
     secret = session.get("two_factor_secret") or mfa.new_secret()
     session["two_factor_secret"] = secret
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
+        replacing = user.has_two_factor
         codes = mfa.enable(user, secret, form.code.data)
         if codes is None:
             form.code.errors.append("That code did not match: check the time on your phone and enter the current code")
         else:
             session.pop("two_factor_secret", None)
-            record("user.two_factor_enabled", user)
+            session.pop("replace_authenticator", None)
+            record("user.two_factor_replaced" if replacing else "user.two_factor_enabled", user)
             db.session.commit()
             # Enabling ends every other session; this one is re-established with both factors.
             login_user(user)
@@ -188,13 +206,51 @@ def set_up_two_factor():
                            required=mfa.required_for(user))
 
 
+def _confirmed(user: User, form: ConfirmTwoFactorForm) -> bool:
+    """Check the password and second factor; a wrong one is recorded and counted like a sign-in's."""
+    if not form.validate_on_submit():
+        return False
+    if not services.check_password(user, form.password.data):
+        record("auth.password_refused", user, address=request.remote_addr)
+        db.session.commit()
+        form.password.errors.append("Enter your current password")
+        return False
+    if mfa.verify_second_factor(user, form.code.data) is None:
+        record("auth.code_refused", user, address=request.remote_addr)
+        db.session.commit()
+        form.code.errors.append("Enter the 6-digit code from your authenticator app, or a recovery code")
+        return False
+    return True
+
+
+@bp.post("/account/two-factor/replace")
+@limiter.limit("10 per minute;30 per hour")
+@login_required
+def replace_two_factor():
+    """Confirm the password and a code, then set up a new authenticator."""
+    user = db.session.get(User, current_user.id)
+    if not user.has_two_factor:
+        return redirect(url_for("auth.set_up_two_factor"))
+    form = ConfirmTwoFactorForm()
+    if not _confirmed(user, form):
+        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user), form=form), 400
+    db.session.commit()
+    session.pop("two_factor_secret", None)
+    session["replace_authenticator"] = {"user": user.id, "epoch": user.session_epoch, "at": utcnow().timestamp()}
+    return redirect(url_for("auth.set_up_two_factor"))
+
+
 @bp.post("/account/two-factor/disable")
+@limiter.limit("10 per minute;30 per hour")
 @login_required
 def disable_two_factor():
-    """Turn two-factor sign-in off, where it is not required."""
+    """Turn two-factor sign-in off, where it is not required (with the password and a code)."""
     user = db.session.get(User, current_user.id)
     if mfa.required_for(user):
         abort(403)
+    form = ConfirmTwoFactorForm()
+    if user.has_two_factor and not _confirmed(user, form):
+        return render_template("auth/two_factor_on.html", user=user, required=False, form=form), 400
     mfa.disable(user)
     record("user.two_factor_disabled", user)
     db.session.commit()

@@ -107,3 +107,66 @@ def test_an_attacker_cannot_lock_the_owner_out_of_their_account(app, make):
     assert stranger.status_code == 429
     # ...but the owner's browser, which has signed in before, still gets in.
     assert owner.post("/sign-in", data={"email": dsl.email, "password": make.PASSWORD}).status_code == 302
+
+
+def _lead_with_two_factor(client, make):
+    lead = make.lead()
+    db.session.commit()
+    client.post("/sign-in", data={"email": lead.email, "password": make.PASSWORD})
+    secret, codes = _set_up(client, lead.id)
+    return lead, secret, codes
+
+
+def _stored_secret(user_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(User, user_id).totp_secret
+
+
+def test_a_signed_in_session_alone_cannot_replace_the_authenticator(client, make):
+    """The review's finding: with only a session, posting the set-up form twice swapped the authenticator."""
+    lead, secret, _codes = _lead_with_two_factor(client, make)
+    first = client.post("/account/two-factor", data={"code": "000000"})
+    assert first.status_code == 302  # no new key is shown or stored
+    assert "two-factor-key" not in client.get("/account/two-factor").get_data(as_text=True)
+    for _ in range(2):
+        client.post("/account/two-factor", data={"code": _code(secret, 30)})
+    assert _stored_secret(lead.id) == secret
+    # A code alone, or a password alone, is not enough either.
+    assert client.post("/account/two-factor/replace", data={"password": "", "code": _code(secret, 30)}).status_code == 400
+    assert client.post("/account/two-factor/replace", data={"password": make.PASSWORD, "code": "123456"}).status_code == 400
+    assert client.post("/account/two-factor/replace",
+                       data={"password": "not the password", "code": _code(secret, 30)}).status_code == 400
+    assert "two-factor-key" not in client.get("/account/two-factor").get_data(as_text=True)
+    assert _stored_secret(lead.id) == secret
+
+
+def test_the_password_and_current_code_allow_replacing_the_authenticator(client, make):
+    lead, secret, _codes = _lead_with_two_factor(client, make)
+    confirmed = client.post("/account/two-factor/replace", data={"password": make.PASSWORD, "code": _code(secret, 30)})
+    assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith("/account/two-factor")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    new_secret = re.search(r'id="two-factor-key"[^>]*>([A-Z2-7]+)<', page).group(1)
+    done = client.post("/account/two-factor", data={"code": _code(new_secret)})
+    assert "recovery" in done.get_data(as_text=True)
+    assert _stored_secret(lead.id) == new_secret != secret
+
+
+def test_the_password_and_a_recovery_code_allow_replacing_a_lost_authenticator(client, make):
+    lead, secret, codes = _lead_with_two_factor(client, make)
+    confirmed = client.post("/account/two-factor/replace", data={"password": make.PASSWORD, "code": codes[0]})
+    assert confirmed.status_code == 302
+    assert "two-factor-key" in client.get("/account/two-factor").get_data(as_text=True)
+    db.session.expire_all()
+    assert len(db.session.get(User, lead.id).recovery_codes) == 9  # the code is spent
+
+
+def test_turning_two_factor_off_needs_the_password_and_a_code(client, make, sign_in):
+    dsl = make.dsl(make.establishment())
+    db.session.commit()
+    sign_in(dsl)
+    secret, _codes = _set_up(client, dsl.id)
+    assert client.post("/account/two-factor/disable", data={}).status_code == 400
+    assert _stored_secret(dsl.id) == secret
+    off = client.post("/account/two-factor/disable", data={"password": make.PASSWORD, "code": _code(secret, 30)})
+    assert off.status_code == 302
+    assert _stored_secret(dsl.id) is None
