@@ -30,7 +30,15 @@ def upgrade():
                                     ondelete='CASCADE')
 
 
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('code_failures', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('code_locked_until', sa.DateTime(timezone=True), nullable=True))
+
+
 def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('code_locked_until')
+        batch_op.drop_column('code_failures')
     with op.batch_alter_table('kept_inputs', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_kept_inputs_user_id_users'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_kept_inputs_user_id'))

@@ -45,6 +45,10 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: the last TOTP time step accepted, so a code cannot be used twice
     totp_last_step: Mapped[int | None]
+    #: wrong second-factor codes since the last right one (counted across sign-ins and addresses)
+    code_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: authenticator codes are refused until then (recovery codes still work)
+    code_locked_until: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     #: sha256 hashes of the unused recovery codes
     recovery_codes: Mapped[list[str]] = mapped_column(db.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)

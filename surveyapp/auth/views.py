@@ -129,7 +129,7 @@ def sign_in():
             session.clear()
             session["browser"] = browser
             session["two_factor_pending"] = {"user": user.id, "epoch": user.session_epoch, "at": utcnow().timestamp(),
-                                             "next": next_url}
+                                             "next": next_url, "failures_before": user.code_failures}
             return redirect(url_for("auth.enter_code"))
         else:
             return _complete_sign_in(user, next_url, "password")
@@ -153,7 +153,13 @@ def enter_code():
         if how is None:
             record("auth.code_refused", user, address=request.remote_addr)
             db.session.commit()
-            form.code.errors.append("Enter the 6-digit code from your authenticator app, or a recovery code")
+            if user.code_failures - pending.get("failures_before", 0) >= mfa.MAX_WRONG_PER_SIGN_IN:
+                # Counted from the account's own counter, so replaying an older cookie gains nothing.
+                session.pop("two_factor_pending", None)
+                flash("Too many wrong codes. Sign in again with your password.", "info")
+                return redirect(url_for("auth.sign_in"))
+            form.code.errors.append(mfa.LOCKED_MESSAGE if mfa.locked(user) else
+                                    "Enter the 6-digit code from your authenticator app, or a recovery code")
         else:
             if how == "recovery":
                 flash(f"You used a recovery code. You have {len(user.recovery_codes)} left.", "info")
@@ -218,7 +224,8 @@ def _confirmed(user: User, form: ConfirmTwoFactorForm) -> bool:
     if mfa.verify_second_factor(user, form.code.data) is None:
         record("auth.code_refused", user, address=request.remote_addr)
         db.session.commit()
-        form.code.errors.append("Enter the 6-digit code from your authenticator app, or a recovery code")
+        form.code.errors.append(mfa.LOCKED_MESSAGE if mfa.locked(user) else
+                                "Enter the 6-digit code from your authenticator app, or a recovery code")
         return False
     return True
 
