@@ -111,6 +111,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_COOL_OFF_DAYS": _int("REMINDER_COOL_OFF_DAYS", 3),
         "REMINDER_ATTEMPTS": _int("REMINDER_ATTEMPTS", 3),
         "REMINDER_BACKOFF_SECONDS": _int("REMINDER_BACKOFF_SECONDS", 2),
+        #: reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, use the
+        #: connecting address); more than the real number lets a client choose its own address
+        "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 80) * 1024 * 1024,
         "TESTING": env == "testing",
