@@ -1,7 +1,7 @@
 """People over time and the security review's fixes
 
 Kept input belongs to one person in one browser; wrong second-factor codes are counted
-per account.
+per account; a password reset for an unknown email stores a spent token with no user.
 
 Revision ID: 5a95cb3715a0
 Revises: e4a1c7b2d9f3
@@ -34,8 +34,15 @@ def upgrade():
         batch_op.add_column(sa.Column('code_failures', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('code_locked_until', sa.DateTime(timezone=True), nullable=True))
 
+    # A reset asked for an unknown email writes a spent stand-in token with no user.
+    with op.batch_alter_table('account_tokens', schema=None) as batch_op:
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=True)
+
 
 def downgrade():
+    op.execute("DELETE FROM account_tokens WHERE user_id IS NULL")
+    with op.batch_alter_table('account_tokens', schema=None) as batch_op:
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('code_locked_until')
         batch_op.drop_column('code_failures')

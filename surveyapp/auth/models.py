@@ -88,14 +88,16 @@ class AccountToken(db.Model):
     __tablename__ = "account_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: None for the stand-in written (already spent) when a reset is asked for an email with no account,
+    #: so that request does the same work as a real one
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class SiteSetting(db.Model):

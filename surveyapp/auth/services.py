@@ -106,20 +106,26 @@ def create_user(email: str, role: Role, name: str = "") -> User:
     return user
 
 
-def issue_token(user: User, purpose: TokenPurpose, hours: int) -> str:
-    """Create a single-use link token; only its hash is stored. Earlier unused ones lapse."""
+def issue_token(user: User | None, purpose: TokenPurpose, hours: int) -> str:
+    """Create a single-use link token; only its hash is stored. Earlier unused ones lapse.
+
+    With ``user`` None (a reset asked for an email with no account) the same statements run and
+    an already-spent stand-in row is written, so the request takes as long as a real one.
+    """
+    now = utcnow()
     db.session.execute(
         update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
-        .values(used_at=utcnow())
+        .where(AccountToken.user_id == (user.id if user is not None else 0), AccountToken.used_at.is_(None))
+        .values(used_at=now)
     )
     token = secrets.token_urlsafe(32)
     db.session.add(
         AccountToken(
-            user_id=user.id,
+            user_id=user.id if user is not None else None,
             purpose=purpose,
             token_hash=_digest(token),
-            expires_at=utcnow() + timedelta(hours=hours),
+            expires_at=now + timedelta(hours=hours),
+            used_at=None if user is not None else now,
         )
     )
     db.session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from surveyapp import mail
 from surveyapp.activity.services import record
 from surveyapp.auth import mfa, services
-from surveyapp.auth.invitations import send_invitation, send_password_reset
+from surveyapp.auth.invitations import request_password_reset, send_invitation
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.permissions import lead_required
 from surveyapp.extensions import db, limiter, login_manager
@@ -338,14 +338,19 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
-        if user is not None and user.is_enabled:
-            try:
-                send_password_reset(user)
-            except mail.MailError:
-                current_app.logger.exception("password reset email failed")
+        if user is not None and not user.is_enabled:
+            user = None
+        # The same work on both paths before answering: a token, a log row, a commit, a hand-off.
+        send = request_password_reset(user)
+        if user is not None:
             record("auth.password_reset_requested", user)
+        else:
+            record("auth.password_reset_unknown", None, email=form.email.data.strip().lower()[:254])
         db.session.commit()
-        return render_template("auth/reset_sent.html", email=form.email.data)
+        page = render_template("auth/reset_sent.html", email=form.email.data)
+        # Handed off last, so the sending does not compete with building this answer.
+        mail.hand_off(send)
+        return page
     return render_template("auth/forgot_password.html", form=form)
 
 
