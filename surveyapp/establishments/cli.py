@@ -31,6 +31,16 @@ def _commit_or_fail() -> None:
         fail("The register changed while the file was being imported; nothing was changed. Run the import again.")
 
 
+def _flag_formula_like(flags) -> None:
+    """Name the values a spreadsheet would read as formulas (imported as given; exports show them as text)."""
+    if not flags:
+        return
+    click.echo(f"{len(flags)} value{'s' if len(flags) != 1 else ''} look like spreadsheet formulas; they are "
+               "imported as given and every export shows them as text:")
+    for flag in flags[:20]:
+        click.echo(f"  line {flag.line}, column {flag.column}: {flag.reason.split(' starts with')[0]}")
+
+
 @establishments.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change, without changing anything.")
@@ -42,6 +52,7 @@ def import_establishments_command(path: str, dry_run: bool) -> None:
         plan = plan_establishments(Path(path).read_bytes())
     except ImportFailed as exc:
         _refuse(path, exc)
+    _flag_formula_like(plan.formula_like)
     if dry_run:
         click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
         for record in plan.new[:10]:
@@ -67,6 +78,7 @@ def import_contacts_command(path: str, invite: bool, dry_run: bool) -> None:
         plan = plan_contacts(Path(path).read_bytes())
     except ImportFailed as exc:
         _refuse(path, exc)
+    _flag_formula_like(plan.formula_like)
     if dry_run:
         click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
         if invite:

@@ -135,6 +135,8 @@ class EstablishmentsPlan:
     renamed_trusts: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: uid -> trust id of every trust in the register when the plan was made
     trust_ids_before: dict[str, int] = field(default_factory=dict, repr=False)
+    #: values that look like spreadsheet formulas (stored as given; exports neutralise them)
+    formula_like: list[ImportProblem] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -167,7 +169,8 @@ def plan_establishments(data: bytes) -> EstablishmentsPlan:
     table.raise_if_problems()
 
     plan = EstablishmentsPlan(encoding=table.encoding, records=records, new_trusts=new_trusts, renamed_trusts=renamed,
-                              trust_ids_before={uid: trust_id for uid, (trust_id, _name) in trusts.items()})
+                              trust_ids_before={uid: trust_id for uid, (trust_id, _name) in trusts.items()},
+                              formula_like=table.formula_like)
     trust_names = {uid: name for uid, (_id, name) in trusts.items()} | new_trusts
     uid_of = {trust_id: uid for uid, (trust_id, _name) in trusts.items()}
     columns = [getattr(Establishment, name) for name in ("id", "urn", *FIELD_LABELS)]
@@ -377,6 +380,8 @@ class ContactsPlan:
     without_password: set[str] = field(default_factory=set)
     #: email -> id of the accounts that exist already
     user_ids: dict[str, int] = field(default_factory=dict, repr=False)
+    #: values that look like spreadsheet formulas (stored as given; exports neutralise them)
+    formula_like: list[ImportProblem] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -408,7 +413,7 @@ def plan_contacts(data: bytes) -> ContactsPlan:
     records = _contact_records(table, establishment_ids, trust_ids)
     table.raise_if_problems()
 
-    plan = ContactsPlan(records=records)
+    plan = ContactsPlan(records=records, formula_like=table.formula_like)
     emails = sorted({r.email for r in records})
     users: dict[str, User] = {}
     for chunk in _chunks(emails):

@@ -183,7 +183,7 @@ def test_contacts_import_upload_preview_confirm_and_invite(client, make, sign_in
 def test_a_bad_file_shows_every_problem_and_writes_nothing(client, make, sign_in, lead, uploads):
     rows = standard_rows()
     rows[1]["NumberOfPupils"] = "lots"
-    rows[2]["EstablishmentName"] = '=HYPERLINK("http://evil.example","x")'
+    rows[2]["OpenDate"] = "31-02-2020"
     sign_in(lead)
     before = counts()
     response = upload(client, "/establishments/import/establishments", gias_csv(rows))
@@ -191,7 +191,7 @@ def test_a_bad_file_shows_every_problem_and_writes_nothing(client, make, sign_in
     assert response.status_code == 200
     assert "govuk-error-summary" in page and "The file cannot be imported: 2 problems" in page
     assert 'line 3, column NumberOfPupils: "lots" must be a whole number' in page
-    assert "line 4, column EstablishmentName:" in page and "looks like a spreadsheet formula" in page
+    assert "line 4, column OpenDate:" in page
     assert 'href="#file"' in page and "<title>Error:" in page
     assert counts() == before
     assert not uploads.exists() or not any(uploads.iterdir())
@@ -297,3 +297,17 @@ def test_a_file_over_the_upload_limit_gets_a_clear_page(app, client, sign_in, le
     assert reply.status_code == 413
     assert "The largest file this service accepts is 1 MB" in page_text(reply)
     assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_the_preview_flags_names_that_look_like_formulas_and_imports_them(client, make, sign_in, lead, uploads):
+    rows = standard_rows()
+    rows[2]["EstablishmentName"] = "\u00a0=HYPERLINK(\"http://evil.example\",\"x\")"
+    sign_in(lead)
+    response = upload(client, "/establishments/import/establishments", gias_csv(rows))
+    assert response.status_code == 302
+    preview = page_text(client.get(response.headers["Location"]))
+    assert "1 value looks like spreadsheet formulas" in preview
+    assert "Values that look like formulas" in preview and "EstablishmentName" in preview
+    assert client.post(response.headers["Location"]).status_code == 302
+    assert db.session.scalar(select(Establishment).where(
+        Establishment.name == '=HYPERLINK("http://evil.example","x")')) is not None
