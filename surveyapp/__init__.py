@@ -20,6 +20,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(app.instance_path, overrides))
     register_proxies(app)
+    register_converters(app)
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)
@@ -44,6 +45,12 @@ def register_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def register_converters(app: Flask) -> None:
+    from surveyapp.numbers import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def register_templates(app: Flask) -> None:

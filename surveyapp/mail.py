@@ -61,7 +61,10 @@ def build_message(settings: MailSettings, to: str, subject: str, body: str) -> E
 
 def send(settings: MailSettings, to: str, subject: str, body: str) -> str:
     """Send one plain-text message; return its Message-ID. Raises MailError on failure."""
-    message = build_message(settings, to, subject, body)
+    try:
+        message = build_message(settings, to, subject, body)
+    except ValueError as exc:  # e.g. a line break in the subject: refused by the email package
+        raise MailError(f"The message to {to} could not be built: {exc}") from exc
     if not settings.host:
         _write_to_outbox(settings.outbox, message)
         return message["Message-ID"]

@@ -14,6 +14,7 @@ from surveyapp.auth.permissions import lead_required, roles_required
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
 from surveyapp.forms.manage import OpenCycleForm, ReturnForm
+from surveyapp.numbers import page_number
 
 bp = Blueprint("manage", __name__)
 readers_required = roles_required(Role.LEAD, Role.BOARD)
@@ -62,7 +63,7 @@ def show_cycle(slug: str):
     status = request.args.get("status") or None
     if status and status not in {s.value for s in ResponseStatus}:
         abort(404)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args.get("page"))
     rows, total = services.cycle_rows(cycle, status=status, page=page)
     return render_template("manage/cycle.html", cycle=cycle, counts=services.status_counts(cycle), rows=rows,
                            total=total, page=page, status=status, sections=len(cycle.template.sections))

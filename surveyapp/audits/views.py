@@ -12,6 +12,7 @@ from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db, limiter
 from surveyapp.forms.audits import DeclarationForm, SectionForm
 from surveyapp.timeutil import today
+from surveyapp.numbers import whole_number
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
 
@@ -160,10 +161,8 @@ def _next_place(response, section) -> str:
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    number = whole_number(value)
+    return -1 if number is None else number
 
 
 @bp.get("/<int:response_id>/check")
@@ -224,7 +223,7 @@ def choose_academies(response):
         abort(404)
     academies = services.trust_academies_in_cycle(response)
     if request.method == "POST":
-        chosen = {int(v) for v in request.form.getlist("academies") if v.isdigit()}
+        chosen = {n for n in map(whole_number, request.form.getlist("academies")) if n is not None}
         try:
             services.set_coverage(response, chosen, current_user)
         except services.NotEditable:

@@ -262,7 +262,7 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
         }
         reminder = Reminder(
             cycle_id=cycle.id, establishment_id=planned.establishment_id, recipient_email=recipient.email,
-            recipient_user_id=recipient.user_id, kind=planned.kind, subject=render(subject, values)[:255],
+            recipient_user_id=recipient.user_id, kind=planned.kind, subject=one_line(render(subject, values))[:255],
             body=render(body, values), created_by_id=getattr(actor, "id", None), created_at=utcnow(),
             status=ReminderStatus.QUEUED, attempts=0, last_error="", idempotency_key=key,
         )
@@ -270,6 +270,11 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
         queued.append(reminder)
     db.session.flush()
     return queued
+
+
+def one_line(text: str) -> str:
+    """A subject on one line: a line break (from a name, or the wording) in a header cannot be sent."""
+    return " ".join(text.split())
 
 
 @dataclass
@@ -281,6 +286,8 @@ class Delivery:
 def _is_permanent(exc: mail.MailError) -> bool:
     """A 5xx answer from the server: retrying cannot help."""
     cause = exc.__cause__
+    if isinstance(cause, ValueError):  # the message itself cannot be built: sending again builds it again
+        return True
     code = getattr(cause, "smtp_code", None)
     if isinstance(cause, smtplib.SMTPRecipientsRefused):
         codes = [c for c, _m in cause.recipients.values()]

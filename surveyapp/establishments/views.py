@@ -18,6 +18,7 @@ from surveyapp.csvfiles import ImportFailed
 from surveyapp.establishments import importer, services
 from surveyapp.extensions import db
 from surveyapp.forms.establishments import ConfirmContactsForm, ConfirmImportForm, RegisterFilterForm, UploadCsvForm
+from surveyapp.numbers import page_number
 
 bp = Blueprint("establishments", __name__, url_prefix="/establishments")
 
@@ -52,7 +53,7 @@ def list_establishments():
     """List the register, searched by name or URN and filtered by phase and status."""
     form = RegisterFilterForm(request.args, phases=services.phases_in_register())
     page = services.search_register(form.q.data or "", form.phase.data or "", form.status.data or "",
-                                    page=request.args.get("page", 1, type=int))
+                                    page=page_number(request.args.get("page")))
     return render_template("establishments/list.html", form=form, register=page,
                            page_numbers=page_numbers(page.page, page.pages))
 
