@@ -173,6 +173,28 @@ def load_user_from_session_id(session_id: str) -> User | None:
     return user
 
 
+def set_enabled(user: User, enabled: bool, actor: User | None) -> bool:
+    """Disable or re-enable an account; return False if it already was so.
+
+    Disabling ends every session at once (the next request of each is refused); the person's
+    past answers, submissions and log entries keep their name.
+
+    :raises AccountError: a lead may not disable their own account (nobody would be left to undo it)
+    """
+    if actor is not None and actor.id == user.id and not enabled:
+        raise AccountError("You cannot disable your own account")
+    if user.is_enabled == enabled:
+        return False
+    user.is_enabled = enabled
+    if not enabled:
+        user.session_epoch += 1
+    from surveyapp.activity.services import record  # the log builds on accounts
+
+    record("user.enabled" if enabled else "user.disabled", actor, email=user.email, role=user.role.value)
+    db.session.flush()
+    return True
+
+
 def end_all_sessions(user: User) -> None:
     user.session_epoch += 1
 

@@ -386,6 +386,34 @@ def invite_user():
     return render_template("auth/invite.html", form=form)
 
 
+@bp.post("/users/<int:user_id>/disable")
+@lead_required
+def disable_user(user_id: int):
+    """Disable an account: the person's access ends on their next request."""
+    return _set_enabled(user_id, False)
+
+
+@bp.post("/users/<int:user_id>/enable")
+@lead_required
+def enable_user(user_id: int):
+    """Re-enable a disabled account."""
+    return _set_enabled(user_id, True)
+
+
+def _set_enabled(user_id: int, enabled: bool):
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        changed = services.set_enabled(user, enabled, current_user)
+    except services.AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("auth.list_users"))
+    db.session.commit()
+    if changed:
+        flash(f"{user.display_name} ({user.email}) can sign in again." if enabled else
+              f"{user.display_name} ({user.email}) has been disabled and can no longer use the service.", "success")
+    return redirect(url_for("auth.list_users"))
+
+
 @bp.post("/users/<int:user_id>/resend-invitation")
 @lead_required
 def resend_invitation(user_id: int):

@@ -47,6 +47,8 @@ def _cases(world):
         ("auth.set_password", "GET", "/set-password/not-a-real-token", {role: 404 for role in ROLES}),
         ("auth.list_users", "GET", "/users", LEAD_ONLY),
         ("auth.invite_user", "GET", "/users/invite", LEAD_ONLY),
+        ("auth.disable_user", "POST", f"/users/{world['dsl_c_id']}/disable", LEAD_ONLY),
+        ("auth.enable_user", "POST", f"/users/{world['dsl_c_id']}/enable", LEAD_ONLY),
         ("auth.resend_invitation", "POST", f"/users/{world['dsl_c_id']}/resend-invitation", LEAD_ONLY),
         ("audits.list_audits", "GET", "/audits/", SIGNED_IN),
         ("auth.enter_code", "GET", "/sign-in/code", {role: 302 for role in ROLES}),  # no password given yet
