@@ -75,6 +75,28 @@ def show_trust(uid: str):
     return render_template("establishments/trust.html", trust=trust, counts=counts)
 
 
+@bp.post("/<urn>/contacts/<int:user_id>/remove")
+@lead_required
+def remove_establishment_contact(urn: str, user_id: int):
+    """Remove a person from an establishment: they no longer see it."""
+    establishment = services.establishment_by_urn(urn) or abort(404)
+    user = services.remove_contact(user_id, current_user, establishment=establishment) or abort(404)
+    db.session.commit()
+    flash(f"{user.display_name} ({user.email}) has been removed from {establishment.name}.", "success")
+    return redirect(url_for("establishments.show_establishment", urn=urn))
+
+
+@bp.post("/trusts/<uid>/contacts/<int:user_id>/remove")
+@lead_required
+def remove_trust_contact(uid: str, user_id: int):
+    """Remove a person from a trust: they no longer see it or its academies."""
+    trust = services.trust_by_uid(uid) or abort(404)
+    user = services.remove_contact(user_id, current_user, trust=trust) or abort(404)
+    db.session.commit()
+    flash(f"{user.display_name} ({user.email}) has been removed from {trust.name}.", "success")
+    return redirect(url_for("establishments.show_trust", uid=uid))
+
+
 # --- imports ------------------------------------------------------------------------------
 
 

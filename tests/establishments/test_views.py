@@ -311,3 +311,33 @@ def test_the_preview_flags_names_that_look_like_formulas_and_imports_them(client
     assert client.post(response.headers["Location"]).status_code == 302
     assert db.session.scalar(select(Establishment).where(
         Establishment.name == '=HYPERLINK("http://evil.example","x")')) is not None
+
+
+def test_the_lead_removes_a_person_from_an_establishment_and_from_a_trust(app, client, make, sign_in, lead):
+    trust = make.trust(name="Acorn Trust", uid="T100")
+    school = make.establishment(name="Oak Academy", urn="300001", trust=trust)
+    leaver = make.dsl(school, name="Lee Leaver", email="lee@oak.example.org")
+    stayer = make.dsl(school, deputy=True, email="sam@oak.example.org")
+    trust_lead = make.trust_lead(trust, email="tess@acorn.example.org")
+    make.cycle()
+    db.session.commit()
+    leaver_browser = sign_in(leaver, test_client=app.test_client())
+    assert leaver_browser.get("/audits/").get_data(as_text=True).count("Oak Academy") >= 1
+
+    sign_in(lead)
+    page = page_text(client.get("/establishments/300001"))
+    assert f'action="/establishments/300001/contacts/{leaver.id}/remove"' in page
+    done = page_text(client.post(f"/establishments/300001/contacts/{leaver.id}/remove", follow_redirects=True))
+    assert "Lee Leaver (lee@oak.example.org) has been removed from Oak Academy." in done
+    assert "sam@oak.example.org" in done and "lee@oak.example.org" not in done.split("has been removed")[1]
+    assert client.post(f"/establishments/300001/contacts/{leaver.id}/remove").status_code == 404  # already gone
+    # The person's next request no longer shows the school.
+    assert "Oak Academy" not in leaver_browser.get("/audits/").get_data(as_text=True)
+
+    done = page_text(client.post(f"/establishments/trusts/T100/contacts/{trust_lead.id}/remove", follow_redirects=True))
+    assert "has been removed from Acorn Trust" in done
+    db.session.expire_all()
+    assert db.session.scalars(select(EstablishmentContact.user_id)).all() == [stayer.id]
+    removed = db.session.scalars(select(ActivityRecord).where(ActivityRecord.action == "contact.removed")
+                                 .order_by(ActivityRecord.id)).all()
+    assert [r.detail["email"] for r in removed] == ["lee@oak.example.org", "tess@acorn.example.org"]

@@ -90,6 +90,11 @@ def _cases(world):
         ("establishments.list_establishments", "GET", "/establishments/", LEAD_ONLY),
         ("establishments.show_establishment", "GET", f"/establishments/{world['urn_a']}", LEAD_ONLY),
         ("establishments.show_trust", "GET", f"/establishments/trusts/{world['trust_uid']}", LEAD_ONLY),
+        # Someone who is not a contact there: the lead gets 404 (removing a real link is tested elsewhere)
+        ("establishments.remove_establishment_contact", "POST",
+         f"/establishments/{world['urn_a']}/contacts/{world['dsl_c_id']}/remove", {**LEAD_ONLY, "lead": 404}),
+        ("establishments.remove_trust_contact", "POST",
+         f"/establishments/trusts/{world['trust_uid']}/contacts/{world['dsl_c_id']}/remove", {**LEAD_ONLY, "lead": 404}),
         ("establishments.upload_establishments", "GET", "/establishments/import/establishments", LEAD_ONLY),
         ("establishments.upload_contacts", "GET", "/establishments/import/contacts", LEAD_ONLY),
         ("establishments.preview_establishments", "GET", "/establishments/import/establishments/" + "x" * 32,
