@@ -107,7 +107,8 @@ def _selection(cycle):
 
 def _plan(cycle, force: bool):
     return services.plan_reminders(cycle, _selection(cycle), force=force,
-                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
 
 
 @bp.post("/cycles/<slug>/reminders/preview")

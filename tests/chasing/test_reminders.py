@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from surveyapp.audits.models import ResponseStatus
+from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.chasing.services import set_schedule
 from surveyapp.extensions import db
@@ -286,3 +287,26 @@ def test_a_message_that_cannot_be_built_is_marked_failed_not_left_queued(app, ch
     db.session.commit()
     assert result.sent == 0 and reminder.status is ReminderStatus.FAILED and reminder.attempts == 1
     assert "could not be built" in reminder.last_error and mailbox.messages == []
+
+
+def test_reminders_are_capped_per_establishment_per_cycle_and_the_preview_says_so(client, sign_in, chase, mailbox,
+                                                                                runner):
+    from surveyapp.chasing.models import ReminderKind
+
+    gorse, birch = chase["gorse"], chase["birch"]
+    gwen = db.session.scalar(select(User).where(User.email == "dsl@200007.example.org"))
+    for n in range(6):  # Gorse has had the default cap of six reminders already this cycle
+        db.session.add(Reminder(cycle_id=chase["cycle"].id, establishment_id=gorse.id, recipient_user_id=gwen.id,
+                                recipient_email=gwen.email, kind=ReminderKind.NOT_STARTED, subject="s", body="b",
+                                status=ReminderStatus.SENT, sent_at=datetime(2026, 10, 1 + n, tzinfo=UTC), attempts=1,
+                                last_error="", idempotency_key=f"earlier-{n}"))
+    db.session.commit()
+    sign_in(chase["lead"])
+    html = preview(client, establishment=[str(gorse.id), str(birch.id)], force="1").get_data(as_text=True)
+    counts = html[html.index('id="plan-counts"'):html.index("</ul>", html.index('id="plan-counts"'))]
+    assert "<strong>1</strong> establishment will be reminded" in counts
+    assert "<strong>1</strong> skipped: already sent the most reminders allowed in one cycle (6 in this cycle)" in counts
+    assert client.post("/cycles/2026-27/reminders/send", data=send_form(html)).status_code == 302
+    assert mailbox.recipients == ["dsl@200004.example.org"]
+    dry = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--dry-run", "--force"])
+    assert "skipped: already sent the most reminders allowed in one cycle (6 in this cycle)" in dry.output
