@@ -118,7 +118,7 @@ def _upload(kind: str):
                            title=IMPORTS[kind]["title"])
 
 
-def _checked(kind: str, token: str):
+def _checked(kind: str, token: str, **options):
     """The user's kept upload and its plan, checked again now (the register may have changed since).
 
     Returns ``(upload, plan, None)``, or ``(upload, None, page)`` where the page says why it no longer imports.
@@ -128,7 +128,7 @@ def _checked(kind: str, token: str):
     except services.UploadNotFound:
         abort(404)
     try:
-        return upload, IMPORTS[kind]["plan"](upload.data), None
+        return upload, IMPORTS[kind]["plan"](upload.data, **options), None
     except ImportFailed as exc:
         services.discard_upload(upload_folder(), token)
         form = UploadCsvForm(formdata=None)
@@ -180,10 +180,11 @@ def upload_contacts():
 @lead_required
 def preview_contacts(token: str):
     """Show what importing the uploaded contacts would change."""
-    upload, plan, refused = _checked("contacts", token)
+    sync = request.args.get("sync") == "1"
+    upload, plan, refused = _checked("contacts", token, sync=sync)
     if refused:
         return refused
-    return render_template("establishments/preview_contacts.html", plan=plan, upload=upload,
+    return render_template("establishments/preview_contacts.html", plan=plan, upload=upload, sync=sync,
                            form=ConfirmContactsForm(), sample=importer.SAMPLE_SIZE)
 
 
@@ -192,7 +193,7 @@ def preview_contacts(token: str):
 def confirm_contacts(token: str):
     """Import the uploaded contacts, checking them again first; invite them if asked."""
     form = ConfirmContactsForm()
-    upload, plan, refused = _checked("contacts", token)
+    upload, plan, refused = _checked("contacts", token, sync=request.form.get("sync") == "1")
     if refused:
         return refused
     result = importer.apply_contacts(plan, actor=current_user, filename=upload.filename)
