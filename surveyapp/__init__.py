@@ -19,6 +19,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("SURVEYAPP_INSTANCE") or None, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(app.instance_path, overrides))
+    register_proxies(app)
+    register_converters(app)
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)
@@ -27,6 +29,29 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_security(app)
     register_commands(app)
     return app
+
+
+def register_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto only from the configured number of trusted proxies.
+
+    Sign-in throttling and the activity log key on the client's address; behind a proxy every
+    request would otherwise come from the proxy's one address.
+    """
+    count = app.config.get("TRUSTED_PROXY_COUNT", 0)
+    if count < 0:
+        from surveyapp.config import ConfigError
+
+        raise ConfigError("TRUSTED_PROXY_COUNT must be 0 or more")
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def register_converters(app: Flask) -> None:
+    from surveyapp.numbers import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def register_templates(app: Flask) -> None:

@@ -79,6 +79,35 @@ def create_any(email: str, role: str, name: str) -> None:
     click.echo(f"{current_app.config['BASE_URL']}/set-password/{token}")
 
 
+def _set_enabled(email: str, enabled: bool) -> None:
+    from surveyapp.auth.services import AccountError, find_user, set_enabled
+
+    user = find_user(email)
+    if user is None:
+        fail(f"There is no account for {email}")
+    try:
+        changed = set_enabled(user, enabled, None)
+    except AccountError as exc:
+        fail(str(exc))
+    db.session.commit()
+    state = "enabled" if enabled else "disabled"
+    click.echo(f"{user.email} is {state}." if changed else f"{user.email} was already {state}; nothing changed.")
+
+
+@users.command("disable")
+@click.argument("email")
+def disable_user_command(email: str) -> None:
+    """Disable an account: every session ends at its next request; past answers keep the person's name."""
+    _set_enabled(email, False)
+
+
+@users.command("enable")
+@click.argument("email")
+def enable_user_command(email: str) -> None:
+    """Re-enable a disabled account."""
+    _set_enabled(email, True)
+
+
 # --- templates -------------------------------------------------------------------------
 
 templates = AppGroup("templates", help="Audit templates (versioned question sets).")

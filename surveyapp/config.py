@@ -115,8 +115,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         #: roles that must set up two-factor sign-in (the lead can extend it to everyone in the app)
         "TWO_FACTOR_ROLES": [r.strip() for r in (os.environ.get("TWO_FACTOR_ROLES", "lead,board")).split(",") if r.strip()],
         "REMINDER_COOL_OFF_DAYS": _int("REMINDER_COOL_OFF_DAYS", 3),
+        #: reminders an establishment may have in one cycle (its most-reminded DSL); the preview shows who is at it
+        "REMINDER_MAX_PER_CYCLE": _int("REMINDER_MAX_PER_CYCLE", 6),
         "REMINDER_ATTEMPTS": _int("REMINDER_ATTEMPTS", 3),
         "REMINDER_BACKOFF_SECONDS": _int("REMINDER_BACKOFF_SECONDS", 2),
+        #: reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, use the
+        #: connecting address); more than the real number lets a client choose its own address
+        "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 80) * 1024 * 1024,
         # The council's own service: its name, logo and colour in the header (GOV.UK's crown and font are

@@ -4,8 +4,9 @@ Every import (establishments, contacts, earlier years' responses) reads its file
 through ``read_csv``. The file is refused as a whole, with a list of
 ``ImportProblem``s, when it cannot be read safely: an encoding that is neither
 UTF-8 nor Windows-1252 (what GIAS publishes), a workbook instead of a CSV, the
-wrong separator, a file cut short, missing columns, or spreadsheet formulas in
-name-like values. Importers add their own problems to the same list, so the
+wrong separator, a file cut short or missing columns. Every value has its whitespace
+normalised; name-like values that look like spreadsheet formulas are flagged (not
+refused) and neutralised by the exports. Importers add their own problems to the same list, so the
 person fixing the file sees every problem at once.
 """
 from __future__ import annotations
@@ -85,7 +86,7 @@ class Column:
     :param label: its usual header, used when saying it is missing
     :param aliases: other headers that mean the same (compared with ``header_key``)
     :param required: the file must have it
-    :param text: a name-like value: refuse spreadsheet formulas in it
+    :param text: a name-like value: flag values a spreadsheet would read as a formula
     :param max_length: the longest value the database keeps
     """
 
@@ -123,6 +124,9 @@ class CsvTable:
     rows: list[CsvRow] | Iterator[CsvRow]
     columns: dict[str, Column]
     problems: list[ImportProblem] = field(default_factory=list)
+    #: name-like values that a spreadsheet would read as a formula: stored as given, flagged in the
+    #: preview, and neutralised by every export (exports/safe.py)
+    formula_like: list[ImportProblem] = field(default_factory=list)
 
     def has(self, key: str) -> bool:
         return key in self.found
@@ -176,9 +180,20 @@ def decode(data: bytes) -> tuple[str, str]:
                      'save it as "CSV UTF-8 (comma delimited)"', not_cp1252.start) from None
 
 
+#: characters Python does not count as whitespace but that print as nothing (zero-width spaces, BOM)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+def normalise_whitespace(value: str) -> str:
+    """Every kind of space or line break (NBSP, vertical tab, form feed, CR, LF, ...) as one plain space,
+    none at either end, and invisible characters removed."""
+    return _WHITESPACE_RUN.sub(" ", value.translate(_INVISIBLE)).strip()
+
+
 def looks_like_formula(value: str) -> bool:
     """Would a spreadsheet run this value as a formula (formula injection)?"""
-    return value.lstrip(" ").startswith(FORMULA_STARTS)
+    return normalise_whitespace(value).startswith(FORMULA_STARTS) or value.startswith(FORMULA_STARTS)
 
 
 def read_csv(data: bytes, columns: list[Column]) -> CsvTable:
@@ -186,7 +201,7 @@ def read_csv(data: bytes, columns: list[Column]) -> CsvTable:
 
     Problems that make the file unreadable as a whole (encoding, separator,
     header) raise ImportFailed at once. Problems with single values (a short
-    row, a formula, a value too long) are collected in ``table.problems`` so the
+    row, a value too long) are collected in ``table.problems`` so the
     importer can add its own and report them all together.
     """
     table = open_csv(io.BytesIO(data), columns)
@@ -262,12 +277,14 @@ def _rows(table: CsvTable, reader, positions: dict[str, int]) -> Iterator[CsvRow
         for key, position in positions.items():
             raw = fields[position]
             column = by_key[key]
-            value = raw.strip()
-            if column.text and value and looks_like_formula(raw):
-                table.problem(start, key, f'"{_clip(value)}" looks like a spreadsheet formula: remove the '
-                                          f'leading "{value[0]}"' if value[0] in "=+-@" else
-                              "starts with a tab or line break, which looks like a spreadsheet formula")
-                continue
+            # Stored as given after normalising whitespace; the DfE's extract is not the lead's to edit,
+            # so a value that looks like a formula is flagged, never refused.
+            value = normalise_whitespace(raw)
+            if column.text and value and looks_like_formula(value):
+                table.formula_like.append(ImportProblem(
+                    start, table.column_name(key),
+                    f'"{_clip(value)}" starts with "{value[0]}", so a spreadsheet could read it as a formula: it is '
+                    "stored as given, and every export from this service shows it as text"))
             if column.max_length and len(value) > column.max_length:
                 table.problem(start, key, f"must be {column.max_length:,} characters or fewer (it has {len(value):,})")
                 continue

@@ -5,9 +5,14 @@ outbox as an .eml file that the lead can read in the browser.
 """
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -56,7 +61,10 @@ def build_message(settings: MailSettings, to: str, subject: str, body: str) -> E
 
 def send(settings: MailSettings, to: str, subject: str, body: str) -> str:
     """Send one plain-text message; return its Message-ID. Raises MailError on failure."""
-    message = build_message(settings, to, subject, body)
+    try:
+        message = build_message(settings, to, subject, body)
+    except ValueError as exc:  # e.g. a line break in the subject: refused by the email package
+        raise MailError(f"The message to {to} could not be built: {exc}") from exc
     if not settings.host:
         _write_to_outbox(settings.outbox, message)
         return message["Message-ID"]
@@ -83,3 +91,44 @@ def _write_to_outbox(outbox: str, message: EmailMessage) -> Path:
     path = folder / f"{uuid.uuid4().hex}.eml"
     path.write_bytes(bytes(message))
     return path
+
+
+_sender: ThreadPoolExecutor | None = None
+_pending: set[Future] = set()
+_pending_lock = threading.Lock()
+
+
+def hand_off(job: Callable[[], object]) -> Future:
+    """Run ``job`` (a send, or nothing) on the background sender; the request does not wait for it.
+
+    Used where how long a page takes must not depend on whether an email goes out
+    (forgot-password: otherwise timing tells which addresses have accounts). Failures are logged.
+    """
+    global _sender
+    with _pending_lock:
+        if _sender is None:
+            _sender = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mail")
+        future = _sender.submit(_logged, job)
+        _pending.add(future)
+    future.add_done_callback(_forget)
+    return future
+
+
+def _logged(job: Callable[[], object]) -> object:
+    try:
+        return job()
+    except MailError:
+        logging.getLogger("surveyapp.mail").exception("an email handed off could not be sent")
+        return None
+
+
+def _forget(future: Future) -> None:
+    with _pending_lock:
+        _pending.discard(future)
+
+
+def wait_for_sending(timeout: float = 30) -> None:
+    """Wait until every handed-off email has been sent (used by the CLI at exit, and tests)."""
+    with _pending_lock:
+        pending = list(_pending)
+    futures_wait(pending, timeout=timeout)

@@ -38,6 +38,9 @@ def make_app(**overrides):
         # Two-factor sign-in has its own tests (tests/auth/test_two_factor.py), which turn it on for
         # leads and board viewers as production does; elsewhere tests sign in with a password alone.
         "TWO_FACTOR_ROLES": [],
+        # Said every time: Flask-Limiter's one limiter keeps the last app's RATELIMIT_ENABLED as its
+        # default, so a test that turns limits off would otherwise leave them off for the next.
+        "RATELIMIT_ENABLED": True,
     }
     config.update(overrides)
     app = create_app(config)

@@ -17,6 +17,7 @@ from surveyapp.exports.csvfiles import write_gaps_csv, write_responses_csv
 from surveyapp.exports.workbook import write_workbook
 from surveyapp.extensions import db
 from surveyapp.forms.actions import ActionItemForm
+from surveyapp.numbers import whole_number
 
 bp = Blueprint("actions", __name__)
 
@@ -48,6 +49,12 @@ def _form_for(item: ActionItem, formdata=None) -> ActionItemForm:
     return form
 
 
+def _version(value) -> int:
+    """The version the page was opened at; a forged one is stale (never matches), not a server error."""
+    number = whole_number(value)
+    return -1 if number is None else number
+
+
 @bp.route("/audits/<int:response_id>/action-plan", methods=["GET", "POST"])
 @login_required
 @respondent_response
@@ -64,7 +71,7 @@ def edit_action_plan(response):
         form = forms[item.id] = _form_for(item, request.form)
         if form.validate():
             try:
-                services.update_action(item, expected_version=int(form.version.data or 0), user=current_user,
+                services.update_action(item, expected_version=_version(form.version.data), user=current_user,
                                        action=form.action.data, owner=form.owner.data or "",
                                        target_date=form.target_date.data, status=form.status.data,
                                        notes=form.notes.data or "")

@@ -14,6 +14,7 @@ from surveyapp.activity.services import ActivityFilters, action_in_words, activi
 from surveyapp.audits.models import Cycle
 from surveyapp.auth.permissions import lead_required
 from surveyapp.extensions import db
+from surveyapp.numbers import page_number
 
 bp = Blueprint("activity", __name__)
 PER_PAGE = 50
@@ -29,7 +30,7 @@ def list_activity():
     if query is None:
         abort(404)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args.get("page"))
     rows = db.session.execute(query.order_by(ActivityRecord.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     actions = db.session.scalars(select(ActivityRecord.action).distinct().order_by(ActivityRecord.action)).all()
     cycles = db.session.scalars(select(Cycle.slug).order_by(Cycle.opens_on.desc())).all()

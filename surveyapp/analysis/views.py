@@ -13,6 +13,7 @@ from surveyapp.auth.models import Role
 from surveyapp.auth.permissions import can_read_everything, roles_required, trust_ids_led_by
 from surveyapp.establishments.models import Trust
 from surveyapp.extensions import db
+from surveyapp.numbers import whole_number
 
 bp = Blueprint("analysis", __name__)
 analysis_readers = roles_required(Role.LEAD, Role.BOARD, Role.TRUST_LEAD)
@@ -20,7 +21,10 @@ analysis_readers = roles_required(Role.LEAD, Role.BOARD, Role.TRUST_LEAD)
 
 def _trust_scope() -> Trust | None:
     """The trust the figures are limited to: chosen by ?trust=<id>; a trust lead only ever sees a trust they lead."""
-    chosen = request.args.get("trust", type=int)
+    raw = request.args.get("trust")
+    chosen = whole_number(raw)
+    if raw not in (None, "") and chosen is None:
+        abort(404)  # not a number any trust could have
     if can_read_everything(current_user):
         return (db.session.get(Trust, chosen) or abort(404)) if chosen is not None else None
     led = trust_ids_led_by(current_user)

@@ -14,6 +14,7 @@ from surveyapp.auth.permissions import lead_required, roles_required
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
 from surveyapp.forms.manage import OpenCycleForm, ReturnForm
+from surveyapp.numbers import page_number
 
 bp = Blueprint("manage", __name__)
 readers_required = roles_required(Role.LEAD, Role.BOARD)
@@ -64,7 +65,7 @@ def show_cycle(slug: str):
     status = request.args.get("status") or None
     if status and status not in {s.value for s in ResponseStatus}:
         abort(404)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args.get("page"))
     rows, total = services.cycle_rows(cycle, status=status, page=page)
     return render_template("manage/cycle.html", cycle=cycle, counts=services.status_counts(cycle), rows=rows,
                            total=total, page=page, status=status, sections=len(cycle.template.sections))
@@ -110,7 +111,7 @@ def return_response(slug: str, response_id: int):
         flash("Say what needs to change before returning the audit.", "info")
         return redirect(url_for("manage.show_response", slug=slug, response_id=response.id))
     try:
-        services.return_for_amendment(response, form.comment.data, current_user)
+        services.return_for_amendment(response, form.comment.data, current_user, seen=_seen_status())
     except IllegalStatusChange as exc:
         db.session.rollback()
         flash(str(exc), "info")
@@ -128,7 +129,7 @@ def accept_response(slug: str, response_id: int):
     """Accept a submitted response."""
     cycle, response = _cycle_response_or_404(slug, response_id)
     try:
-        services.accept(response, current_user)
+        services.accept(response, current_user, seen=_seen_status())
     except IllegalStatusChange as exc:
         db.session.rollback()
         flash(str(exc), "info")
@@ -136,6 +137,14 @@ def accept_response(slug: str, response_id: int):
         db.session.commit()
         flash(f"{response.assignment.respondent_name}’s audit has been accepted.", "success")
     return redirect(url_for("manage.show_cycle", slug=slug))
+
+
+def _seen_status() -> ResponseStatus | None:
+    """The status the lead's page showed when they pressed the button (None from an older page)."""
+    try:
+        return ResponseStatus(request.form.get("seen", ""))
+    except ValueError:
+        return None
 
 
 def _tell_respondents(response, comment: str) -> list[str]:

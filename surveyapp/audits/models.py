@@ -380,5 +380,9 @@ class KeptInput(db.Model):
     #: the page it was posted to; it is given back only there
     path: Mapped[str] = mapped_column(String(300))
     form: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    #: the person whose sign-in had ended; nobody else gets it back
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: sha256 of the random key in that browser's session cookie; no other browser gets it back
+    browser_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True))

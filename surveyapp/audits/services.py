@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, case, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm import selectinload
 
 from surveyapp.activity.services import record
@@ -526,27 +527,54 @@ def submit(response: Response, *, headteacher_name: str, chair_name: str, declar
     return True
 
 
-def return_for_amendment(response: Response, comment: str, user) -> None:
-    """The lead sends a submitted response back to its DSL with a comment."""
+def return_for_amendment(response: Response, comment: str, user, seen: ResponseStatus | None = None) -> None:
+    """The lead sends a submitted response back to its DSL with a comment.
+
+    :param seen: the status the lead was shown; the change happens only if it still holds
+    """
     if not comment.strip():
         raise ValueError("Say what needs to change")
-    _move(response, ResponseStatus.RETURNED, user, comment=comment.strip())
+    _move(response, ResponseStatus.RETURNED, user, comment=comment.strip(), seen=seen)
     response.return_comment = comment.strip()
 
 
-def accept(response: Response, user) -> None:
-    _move(response, ResponseStatus.ACCEPTED, user)
+def accept(response: Response, user, seen: ResponseStatus | None = None) -> None:
+    """Accept a submitted response (only if it is still as the lead saw it)."""
+    _move(response, ResponseStatus.ACCEPTED, user, seen=seen)
 
 
-def _move(response: Response, new_status: ResponseStatus, user, comment: str = "") -> None:
+def _move(response: Response, new_status: ResponseStatus, user, comment: str = "",
+          seen: ResponseStatus | None = None) -> None:
+    """Change the status only if it is still the one seen, so of simultaneous changes exactly one wins.
+
+    :raises IllegalStatusChange: the move is not allowed, or someone else changed the status first
+    """
+    seen = seen or response.status
+    if seen is not response.status:
+        raise IllegalStatusChange(_changed_meanwhile(response.status))
     response.check_move(new_status)
-    db.session.add(StatusEvent(response_id=response.id, from_status=response.status, to_status=new_status,
+    now = utcnow()
+    moved = db.session.execute(
+        update(Response).where(Response.id == response.id, Response.status == seen)
+        .values(status=new_status, updated_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.refresh(response, ["status"])
+        raise IllegalStatusChange(_changed_meanwhile(response.status))
+    db.session.add(StatusEvent(response_id=response.id, from_status=seen, to_status=new_status,
                                by_user_id=getattr(user, "id", None), comment=comment))
     if new_status is not ResponseStatus.IN_PROGRESS:
         record(f"response.{new_status.value}", user, establishment=response.assignment.establishment,
                trust=response.assignment.trust, cycle=response.assignment.cycle, response=response.id, comment=comment)
-    response.status = new_status
     db.session.flush()
+    # The row now holds these values: set them on the loaded object without reading it back.
+    set_committed_value(response, "status", new_status)
+    set_committed_value(response, "updated_at", now)
+
+
+def _changed_meanwhile(now: ResponseStatus) -> str:
+    return (f"Nothing was changed: someone else changed this audit at the same moment, and it is now "
+            f"{now.label.lower()}. Check it before doing anything more.")
 
 
 # --- trusts ---------------------------------------------------------------------------

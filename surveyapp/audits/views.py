@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from surveyapp.audits import kept, printable, services
@@ -13,6 +13,7 @@ from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db, limiter
 from surveyapp.forms.audits import DeclarationForm, SectionForm
 from surveyapp.timeutil import today
+from surveyapp.numbers import whole_number
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
 
@@ -58,11 +59,17 @@ def edit_section(response_id: int, section_key: str):
 
 
 def _keep_and_sign_in():
-    if request.method != "POST":
-        from surveyapp.extensions import login_manager
+    from surveyapp.extensions import login_manager
 
+    # Only a browser whose own sign-in ended has someone to keep the input for; a POST from
+    # anyone else (no sign-in in its cookie) keeps nothing.
+    typist, browser = session.get("last_user"), session.get("browser")
+    if request.method != "POST" or not typist or not browser:
         return login_manager.unauthorized()
-    token = kept.keep(request.path, request.form)
+    try:
+        token = kept.keep(request.path, request.form, typist, browser)
+    except kept.TooLarge:
+        abort(413)
     db.session.commit()
     back_to = request.path + "?" + urlencode({"kept": token})
     return redirect(url_for("auth.sign_in", next=back_to, kept=1))
@@ -115,7 +122,7 @@ def _edit_section(response, section_key: str):
             saved_with_errors = True
             form.version = progress.version
     else:
-        restored = kept.fetch(kept_token, request.path)
+        restored = kept.fetch(kept_token, request.path, current_user.id, session.get("browser"))
         if restored is not None:
             form.fill_posted(restored)
             form.version = _int(restored.get("version"))
@@ -160,10 +167,8 @@ def _next_place(response, section) -> str:
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    number = whole_number(value)
+    return -1 if number is None else number
 
 
 @bp.get("/<int:response_id>/check")
@@ -235,7 +240,7 @@ def choose_academies(response):
         abort(404)
     academies = services.trust_academies_in_cycle(response)
     if request.method == "POST":
-        chosen = {int(v) for v in request.form.getlist("academies") if v.isdigit()}
+        chosen = {n for n in map(whole_number, request.form.getlist("academies")) if n is not None}
         try:
             services.set_coverage(response, chosen, current_user)
         except services.NotEditable:

@@ -1,6 +1,8 @@
 """Emails that carry single-use links: invitations and password resets."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 
 from surveyapp import mail
@@ -21,12 +23,22 @@ def send_invitation(user: User, invited_by: str = "your local authority") -> Non
     mail.send(mail.MailSettings.from_config(current_app.config), user.email, "Set your password for the safeguarding audit", body)
 
 
-def send_password_reset(user: User) -> None:
+def request_password_reset(user: User | None) -> Callable[[], object]:
+    """Make a reset link for ``user`` (or, for an unknown email, the same work for nobody); return the send.
+
+    Both paths make, hash and store a token (for nobody, already spent), and both return a job for
+    mail.hand_off, so the answer takes as long whether or not the account exists.
+    """
     hours = current_app.config["PASSWORD_RESET_HOURS"]
-    link = current_app.config["BASE_URL"] + "/set-password/" + issue_token(user, TokenPurpose.PASSWORD_RESET, hours)
+    token = issue_token(user, TokenPurpose.PASSWORD_RESET, hours)
+    if user is None:
+        return lambda: None
+    settings = mail.MailSettings.from_config(current_app.config)
+    link = current_app.config["BASE_URL"] + "/set-password/" + token
     body = (
         f"Dear {user.display_name},\n\n"
         f"Somebody asked to reset the password for this account. Use this link within {hours} hours to choose a new password. It works once.\n\n"
         f"{link}\n\nIf it was not you, you can ignore this email: your password has not changed.\n"
     )
-    mail.send(mail.MailSettings.from_config(current_app.config), user.email, "Reset your password for the safeguarding audit", body)
+    to = user.email
+    return lambda: mail.send(settings, to, "Reset your password for the safeguarding audit", body)

@@ -4,17 +4,26 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from datetime import timedelta
 
 import pyotp
 import segno
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from surveyapp.auth.models import Role, SiteSetting, User
 from surveyapp.extensions import db
+from surveyapp.timeutil import as_utc, utcnow
 
 ISSUER = "Safeguarding audit"
 RECOVERY_CODE_COUNT = 10
 REQUIRE_FOR_ALL = "require_two_factor_for_all"
+#: wrong codes one pending sign-in may try before the password must be given again
+MAX_WRONG_PER_SIGN_IN = 5
+#: wrong codes (from anywhere) after which authenticator codes are refused for LOCK_FOR
+MAX_WRONG_PER_ACCOUNT = 10
+LOCK_FOR = timedelta(minutes=15)
+LOCKED_MESSAGE = ("Too many wrong codes have been entered for this account. Use one of your recovery codes, "
+                  "or wait 15 minutes and enter the code from your app")
 
 
 def new_secret() -> str:
@@ -104,18 +113,46 @@ def disable(user: User) -> None:
 
 
 def verify_second_factor(user: User, code: str) -> str | None:
-    """Accept a current authenticator code or an unused recovery code; return which ("totp"/"recovery")."""
+    """Accept a current authenticator code or an unused recovery code; return which ("totp"/"recovery").
+
+    Every wrong code is counted on the account; after MAX_WRONG_PER_ACCOUNT of them authenticator
+    codes are refused for LOCK_FOR, but recovery codes (too long to guess) still let the owner in.
+    """
     if not user.totp_secret:
         return None
-    step = check_totp(user.totp_secret, code, user.totp_last_step)
-    if step is not None:
-        user.totp_last_step = step
-        return "totp"
+    if not locked(user):
+        step = check_totp(user.totp_secret, code, user.totp_last_step)
+        if step is not None:
+            user.totp_last_step = step
+            _reset_failures(user)
+            return "totp"
     digest = _digest(_normalise(code)[:6] + "-" + _normalise(code)[6:]) if len(_normalise(code)) == 12 else None
     if digest and digest in (user.recovery_codes or []):
         user.recovery_codes = [c for c in user.recovery_codes if c != digest]
+        _reset_failures(user)
         return "recovery"
+    if not locked(user):  # guesses during a lock are not tried, so they do not extend it
+        _count_failure(user)
     return None
+
+
+def locked(user: User) -> bool:
+    return user.code_locked_until is not None and as_utc(user.code_locked_until) > utcnow()
+
+
+def _count_failure(user: User) -> None:
+    # Counted in the database, not the session cookie: a replayed cookie cannot reset it, and
+    # simultaneous guesses each count.
+    db.session.execute(update(User).where(User.id == user.id).values(code_failures=User.code_failures + 1))
+    db.session.refresh(user, ["code_failures"])
+    if user.code_failures % MAX_WRONG_PER_ACCOUNT == 0:
+        user.code_locked_until = utcnow() + LOCK_FOR
+    db.session.flush()
+
+
+def _reset_failures(user: User) -> None:
+    user.code_failures = 0
+    user.code_locked_until = None
 
 
 def _digest(code: str) -> str:

@@ -45,6 +45,10 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: the last TOTP time step accepted, so a code cannot be used twice
     totp_last_step: Mapped[int | None]
+    #: wrong second-factor codes since the last right one (counted across sign-ins and addresses)
+    code_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: authenticator codes are refused until then (recovery codes still work)
+    code_locked_until: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     #: sha256 hashes of the unused recovery codes
     recovery_codes: Mapped[list[str]] = mapped_column(db.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
@@ -84,14 +88,16 @@ class AccountToken(db.Model):
     __tablename__ = "account_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: None for the stand-in written (already spent) when a reset is asked for an email with no account,
+    #: so that request does the same work as a real one
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class SiteSetting(db.Model):

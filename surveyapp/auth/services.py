@@ -85,6 +85,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def check_password(user: User, password: str) -> bool:
+    """True if this is the user's current password."""
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def create_user(email: str, role: Role, name: str = "") -> User:
     """Add a user with no password yet (they set one through an invitation)."""
     email = normalise_email(email)
@@ -96,20 +106,26 @@ def create_user(email: str, role: Role, name: str = "") -> User:
     return user
 
 
-def issue_token(user: User, purpose: TokenPurpose, hours: int) -> str:
-    """Create a single-use link token; only its hash is stored. Earlier unused ones lapse."""
+def issue_token(user: User | None, purpose: TokenPurpose, hours: int) -> str:
+    """Create a single-use link token; only its hash is stored. Earlier unused ones lapse.
+
+    With ``user`` None (a reset asked for an email with no account) the same statements run and
+    an already-spent stand-in row is written, so the request takes as long as a real one.
+    """
+    now = utcnow()
     db.session.execute(
         update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
-        .values(used_at=utcnow())
+        .where(AccountToken.user_id == (user.id if user is not None else 0), AccountToken.used_at.is_(None))
+        .values(used_at=now)
     )
     token = secrets.token_urlsafe(32)
     db.session.add(
         AccountToken(
-            user_id=user.id,
+            user_id=user.id if user is not None else None,
             purpose=purpose,
             token_hash=_digest(token),
-            expires_at=utcnow() + timedelta(hours=hours),
+            expires_at=now + timedelta(hours=hours),
+            used_at=None if user is not None else now,
         )
     )
     db.session.flush()
@@ -155,6 +171,28 @@ def load_user_from_session_id(session_id: str) -> User | None:
     if user is None or user.session_epoch != epoch or not user.is_enabled:
         return None
     return user
+
+
+def set_enabled(user: User, enabled: bool, actor: User | None) -> bool:
+    """Disable or re-enable an account; return False if it already was so.
+
+    Disabling ends every session at once (the next request of each is refused); the person's
+    past answers, submissions and log entries keep their name.
+
+    :raises AccountError: a lead may not disable their own account (nobody would be left to undo it)
+    """
+    if actor is not None and actor.id == user.id and not enabled:
+        raise AccountError("You cannot disable your own account")
+    if user.is_enabled == enabled:
+        return False
+    user.is_enabled = enabled
+    if not enabled:
+        user.session_epoch += 1
+    from surveyapp.activity.services import record  # the log builds on accounts
+
+    record("user.enabled" if enabled else "user.disabled", actor, email=user.email, role=user.role.value)
+    db.session.flush()
+    return True
 
 
 def end_all_sessions(user: User) -> None:

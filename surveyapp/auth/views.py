@@ -14,11 +14,11 @@ from sqlalchemy import select
 from surveyapp import mail
 from surveyapp.activity.services import record
 from surveyapp.auth import mfa, services
-from surveyapp.auth.invitations import send_invitation, send_password_reset
+from surveyapp.auth.invitations import request_password_reset, send_invitation
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.permissions import lead_required
 from surveyapp.extensions import db, limiter, login_manager
-from surveyapp.forms.auth import ForgotPasswordForm, InviteUserForm, SetPasswordForm, SignInForm, TwoFactorCodeForm
+from surveyapp.forms.auth import ConfirmTwoFactorForm, ForgotPasswordForm, InviteUserForm, SetPasswordForm, SignInForm, TwoFactorCodeForm
 from surveyapp.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
@@ -81,10 +81,21 @@ def _remember_device(response, user: User):
     return response
 
 
+def _browser_key() -> str:
+    """A random key for this browser, kept across sign-ins (not sign-outs) to tie kept input to it."""
+    import secrets
+
+    return session.get("browser") or secrets.token_urlsafe(24)
+
+
 def _complete_sign_in(user: User, next_url: str | None, how: str):
     """Start a fresh session for a user who has given every factor they need."""
+    browser = _browser_key()
     session.clear()  # nothing from before survives but the new identity
     login_user(user)
+    session["browser"] = browser
+    #: stays after an idle timeout (not after signing out), so a save posted then is kept for this person only
+    session["last_user"] = user.id
     now = utcnow().timestamp()
     session["signed_in_at"] = now
     session["last_seen"] = now
@@ -114,9 +125,11 @@ def sign_in():
             form.email.errors.append("Enter a correct email address and password")
         elif user.has_two_factor:
             db.session.commit()
+            browser = _browser_key()
             session.clear()
+            session["browser"] = browser
             session["two_factor_pending"] = {"user": user.id, "epoch": user.session_epoch, "at": utcnow().timestamp(),
-                                             "next": next_url}
+                                             "next": next_url, "failures_before": user.code_failures}
             return redirect(url_for("auth.enter_code"))
         else:
             return _complete_sign_in(user, next_url, "password")
@@ -140,7 +153,13 @@ def enter_code():
         if how is None:
             record("auth.code_refused", user, address=request.remote_addr)
             db.session.commit()
-            form.code.errors.append("Enter the 6-digit code from your authenticator app, or a recovery code")
+            if user.code_failures - pending.get("failures_before", 0) >= mfa.MAX_WRONG_PER_SIGN_IN:
+                # Counted from the account's own counter, so replaying an older cookie gains nothing.
+                session.pop("two_factor_pending", None)
+                flash("Too many wrong codes. Sign in again with your password.", "info")
+                return redirect(url_for("auth.sign_in"))
+            form.code.errors.append(mfa.LOCKED_MESSAGE if mfa.locked(user) else
+                                    "Enter the 6-digit code from your authenticator app, or a recovery code")
         else:
             if how == "recovery":
                 flash(f"You used a recovery code. You have {len(user.recovery_codes)} left.", "info")
@@ -148,23 +167,41 @@ def enter_code():
     return render_template("auth/enter_code.html", form=form)
 
 
+#: how long a confirmed password and code allow the authenticator to be replaced
+_REPLACE_WINDOW_SECONDS = 600
+
+
+def _may_replace_authenticator(user: User) -> bool:
+    grant = session.get("replace_authenticator") or {}
+    return (grant.get("user") == user.id and grant.get("epoch") == user.session_epoch
+            and utcnow().timestamp() - grant.get("at", 0) <= _REPLACE_WINDOW_SECONDS)
+
+
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @login_required
 def set_up_two_factor():
-    """Set up two-factor sign-in with an authenticator app."""
+    """Set up two-factor sign-in with an authenticator app (or replace it, once confirmed)."""
     user = db.session.get(User, current_user.id)
-    if user.has_two_factor and request.method == "GET":
-        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user))
+    if user.has_two_factor and not _may_replace_authenticator(user):
+        # A signed-in session alone (a cookie left on a shared computer) must not swap the
+        # authenticator: that takes the password and the current code (or a recovery code).
+        if request.method == "POST":
+            flash("Confirm your password and a code before replacing your authenticator.", "info")
+            return redirect(url_for("auth.set_up_two_factor"))
+        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user),
+                               form=ConfirmTwoFactorForm())
     secret = session.get("two_factor_secret") or mfa.new_secret()
     session["two_factor_secret"] = secret
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
+        replacing = user.has_two_factor
         codes = mfa.enable(user, secret, form.code.data)
         if codes is None:
             form.code.errors.append("That code did not match: check the time on your phone and enter the current code")
         else:
             session.pop("two_factor_secret", None)
-            record("user.two_factor_enabled", user)
+            session.pop("replace_authenticator", None)
+            record("user.two_factor_replaced" if replacing else "user.two_factor_enabled", user)
             db.session.commit()
             # Enabling ends every other session; this one is re-established with both factors.
             login_user(user)
@@ -175,13 +212,52 @@ def set_up_two_factor():
                            required=mfa.required_for(user))
 
 
+def _confirmed(user: User, form: ConfirmTwoFactorForm) -> bool:
+    """Check the password and second factor; a wrong one is recorded and counted like a sign-in's."""
+    if not form.validate_on_submit():
+        return False
+    if not services.check_password(user, form.password.data):
+        record("auth.password_refused", user, address=request.remote_addr)
+        db.session.commit()
+        form.password.errors.append("Enter your current password")
+        return False
+    if mfa.verify_second_factor(user, form.code.data) is None:
+        record("auth.code_refused", user, address=request.remote_addr)
+        db.session.commit()
+        form.code.errors.append(mfa.LOCKED_MESSAGE if mfa.locked(user) else
+                                "Enter the 6-digit code from your authenticator app, or a recovery code")
+        return False
+    return True
+
+
+@bp.post("/account/two-factor/replace")
+@limiter.limit("10 per minute;30 per hour")
+@login_required
+def replace_two_factor():
+    """Confirm the password and a code, then set up a new authenticator."""
+    user = db.session.get(User, current_user.id)
+    if not user.has_two_factor:
+        return redirect(url_for("auth.set_up_two_factor"))
+    form = ConfirmTwoFactorForm()
+    if not _confirmed(user, form):
+        return render_template("auth/two_factor_on.html", user=user, required=mfa.required_for(user), form=form), 400
+    db.session.commit()
+    session.pop("two_factor_secret", None)
+    session["replace_authenticator"] = {"user": user.id, "epoch": user.session_epoch, "at": utcnow().timestamp()}
+    return redirect(url_for("auth.set_up_two_factor"))
+
+
 @bp.post("/account/two-factor/disable")
+@limiter.limit("10 per minute;30 per hour")
 @login_required
 def disable_two_factor():
-    """Turn two-factor sign-in off, where it is not required."""
+    """Turn two-factor sign-in off, where it is not required (with the password and a code)."""
     user = db.session.get(User, current_user.id)
     if mfa.required_for(user):
         abort(403)
+    form = ConfirmTwoFactorForm()
+    if user.has_two_factor and not _confirmed(user, form):
+        return render_template("auth/two_factor_on.html", user=user, required=False, form=form), 400
     mfa.disable(user)
     record("user.two_factor_disabled", user)
     db.session.commit()
@@ -262,14 +338,19 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
-        if user is not None and user.is_enabled:
-            try:
-                send_password_reset(user)
-            except mail.MailError:
-                current_app.logger.exception("password reset email failed")
+        if user is not None and not user.is_enabled:
+            user = None
+        # The same work on both paths before answering: a token, a log row, a commit, a hand-off.
+        send = request_password_reset(user)
+        if user is not None:
             record("auth.password_reset_requested", user)
+        else:
+            record("auth.password_reset_unknown", None, email=form.email.data.strip().lower()[:254])
         db.session.commit()
-        return render_template("auth/reset_sent.html", email=form.email.data)
+        page = render_template("auth/reset_sent.html", email=form.email.data)
+        # Handed off last, so the sending does not compete with building this answer.
+        mail.hand_off(send)
+        return page
     return render_template("auth/forgot_password.html", form=form)
 
 
@@ -304,6 +385,34 @@ def invite_user():
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("auth.list_users"))
     return render_template("auth/invite.html", form=form)
+
+
+@bp.post("/users/<int:user_id>/disable")
+@lead_required
+def disable_user(user_id: int):
+    """Disable an account: the person's access ends on their next request."""
+    return _set_enabled(user_id, False)
+
+
+@bp.post("/users/<int:user_id>/enable")
+@lead_required
+def enable_user(user_id: int):
+    """Re-enable a disabled account."""
+    return _set_enabled(user_id, True)
+
+
+def _set_enabled(user_id: int, enabled: bool):
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        changed = services.set_enabled(user, enabled, current_user)
+    except services.AccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("auth.list_users"))
+    db.session.commit()
+    if changed:
+        flash(f"{user.display_name} ({user.email}) can sign in again." if enabled else
+              f"{user.display_name} ({user.email}) has been disabled and can no longer use the service.", "success")
+    return redirect(url_for("auth.list_users"))
 
 
 @bp.post("/users/<int:user_id>/resend-invitation")

@@ -24,7 +24,8 @@ reminders = AppGroup("reminders", help="Reminders to establishments that have no
 def _describe(plan) -> str:
     parts = [f"{len(plan.to_send)} to remind ({plan.messages} emails)"]
     for reason, items in plan.skipped_by_reason().items():
-        parts.append(f"{len(items)} skipped: {services.SKIP_REASONS[reason]}")
+        parts.append(f"{len(items)} skipped: {services.SKIP_REASONS[reason]}"
+                     + (f" ({current_app.config.get('REMINDER_MAX_PER_CYCLE', 6)} in this cycle)" if reason == "cap" else ""))
     return "; ".join(parts)
 
 
@@ -56,7 +57,8 @@ def send_command(slug: str, status: str | None, dry_run: bool, force: bool) -> N
         click.echo(f'There is no cycle called "{slug}".', err=True)
         sys.exit(1)
     plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle, status), force=force,
-                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
     click.echo(f"{cycle.slug}: {_describe(plan)}")
     if dry_run:
         for item in plan.to_send:
@@ -89,7 +91,8 @@ def run_due_command(on: str | None, dry_run: bool) -> None:
         # The schedule honours the cool-off like the lead does; the day in the key means a
         # second run the same day finds every reminder already queued and sends nothing.
         plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle), now=now,
-                                       cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+                                       cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
         click.echo(f"{cycle.slug}: {_describe(plan)}")
         if dry_run:
             continue

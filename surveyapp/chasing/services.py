@@ -63,6 +63,7 @@ SKIP_REASONS = {
     "complete": "already complete (own return or covered by their trust)",
     "no_contact": "no DSL contact: add one to the establishment first",
     "recent": "reminded within the cool-off period",
+    "cap": "already sent the most reminders allowed in one cycle",
 }
 
 
@@ -153,13 +154,15 @@ def _selections(chosen: Select | Iterable[int]) -> Iterable[Select | list[int]]:
 
 
 def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, force: bool = False, cool_off_days: int = 3,
-                   statuses: Iterable[str] | None = None, now=None) -> Plan:
+                   statuses: Iterable[str] | None = None, now=None, max_per_cycle: int | None = None) -> Plan:
     """Who would be sent a reminder, and who is skipped and why, before anything is sent.
 
     :param establishment_ids: the establishments chosen (ids outside the cycle are ignored): a list of ids,
         or a SELECT of ids (``tracker.matching_establishments``), read in one pass however many it selects
     :param force: send even to establishments reminded within ``cool_off_days``
     :param statuses: only these effective statuses (e.g. ["not_started"]); complete ones are always skipped
+    :param max_per_cycle: skip an establishment once it has had this many reminders in the cycle (counted for
+        its most-reminded DSL); ``force`` does not lift it. None: no cap
     """
     now = now or utcnow()
     scope = tracker.Scope(cycle)
@@ -178,23 +181,30 @@ def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, f
         .where(EstablishmentContact.role == ContactRole.DSL, User.is_enabled.is_(True))
         .subquery("dsl")
     )
+    sent_to_contact = (
+        select(func.count()).where(Reminder.cycle_id == cycle.id, Reminder.establishment_id == Establishment.id,
+                                   Reminder.recipient_user_id == dsl.c.user_id, Reminder.status == ReminderStatus.SENT)
+        .scalar_subquery()
+    )
     # One statement per selection: each establishment once per DSL contact (or once, without one),
-    # with its status, whether it was reminded lately and the sections it has completed.
+    # with its status, whether it was reminded lately, the sections it has completed and how many
+    # reminders that contact has had in this cycle.
     query = (
         scope.select(Establishment.id, Establishment.name, Establishment.urn, Response.id, scope.status,
-                     reminded_lately, completed_sections, dsl.c.user_id, dsl.c.name, dsl.c.email)
+                     reminded_lately, completed_sections, dsl.c.user_id, dsl.c.name, dsl.c.email, sent_to_contact)
         .outerjoin(dsl, dsl.c.establishment_id == Establishment.id)
         .order_by(Establishment.id, dsl.c.user_id)
     )
     found: dict[int, tuple] = {}
     contacts: dict[int, list[Recipient]] = {}
+    reminders_had: dict[int, int] = {}
     for chosen in _selections(establishment_ids):
-        for establishment_id, name, urn, response_id, state, lately, done, user_id, dsl_name, address in db.session.execute(
-            query.where(Establishment.id.in_(chosen))
-        ):
+        for (establishment_id, name, urn, response_id, state, lately, done, user_id, dsl_name, address,
+             sent) in db.session.execute(query.where(Establishment.id.in_(chosen))):
             found[establishment_id] = (name, urn, response_id, state, lately, done)
             if user_id is not None:
                 contacts.setdefault(establishment_id, []).append(Recipient(user_id, dsl_name or address, address))
+                reminders_had[establishment_id] = max(reminders_had.get(establishment_id, 0), sent or 0)
     sections = db.session.execute(
         select(TemplateSection.key, TemplateSection.title).where(TemplateSection.template_id == cycle.template_id)
         .order_by(TemplateSection.position)
@@ -212,6 +222,9 @@ def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, f
             continue
         if establishment_id not in contacts:
             plan.skipped.append(Skipped(establishment_id, name, urn, "no_contact"))
+            continue
+        if max_per_cycle is not None and reminders_had.get(establishment_id, 0) >= max_per_cycle:
+            plan.skipped.append(Skipped(establishment_id, name, urn, "cap"))
             continue
         if lately and not force:
             plan.skipped.append(Skipped(establishment_id, name, urn, "recent"))
@@ -262,7 +275,7 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
         }
         reminder = Reminder(
             cycle_id=cycle.id, establishment_id=planned.establishment_id, recipient_email=recipient.email,
-            recipient_user_id=recipient.user_id, kind=planned.kind, subject=render(subject, values)[:255],
+            recipient_user_id=recipient.user_id, kind=planned.kind, subject=one_line(render(subject, values))[:255],
             body=render(body, values), created_by_id=getattr(actor, "id", None), created_at=utcnow(),
             status=ReminderStatus.QUEUED, attempts=0, last_error="", idempotency_key=key,
         )
@@ -270,6 +283,11 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
         queued.append(reminder)
     db.session.flush()
     return queued
+
+
+def one_line(text: str) -> str:
+    """A subject on one line: a line break (from a name, or the wording) in a header cannot be sent."""
+    return " ".join(text.split())
 
 
 @dataclass
@@ -281,6 +299,8 @@ class Delivery:
 def _is_permanent(exc: mail.MailError) -> bool:
     """A 5xx answer from the server: retrying cannot help."""
     cause = exc.__cause__
+    if isinstance(cause, ValueError):  # the message itself cannot be built: sending again builds it again
+        return True
     code = getattr(cause, "smtp_code", None)
     if isinstance(cause, smtplib.SMTPRecipientsRefused):
         codes = [c for c, _m in cause.recipients.values()]

@@ -23,6 +23,7 @@ from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import today
+from surveyapp.numbers import page_number
 
 #: the effective statuses an establishment can have on the tracker, in the order the page shows them
 STATUSES = {
@@ -110,10 +111,7 @@ class TrackerFilters:
     def from_args(cls, args) -> TrackerFilters:
         status = args.get("status", "")
         sort = args.get("sort", "name")
-        try:
-            page = max(int(args.get("page", 1)), 1)
-        except ValueError:
-            page = 1
+        page = page_number(args.get("page"))
         return cls(
             status=status if status in STATUSES or status in STATUS_GROUPS else "",
             phase=args.get("phase", "").strip(), type=args.get("type", "").strip(),
@@ -291,7 +289,7 @@ class GroupPage:
     def of(cls, groups: list[dict[str, Any]], page: str | int = 1) -> GroupPage:
         """The requested page (the last one if past the end) of a breakdown's groups."""
         pages = max((len(groups) + cls.PER_PAGE - 1) // cls.PER_PAGE, 1)
-        number = min(max(int(page), 1), pages) if str(page).isdigit() else 1
+        number = min(page_number(page), pages)
         start = (number - 1) * cls.PER_PAGE
         return cls(groups[start:start + cls.PER_PAGE], len(groups), number, pages)
 

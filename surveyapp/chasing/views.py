@@ -20,6 +20,7 @@ from surveyapp.chasing import export, services, tracker
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.forms.chasing import ReminderForm, ScheduleForm, tracker_filter_form
+from surveyapp.numbers import whole_number
 
 bp = Blueprint("chasing", __name__)
 readers_required = roles_required(Role.LEAD, Role.BOARD)
@@ -101,12 +102,13 @@ def _selection(cycle):
     """The establishments chosen on the tracker: the ids ticked, or a SELECT of all matching the filters it carried."""
     if request.form.get("all") == "1":
         return tracker.matching_establishments(cycle, tracker.TrackerFilters.from_args(request.form))
-    return [int(value) for value in request.form.getlist("establishment") if value.isdigit()]
+    return [n for n in map(whole_number, request.form.getlist("establishment")) if n is not None]
 
 
 def _plan(cycle, force: bool):
     return services.plan_reminders(cycle, _selection(cycle), force=force,
-                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
 
 
 @bp.post("/cycles/<slug>/reminders/preview")

@@ -31,6 +31,16 @@ def _commit_or_fail() -> None:
         fail("The register changed while the file was being imported; nothing was changed. Run the import again.")
 
 
+def _flag_formula_like(flags) -> None:
+    """Name the values a spreadsheet would read as formulas (imported as given; exports show them as text)."""
+    if not flags:
+        return
+    click.echo(f"{len(flags)} value{'s' if len(flags) != 1 else ''} look like spreadsheet formulas; they are "
+               "imported as given and every export shows them as text:")
+    for flag in flags[:20]:
+        click.echo(f"  line {flag.line}, column {flag.column}: {flag.reason.split(' starts with')[0]}")
+
+
 @establishments.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change, without changing anything.")
@@ -43,6 +53,7 @@ def import_establishments_command(path: str, dry_run: bool) -> None:
         plan = plan_establishments(Path(path).read_bytes())
     except ImportFailed as exc:
         _refuse(path, exc)
+    _flag_formula_like(plan.formula_like)
     if dry_run:
         in_cycles = preview_register_import(lambda: apply_establishments(plan, actor=None, filename=Path(path).name))
         click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
@@ -75,17 +86,21 @@ def _echo_cycle_changes(in_cycles, mood: str) -> None:
 @contacts.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--invite", is_flag=True, help="Email an invitation to each contact who has not set a password yet.")
+@click.option("--sync", is_flag=True, help="Make the links match the file: links missing from it are removed.")
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change, without changing anything.")
-def import_contacts_command(path: str, invite: bool, dry_run: bool) -> None:
+def import_contacts_command(path: str, invite: bool, dry_run: bool, sync: bool) -> None:
     """Import contacts (CSV: URN or Trust UID, Name, Email, Role) and link them to their establishments and trusts."""
     from surveyapp.establishments.importer import apply_contacts, plan_contacts, send_invitations
 
     try:
-        plan = plan_contacts(Path(path).read_bytes())
+        plan = plan_contacts(Path(path).read_bytes(), sync=sync)
     except ImportFailed as exc:
         _refuse(path, exc)
+    _flag_formula_like(plan.formula_like)
     if dry_run:
         click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
+        for removed in plan.removed_links:  # removals first: they are what a sync can lose
+            click.echo(f"  would remove: {removed.email} from {removed.where}")
         if invite:
             click.echo(f"{len(plan.without_password)} people would be sent an invitation.")
         return

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from surveyapp import mail
 from surveyapp.activity.services import record
@@ -135,6 +135,8 @@ class EstablishmentsPlan:
     renamed_trusts: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: uid -> trust id of every trust in the register when the plan was made
     trust_ids_before: dict[str, int] = field(default_factory=dict, repr=False)
+    #: values that look like spreadsheet formulas (stored as given; exports neutralise them)
+    formula_like: list[ImportProblem] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -167,7 +169,8 @@ def plan_establishments(data: bytes) -> EstablishmentsPlan:
     table.raise_if_problems()
 
     plan = EstablishmentsPlan(encoding=table.encoding, records=records, new_trusts=new_trusts, renamed_trusts=renamed,
-                              trust_ids_before={uid: trust_id for uid, (trust_id, _name) in trusts.items()})
+                              trust_ids_before={uid: trust_id for uid, (trust_id, _name) in trusts.items()},
+                              formula_like=table.formula_like)
     trust_names = {uid: name for uid, (_id, name) in trusts.items()} | new_trusts
     uid_of = {trust_id: uid for uid, (trust_id, _name) in trusts.items()}
     columns = [getattr(Establishment, name) for name in ("id", "urn", *FIELD_LABELS)]
@@ -377,26 +380,47 @@ class ContactsPlan:
     without_password: set[str] = field(default_factory=set)
     #: email -> id of the accounts that exist already
     user_ids: dict[str, int] = field(default_factory=dict, repr=False)
+    #: values that look like spreadsheet formulas (stored as given; exports neutralise them)
+    formula_like: list[ImportProblem] = field(default_factory=list)
+    #: with sync: the links in the register that the file does not have, which the import removes
+    removed_links: list[RemovedLink] = field(default_factory=list)
+    sync: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
         return {
             "rows": len(self.records), "new_users": len(self.new_users), "updated_users": len(self.updated_users),
             "new_links": len(self.new_links), "changed_links": len(self.changed_links), "unchanged": self.unchanged,
+            "removed_links": len(self.removed_links),
         }
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.new_users or self.updated_users or self.new_links or self.changed_links)
+        return bool(self.new_users or self.updated_users or self.new_links or self.changed_links or self.removed_links)
 
     def summary(self) -> str:
         c = self.counts
-        return (f"{c['new_users']} people added, {c['updated_users']} updated; {c['new_links']} links added, "
+        removed = f"{c['removed_links']} links removed; " if self.sync else ""
+        return (f"{removed}{c['new_users']} people added, {c['updated_users']} updated; {c['new_links']} links added, "
                 f"{c['changed_links']} roles changed, {c['unchanged']} rows unchanged")
 
 
-def plan_contacts(data: bytes) -> ContactsPlan:
+@dataclass
+class RemovedLink:
+    """A person's link to an establishment or a trust that a synced file no longer has."""
+
+    link_id: int
+    email: str
+    name: str
+    #: "URN 100001 Oak Primary" or "Trust 5001 Acorn Trust"
+    where: str
+    trust: bool
+
+
+def plan_contacts(data: bytes, sync: bool = False) -> ContactsPlan:
     """Read a contacts file (URN or Trust UID, Name, Email, Role) and compare it with the accounts.
+
+    :param sync: make the links match the file: every link in the register the file does not have is removed
 
     :raises ImportFailed: every problem with the file; nothing is planned
     """
@@ -408,7 +432,7 @@ def plan_contacts(data: bytes) -> ContactsPlan:
     records = _contact_records(table, establishment_ids, trust_ids)
     table.raise_if_problems()
 
-    plan = ContactsPlan(records=records)
+    plan = ContactsPlan(records=records, formula_like=table.formula_like, sync=sync)
     emails = sorted({r.email for r in records})
     users: dict[str, User] = {}
     for chunk in _chunks(emails):
@@ -471,7 +495,31 @@ def plan_contacts(data: bytes) -> ContactsPlan:
             plan.changed_links.append((r, existing[0], existing[1]))
         else:
             plan.unchanged += 1
+    if sync:
+        plan.removed_links = _links_not_in(records)
     return plan
+
+
+def _links_not_in(records: list[ContactRecord]) -> list[RemovedLink]:
+    """Every establishment and trust link in the register that the file's rows do not give."""
+    in_file = {(r.email, r.establishment_id, r.trust_id) for r in records}
+    removed = []
+    for link_id, email, name, establishment_id, urn, where in db.session.execute(
+        select(EstablishmentContact.id, User.email, User.name, Establishment.id, Establishment.urn, Establishment.name)
+        .join(User, User.id == EstablishmentContact.user_id)
+        .join(Establishment, Establishment.id == EstablishmentContact.establishment_id)
+        .order_by(Establishment.urn, User.email)
+    ):
+        if (email, establishment_id, None) not in in_file:
+            removed.append(RemovedLink(link_id, email, name, f"URN {urn} {where}", trust=False))
+    for link_id, email, name, trust_id, uid, where in db.session.execute(
+        select(TrustContact.id, User.email, User.name, Trust.id, Trust.uid, Trust.name)
+        .join(User, User.id == TrustContact.user_id).join(Trust, Trust.id == TrustContact.trust_id)
+        .order_by(Trust.uid, User.email)
+    ):
+        if (email, None, trust_id) not in in_file:
+            removed.append(RemovedLink(link_id, email, name, f"Trust {uid} {where}", trust=True))
+    return removed
 
 
 def _no_where_column() -> ImportProblem:
@@ -579,6 +627,10 @@ def apply_contacts(plan: ContactsPlan, actor=None, filename: str = "") -> Contac
     _insert_many(TrustContact, trust_rows)
     if plan.changed_links:
         db.session.execute(update(EstablishmentContact), [{"id": link_id, "role": r.role} for r, link_id, _old in plan.changed_links])
+    for removed in plan.removed_links:
+        model = TrustContact if removed.trust else EstablishmentContact
+        db.session.execute(delete(model).where(model.id == removed.link_id))
+        record("contact.removed", actor, email=removed.email, where=removed.where, via="contacts import --sync")
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (User, EstablishmentContact, TrustContact)):
             db.session.expire(instance)

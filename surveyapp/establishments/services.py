@@ -169,3 +169,29 @@ def purge_old_uploads(max_age: float = UPLOAD_MAX_AGE_SECONDS) -> None:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def remove_contact(user_id: int, actor, *, establishment: Establishment | None = None, trust: Trust | None = None):
+    """Remove a person from an establishment's or a trust's contacts; return the user, or None if not linked.
+
+    Their access to it ends with the link (on their next request); their account, their past
+    answers and the log entries that name them stay.
+    """
+    from surveyapp.activity.services import record  # the log builds on the register
+    from surveyapp.auth.models import User
+    from surveyapp.establishments.models import EstablishmentContact, TrustContact
+
+    if establishment is not None:
+        link = db.session.scalar(select(EstablishmentContact).where(
+            EstablishmentContact.establishment_id == establishment.id, EstablishmentContact.user_id == user_id))
+    else:
+        link = db.session.scalar(select(TrustContact).where(
+            TrustContact.trust_id == trust.id, TrustContact.user_id == user_id))
+    if link is None:
+        return None
+    user = db.session.get(User, user_id)
+    db.session.delete(link)
+    record("contact.removed", actor, establishment=establishment, trust=trust, email=user.email,
+           role=getattr(link, "role", None) and link.role.value)
+    db.session.flush()
+    return user

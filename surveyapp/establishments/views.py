@@ -18,6 +18,7 @@ from surveyapp.establishments import importer, services
 from surveyapp.establishments.signals import consequences_of_register_import, preview_register_import
 from surveyapp.extensions import db
 from surveyapp.forms.establishments import ConfirmContactsForm, ConfirmImportForm, RegisterFilterForm, UploadCsvForm
+from surveyapp.numbers import page_number
 
 bp = Blueprint("establishments", __name__, url_prefix="/establishments")
 
@@ -48,7 +49,7 @@ def list_establishments():
     """List the register, searched by name or URN and filtered by phase and status."""
     form = RegisterFilterForm(request.args, phases=services.phases_in_register())
     page = services.search_register(form.q.data or "", form.phase.data or "", form.status.data or "",
-                                    page=request.args.get("page", 1, type=int))
+                                    page=page_number(request.args.get("page")))
     return render_template("establishments/list.html", form=form, register=page,
                            page_numbers=page_numbers(page.page, page.pages))
 
@@ -68,6 +69,28 @@ def show_trust(uid: str):
     trust = services.trust_by_uid(uid) or abort(404)
     counts = services.contact_counts([academy.id for academy in trust.academies])
     return render_template("establishments/trust.html", trust=trust, counts=counts)
+
+
+@bp.post("/<urn>/contacts/<int:user_id>/remove")
+@lead_required
+def remove_establishment_contact(urn: str, user_id: int):
+    """Remove a person from an establishment: they no longer see it."""
+    establishment = services.establishment_by_urn(urn) or abort(404)
+    user = services.remove_contact(user_id, current_user, establishment=establishment) or abort(404)
+    db.session.commit()
+    flash(f"{user.display_name} ({user.email}) has been removed from {establishment.name}.", "success")
+    return redirect(url_for("establishments.show_establishment", urn=urn))
+
+
+@bp.post("/trusts/<uid>/contacts/<int:user_id>/remove")
+@lead_required
+def remove_trust_contact(uid: str, user_id: int):
+    """Remove a person from a trust: they no longer see it or its academies."""
+    trust = services.trust_by_uid(uid) or abort(404)
+    user = services.remove_contact(user_id, current_user, trust=trust) or abort(404)
+    db.session.commit()
+    flash(f"{user.display_name} ({user.email}) has been removed from {trust.name}.", "success")
+    return redirect(url_for("establishments.show_trust", uid=uid))
 
 
 # --- imports ------------------------------------------------------------------------------
@@ -92,7 +115,7 @@ def _upload(kind: str):
                            title=IMPORTS[kind]["title"])
 
 
-def _checked(kind: str, token: str):
+def _checked(kind: str, token: str, **options):
     """The user's kept upload and its plan, checked again now (the register may have changed since).
 
     Returns ``(upload, plan, None)``, or ``(upload, None, page)`` where the page says why it no longer imports.
@@ -102,7 +125,7 @@ def _checked(kind: str, token: str):
     except services.UploadNotFound:
         abort(404)
     try:
-        return upload, IMPORTS[kind]["plan"](upload.data), None
+        return upload, IMPORTS[kind]["plan"](upload.data, **options), None
     except ImportFailed as exc:
         services.discard_upload(token)
         db.session.commit()
@@ -161,10 +184,11 @@ def upload_contacts():
 @lead_required
 def preview_contacts(token: str):
     """Show what importing the uploaded contacts would change."""
-    upload, plan, refused = _checked("contacts", token)
+    sync = request.args.get("sync") == "1"
+    upload, plan, refused = _checked("contacts", token, sync=sync)
     if refused:
         return refused
-    return render_template("establishments/preview_contacts.html", plan=plan, upload=upload,
+    return render_template("establishments/preview_contacts.html", plan=plan, upload=upload, sync=sync,
                            form=ConfirmContactsForm(), sample=importer.SAMPLE_SIZE)
 
 
@@ -173,7 +197,7 @@ def preview_contacts(token: str):
 def confirm_contacts(token: str):
     """Import the uploaded contacts, checking them again first; invite them if asked."""
     form = ConfirmContactsForm()
-    upload, plan, refused = _checked("contacts", token)
+    upload, plan, refused = _checked("contacts", token, sync=request.form.get("sync") == "1")
     if refused:
         return refused
     result = importer.apply_contacts(plan, actor=current_user, filename=upload.filename)

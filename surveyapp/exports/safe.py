@@ -7,6 +7,7 @@ URL detection off; CSV text that could start a formula gets a leading apostrophe
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,17 @@ WORKBOOK_OPTIONS: dict[str, bool] = {"strings_to_formulas": False, "strings_to_u
 
 #: first characters that make a CSV cell a formula in Excel, LibreOffice or Google Sheets
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: spaces a spreadsheet may skip before a formula: any whitespace (NBSP, vertical tab, form feed,
+#: ...) and the invisible characters Python does not count as whitespace
+_LEADING_SPACE = re.compile("^[\\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def starts_formula(text: str) -> bool:
+    """Could a spreadsheet read this text as a formula, even after leading spaces of any kind?"""
+    if text.startswith(FORMULA_STARTS):
+        return True
+    rest = _LEADING_SPACE.sub("", text)
+    return rest != text and rest.startswith(FORMULA_STARTS)
 
 
 def safe_cell(value: Any) -> Any:
@@ -29,7 +41,7 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    if starts_formula(text):
         return "'" + text
     return text
 

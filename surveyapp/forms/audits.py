@@ -286,6 +286,8 @@ class GovDateField(DateField):
             self.data = None
             raise ValueError("The date must be a real date, with a day, month and year")
         if not valuelist or not any(part.strip() for part in valuelist):
+            # Boxes left out of the post altogether are shown again empty, not as a server error.
+            self.raw_data = ["", "", ""]
             self.data = None
             return
         value, error = _date_from_parts(dict(zip(("day", "month", "year"), (p.strip() for p in valuelist))), "The date")

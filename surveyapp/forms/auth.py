@@ -48,3 +48,13 @@ class TwoFactorCodeForm(FlaskForm):
                        description="The 6-digit code shown in your authenticator app, or one of your recovery codes",
                        validators=[InputRequired("Enter the code"), Length(max=20)])
     submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class ConfirmTwoFactorForm(FlaskForm):
+    """Proof that the person at the keyboard owns the account: password and a second factor."""
+
+    password = PasswordField("Your password", widget=GovPasswordInput(), validators=[InputRequired("Enter your password")])
+    code = StringField("Code", widget=GovTextInput(),
+                       description="The 6-digit code shown in your authenticator app now, or one of your recovery codes",
+                       validators=[InputRequired("Enter the code"), Length(max=20)])
+    submit = SubmitField("Continue", widget=GovSubmitInput())

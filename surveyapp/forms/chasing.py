@@ -65,6 +65,11 @@ def _wording_validator(form, field):
         raise ValidationError(str(exc)) from None
 
 
+def _one_line(form, field):
+    if any(ch in (field.data or "") for ch in "\r\n\x0b\x0c\x85\u2028\u2029"):
+        raise ValidationError("The subject must be on one line: remove the line break")
+
+
 class ReminderForm(FlaskForm):
     """The preview's editable wording, one subject and body per kind of reminder."""
 
@@ -79,7 +84,7 @@ class ReminderForm(FlaskForm):
 for _kind in ReminderKind:
     setattr(ReminderForm, f"subject_{_kind.value}", StringField(
         f"Subject ({_kind.label.lower()})", widget=GovTextInput(), default=DEFAULT_WORDING[_kind][0],
-        validators=[InputRequired("Enter a subject"), Length(max=200), _wording_validator]))
+        validators=[InputRequired("Enter a subject"), Length(max=200), _one_line, _wording_validator]))
     setattr(ReminderForm, f"body_{_kind.value}", TextAreaField(
         f"Message ({_kind.label.lower()})", widget=GovTextArea(), default=DEFAULT_WORDING[_kind][1],
         validators=[InputRequired("Enter the message"), Length(max=5000), _wording_validator]))

@@ -157,3 +157,25 @@ def test_cli_exports_the_workbook_and_csvs_and_generates_plans(runner, make, tmp
     assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Action plans"].max_row == 7
     assert (tmp_path / "g.csv").read_text(encoding="utf-8-sig").count("\n") == 7
     assert runner.invoke(args=["export", "--cycle", "nope", "--out", str(tmp_path / "x.xlsx")]).exit_code != 0
+
+
+@pytest.mark.parametrize("version, action", [("1", ""), ("not a number", ""), ("not a number", "Review it"),
+                                             ("99999999999999999999", "Review it")])
+def test_a_form_without_its_target_date_boxes_that_fails_validation_is_shown_again(client, make, sign_in, version,
+                                                                                   action):
+    """The review's finding: such a post was a server error (500)."""
+    built = cycle_data.build(make)
+    generate_for_cycle(built["cycle"])
+    dsl = make.dsl(built["formula"])
+    db.session.commit()
+    response = built["responses"][built["formula"].id]
+    sign_in(dsl)
+    item = next(i for i in _items(built["formula"]) if i.question_key == "policy_current")
+    data = _form(item, action=action, version=version)
+    del data[f"item{item.id}-target_date"]
+    page = client.post(f"/audits/{response.id}/action-plan", data=data)
+    assert page.status_code in (200, 409)
+    text = page.get_data(as_text=True)
+    assert "Say what you will do" in text or "changed by someone else" in text
+    db.session.expire_all()
+    assert db.session.get(ActionItem, item.id).version == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from surveyapp import mail
 from sqlalchemy import select
 
 from surveyapp.auth.models import AccountToken, Role, User
@@ -82,6 +83,7 @@ def test_password_reset_email_and_link(client, make, app):
     assert "Check your email" in page.get_data(as_text=True)
     unknown = client.post("/forgot-password", data={"email": "nobody@school.example.org"})
     assert "Check your email" in unknown.get_data(as_text=True)  # does not reveal who has an account
+    mail.wait_for_sending()  # the email is handed to the background sender
     messages = outbox_messages(app)
     assert [m["To"] for m in messages] == ["dsl@school.example.org"]
     link = re.search(r"http://localhost(/set-password/\S+)", messages[0].get_payload()).group(1)

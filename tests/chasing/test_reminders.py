@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from surveyapp.audits.models import ResponseStatus
+from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.chasing.services import set_schedule
 from surveyapp.extensions import db
@@ -250,3 +251,65 @@ def test_a_large_selection_previews_as_counts_and_the_first_names(monkeypatch, c
     ticked = preview(client, establishment=[str(chase["fir"].id), str(chase["gorse"].id)]).get_data(as_text=True)
     assert 'id="to-send-more"' not in ticked and 'id="no-contact-more"' not in ticked
     assert re.search(r'href="/cycles/2026-27/tracker\?[^"]*no_contact=1[^"]*" id="no-contact-on-tracker"', ticked)
+
+
+def test_a_line_break_in_the_subject_is_refused_clearly_and_nothing_is_queued(client, sign_in, chase, mailbox):
+    """The review's finding: a CR or LF in the subject failed the send and left reminders queued."""
+    sign_in(chase["lead"])
+    data = send_form(preview(client, establishment=[str(chase["gorse"].id)]).get_data(as_text=True))
+    data["subject_not_started"] = ["Please start\r\nBcc: everyone@example.org"]
+    page = client.post("/cycles/2026-27/reminders/send", data=data)
+    assert page.status_code == 400
+    assert "The subject must be on one line" in page.get_data(as_text=True)
+    assert mailbox.messages == [] and db.session.scalar(select(func.count()).select_from(Reminder)) == 0
+
+
+def test_a_school_name_with_a_line_break_is_sent_on_one_line_and_nothing_is_stranded(client, sign_in, chase, mailbox):
+    chase["gorse"].name = "Gorse\r\nInfant"  # stored before imports normalised whitespace
+    db.session.commit()
+    sign_in(chase["lead"])
+    data = send_form(preview(client, establishment=[str(chase["gorse"].id)]).get_data(as_text=True))
+    assert client.post("/cycles/2026-27/reminders/send", data=data).status_code == 302
+    (message,) = mailbox.parsed()
+    assert "Gorse Infant" in message["Subject"]
+    assert db.session.scalar(select(Reminder.status)) is ReminderStatus.SENT
+
+
+def test_a_message_that_cannot_be_built_is_marked_failed_not_left_queued(app, chase, mailbox):
+    from surveyapp import mail
+    from surveyapp.chasing.models import ReminderKind
+    from surveyapp.chasing.services import deliver
+
+    reminder = Reminder(cycle_id=chase["cycle"].id, establishment_id=chase["gorse"].id,
+                        recipient_email="dsl@200007.example.org", kind=ReminderKind.NOT_STARTED,
+                        subject="Broken\nsubject", body="Hello", status=ReminderStatus.QUEUED, attempts=0,
+                        last_error="", idempotency_key="broken-subject")
+    db.session.add(reminder)
+    db.session.commit()
+    result = deliver([reminder], mail.MailSettings.from_config(app.config), attempts=3, sleep=lambda _s: None)
+    db.session.commit()
+    assert result.sent == 0 and reminder.status is ReminderStatus.FAILED and reminder.attempts == 1
+    assert "could not be built" in reminder.last_error and mailbox.messages == []
+
+
+def test_reminders_are_capped_per_establishment_per_cycle_and_the_preview_says_so(client, sign_in, chase, mailbox,
+                                                                                runner):
+    from surveyapp.chasing.models import ReminderKind
+
+    gorse, birch = chase["gorse"], chase["birch"]
+    gwen = db.session.scalar(select(User).where(User.email == "dsl@200007.example.org"))
+    for n in range(6):  # Gorse has had the default cap of six reminders already this cycle
+        db.session.add(Reminder(cycle_id=chase["cycle"].id, establishment_id=gorse.id, recipient_user_id=gwen.id,
+                                recipient_email=gwen.email, kind=ReminderKind.NOT_STARTED, subject="s", body="b",
+                                status=ReminderStatus.SENT, sent_at=datetime(2026, 10, 1 + n, tzinfo=UTC), attempts=1,
+                                last_error="", idempotency_key=f"earlier-{n}"))
+    db.session.commit()
+    sign_in(chase["lead"])
+    html = preview(client, establishment=[str(gorse.id), str(birch.id)], force="1").get_data(as_text=True)
+    counts = html[html.index('id="plan-counts"'):html.index("</ul>", html.index('id="plan-counts"'))]
+    assert "<strong>1</strong> establishment will be reminded" in counts
+    assert "<strong>1</strong> skipped: already sent the most reminders allowed in one cycle (6 in this cycle)" in counts
+    assert client.post("/cycles/2026-27/reminders/send", data=send_form(html)).status_code == 302
+    assert mailbox.recipients == ["dsl@200004.example.org"]
+    dry = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--dry-run", "--force"])
+    assert "skipped: already sent the most reminders allowed in one cycle (6 in this cycle)" in dry.output

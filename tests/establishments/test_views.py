@@ -202,7 +202,7 @@ def test_contacts_import_upload_preview_confirm_and_invite(client, make, sign_in
 def test_a_bad_file_shows_every_problem_and_writes_nothing(client, make, sign_in, lead, uploads):
     rows = standard_rows()
     rows[1]["NumberOfPupils"] = "lots"
-    rows[2]["EstablishmentName"] = '=HYPERLINK("http://evil.example","x")'
+    rows[2]["OpenDate"] = "31-02-2020"
     sign_in(lead)
     before = counts()
     response = upload(client, "/establishments/import/establishments", gias_csv(rows))
@@ -210,7 +210,7 @@ def test_a_bad_file_shows_every_problem_and_writes_nothing(client, make, sign_in
     assert response.status_code == 200
     assert "govuk-error-summary" in page and "The file cannot be imported: 2 problems" in page
     assert 'line 3, column NumberOfPupils: "lots" must be a whole number' in page
-    assert "line 4, column EstablishmentName:" in page and "looks like a spreadsheet formula" in page
+    assert "line 4, column OpenDate:" in page
     assert 'href="#file"' in page and "<title>Error:" in page
     assert counts() == before
     assert uploads.count() == 0
@@ -341,3 +341,47 @@ def test_a_preview_on_one_host_is_confirmed_on_another(app, make, lead, tmp_path
         folder = tmp_path / host
         assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
     assert browser_a.post(preview_url).status_code == 404  # spent, on every host
+
+
+def test_the_preview_flags_names_that_look_like_formulas_and_imports_them(client, make, sign_in, lead, uploads):
+    rows = standard_rows()
+    rows[2]["EstablishmentName"] = "\u00a0=HYPERLINK(\"http://evil.example\",\"x\")"
+    sign_in(lead)
+    response = upload(client, "/establishments/import/establishments", gias_csv(rows))
+    assert response.status_code == 302
+    preview = page_text(client.get(response.headers["Location"]))
+    assert "1 value looks like spreadsheet formulas" in preview
+    assert "Values that look like formulas" in preview and "EstablishmentName" in preview
+    assert client.post(response.headers["Location"]).status_code == 302
+    assert db.session.scalar(select(Establishment).where(
+        Establishment.name == '=HYPERLINK("http://evil.example","x")')) is not None
+
+
+def test_the_lead_removes_a_person_from_an_establishment_and_from_a_trust(app, client, make, sign_in, lead):
+    trust = make.trust(name="Acorn Trust", uid="T100")
+    school = make.establishment(name="Oak Academy", urn="300001", trust=trust)
+    leaver = make.dsl(school, name="Lee Leaver", email="lee@oak.example.org")
+    stayer = make.dsl(school, deputy=True, email="sam@oak.example.org")
+    trust_lead = make.trust_lead(trust, email="tess@acorn.example.org")
+    make.cycle()
+    db.session.commit()
+    leaver_browser = sign_in(leaver, test_client=app.test_client())
+    assert leaver_browser.get("/audits/").get_data(as_text=True).count("Oak Academy") >= 1
+
+    sign_in(lead)
+    page = page_text(client.get("/establishments/300001"))
+    assert f'action="/establishments/300001/contacts/{leaver.id}/remove"' in page
+    done = page_text(client.post(f"/establishments/300001/contacts/{leaver.id}/remove", follow_redirects=True))
+    assert "Lee Leaver (lee@oak.example.org) has been removed from Oak Academy." in done
+    assert "sam@oak.example.org" in done and "lee@oak.example.org" not in done.split("has been removed")[1]
+    assert client.post(f"/establishments/300001/contacts/{leaver.id}/remove").status_code == 404  # already gone
+    # The person's next request no longer shows the school.
+    assert "Oak Academy" not in leaver_browser.get("/audits/").get_data(as_text=True)
+
+    done = page_text(client.post(f"/establishments/trusts/T100/contacts/{trust_lead.id}/remove", follow_redirects=True))
+    assert "has been removed from Acorn Trust" in done
+    db.session.expire_all()
+    assert db.session.scalars(select(EstablishmentContact.user_id)).all() == [stayer.id]
+    removed = db.session.scalars(select(ActivityRecord).where(ActivityRecord.action == "contact.removed")
+                                 .order_by(ActivityRecord.id)).all()
+    assert [r.detail["email"] for r in removed] == ["lee@oak.example.org", "tess@acorn.example.org"]

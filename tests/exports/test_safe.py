@@ -11,6 +11,8 @@ import xlsxwriter
 from surveyapp.exports.safe import WORKBOOK_OPTIONS, safe_cell, safe_row, write_text_row
 
 NASTY = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+#: a formula behind leading whitespace a spreadsheet may skip (the review's finding)
+BEHIND_SPACES = ["\u00a0=HYPERLINK(1)", "\x0b=1+1", "\x0c+1", " =1", "\u2003@SUM(A1)", "\u200b=1", "\n-2"]
 
 
 # (openpyxl reads a carriage return back as the escape "_x000D_", so it is checked in CSV only)
@@ -37,7 +39,7 @@ def test_xlsx_writes_urls_as_text_not_links(tmp_path):
     assert sheet["A1"].value == "http://evil.example/" and sheet["A1"].hyperlink is None
 
 
-@pytest.mark.parametrize("text", NASTY)
+@pytest.mark.parametrize("text", NASTY + BEHIND_SPACES)
 def test_csv_puts_an_apostrophe_before_formula_looking_text(text):
     buffer = io.StringIO()
     csv.writer(buffer).writerow(safe_row([text, 3, 2.5, "Hill Primary"]))
@@ -48,3 +50,7 @@ def test_csv_puts_an_apostrophe_before_formula_looking_text(text):
 
 def test_numbers_and_empty_values_stay_as_they_are():
     assert safe_cell(-2) == -2 and safe_cell(0.5) == 0.5 and safe_cell(None) == "" and safe_cell("a=b") == "a=b"
+
+
+def test_text_with_spaces_but_no_formula_is_left_alone():
+    assert safe_cell("\u00a0St Mary") == "\u00a0St Mary" and safe_cell(" ") == " "
