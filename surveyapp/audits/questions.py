@@ -1,7 +1,8 @@
-"""What each question type accepts, how answers read back, and when an answer is a gap.
+"""What a question accepts, how answers read back, when an answer is a gap, and which questions are asked.
 
-Plain functions on plain values, shared by the form builder, the imports and
-the analysis, so a value means the same thing everywhere.
+Plain functions on plain values, shared by the form builder, the imports and the analysis, so a
+value means the same thing everywhere. What differs by answer type is asked of the type's class
+(``surveyapp.audits.answer_types``); Not applicable and conditions, which any type may have, are here.
 """
 from __future__ import annotations
 
@@ -12,11 +13,6 @@ import numpy as np
 
 from surveyapp.audits.answer_types import InvalidAnswer, answer_type, make_date, option_objects, parse_date  # noqa: F401
 from surveyapp.audits.models import QuestionType
-
-#: the fixed answers of the yes/no question types, in the order they are offered
-FIXED_CHOICES: dict[QuestionType, list[tuple[str, str]]] = {
-    kind: answer_type(kind).choices() for kind in (QuestionType.YES_NO, QuestionType.YES_NO_PARTLY, QuestionType.YES_NO_UNSURE)
-}
 
 #: the stored answer "Not applicable", allowed where a question says so; never met nor a gap
 NOT_APPLICABLE = "not_applicable"
