@@ -1,7 +1,7 @@
 """Questions may allow Not applicable, be asked only on a condition, and cite guidance
 
 Revision ID: 1b0002e54180
-Revises: e4a1c7b2d9f3
+Revises: a18204800f77
 Create Date: 2026-11-30 23:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1b0002e54180'
-down_revision = 'e4a1c7b2d9f3'
+down_revision = 'a18204800f77'
 branch_labels = None
 depends_on = None
 
