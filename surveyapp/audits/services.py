@@ -27,12 +27,8 @@ from surveyapp.audits.models import (
     TrustCoverage,
 )
 from surveyapp.audits.coverage import covered_ids
-<<<<<<< HEAD
-from surveyapp.audits.questions import is_gap, skipped_keys
-=======
 from surveyapp.audits.lifecycle import CycleClosed, ensure_open
-from surveyapp.audits.questions import display, is_gap
->>>>>>> main
+from surveyapp.audits.questions import display, is_gap, skipped_keys
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import today, utcnow
