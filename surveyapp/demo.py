@@ -26,7 +26,6 @@ from surveyapp.audits.models import (
     AuditTemplate,
     Cycle,
     CycleState,
-    QuestionType,
     Response,
     ResponseStatus,
     SectionProgress,
@@ -36,7 +35,8 @@ from surveyapp.audits.models import (
     TemplateSection,
     TrustCoverage,
 )
-from surveyapp.audits.questions import is_gap
+from surveyapp.audits.answer_types import DemoContext, answer_type
+from surveyapp.audits.questions import NOT_APPLICABLE, is_gap, skipped_keys
 from surveyapp.audits.services import AnswerInput, open_cycle, reference_for, section_is_complete
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.services import hash_password
@@ -826,13 +826,22 @@ class _DemoBuilder:
         saves = sorted(_between(rng, plan.started, last_change - timedelta(minutes=20)) for _ in range(plan.sections))
         strength = respondent.strength + (0.04 if cycle.slug == THIS_YEAR["slug"] else 0)
         pupils = sum(s.pupils for s in self.establishments if s.trust is respondent) if is_trust else respondent.pupils
+        given: dict[str, str] = {}  # every answer so far, for questions that depend on an earlier one
+        skipped: set[str] = set()
         for index, ((section, questions), saved) in enumerate(zip(self.sections, saves)):
-            answers = {q.key: self._answer(q, section, strength, cycle.opens_on, saved.date(), pupils, is_trust)
-                       for q in questions}
+            answers = {}
+            for q in questions:
+                # A question not asked (its condition is false) gets no answer, as the section page clears it.
+                if skipped_keys([q], given) or (q.condition and q.condition["question"] in skipped):
+                    skipped.add(q.key)
+                    answers[q.key] = AnswerInput("")
+                else:
+                    answers[q.key] = self._answer(q, section, strength, cycle.opens_on, saved.date(), pupils, is_trust)
+                given[q.key] = answers[q.key].value
             if plan.status is ResponseStatus.IN_PROGRESS and index == len(saves) - 1 and rng.random() < 0.4:
                 for key in rng.sample(list(answers), rng.randint(1, min(3, len(answers)))):
                     del answers[key]  # the section they are part-way through
-            complete = section_is_complete(questions, answers, cycle.opens_on)
+            complete = section_is_complete(questions, answers, cycle.opens_on, skipped)
             version = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
             rows[SectionProgress].append({
                 "response_id": response.id, "section_key": section.key, "version": version,
@@ -883,28 +892,11 @@ class _DemoBuilder:
         """A plausible answer: mostly "yes", more gaps the weaker the respondent, dates in the last year or two."""
         rng = self.rng
         kind = question.type
-        if not question.required and rng.random() < (0.65 if kind is QuestionType.TEXT else 0.15):
+        if not question.required and rng.random() < answer_type(kind).demo_blank:
             return AnswerInput("")
-        if kind is QuestionType.YES_NO:
-            value = "yes" if rng.random() < 0.85 + 0.14 * strength else "no"
-        elif kind is QuestionType.YES_NO_PARTLY:
-            value = "yes" if rng.random() < 0.62 + 0.36 * strength else "partly" if rng.random() < 0.72 else "no"
-        elif kind is QuestionType.YES_NO_UNSURE:
-            value = "yes" if rng.random() < 0.74 + 0.24 * strength else "unsure" if rng.random() < 0.65 else "no"
-        elif kind is QuestionType.CHOICE:
-            gaps = (question.gap or {}).get("when", [])
-            values = [option["value"] for option in question.options]
-            weights = [0.06 * (1.3 - strength) if value in gaps else 6 / (index + 1) for index, value in enumerate(values)]
-            value = rng.choices(values, weights=weights)[0]
-        elif kind is QuestionType.DATE:
-            value = self._date(question, strength, opens_on, saved_on).isoformat()
-        elif kind is QuestionType.PERCENTAGE:
-            below = max(70, min(99, 100 - round(1 + abs(rng.gauss(0, 8)))))  # 70-99: a gap
-            value = "100" if rng.random() < 0.3 + 0.6 * strength else str(below)
-        elif kind is QuestionType.NUMBER:
-            value = str(max(0, round(rng.gauss(pupils / 90, pupils / 200 + 1))))
-        else:
-            value = rng.choice(_COMMENTS)
+        if question.not_applicable and rng.random() < 0.12:
+            return AnswerInput(NOT_APPLICABLE)
+        value = answer_type(kind).demo_value(rng, question, strength, DemoContext(opens_on, saved_on, pupils, _COMMENTS))
         follow_up = None
         if question.follow_up and is_gap(kind, question.gap, value, opens_on):
             action, owner = _SECTION_ACTIONS.get(section.key, ("Agree an action with the headteacher.", "DSL"))
@@ -913,16 +905,6 @@ class _DemoBuilder:
             follow_up = {"action": _ACTIONS.get(question.key, action), "owner": owner,
                          "target_date": (saved_on + timedelta(days=rng.randint(30, 160))).isoformat()}
         return AnswerInput(value, follow_up)
-
-    def _date(self, question: TemplateQuestion, strength: float, opens_on: date, saved_on: date) -> date:
-        rng = self.rng
-        months = (question.gap or {}).get("older_than_months")
-        if months is None:  # e.g. the governors' meeting: shortly before the return
-            return saved_on - timedelta(days=rng.randint(3, 45))
-        limit = add_months(opens_on, -months)
-        if rng.random() < 0.2 * (1.2 - strength):
-            return limit - timedelta(days=rng.randint(7, 240))  # out of date: a gap
-        return limit + timedelta(days=rng.randint(10, max(10, (saved_on - limit).days - 2)))
 
     # --- time ---------------------------------------------------------------------------
 

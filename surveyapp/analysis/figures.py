@@ -11,14 +11,17 @@ Vocabulary
   that covers it is; ``how`` says which ("own" wins over "trust").
 * effective answer: its own returned answer, else its covering trust's returned answer
   (``source`` = "own" or "trust"); responses still being worked on count for nothing.
-* class of an answer: met, partly, not_met, cannot_confirm, unanswered or not_applicable (see ``classify``).
+* class of an answer: met, partly, not_met, cannot_confirm or unanswered (see ``classify``), or
+  not_applicable (the answer "Not applicable") or skipped (not asked: the question's condition is
+  false). These last two are neither met, nor a gap, nor unanswered.
 
 Two denominators, and every rate says which one it is over:
 
 * completion (submitted, answered a tag's questions) is over the establishments **in scope**;
 * compliance (met, partly, not met, cannot confirm, not answered) is over the establishments that
   **returned**, on their own or through their trust, less those that answered the question "not applicable"
-  (``base`` per question). An establishment that has not returned counts in no compliance rate.
+  or were not asked it (``base`` per question). An establishment that has not returned counts in no
+  compliance rate.
 """
 from __future__ import annotations
 
@@ -28,17 +31,18 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from surveyapp.timeutil import add_months
+from surveyapp.audits.answer_types import answer_type
 
 RETURNED = ("submitted", "accepted")
-CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable")
-#: the classes that make up a question's compliance denominator (every class of a return but "not applicable")
+CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable", "skipped")
+#: the classes that make up a question's compliance denominator (every class of a return but the two not counted)
 BASE_CLASSES = CLASSES[:5]
-#: the stored value of a "Not applicable" answer
-NOT_APPLICABLE = "not_applicable"
 GAP_CLASSES = ("not_met", "partly")
+#: answers that are not asked of an establishment, or do not apply to it: out of every rate's denominator
+NOT_COUNTED = ("not_applicable", "skipped")
+NOT_APPLICABLE = "not_applicable"
 CLASS_LABELS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
-                "unanswered": "Not answered", "not_applicable": "Not applicable"}
+                "unanswered": "Not answered", "not_applicable": "Not applicable", "skipped": "Not needed"}
 #: how good each answered class is, for "better" or "worse" year on year
 CLASS_RANK = {"not_met": 0, "cannot_confirm": 1, "partly": 2, "met": 3}
 GROUPS = {"phase": "Phase", "type_name": "Type", "district": "District", "trust_name": "Trust"}
@@ -196,22 +200,11 @@ def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.
     judges a gap: "partly" is partly, "unsure" (cannot confirm) is cannot_confirm, another gap is not_met,
     anything else answered is met, and an empty value is unanswered."""
     values = np.asarray(values, dtype=object)
-    gap = np.zeros(len(values), dtype=bool)
-    if isinstance(rule, dict) and rule:
-        if "when" in rule:
-            gap = np.isin(values, [str(v) for v in rule["when"]])
-        elif "older_than_months" in rule:
-            answered = pd.to_datetime(pd.Series(values), format="%Y-%m-%d", errors="coerce")
-            limit = pd.Timestamp(add_months(reference, -int(rule["older_than_months"])))
-            gap = (answered < limit).to_numpy(dtype=bool)
-        elif "below" in rule:
-            number = pd.to_numeric(pd.Series(values), errors="coerce")
-            gap = (number < float(rule["below"])).to_numpy(dtype=bool)
+    kind = answer_type(kind)
+    gap = kind.gap_mask(values, rule, reference) if isinstance(rule, dict) and rule else np.zeros(len(values), dtype=bool)
     codes = np.where(gap, _CODE["not_met"], _CODE["met"]).astype(np.int8)
-    if kind == "yes_no_partly":
-        codes[values == "partly"] = _CODE["partly"]
-    if kind == "yes_no_unsure":
-        codes[values == "unsure"] = _CODE["cannot_confirm"]
+    for value, name in kind.classes.items():  # e.g. "partly" is partly, "unsure" is cannot_confirm
+        codes[values == value] = _CODE[name]
     codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
     codes[values == ""] = _CODE["unanswered"]
     return codes
@@ -222,7 +215,22 @@ def _class_matrix(values: np.ndarray, questions: pd.DataFrame, reference: date) 
     # One vectorised pass per question (about 60), each over every establishment at once.
     for j, (kind, rule) in enumerate(zip(questions["type"], questions["gap"])):
         classes[:, j] = _column_classes(values[:, j], kind, rule, reference)
+    classes[_skipped(values, questions)] = _CODE["skipped"]
     return classes
+
+
+def _skipped(values: np.ndarray, questions: pd.DataFrame) -> np.ndarray:
+    """Where a question was not asked because its condition is false, as ``surveyapp.audits.questions.skipped_keys``
+    judges it: the earlier answer is not one listed, or the earlier question was itself skipped."""
+    skipped = np.zeros(values.shape, dtype=bool)
+    if "condition" not in questions:
+        return skipped
+    column = {key: j for j, key in enumerate(questions["question_key"])}
+    for j, condition in enumerate(questions["condition"]):
+        if isinstance(condition, dict) and condition.get("question") in column:
+            earlier = column[condition["question"]]
+            skipped[:, j] = skipped[:, earlier] | ~np.isin(values[:, earlier], [str(v) for v in condition["in"]])
+    return skipped
 
 
 def classify(grid: pd.DataFrame, questions: pd.DataFrame, reference: date) -> pd.Series:
@@ -281,9 +289,10 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
         questions[name] = (returned == code).sum(axis=0)
     questions["in_scope"] = len(establishments)
     questions["returned"] = len(returned)
-    questions["base"] = questions["returned"] - questions["not_applicable"]
+    # Not applicable and not needed answers are out of the denominator of every other rate.
+    questions["base"] = questions["returned"] - questions[list(NOT_COUNTED)].sum(axis=1)
     for name in CLASSES:
-        over = questions["returned"] if name == "not_applicable" else questions["base"]
+        over = questions["returned"] if name in NOT_COUNTED else questions["base"]
         questions[f"{name}_rate"] = (questions[name] / over.where(over > 0)).fillna(0.0)
     questions["from_trust"] = ((source == 2) & establishments["submitted"].to_numpy()[:, None]).sum(axis=0)
 

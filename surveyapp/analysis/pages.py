@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from surveyapp.analysis import figures
-from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis
+from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, NOT_COUNTED, Analysis
 from surveyapp.analysis.formatting import comparison_words, denominators, headline, pct, tag_label
 from surveyapp.analysis.rates import LaRates
 
@@ -131,11 +131,13 @@ def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = 
     for section_key, block in questions.groupby("section_key", sort=False):
         keys = block["question_key"].tolist()
         mine = own_grid.loc[keys, "class"].astype(str) if len(own_grid) else pd.Series(dtype=str)
+        # Not applicable and not needed answers are out of both shares.
         base = block["base"].sum()
         la_met = block["met"].sum() / base if base else 0.0
+        asked = len(keys) - int(mine.isin(NOT_COUNTED).sum())
         section_rows.append({
             "key": section_key, "title": block["section_title"].iloc[0],
-            "own_met": int((mine == "met").sum()), "questions": len(keys), "la_met_rate": la_met,
+            "own_met": int((mine == "met").sum()), "questions": asked, "la_met_rate": la_met,
             "rows": [
                 {"key": row["question_key"], "text": row["text"],
                  "own": str(own_grid.loc[row["question_key"], "class"]) if len(own_grid) else "unanswered",

@@ -275,7 +275,7 @@ def _returns(table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_
     returns = []
     # Plain copies and memos: a national file repeats the same few values millions of times, and
     # ORM attribute access and normalise() per cell would dominate the import's time.
-    checks = [(f"q:{q.key}", q.key, q.type, q.options, {}) for q in questions]
+    checks = [(f"q:{q.key}", q.key, q.type, q.options, q.not_applicable, {}) for q in questions]
     sections = [(section.key, [SimpleNamespace(key=q.key, required=q.required, follow_up=q.follow_up, type=q.type,
                                                gap=q.gap) for q in section.questions], {})
                 for section in cycle.template.sections]
@@ -322,12 +322,12 @@ def _returns(table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_
             table.problem(line, "submitted", f'"{row.get("submitted")}" must be yes or no (blank means yes)')
         answers = {}
         values = row.values
-        for column, key, question_type, options, memo in checks:
+        for column, key, question_type, options, not_applicable, memo in checks:
             raw = values.get(column, "")
             value = memo.get(raw)
             if value is None:
                 try:
-                    value = normalise(question_type, raw, options)
+                    value = normalise(question_type, raw, options, not_applicable)
                 except InvalidAnswer as exc:
                     value = exc
                 if len(raw) <= 40 and len(memo) < _MEMO:  # short, repeated values: not free text

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from surveyapp.audits.answer_types import TYPES
 from surveyapp.extensions import db, str_enum
 from surveyapp.timeutil import utcnow
 
@@ -61,15 +62,9 @@ class TemplateSection(db.Model):
     )
 
 
-class QuestionType(enum.StrEnum):
-    YES_NO = "yes_no"
-    YES_NO_PARTLY = "yes_no_partly"
-    YES_NO_UNSURE = "yes_no_unsure"
-    DATE = "date"
-    NUMBER = "number"
-    PERCENTAGE = "percentage"
-    TEXT = "text"
-    CHOICE = "choice"
+#: one member per answer type in ``surveyapp.audits.answer_types`` (YES_NO = "yes_no", ...): a new type
+#: there is a new member here, with no migration (the column is a VARCHAR)
+QuestionType = enum.StrEnum("QuestionType", [(name.upper(), name) for name in TYPES])
 
 
 class TemplateQuestion(db.Model):
@@ -92,6 +87,12 @@ class TemplateQuestion(db.Model):
     gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: {"prompt": ...}: asked (action, owner, target date) only when the answer is a gap
     follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: "Not applicable" is an allowed answer (stored as "not_applicable"); it is never met nor a gap
+    not_applicable: Mapped[bool] = mapped_column(default=False)
+    #: {"question": key of an earlier question, "in": [answer values]}: asked only when that answer is one of these
+    condition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: [{"title": ..., "url": "https://..."}]: the guidance the question rests on, shown beside it
+    guidance: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     position: Mapped[int]
 
     template: Mapped[AuditTemplate] = relationship(back_populates="questions", overlaps="questions,section")

@@ -37,7 +37,8 @@ GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question", 
                "From trust", "Planned action", "Owner", "Target date", "Question key"]
 #: what each class's count and rate columns are called on the Questions sheet (rates are of the returns)
 QUESTION_CLASS_HEADERS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
-                          "unanswered": "Not answered", "not_applicable": "Not applicable"}
+                          "unanswered": "Not answered", "not_applicable": "Not applicable",
+                          "skipped": "Not needed"}
 RATED_CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
 QUESTIONS_HEADER = (["Question", "Section", "Tags", "Returns"] + [QUESTION_CLASS_HEADERS[name] for name in CLASSES]
                     + [f"{QUESTION_CLASS_HEADERS[name]} % of returns" for name in RATED_CLASSES]
@@ -461,6 +462,10 @@ def _notes(cycle, in_scope: int, written) -> list[str]:
         "in Responses they are in italics on a blue background.",
         "Each answer is judged against its question's rule (see 'Counts as a gap when' on Questions): Met, Partly met, "
         "Not met, Cannot confirm, or Not answered. A gap is an answer that is Not met or Partly met.",
+        "Not applicable (an answer some questions allow) and Not needed (a question asked only after a given answer "
+        "to an earlier one, where that answer was not given) are neither met, nor a gap, nor unanswered. On "
+        "Questions, the rates of the other answers leave them out: they are shares of the establishments that "
+        "were asked the question and to which it applies.",
         "Fully meeting every requirement: completed, no gaps, nothing it cannot confirm and every required question "
         "answered. An establishment can both have a gap and be unable to confirm another requirement, so it can be "
         "counted in both of those rows.",

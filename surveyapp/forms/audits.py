@@ -17,16 +17,18 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length
 
-from surveyapp.audits.models import QuestionType, TemplateQuestion
+from surveyapp.audits.models import TemplateQuestion
+from surveyapp.audits.answer_types import AnswerType, answer_type
 from surveyapp.audits.questions import (
-    FIXED_CHOICES,
+    NOT_APPLICABLE,
+    NOT_APPLICABLE_LABEL,
     InvalidAnswer,
-    choices_for,
+    describe_condition,
     describe_gap_rule,
     display,
     is_gap,
     make_date,
-    normalise,
+    skipped_keys,
 )
 from surveyapp.audits.services import AnswerInput
 
@@ -47,30 +49,57 @@ class QuestionState:
     from_last_year: bool = False
     trust_answer: str = ""  # display text of the covering trust's answer
     saved_by_other: str | None = None  # display text of a conflicting saved answer
+    skipped: bool = False  # not asked: its condition is false
+    condition_here: bool = False  # its condition rests on a question on this same page
+    condition_text: str = ""  # when it is asked, in plain words
 
     @property
     def key(self) -> str:
         return self.question.key
 
     @property
+    def answer_type(self) -> AnswerType:
+        return answer_type(self.question.type)
+
+    @property
     def first_input_id(self) -> str:
-        if self.question.type is QuestionType.DATE:
-            return f"{self.key}-day"
-        return self.key
+        return self.answer_type.first_input_id(self.key)
 
     @property
     def has_choices(self) -> bool:
-        return self.question.type in FIXED_CHOICES or self.question.type is QuestionType.CHOICE
+        return self.answer_type.has_choices
 
 
 class SectionForm:
     """The answers on one section page."""
 
-    def __init__(self, questions: list[TemplateQuestion], reference: date):
+    def __init__(self, questions: list[TemplateQuestion], reference: date, all_questions: list[TemplateQuestion] | None = None):
         self.questions = questions
         self.reference = reference
+        #: every question of the template in page order, for conditions that rest on another section
+        self.all_questions = all_questions if all_questions is not None else questions
         self.states: list[QuestionState] = [QuestionState(q) for q in questions]
         self.version = 0
+        here = {q.key for q in questions}
+        by_key = {q.key: q for q in self.all_questions}
+        for state in self.states:
+            condition = state.question.condition
+            if condition:
+                state.condition_here = condition["question"] in here
+                state.condition_text = describe_condition(condition, by_key)
+
+    def apply_conditions(self, other_values: dict[str, str]) -> None:
+        """Mark the questions whose condition is false, from this page's answers and the saved ones elsewhere.
+
+        A skipped question is never required and its answer is cleared on save, so a stale
+        answer to a question no longer asked is not kept."""
+        values = {**other_values, **{state.key: state.value for state in self.states}}
+        skipped = skipped_keys(self.all_questions, values)
+        for state in self.states:
+            state.skipped = state.key in skipped
+            if state.skipped:
+                state.error = ""
+                state.follow_up_errors = {}
 
     # -- filling -------------------------------------------------------------------------
 
@@ -94,16 +123,14 @@ class SectionForm:
         """Read what was posted and validate each answer on its own."""
         for state in self.states:
             q = state.question
-            if q.type is QuestionType.DATE:
-                state.raw = {part: (formdata.get(f"{q.key}-{part}") or "").strip() for part in ("day", "month", "year")}
-                state.value, state.error = _date_from_parts(state.raw, q.text)
-            else:
-                raw = formdata.get(q.key) or ""
-                state.raw = {"value": raw}
-                try:
-                    state.value = normalise(q.type, raw, q.options)
-                except InvalidAnswer as exc:
-                    state.error = _answer_error(q, str(exc))
+            state.raw, state.value, state.error = state.answer_type.read_posted(formdata, q)
+            if q.not_applicable and not state.has_choices and formdata.get(f"{q.key}__na") == NOT_APPLICABLE:
+                state.raw["na"] = NOT_APPLICABLE
+                if state.value or state.error:
+                    state.error = f"Either answer, or select Not applicable, not both, for: {q.text}"
+                    state.value = ""
+                else:
+                    state.value = NOT_APPLICABLE
             if q.follow_up:
                 state.follow_up_raw = {
                     "action": (formdata.get(f"{q.key}__action") or "").strip(),
@@ -130,12 +157,15 @@ class SectionForm:
 
     @property
     def has_errors(self) -> bool:
-        return any(s.error or s.follow_up_errors for s in self.states)
+        return any((s.error or s.follow_up_errors) and not s.skipped for s in self.states)
 
     def valid_inputs(self) -> dict[str, AnswerInput]:
         """The answers that can be saved; invalid ones are left as they were."""
         inputs = {}
         for state in self.states:
+            if state.skipped:
+                inputs[state.key] = AnswerInput("", None)
+                continue
             if state.error:
                 continue
             follow_up = None
@@ -157,6 +187,8 @@ class SectionForm:
         """For govukErrorSummary: each error links to its field."""
         errors = []
         for state in self.states:
+            if state.skipped:
+                continue
             if state.error:
                 errors.append({"text": state.error, "href": f"#{state.first_input_id}"})
             for part, message in state.follow_up_errors.items():
@@ -190,49 +222,24 @@ class SectionForm:
         params: dict = {"hint": {"html": Markup(hint_html)} if hint_html else None}
         if state.error:
             params["errorMessage"] = {"text": state.error}
-        if state.has_choices:
-            chosen = state.raw.get("value", "")
-            if q.type is not QuestionType.DATE and chosen and not state.error:
-                chosen = normalise(q.type, chosen, q.options) if chosen else ""
-            params.update({
-                "name": q.key, "idPrefix": q.key,
-                "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
-                "items": [{"value": v, "text": t, "checked": v == chosen} for v, t in choices_for(q.type, q.options)],
-                "classes": "govuk-radios--inline" if q.type is QuestionType.YES_NO else "",
-            })
-        elif q.type is QuestionType.DATE:
-            params.update({
-                "id": q.key, "namePrefix": q.key,
-                "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
-                "items": [
-                    {"name": "day", "label": "Day", "value": state.raw.get("day", ""), "classes": "govuk-input--width-2" + (" govuk-input--error" if state.error else "")},
-                    {"name": "month", "label": "Month", "value": state.raw.get("month", ""), "classes": "govuk-input--width-2" + (" govuk-input--error" if state.error else "")},
-                    {"name": "year", "label": "Year", "value": state.raw.get("year", ""), "classes": "govuk-input--width-4" + (" govuk-input--error" if state.error else "")},
-                ],
-            })
-            params["hint"] = {"html": Markup(hint_html + (" " if hint_html else "") + "For example, 27 3 2026")}
-        elif q.type is QuestionType.TEXT:
-            params.update({"name": q.key, "id": q.key, "value": state.raw.get("value", ""),
-                           "label": {"text": label, "classes": "govuk-label--s"}, "rows": 4})
-        else:  # number, percentage
-            params.update({
-                "name": q.key, "id": q.key, "value": state.raw.get("value", ""),
-                "label": {"text": label, "classes": "govuk-label--s"},
-                "inputmode": "decimal", "spellcheck": False,
-                "classes": "govuk-input--width-5",
-                "suffix": {"text": "%"} if q.type is QuestionType.PERCENTAGE else None,
-            })
+        params.update(state.answer_type.field_params(state, label, hint_html))
         return params
+
+    def not_applicable_params(self, state: QuestionState) -> dict:
+        """GOV.UK checkboxes parameters for "Not applicable" beside a date, number or text question."""
+        return {
+            "name": f"{state.key}__na", "idPrefix": f"{state.key}__na", "classes": "govuk-checkboxes--small",
+            "items": [{"value": NOT_APPLICABLE, "text": NOT_APPLICABLE_LABEL,
+                       "checked": state.raw.get("na") == NOT_APPLICABLE,
+                       "hint": {"text": f"Select this instead of answering: {state.question.text}"}}],
+        }
 
 
 def _raw_from_value(question: TemplateQuestion, value: str) -> dict[str, str]:
-    if question.type is QuestionType.DATE:
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            return {}
-        return {"day": str(parsed.day), "month": str(parsed.month), "year": str(parsed.year)}
-    return {"value": value}
+    kind = answer_type(question.type)
+    if value == NOT_APPLICABLE:
+        return {"value": value} if kind.has_choices else {"na": value}
+    return kind.raw_from_value(value)
 
 
 def _raw_follow_up(follow_up: dict | None) -> dict[str, str]:
@@ -264,16 +271,6 @@ def _date_from_parts(parts: dict[str, str], what: str) -> tuple[str, str]:
 
 def _short(text: str) -> str:
     return "The date" if len(text) > 60 or text.endswith("?") else text
-
-
-def _answer_error(question: TemplateQuestion, reason: str) -> str:
-    if question.type is QuestionType.PERCENTAGE:
-        return f"Enter a percentage between 0 and 100 for: {question.text}"
-    if question.type is QuestionType.NUMBER:
-        return f"Enter a whole or decimal number for: {question.text}"
-    if question.type is QuestionType.TEXT:
-        return f"Your answer {reason}"
-    return f"Select an answer from the list for: {question.text}"
 
 
 class GovDateField(DateField):

@@ -109,8 +109,8 @@ def test_completion_by_phase_type_district_and_trust(book):
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
     # The question's words first, its key last; counts and rates of the 4 returns (Quiet School has not returned).
-    assert header[:10] == ["Question", "Section", "Tags", "Returns", "Met", "Partly met", "Not met",
-                           "Cannot confirm", "Not answered", "Not applicable"]
+    assert header[:11] == ["Question", "Section", "Tags", "Returns", "Met", "Partly met", "Not met",
+                           "Cannot confirm", "Not answered", "Not applicable", "Not needed"]
     assert header[-1] == "Question key" and "Not met % of returns" in header
     assert rows[0]["Question"] == "Is the child protection policy current?"
     by = {r["Question key"]: r for r in rows}
