@@ -14,14 +14,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from surveyapp.audits.models import AuditTemplate, QuestionType, TemplateQuestion, TemplateSection
-from surveyapp.audits.questions import allowed_values
+from surveyapp.audits.questions import NOT_APPLICABLE, allowed_values, option_objects
 from surveyapp.extensions import db
 
 BUILT_IN_FOLDER = Path(__file__).parent.parent / "audit_templates"
 _KEY = re.compile(r"^[a-z][a-z0-9_\-]{0,79}$")
+_URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
 _TEMPLATE_KEYS = {"key", "title", "version", "description", "sections"}
 _SECTION_KEYS = {"key", "title", "description", "questions"}
-_QUESTION_KEYS = {"key", "text", "help", "type", "required", "tags", "gap", "follow_up", "options"}
+_QUESTION_KEYS = {
+    "key", "text", "help", "type", "required", "tags", "gap", "follow_up", "options",
+    "not_applicable", "condition", "guidance",
+}
 
 
 class DefinitionError(ValueError):
@@ -73,7 +77,8 @@ def validate_definition(data: dict[str, Any]) -> list[str]:
         problems.append("sections: required, a list of at least one section")
         return problems
     section_keys: set[str] = set()
-    question_keys: set[str] = set()
+    #: every question key so far -> the answers a condition may name (None: no fixed answers)
+    question_keys: dict[str, set[str] | None] = {}
     for s_index, section in enumerate(sections):
         where = f"sections[{s_index}]"
         if not isinstance(section, dict):
@@ -98,24 +103,33 @@ def validate_definition(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _validate_question(question: Any, where: str, seen: set[str], problems: list[str]) -> None:
+def _validate_question(question: Any, where: str, seen: dict[str, set[str] | None], problems: list[str]) -> None:
     if not isinstance(question, dict):
         problems.append(f"{where}: must be an object")
         return
     _unknown_keys(question, _QUESTION_KEYS, where, problems)
     key = question.get("key")
+    new_key = None
     if not isinstance(key, str) or not _KEY.match(key) or "__" in key:
         problems.append(f"{where}.key: required, lower-case letters, digits and single underscores")
     elif key in seen:
         problems.append(f'{where}.key: "{key}" is used by another question')
     else:
-        seen.add(key)
+        new_key = key
+        seen[key] = None  # until its answers are known; a later question may still refer to it
     if not isinstance(question.get("text"), str) or not question.get("text", "").strip():
         problems.append(f"{where}.text: required text")
     if "help" in question and not isinstance(question["help"], str):
         problems.append(f"{where}.help: must be text")
     if "required" in question and not isinstance(question["required"], bool):
         problems.append(f"{where}.required: must be true or false")
+    not_applicable = question.get("not_applicable", False)
+    if not isinstance(not_applicable, bool):
+        problems.append(f"{where}.not_applicable: must be true or false")
+        not_applicable = False
+    _validate_guidance(question.get("guidance"), f"{where}.guidance", problems)
+    if "condition" in question:
+        _validate_condition(question["condition"], key, seen, f"{where}.condition", problems)
     tags = question.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(tag, str) and _KEY.match(tag) for tag in tags):
         problems.append(f"{where}.tags: must be a list of lower-case words")
@@ -130,14 +144,27 @@ def _validate_question(question: Any, where: str, seen: set[str], problems: list
         if (
             not isinstance(options, list)
             or len(options) < 2
-            or not all(isinstance(o, dict) and set(o) == {"value", "label"} and all(isinstance(v, str) and v for v in o.values()) for o in options)
+            or not all(
+                (isinstance(o, str) and o.strip())
+                or (isinstance(o, dict) and set(o) == {"value", "label"} and all(isinstance(v, str) and v for v in o.values()))
+                for o in options
+            )
         ):
-            problems.append(f'{where}.options: a choice question needs 2 or more options, each {{"value": ..., "label": ...}}')
+            problems.append(
+                f'{where}.options: a choice question needs 2 or more options, each a text or {{"value": ..., "label": ...}}'
+            )
             options = []
-        elif len({o["value"] for o in options}) != len(options):
-            problems.append(f"{where}.options: option values must be different")
+        else:
+            options = option_objects(options)
+            values = [o["value"] for o in options]
+            if len(set(values)) != len(values):
+                problems.append(f"{where}.options: option values must be different")
+            if not_applicable and NOT_APPLICABLE in values:
+                problems.append(f'{where}.options: "{NOT_APPLICABLE}" is the Not applicable answer; give the option another value')
     elif options is not None:
         problems.append(f"{where}.options: only choice questions have options")
+    if new_key is not None and allowed_values(question_type, options or []):
+        seen[new_key] = allowed_values(question_type, options or []) | ({NOT_APPLICABLE} if not_applicable else set())
     gap = question.get("gap")
     if gap is not None:
         _validate_gap(gap, question_type, options or [], f"{where}.gap", problems)
@@ -147,6 +174,39 @@ def _validate_question(question: Any, where: str, seen: set[str], problems: list
             problems.append(f"{where}.follow_up: only a question with a gap rule can have a follow-up")
         if not isinstance(follow_up, dict) or set(follow_up) - {"prompt"} or not isinstance(follow_up.get("prompt", ""), str):
             problems.append(f'{where}.follow_up: must be {{"prompt": "..."}}')
+
+
+def _validate_guidance(guidance: Any, where: str, problems: list[str]) -> None:
+    if guidance is None:
+        return
+    if not isinstance(guidance, list) or not all(
+        isinstance(link, dict) and set(link) == {"title", "url"}
+        and isinstance(link["title"], str) and link["title"].strip()
+        and isinstance(link["url"], str) and _URL.match(link["url"])
+        for link in guidance
+    ):
+        problems.append(f'{where}: must be a list of {{"title": ..., "url": "https://..."}}, each with a title and a web address')
+
+
+def _validate_condition(condition: Any, own_key: Any, earlier: dict[str, set[str] | None], where: str, problems: list[str]) -> None:
+    if (
+        not isinstance(condition, dict) or set(condition) != {"question", "in"}
+        or not isinstance(condition["question"], str)
+        or not isinstance(condition["in"], list) or not condition["in"]
+    ):
+        problems.append(f'{where}: must be {{"question": "<key of an earlier question>", "in": ["<answer>", ...]}}')
+        return
+    target = condition["question"]
+    if target == own_key or target not in earlier:
+        problems.append(f'{where}: "{target}" is not the key of an earlier question')
+        return
+    answers = earlier[target]
+    if answers is None:
+        problems.append(f'{where}: "{target}" has no fixed answers to depend on (only yes/no and choice questions)')
+        return
+    for value in condition["in"]:
+        if value not in answers:
+            problems.append(f'{where}: "in" lists "{value}", which is not an answer to "{target}"')
 
 
 def _validate_gap(gap: Any, question_type: QuestionType, options, where: str, problems: list[str]) -> None:
@@ -244,10 +304,13 @@ def _build(data: dict[str, Any]) -> AuditTemplate:
                 help=question_data.get("help", "").strip(),
                 type=QuestionType(question_data["type"]),
                 required=question_data.get("required", True),
-                options=question_data.get("options", []),
+                options=option_objects(question_data.get("options", [])),
                 tags=question_data.get("tags", []),
                 gap=question_data.get("gap"),
                 follow_up=question_data.get("follow_up"),
+                not_applicable=question_data.get("not_applicable", False),
+                condition=question_data.get("condition"),
+                guidance=question_data.get("guidance", []),
                 position=position,
             )
             question.template = template

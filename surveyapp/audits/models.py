@@ -92,6 +92,12 @@ class TemplateQuestion(db.Model):
     gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: {"prompt": ...}: asked (action, owner, target date) only when the answer is a gap
     follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: "Not applicable" is an allowed answer (stored as "not_applicable"); it is never met nor a gap
+    not_applicable: Mapped[bool] = mapped_column(default=False)
+    #: {"question": key of an earlier question, "in": [answer values]}: asked only when that answer is one of these
+    condition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: [{"title": ..., "url": "https://..."}]: the guidance the question rests on, shown beside it
+    guidance: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     position: Mapped[int]
 
     template: Mapped[AuditTemplate] = relationship(back_populates="questions", overlaps="questions,section")

@@ -20,6 +20,10 @@ FIXED_CHOICES: dict[QuestionType, list[tuple[str, str]]] = {
     QuestionType.YES_NO_UNSURE: [("yes", "Yes"), ("no", "No"), ("unsure", "Cannot confirm")],
 }
 
+#: the stored answer "Not applicable", allowed where a question says so; never met nor a gap
+NOT_APPLICABLE = "not_applicable"
+NOT_APPLICABLE_LABEL = "Not applicable"
+
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -27,12 +31,17 @@ class InvalidAnswer(ValueError):
     """The value is not a valid answer to the question; the message says why, for the user."""
 
 
+def option_objects(options: list[str | dict[str, str]] | None) -> list[dict[str, str]]:
+    """A choice question's options as {value, label} objects; a plain text is both its value and label."""
+    return [{"value": o.strip(), "label": o.strip()} if isinstance(o, str) else o for o in options or []]
+
+
 def choices_for(question_type: QuestionType | str, options: list[dict[str, str]] | None = None) -> list[tuple[str, str]]:
     question_type = QuestionType(question_type)
     if question_type in FIXED_CHOICES:
         return FIXED_CHOICES[question_type]
     if question_type is QuestionType.CHOICE:
-        return [(option["value"], option["label"]) for option in options or []]
+        return [(option["value"], option["label"]) for option in option_objects(options)]
     return []
 
 
