@@ -1,7 +1,7 @@
 """template drafts: the next version of a template while the lead edits it in the browser
 
 Revision ID: 36d97569d5eb
-Revises: e4a1c7b2d9f3
+Revises: 1b0002e54180
 Create Date: 2026-11-30 23:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '36d97569d5eb'
-down_revision = 'e4a1c7b2d9f3'
+down_revision = '1b0002e54180'
 branch_labels = None
 depends_on = None
 
