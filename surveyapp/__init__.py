@@ -79,7 +79,9 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.analysis.views import bp as analysis_bp
     from surveyapp.chasing.views import bp as chasing_bp
 
-    for blueprint in (chasing_bp, analysis_bp, actions_bp):
+    from surveyapp.audits.editor_views import bp as editor_bp
+
+    for blueprint in (chasing_bp, analysis_bp, actions_bp, editor_bp):
         app.register_blueprint(blueprint)
 
 

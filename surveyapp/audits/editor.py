@@ -25,11 +25,14 @@ from surveyapp.audits.definitions import (
     _build,
 )
 from surveyapp.audits.models import AuditTemplate, TemplateDraft
-from surveyapp.audits.questions import describe_gap_rule
+from surveyapp.audits.questions import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, choices_for, describe_gap_rule
 from surveyapp.extensions import db
 from surveyapp.timeutil import utcnow
 
 _KEY_CHARS = re.compile(r"[^a-z0-9]+")
+#: words left out of keys made from a question's text
+_SMALL_WORDS = {"the", "and", "are", "does", "did", "has", "have", "you", "your", "for", "with", "any", "all", "this",
+                "that", "there", "been", "was", "were", "from", "how", "what", "when", "who", "which", "its", "our"}
 _PATH = re.compile(r"^sections\[(\d+)\](?:\.questions\[(\d+)\])?(?:\.(\w+))?")
 
 
@@ -231,7 +234,7 @@ def _ordered(definition: dict) -> dict:
 def new_key(text: str, taken: set[str], fallback: str = "question") -> str:
     """A key made from some words of the text, not used by anything in ``taken``."""
     words = _KEY_CHARS.sub(" ", text.lower()).split()
-    stem = "_".join(w for w in words if len(w) > 2)[:40].strip("_") or fallback
+    stem = "_".join(w for w in words if len(w) > 2 and w not in _SMALL_WORDS)[:40].strip("_") or fallback
     if not stem[0].isalpha():
         stem = f"{fallback}_{stem}"
     key, number = stem, 2
@@ -429,7 +432,8 @@ class Problem:
     message: str
     section: str = ""  # the section's title, or ""
     question: str = ""  # the question's text, or ""
-    href: str = ""  # where to fix it, relative to the draft's page
+    section_key: str = ""  # where to fix it
+    question_key: str = ""
 
     @property
     def text(self) -> str:
@@ -459,16 +463,12 @@ def problems_with(draft: TemplateDraft) -> list[Problem]:
         else:
             field_name = where.rsplit(".", 1)[-1] if "." in where else where
             reason = f"{field_name.replace('_', ' ')}: {reason}" if question is not None else reason
-        href = ""
-        if question is not None and question.get("key"):
-            href = f"questions/{question['key']}"
-        elif section is not None and section.get("key"):
-            href = f"sections/{section['key']}"
         problems.append(Problem(
             message=reason,
             section=(section or {}).get("title", "") if isinstance(section, dict) else "",
             question=(question or {}).get("text", "") if isinstance(question, dict) else "",
-            href=href,
+            section_key=str(section.get("key") or "") if isinstance(section, dict) else "",
+            question_key=str(question.get("key") or "") if isinstance(question, dict) else "",
         ))
     return problems
 
@@ -601,3 +601,22 @@ def compare(earlier: dict | None, later: dict) -> Comparison:
         if key not in after:
             comparison.removed.append(QuestionChange(key, question.get("text", ""), section))
     return comparison
+
+
+def condition_words(question: dict, definition: dict) -> str:
+    """A question's condition in plain words, e.g. 'only if “Do you have a deputy?” is Yes'."""
+    condition = question.get("condition")
+    if not condition:
+        return ""
+    found = find_question(definition, condition.get("question", ""))
+    if found is None:
+        return f"only if the answer to {condition.get('question')} is " + " or ".join(condition.get("in", []))
+    target = found[2]
+    labels = dict(choices_for(target.get("type"), _option_dicts(target.get("options"))))
+    labels[NOT_APPLICABLE] = NOT_APPLICABLE_LABEL
+    answers = " or ".join(labels.get(value, value) for value in condition.get("in", []))
+    return f"only if “{target.get('text', '')}” is {answers}"
+
+
+def gap_words(question: dict) -> str:
+    return _gap_words(question) if question.get("gap") else ""
