@@ -11,7 +11,10 @@ Vocabulary
   that covers it is; ``how`` says which ("own" wins over "trust").
 * effective answer: its own returned answer, else its covering trust's returned answer
   (``source`` = "own" or "trust"); responses still being worked on count for nothing.
-* class of an answer: met, partly, not_met, cannot_confirm or unanswered (see ``classify``).
+* class of an answer: met, partly, not_met, cannot_confirm or unanswered (see ``classify``), or
+  not_applicable (the answer "Not applicable") or skipped (not asked: the question's condition is
+  false). These last two are neither met, nor a gap, nor unanswered, and the rates of the other
+  classes leave them out of their denominator.
 """
 from __future__ import annotations
 
@@ -24,10 +27,13 @@ import pandas as pd
 from surveyapp.timeutil import add_months
 
 RETURNED = ("submitted", "accepted")
-CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
+CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable", "skipped")
 GAP_CLASSES = ("not_met", "partly")
+#: answers that are not asked of an establishment, or do not apply to it: out of every rate's denominator
+NOT_COUNTED = ("not_applicable", "skipped")
+NOT_APPLICABLE = "not_applicable"
 CLASS_LABELS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
-                "unanswered": "Not answered"}
+                "unanswered": "Not answered", "not_applicable": "Not applicable", "skipped": "Not needed"}
 #: how good each answered class is, for "better" or "worse" year on year
 CLASS_RANK = {"not_met": 0, "cannot_confirm": 1, "partly": 2, "met": 3}
 GROUPS = {"phase": "Phase", "type_name": "Type", "district": "District", "trust_name": "Trust"}
@@ -162,6 +168,7 @@ def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.
         codes[values == "partly"] = _CODE["partly"]
     if kind == "yes_no_unsure":
         codes[values == "unsure"] = _CODE["cannot_confirm"]
+    codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
     codes[values == ""] = _CODE["unanswered"]
     return codes
 
@@ -171,7 +178,22 @@ def _class_matrix(values: np.ndarray, questions: pd.DataFrame, reference: date) 
     # One vectorised pass per question (about 60), each over every establishment at once.
     for j, (kind, rule) in enumerate(zip(questions["type"], questions["gap"])):
         classes[:, j] = _column_classes(values[:, j], kind, rule, reference)
+    classes[_skipped(values, questions)] = _CODE["skipped"]
     return classes
+
+
+def _skipped(values: np.ndarray, questions: pd.DataFrame) -> np.ndarray:
+    """Where a question was not asked because its condition is false, as ``surveyapp.audits.questions.skipped_keys``
+    judges it: the earlier answer is not one listed, or the earlier question was itself skipped."""
+    skipped = np.zeros(values.shape, dtype=bool)
+    if "condition" not in questions:
+        return skipped
+    column = {key: j for j, key in enumerate(questions["question_key"])}
+    for j, condition in enumerate(questions["condition"]):
+        if isinstance(condition, dict) and condition.get("question") in column:
+            earlier = column[condition["question"]]
+            skipped[:, j] = skipped[:, earlier] | ~np.isin(values[:, earlier], [str(v) for v in condition["in"]])
+    return skipped
 
 
 def classify(grid: pd.DataFrame, questions: pd.DataFrame, reference: date) -> pd.Series:
@@ -227,7 +249,11 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
     questions = data.questions[["question_key", "text", "section_key", "section_title", "type", "required", "tags"]].copy()
     for code, name in enumerate(CLASSES):
         questions[name] = (classes == code).sum(axis=0)
-        questions[f"{name}_rate"] = questions[name] / in_scope if in_scope else 0.0
+    # Not applicable and not needed answers are out of the denominator of every other rate.
+    questions["counted"] = in_scope - questions[list(NOT_COUNTED)].sum(axis=1)
+    for name in CLASSES:
+        denominator = pd.Series(in_scope, index=questions.index) if name in NOT_COUNTED else questions["counted"]
+        questions[f"{name}_rate"] = (questions[name] / denominator.where(denominator > 0)).fillna(0.0)
     questions["from_trust"] = (source == 2).sum(axis=0)
 
     tag_columns: dict[str, list[int]] = {}

@@ -71,15 +71,15 @@ def load_questions(cycle: Cycle, session=None) -> pd.DataFrame:
         session,
         select(TemplateQuestion.key, TemplateQuestion.text, TemplateSection.key, TemplateSection.title,
                _text(TemplateQuestion.type), TemplateQuestion.required, TemplateQuestion.tags, TemplateQuestion.gap,
-               TemplateQuestion.options, TemplateSection.position, TemplateQuestion.position)
+               TemplateQuestion.options, TemplateSection.position, TemplateQuestion.position, TemplateQuestion.condition)
         .join(TemplateSection, TemplateSection.id == TemplateQuestion.section_id)
         .where(TemplateQuestion.template_id == cycle.template_id)
         .order_by(TemplateSection.position, TemplateQuestion.position),
         ["question_key", "text", "section_key", "section_title", "type", "required", "tags", "gap", "options",
-         "section_position", "position"],
+         "section_position", "position", "condition"],
     )
     # JSON columns arrive as text from the raw cursor on SQLite, already decoded on PostgreSQL.
-    for column, empty in (("tags", []), ("gap", None), ("options", [])):
+    for column, empty in (("tags", []), ("gap", None), ("options", []), ("condition", None)):
         frame[column] = frame[column].map(lambda value, empty=empty: _json(value, empty))
     return frame
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from surveyapp.analysis import figures
-from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, Analysis, pct
+from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, NOT_COUNTED, Analysis, pct
 from surveyapp.analysis.rates import LaRates
 
 
@@ -86,10 +86,13 @@ def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = 
     for section_key, block in questions.groupby("section_key", sort=False):
         keys = block["question_key"].tolist()
         mine = own_grid.loc[keys, "class"].astype(str) if len(own_grid) else pd.Series(dtype=str)
-        la_met = block["met"].sum() / (len(keys) * la.in_scope) if la.in_scope else 0.0
+        # Not applicable and not needed answers are out of both shares.
+        counted = int(block["counted"].sum()) if "counted" in block else len(keys) * la.in_scope
+        la_met = block["met"].sum() / counted if counted else 0.0
+        asked = len(keys) - int(mine.isin(NOT_COUNTED).sum())
         section_rows.append({
             "key": section_key, "title": block["section_title"].iloc[0],
-            "own_met": int((mine == "met").sum()), "questions": len(keys), "la_met_rate": la_met,
+            "own_met": int((mine == "met").sum()), "questions": asked, "la_met_rate": la_met,
             "rows": [
                 {"key": row["question_key"], "text": row["text"],
                  "own": str(own_grid.loc[row["question_key"], "class"]) if len(own_grid) else "unanswered",

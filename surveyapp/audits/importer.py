@@ -197,7 +197,7 @@ def _returns(table: CsvTable, questions, establishment_ids, trust_ids, existing)
         for question in questions:
             raw = row.get(f"q:{question.key}")
             try:
-                value = normalise(question.type, raw, question.options)
+                value = normalise(question.type, raw, question.options, question.not_applicable)
             except InvalidAnswer as exc:
                 table.problem(line, f"q:{question.key}", str(exc))
                 continue

@@ -49,16 +49,28 @@ def allowed_values(question_type, options=None) -> set[str]:
     return {value for value, _label in choices_for(question_type, options)}
 
 
-def normalise(question_type: QuestionType | str, raw: Any, options: list[dict[str, str]] | None = None) -> str:
+def answer_choices(question) -> list[tuple[str, str]]:
+    """The radio options a DSL sees for a question: its fixed answers, then "Not applicable" where allowed."""
+    choices = choices_for(question.type, question.options)
+    if choices and getattr(question, "not_applicable", False):
+        choices = [*choices, (NOT_APPLICABLE, NOT_APPLICABLE_LABEL)]
+    return choices
+
+
+def normalise(question_type: QuestionType | str, raw: Any, options: list[dict[str, str]] | None = None,
+              not_applicable: bool = False) -> str:
     """Turn raw input into the stored canonical text ('' for no answer).
 
     Accepts what a DSL or a spreadsheet would write: "Yes", "no", "Cannot confirm",
-    "31/03/2026" or "2026-03-31", "85%", "12". Raises InvalidAnswer with a reason.
+    "31/03/2026" or "2026-03-31", "85%", "12", and "Not applicable" where the question
+    allows it. Raises InvalidAnswer with a reason.
     """
     question_type = QuestionType(question_type)
     text = "" if raw is None else str(raw).strip()
     if text == "":
         return ""
+    if not_applicable and text.lower() in {NOT_APPLICABLE, "not applicable", "n/a", "na"}:
+        return NOT_APPLICABLE
     if question_type in FIXED_CHOICES or question_type is QuestionType.CHOICE:
         lowered = text.lower()
         for value, label in choices_for(question_type, options):
@@ -116,6 +128,8 @@ def display(question_type: QuestionType | str, value: str | None, options=None) 
     """How a stored answer reads on a page or in a spreadsheet."""
     if not value:
         return ""
+    if value == NOT_APPLICABLE:
+        return NOT_APPLICABLE_LABEL
     question_type = QuestionType(question_type)
     if question_type in FIXED_CHOICES or question_type is QuestionType.CHOICE:
         return dict(choices_for(question_type, options)).get(value, value)
@@ -133,7 +147,7 @@ def is_gap(question_type: QuestionType | str, gap_rule: dict | None, value: str 
     :param reference: the date the audit is judged at (the cycle's opening date), so
         "older than 12 months" means the same for every school in the cycle
     """
-    if not gap_rule or not value:
+    if not gap_rule or not value or value == NOT_APPLICABLE:
         return False
     if "when" in gap_rule:
         return value in gap_rule["when"]
@@ -161,3 +175,29 @@ def describe_gap_rule(question_type, gap_rule: dict | None, options=None) -> str
     if "older_than_months" in gap_rule:
         return f"a gap when the date is more than {gap_rule['older_than_months']} months before the audit opened"
     return f"a gap when the answer is below {gap_rule['below']}"
+
+
+def skipped_keys(questions, values: dict[str, str]) -> set[str]:
+    """Keys of the questions not asked because their condition is false.
+
+    :param questions: every question of the template, in page order (anything with ``key`` and ``condition``)
+    :param values: the answers given, by question key; a question that depends on a skipped one is skipped too
+    """
+    skipped: set[str] = set()
+    for question in questions:
+        condition = question.condition
+        if condition and (condition["question"] in skipped or values.get(condition["question"], "") not in condition["in"]):
+            skipped.add(question.key)
+    return skipped
+
+
+def describe_condition(condition: dict | None, questions_by_key: dict) -> str:
+    """Plain words for a condition, e.g. 'Only if your answer to ‘Do pupils attend alternative provision?’ is Yes.'"""
+    if not condition:
+        return ""
+    target = questions_by_key.get(condition["question"])
+    if target is None:
+        return ""
+    labels = dict(answer_choices(target))
+    answers = " or ".join(labels.get(value, value) for value in condition["in"])
+    return f"Only if your answer to ‘{target.text}’ is {answers}."

@@ -26,7 +26,7 @@ from surveyapp.audits.models import (
     TrustCoverage,
 )
 from surveyapp.audits.coverage import covered_ids
-from surveyapp.audits.questions import is_gap
+from surveyapp.audits.questions import is_gap, skipped_keys
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import today, utcnow
@@ -209,6 +209,19 @@ def section_summaries(response: Response, trust_response: Response | None = None
     return summaries
 
 
+def template_questions(template) -> list[TemplateQuestion]:
+    """Every question of a template in page order, from its sections (which the pages load up front).
+
+    A condition may rest on another section, so a section page needs the whole template's questions;
+    ``template.questions`` is filled from the sections' rather than read again."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    questions = [question for section in template.sections for question in section.questions]
+    if "questions" not in template.__dict__:
+        set_committed_value(template, "questions", questions)
+    return questions
+
+
 def answers_by_key(response: Response | None) -> dict[str, Answer]:
     if response is None:
         return {}
@@ -250,9 +263,15 @@ class AnswerInput:
     follow_up: dict[str, str] | None = None
 
 
-def section_is_complete(questions: list[TemplateQuestion], answers: dict[str, AnswerInput | Answer], reference: date) -> bool:
-    """Every required question answered, and every gap with a follow-up has its action planned."""
+def section_is_complete(questions: list[TemplateQuestion], answers: dict[str, AnswerInput | Answer], reference: date,
+                        skipped: set[str] = frozenset()) -> bool:
+    """Every required question asked answered, and every gap with a follow-up has its action planned.
+
+    :param skipped: keys of questions not asked because their condition is false
+    """
     for question in questions:
+        if question.key in skipped:
+            continue
         answer = answers.get(question.key)
         value = answer.value if answer else ""
         if question.required and not value:
@@ -330,10 +349,10 @@ def save_section(
         db.session.execute(insert(Answer), new_answers)
     db.session.flush()
 
-    saved = {a.question_key: a for a in db.session.scalars(
-        select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_([q.key for q in section.questions]))
-    )}
-    complete = section_is_complete(section.questions, saved, response.assignment.cycle.opens_on)
+    # All the response's answers, not only this section's: a condition may rest on an earlier section.
+    saved = {a.question_key: a for a in db.session.scalars(select(Answer).where(Answer.response_id == response.id))}
+    skipped = skipped_keys(response.assignment.cycle.template.questions, {k: a.value for k, a in saved.items()})
+    complete = section_is_complete(section.questions, saved, response.assignment.cycle.opens_on, skipped)
     progress.state = SectionState.COMPLETED if complete else SectionState.IN_PROGRESS
     db.session.flush()
     # The status as it is now, under the row lock taken above: two first saves at once must not both
@@ -363,6 +382,8 @@ class EffectiveAnswer:
     question: TemplateQuestion
     answer: Answer | None
     from_trust: bool = False
+    #: not asked: its condition is false
+    skipped: bool = False
 
     @property
     def value(self) -> str:
@@ -392,7 +413,16 @@ def effective_answers(response: Response, trust_response: Response | None) -> li
             else:
                 group.answers.append(EffectiveAnswer(question, None))
         result.append(group)
+    items = [item for group in result for item in group.answers]
+    skipped = skipped_keys([item.question for item in items], {item.question.key: item.value for item in items})
+    for item in items:
+        item.skipped = item.question.key in skipped
     return result
+
+
+def effective_values(response: Response, trust_response: Response | None) -> dict[str, str]:
+    """The effective answer to every question, by key ('' where none)."""
+    return {item.question.key: item.value for group in effective_answers(response, trust_response) for item in group.answers}
 
 
 def missing_required(response: Response, trust_response: Response | None) -> list[TemplateQuestion]:
@@ -401,6 +431,8 @@ def missing_required(response: Response, trust_response: Response | None) -> lis
     for group in effective_answers(response, trust_response):
         for item in group.answers:
             question = item.question
+            if item.skipped:
+                continue
             if question.required and not item.value:
                 missing.append(question)
             elif (

@@ -71,8 +71,10 @@ def _edit_section(response, section_key: str):
         flash("This audit has been submitted, so it cannot be changed.", "info")
         return redirect(url_for("audits.check_answers", response_id=response.id))
     cycle = response.assignment.cycle
-    form = SectionForm(section.questions, cycle.opens_on)
+    all_questions = services.template_questions(cycle.template)
+    form = SectionForm(section.questions, cycle.opens_on, all_questions)
     trust_response = services.covering_trust_response(response)
+    elsewhere = services.effective_values(response, trust_response)
     trust_answers = services.answers_by_key(trust_response) if trust_response and trust_response.status.is_returned_to_la else {}
     progress = next((p for p in response.sections if p.section_key == section.key), None)
     kept_token = request.values.get("kept")
@@ -81,6 +83,7 @@ def _edit_section(response, section_key: str):
 
     if request.method == "POST":
         form.fill_posted(request.form)
+        form.apply_conditions(elsewhere)
         expected = _int(request.form.get("version"))
         try:
             progress = services.save_section(response, section, form.valid_inputs(), expected, current_user)
@@ -122,6 +125,7 @@ def _edit_section(response, section_key: str):
                 from surveyapp.audits.questions import display
 
                 state.trust_answer = display(state.question.type, trust_answers[state.key].value, state.question.options)
+        form.apply_conditions(elsewhere)
 
     return render_template(
         "audits/section.html", response=response, section=section, form=form, conflict=conflict,

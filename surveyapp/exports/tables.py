@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from surveyapp.analysis import figures
-from surveyapp.analysis.figures import CLASSES, RETURNED, Analysis
+from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, RETURNED, Analysis
 from surveyapp.audits.questions import display
 
 #: what the exports call each class (the same words as the analysis page)
@@ -59,6 +59,8 @@ def shown_answers(analysis: Analysis) -> np.ndarray:
     shown = np.empty(analysis.values.shape, dtype=object)
     for j, (kind, options) in enumerate(zip(questions["type"], questions["options"])):
         shown[:, j] = _shown_column(analysis.values[:, j], kind, options or [])
+    # A question not asked (its condition is false) reads "Not needed", whatever was left stored for it.
+    shown[analysis.classes == CLASSES.index("skipped")] = CLASS_LABELS["skipped"]
     return shown
 
 

@@ -36,8 +36,9 @@ RESPONSES_FIXED = ["URN", "Establishment", "Phase", "Type", "District", "Trust",
 GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question key", "Question", "Answer", "Class",
                "From trust", "Planned action", "Owner", "Target date"]
 QUESTIONS_HEADER = ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met", "Cannot confirm",
-                    "Not answered", "Met rate", "Partly met rate", "Not met rate", "Cannot confirm rate",
-                    "Not answered rate", "Answers from trusts", "Counts as a gap when"]
+                    "Not answered", "Not applicable", "Not needed", "Met rate", "Partly met rate", "Not met rate",
+                    "Cannot confirm rate", "Not answered rate", "Not applicable rate", "Not needed rate",
+                    "Answers from trusts", "Counts as a gap when"]
 COMPLETION_HEADER = ["Grouped by", "Group", "In scope", "Own return", "Covered by trust", "Complete", "Not submitted",
                      "Completion rate"]
 ACTIONS_HEADER = ["URN", "Establishment", "Question key", "Action", "Owner", "Target date", "Status", "RAG", "Overdue",
@@ -225,8 +226,8 @@ def _write_completion(sheet, fmt, analysis: Analysis, result: WorkbookResult) ->
 
 
 def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
-    _header(sheet, fmt.header, QUESTIONS_HEADER, [24, 22, 60, 14, 8, 8, 8, 10, 10, 9, 9, 9, 10, 10, 10, 40],
-            {column: fmt.pct for column in range(9, 14)})
+    _header(sheet, fmt.header, QUESTIONS_HEADER, [24, 22, 60, 14, 8, 8, 8, 10, 10, 10, 10, 9, 9, 9, 10, 10, 10, 10, 10, 40],
+            {column: fmt.pct for column in range(11, 18)})
     questions = analysis.questions
     rules = analysis.data.questions.set_index("question_key")
     strings = numbers = 0
@@ -435,6 +436,10 @@ def _notes(cycle, in_scope: int, written) -> list[str]:
         "in Responses they are in italics on a blue background.",
         "Each answer is judged against its question's rule (see 'Counts as a gap when' on Questions): Met, Partly met, "
         "Not met, Cannot confirm, or Not answered. A gap is an answer that is Not met or Partly met.",
+        "Not applicable (an answer some questions allow) and Not needed (a question asked only after a given answer "
+        "to an earlier one, where that answer was not given) are neither met, nor a gap, nor unanswered. On "
+        "Questions, the rates of the other answers leave them out: they are shares of the establishments that "
+        "were asked the question and to which it applies.",
         "Fully meeting every requirement: completed, no gaps, nothing it cannot confirm and every required question "
         "answered. An establishment can both have a gap and be unable to confirm another requirement, so it can be "
         "counted in both of those rows.",

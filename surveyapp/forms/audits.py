@@ -20,13 +20,17 @@ from wtforms.validators import InputRequired, Length
 from surveyapp.audits.models import QuestionType, TemplateQuestion
 from surveyapp.audits.questions import (
     FIXED_CHOICES,
+    NOT_APPLICABLE,
+    NOT_APPLICABLE_LABEL,
     InvalidAnswer,
-    choices_for,
+    answer_choices,
+    describe_condition,
     describe_gap_rule,
     display,
     is_gap,
     make_date,
     normalise,
+    skipped_keys,
 )
 from surveyapp.audits.services import AnswerInput
 
@@ -47,6 +51,9 @@ class QuestionState:
     from_last_year: bool = False
     trust_answer: str = ""  # display text of the covering trust's answer
     saved_by_other: str | None = None  # display text of a conflicting saved answer
+    skipped: bool = False  # not asked: its condition is false
+    condition_here: bool = False  # its condition rests on a question on this same page
+    condition_text: str = ""  # when it is asked, in plain words
 
     @property
     def key(self) -> str:
@@ -66,11 +73,33 @@ class QuestionState:
 class SectionForm:
     """The answers on one section page."""
 
-    def __init__(self, questions: list[TemplateQuestion], reference: date):
+    def __init__(self, questions: list[TemplateQuestion], reference: date, all_questions: list[TemplateQuestion] | None = None):
         self.questions = questions
         self.reference = reference
+        #: every question of the template in page order, for conditions that rest on another section
+        self.all_questions = all_questions if all_questions is not None else questions
         self.states: list[QuestionState] = [QuestionState(q) for q in questions]
         self.version = 0
+        here = {q.key for q in questions}
+        by_key = {q.key: q for q in self.all_questions}
+        for state in self.states:
+            condition = state.question.condition
+            if condition:
+                state.condition_here = condition["question"] in here
+                state.condition_text = describe_condition(condition, by_key)
+
+    def apply_conditions(self, other_values: dict[str, str]) -> None:
+        """Mark the questions whose condition is false, from this page's answers and the saved ones elsewhere.
+
+        A skipped question is never required and its answer is cleared on save, so a stale
+        answer to a question no longer asked is not kept."""
+        values = {**other_values, **{state.key: state.value for state in self.states}}
+        skipped = skipped_keys(self.all_questions, values)
+        for state in self.states:
+            state.skipped = state.key in skipped
+            if state.skipped:
+                state.error = ""
+                state.follow_up_errors = {}
 
     # -- filling -------------------------------------------------------------------------
 
@@ -101,9 +130,16 @@ class SectionForm:
                 raw = formdata.get(q.key) or ""
                 state.raw = {"value": raw}
                 try:
-                    state.value = normalise(q.type, raw, q.options)
+                    state.value = normalise(q.type, raw, q.options, q.not_applicable)
                 except InvalidAnswer as exc:
                     state.error = _answer_error(q, str(exc))
+            if q.not_applicable and not state.has_choices and formdata.get(f"{q.key}__na") == NOT_APPLICABLE:
+                state.raw["na"] = NOT_APPLICABLE
+                if state.value or state.error:
+                    state.error = f"Either answer, or select Not applicable, not both, for: {q.text}"
+                    state.value = ""
+                else:
+                    state.value = NOT_APPLICABLE
             if q.follow_up:
                 state.follow_up_raw = {
                     "action": (formdata.get(f"{q.key}__action") or "").strip(),
@@ -130,12 +166,15 @@ class SectionForm:
 
     @property
     def has_errors(self) -> bool:
-        return any(s.error or s.follow_up_errors for s in self.states)
+        return any((s.error or s.follow_up_errors) and not s.skipped for s in self.states)
 
     def valid_inputs(self) -> dict[str, AnswerInput]:
         """The answers that can be saved; invalid ones are left as they were."""
         inputs = {}
         for state in self.states:
+            if state.skipped:
+                inputs[state.key] = AnswerInput("", None)
+                continue
             if state.error:
                 continue
             follow_up = None
@@ -157,6 +196,8 @@ class SectionForm:
         """For govukErrorSummary: each error links to its field."""
         errors = []
         for state in self.states:
+            if state.skipped:
+                continue
             if state.error:
                 errors.append({"text": state.error, "href": f"#{state.first_input_id}"})
             for part, message in state.follow_up_errors.items():
@@ -191,11 +232,11 @@ class SectionForm:
         if state.has_choices:
             chosen = state.raw.get("value", "")
             if q.type is not QuestionType.DATE and chosen and not state.error:
-                chosen = normalise(q.type, chosen, q.options) if chosen else ""
+                chosen = normalise(q.type, chosen, q.options, q.not_applicable) if chosen else ""
             params.update({
                 "name": q.key, "idPrefix": q.key,
                 "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
-                "items": [{"value": v, "text": t, "checked": v == chosen} for v, t in choices_for(q.type, q.options)],
+                "items": [{"value": v, "text": t, "checked": v == chosen} for v, t in answer_choices(q)],
                 "classes": "govuk-radios--inline" if q.type is QuestionType.YES_NO else "",
             })
         elif q.type is QuestionType.DATE:
@@ -222,8 +263,20 @@ class SectionForm:
             })
         return params
 
+    def not_applicable_params(self, state: QuestionState) -> dict:
+        """GOV.UK checkboxes parameters for "Not applicable" beside a date, number or text question."""
+        return {
+            "name": f"{state.key}__na", "idPrefix": f"{state.key}__na", "classes": "govuk-checkboxes--small",
+            "items": [{"value": NOT_APPLICABLE, "text": NOT_APPLICABLE_LABEL,
+                       "checked": state.raw.get("na") == NOT_APPLICABLE,
+                       "hint": {"text": f"Select this instead of answering: {state.question.text}"}}],
+        }
+
 
 def _raw_from_value(question: TemplateQuestion, value: str) -> dict[str, str]:
+    if value == NOT_APPLICABLE:
+        has_choices = question.type in FIXED_CHOICES or question.type is QuestionType.CHOICE
+        return {"value": value} if has_choices else {"na": value}
     if question.type is QuestionType.DATE:
         try:
             parsed = date.fromisoformat(value)

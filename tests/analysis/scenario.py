@@ -97,7 +97,7 @@ def questions_frame(definition: dict | None = None) -> pd.DataFrame:
             rows.append({"question_key": q["key"], "text": q["text"], "section_key": section["key"],
                          "section_title": section["title"], "type": q["type"], "required": q.get("required", True),
                          "tags": q.get("tags", []), "gap": q.get("gap"), "options": q.get("options", []),
-                         "section_position": s_pos, "position": q_pos})
+                         "section_position": s_pos, "position": q_pos, "condition": q.get("condition")})
     return pd.DataFrame(rows)
 
 

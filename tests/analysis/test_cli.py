@@ -20,9 +20,9 @@ def test_json_figures_for_a_cycle(make, runner):
     assert (prevent["answered"], prevent["answered_rate"], prevent["covered_by_trust"]) == (4, 0.6667, 2)
     assert prevent["not_answered"] == urns("D", "G")
     assert data["tags"]["online"]["skipped"] == urns("B", "E")
-    expected = {"policy_current": [3, 0, 1, 0, 2], "policy_review_date": [3, 0, 1, 0, 2], "policy_notes": [1, 0, 0, 0, 5],
-                "prevent_wrap": [1, 2, 1, 0, 2], "prevent_trained_pct": [4, 0, 0, 0, 2], "prevent_sef": [2, 0, 1, 1, 2],
-                "online_filtering": [1, 0, 1, 0, 4]}
+    expected = {"policy_current": [3, 0, 1, 0, 2, 0, 0], "policy_review_date": [3, 0, 1, 0, 2, 0, 0], "policy_notes": [1, 0, 0, 0, 5, 0, 0],
+                "prevent_wrap": [1, 2, 1, 0, 2, 0, 0], "prevent_trained_pct": [4, 0, 0, 0, 2, 0, 0], "prevent_sef": [2, 0, 1, 1, 2, 0, 0],
+                "online_filtering": [1, 0, 1, 0, 4, 0, 0]}
     assert {key: [data["questions"][key][c] for c in figures.CLASSES] for key in expected} == expected
     assert {k: data["establishments"][k] for k in ("fully_met", "cannot_confirm", "with_gaps")} == {
         "fully_met": urns("A"), "cannot_confirm": urns("C"), "with_gaps": urns("B", "E", "C")}

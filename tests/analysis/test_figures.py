@@ -75,13 +75,13 @@ def test_coverage_per_tag_says_who_answered_through_their_trust_and_why_others_d
 def test_each_question_counts_every_class_over_establishments_in_scope(analysis):
     q = analysis.questions.set_index("question_key")
     columns = list(figures.CLASSES)
-    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 2]
-    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 2]
-    assert q.loc["policy_notes", columns].tolist() == [1, 0, 0, 0, 5]
-    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 2]
-    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 2]
-    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 2]
-    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 4]
+    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 2, 0, 0]
+    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 2, 0, 0]
+    assert q.loc["policy_notes", columns].tolist() == [1, 0, 0, 0, 5, 0, 0]
+    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 2, 0, 0]
+    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 2, 0, 0]
+    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 2, 0, 0]
+    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 4, 0, 0]
     assert q.loc["prevent_wrap", "partly_rate"] == 2 / 6
     assert q.loc["prevent_wrap", "from_trust"] == 2
     assert (q[columns].sum(axis=1) == 6).all()

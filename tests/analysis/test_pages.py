@@ -32,7 +32,7 @@ def test_board_viewer_reads_the_headline_charts_and_tables(client, make, sign_in
     assert "/cycles/2026-27/analysis/establishments?question=prevent_wrap&amp;class=not_met" in html
     assert "/cycles/2026-27/analysis/establishments?tag=prevent&amp;status=trust" in html
     wrap = re.search(r'id="question-prevent_wrap".*?</tr>', html, re.S).group(0)
-    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 2]
+    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 2, 0, 0]
     assert "Compared with 2025-26" in text
     # The board workbook and the CSVs are one click from the figures.
     assert 'href="/cycles/2026-27/workbook.xlsx"' in html and 'href="/cycles/2026-27/gaps.csv"' in html

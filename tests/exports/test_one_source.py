@@ -17,7 +17,8 @@ from surveyapp.extensions import db
 from tests.analysis.scenario import build_database
 from tests.exports.test_workbook import _summary, _table
 
-QUESTION_COLUMNS = dict(zip(CLASSES, ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")))
+QUESTION_COLUMNS = dict(zip(CLASSES, ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered", "Not applicable",
+                                       "Not needed")))
 
 
 @pytest.fixture

@@ -102,8 +102,8 @@ def test_completion_by_phase_type_district_and_trust(book):
 
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
-    assert header[:9] == ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met",
-                          "Cannot confirm", "Not answered"]
+    assert header[:11] == ["Section", "Question key", "Question", "Tags", "Met", "Partly met", "Not met",
+                           "Cannot confirm", "Not answered", "Not applicable", "Not needed"]
     by = {r["Question key"]: r for r in rows}
     counts = lambda key: [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")]
     assert counts("policy_current") == [3, 0, 1, 0, 1]
