@@ -346,9 +346,12 @@ def preview_section(key: str, section_key: str):
     draft = _draft_or_404(key)
     response = _preview_response(draft)
     section = next((s for s in response.assignment.cycle.template.sections if s.key == section_key), None) or abort(404)
-    form = SectionForm(section.questions, response.assignment.cycle.opens_on)
+    all_questions = [q for s in response.assignment.cycle.template.sections for q in s.questions]
+    form = SectionForm(section.questions, response.assignment.cycle.opens_on, all_questions)
     if request.method == "POST":
         form.fill_posted(request.form)
+    # As for a DSL who has answered nothing elsewhere yet: conditions on other sections' questions are false.
+    form.apply_conditions({})
     return render_template("audits/section.html", response=response, section=section, form=form, conflict=None,
                            saved_with_errors=False, restored=False, kept_token=None, trust=None,
                            any_last_year=False, preview=draft)
