@@ -6,7 +6,7 @@
 For each database a fresh one is made with the real migrations (PostgreSQL: database
 ``load_bench`` on TEST_DATABASE_URL's server, default 127.0.0.1:5432), seeded with one LA of
 --dsls schools each with its own DSL and an open cycle of the built-in s175 template
-(9 sections, 59 questions), then served by gunicorn on loopback. Each DSL signs in, opens the
+(the built-in schools template), then served by gunicorn on loopback. Each DSL signs in, opens the
 task list, opens and saves every section with valid answers, checks answers, declares and submits.
 
 Deadline day (the default): the DSLs arrive evenly over --window minutes (400 in 15 minutes is one

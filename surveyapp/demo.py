@@ -35,7 +35,7 @@ from surveyapp.audits.models import (
     TemplateSection,
     TrustCoverage,
 )
-from surveyapp.audits.questions import is_gap
+from surveyapp.audits.questions import NOT_APPLICABLE, is_gap, skipped_keys
 from surveyapp.audits.services import AnswerInput, open_cycle, reference_for, section_is_complete
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.services import hash_password
@@ -783,13 +783,22 @@ class _DemoBuilder:
         saves = sorted(_between(rng, plan.started, last_change - timedelta(minutes=20)) for _ in range(plan.sections))
         strength = respondent.strength + (0.04 if cycle.slug == THIS_YEAR["slug"] else 0)
         pupils = sum(s.pupils for s in self.establishments if s.trust is respondent) if is_trust else respondent.pupils
+        given: dict[str, str] = {}  # every answer so far, for questions that depend on an earlier one
+        skipped: set[str] = set()
         for index, ((section, questions), saved) in enumerate(zip(self.sections, saves)):
-            answers = {q.key: self._answer(q, section, strength, cycle.opens_on, saved.date(), pupils, is_trust)
-                       for q in questions}
+            answers = {}
+            for q in questions:
+                # A question not asked (its condition is false) gets no answer, as the section page clears it.
+                if skipped_keys([q], given) or (q.condition and q.condition["question"] in skipped):
+                    skipped.add(q.key)
+                    answers[q.key] = AnswerInput("")
+                else:
+                    answers[q.key] = self._answer(q, section, strength, cycle.opens_on, saved.date(), pupils, is_trust)
+                given[q.key] = answers[q.key].value
             if plan.status is ResponseStatus.IN_PROGRESS and index == len(saves) - 1 and rng.random() < 0.4:
                 for key in rng.sample(list(answers), rng.randint(1, min(3, len(answers)))):
                     del answers[key]  # the section they are part-way through
-            complete = section_is_complete(questions, answers, cycle.opens_on)
+            complete = section_is_complete(questions, answers, cycle.opens_on, skipped)
             version = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
             rows[SectionProgress].append({
                 "response_id": response.id, "section_key": section.key, "version": version,
@@ -842,6 +851,8 @@ class _DemoBuilder:
         kind = question.type
         if not question.required and rng.random() < (0.65 if kind is QuestionType.TEXT else 0.15):
             return AnswerInput("")
+        if question.not_applicable and rng.random() < 0.12:
+            return AnswerInput(NOT_APPLICABLE)
         if kind is QuestionType.YES_NO:
             value = "yes" if rng.random() < 0.85 + 0.14 * strength else "no"
         elif kind is QuestionType.YES_NO_PARTLY:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 from sqlalchemy import func, select
 
@@ -23,15 +24,64 @@ def test_built_in_templates_are_valid_and_cover_what_the_audit_needs():
     early_years = json.loads((BUILT_IN_FOLDER / "early-years.json").read_text())
     assert validate_definition(schools) == [] and validate_definition(early_years) == []
     questions = [q for s in schools["sections"] for q in s["questions"]]
-    assert 50 <= len(questions) <= 60
+    assert (schools["version"], len(schools["sections"]), len(questions)) == (2, 9, 80)
     assert schools["title"] == "Section 175/157 safeguarding and Prevent audit for schools"
     assert [s["key"] for s in schools["sections"]] == [
         "leadership", "policies", "training", "recruitment", "procedures", "online_safety", "prevent", "curriculum", "sign_off"]
     assert {q["type"] for q in questions} == {t.value for t in QuestionType}
     prevent = next(s for s in schools["sections"] if s["key"] == "prevent")
     assert all("prevent" in q.get("tags", []) for q in prevent["questions"])
-    assert any("WRAP" in q["text"] for q in prevent["questions"])
-    assert len([q for s in early_years["sections"] for q in s["questions"]]) < len(questions)
+    early_questions = [q for s in early_years["sections"] for q in s["questions"]]
+    assert (early_years["version"], len(early_years["sections"]), len(early_questions)) == (2, 8, 35)
+
+
+def _words(question):
+    return f'{question["text"]} {question.get("help", "")}'
+
+
+def test_built_in_templates_follow_current_guidance():
+    schools = json.loads((BUILT_IN_FOLDER / "s175-schools.json").read_text())
+    early_years = json.loads((BUILT_IN_FOLDER / "early-years.json").read_text())
+    everything = [(template, q) for template in (schools, early_years) for s in template["sections"] for q in s["questions"]]
+    for template, question in everything:
+        words = _words(question)
+        # WRAP is no longer delivered nationally: the Home Office Prevent e-learning replaced it.
+        assert "WRAP" not in words and "Workshop to Raise Awareness" not in words, question["key"]
+        # The 2023 Prevent duty guidance speaks of susceptibility to radicalisation, not "signs".
+        assert not re.search(r"\bsigns?\b[^.?]*radicalisation", words), question["key"]
+        # Questions name the current edition, not a year that goes out of date every September.
+        assert not re.search(r"(KCSIE|Keeping Children Safe in Education) 20\d\d", words, re.I), question["key"]
+        # "Answer yes if not applicable" inflated "fully met": Not applicable is an answer now.
+        assert not re.search(r"answer (yes|'yes') if", words, re.I), question["key"]
+        # Every question cites the guidance it rests on, on GOV.UK.
+        assert question.get("guidance"), question["key"]
+        assert all(link["url"].startswith("https://www.gov.uk/") for link in question["guidance"]), question["key"]
+    by_key = {q["key"]: q for s in schools["sections"] for q in s["questions"]}
+    assert "prevent_wrap" not in by_key
+    assert "Home Office Prevent e-learning" in by_key["prevent_dsl_elearning"]["text"]
+    assert by_key["prevent_sef"]["text"].startswith("Good practice, not a statutory requirement")
+    assert "good_practice" in by_key["prevent_sef"]["tags"]
+    # Percentages: a threshold, not "anything below 100%" that flags every school with a new starter.
+    assert [by_key[k]["gap"] for k in ("training_staff_percentage", "prevent_staff_percentage")] == [{"below": 90}] * 2
+    # The single central record check: help and rule say the same (each term, 4 months).
+    assert by_key["recruitment_scr_check_date"]["gap"] == {"older_than_months": 4}
+    assert "once a term" in by_key["recruitment_scr_check_date"]["help"]
+    # Every count has a rule, so no answer counts as met merely for being given.
+    assert all(q.get("gap") for q in by_key.values() if q["type"] in ("number", "percentage", "date") and not q.get("condition"))
+    assert "procedures_referrals_count" not in by_key
+    # The governors' meeting may come after the return: its date is asked only once it has happened.
+    assert by_key["sign_off_meeting_date"]["condition"] == {"question": "sign_off_governors_meeting", "in": ["discussed"]}
+    assert by_key["training_deputy_dsl_trained"]["condition"] == {"question": "leadership_deputy_dsl", "in": ["yes"]}
+    for key in ("procedures_fgm", "leadership_designated_teacher", "policies_behaviour", "policies_anti_bullying",
+                "procedures_social_worker", "procedures_early_help", "online_filtering_decisions", "online_filtering_checks",
+                "procedures_lettings_safeguarding", "recruitment_disqualification", "online_cyber_security",
+                "online_generative_ai", "prevent_lettings", "procedures_ap_checks", "sign_off_action_plan"):
+        assert key in by_key, key
+    assert all(by_key[k]["not_applicable"] for k in ("prevent_lettings", "procedures_ap_checks", "procedures_ap_whereabouts",
+                                                      "procedures_lettings_safeguarding", "sign_off_action_plan"))
+    early = {q["key"] for s in early_years["sections"] for q in s["questions"]}
+    assert {"policies_whistleblowing", "policies_absence_follow_up", "policies_emergency_contacts", "eating_supervised",
+            "eating_first_aider", "training_paediatric_first_aid", "policies_intimate_care"} <= early
 
 
 def test_load_command_stores_a_version_and_is_idempotent(runner, tmp_path):
