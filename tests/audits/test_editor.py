@@ -162,3 +162,24 @@ def test_built_in_templates_round_trip_exactly_through_export_and_load(app, name
     assert exported == original
     again, outcome = load_template(json.loads(exported))
     assert outcome == "unchanged" and again.id == template.id
+
+
+def test_a_question_others_depend_on_is_not_removed_and_a_new_key_follows_into_conditions(make):
+    lead, draft = _draft_from_live(make)
+    editor.add_question(draft, draft.lock_version, lead, "prevent", {
+        "key": "prevent_wrap_when", "text": "When was it completed?", "type": "date",
+        "condition": {"question": "prevent_wrap", "in": ["yes", "partly"]}})
+    with pytest.raises(editor.EditorError, match="“When was it completed\\?” is asked only depending on the answer"):
+        editor.remove_question(draft, draft.lock_version, lead, "prevent_wrap")
+    editor.update_question(draft, draft.lock_version, lead, "prevent_wrap", {
+        "key": "prevent_elearning", "text": "Has the DSL completed the Prevent e-learning?", "type": "yes_no_partly"})
+    dependant = editor.find_question(draft.definition, "prevent_wrap_when")[2]
+    assert dependant["condition"] == {"question": "prevent_elearning", "in": ["yes", "partly"]}
+    assert editor.condition_words(dependant, draft.definition) == (
+        "only if “Has the DSL completed the Prevent e-learning?” is Yes or Partly")
+    # Moved above the question it rests on, the condition is a problem named at publishing.
+    for _step in range(3):
+        editor.move_question(draft, draft.lock_version, lead, "prevent_wrap_when", -1)
+    assert [p.text for p in editor.problems_with(draft)] == [
+        'Section “Prevent duty”, question “When was it completed?”: condition: "prevent_elearning" is not the key '
+        "of an earlier question"]
