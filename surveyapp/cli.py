@@ -115,8 +115,8 @@ def export_template_command(key: str, path: str, version: int | None) -> None:
 
     template = template_version(key, version)
     if template is None:
-        fail(f'There is no template "{key}"' + (f" with version {version}" if version else "")
-             + (" (no version %d)" % version if version else "") + ". See: surveyapp templates list")
+        fail((f'There is no version {version} of template "{key}"' if version else f'There is no template "{key}"')
+             + ". See: surveyapp templates list")
     Path(path).write_text(export_text(template.definition), encoding="utf-8")
     click.echo(f"Wrote {key} version {template.version} to {path} ({len(template.questions)} questions)")
 
