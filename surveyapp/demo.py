@@ -25,7 +25,6 @@ from surveyapp.audits.models import (
     AuditTemplate,
     Cycle,
     CycleState,
-    QuestionType,
     Response,
     ResponseStatus,
     SectionProgress,
@@ -35,13 +34,13 @@ from surveyapp.audits.models import (
     TemplateSection,
     TrustCoverage,
 )
+from surveyapp.audits.answer_types import DemoContext, answer_type
 from surveyapp.audits.questions import NOT_APPLICABLE, is_gap, skipped_keys
 from surveyapp.audits.services import AnswerInput, open_cycle, reference_for, section_is_complete
 from surveyapp.auth.models import Role, User
 from surveyapp.auth.services import hash_password
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust, TrustContact
 from surveyapp.extensions import db
-from surveyapp.timeutil import add_months
 
 #: every demo account signs in with this password
 DEMO_PASSWORD = "demo-password-2026"
@@ -849,30 +848,11 @@ class _DemoBuilder:
         """A plausible answer: mostly "yes", more gaps the weaker the respondent, dates in the last year or two."""
         rng = self.rng
         kind = question.type
-        if not question.required and rng.random() < (0.65 if kind is QuestionType.TEXT else 0.15):
+        if not question.required and rng.random() < answer_type(kind).demo_blank:
             return AnswerInput("")
         if question.not_applicable and rng.random() < 0.12:
             return AnswerInput(NOT_APPLICABLE)
-        if kind is QuestionType.YES_NO:
-            value = "yes" if rng.random() < 0.85 + 0.14 * strength else "no"
-        elif kind is QuestionType.YES_NO_PARTLY:
-            value = "yes" if rng.random() < 0.62 + 0.36 * strength else "partly" if rng.random() < 0.72 else "no"
-        elif kind is QuestionType.YES_NO_UNSURE:
-            value = "yes" if rng.random() < 0.74 + 0.24 * strength else "unsure" if rng.random() < 0.65 else "no"
-        elif kind is QuestionType.CHOICE:
-            gaps = (question.gap or {}).get("when", [])
-            values = [option["value"] for option in question.options]
-            weights = [0.06 * (1.3 - strength) if value in gaps else 6 / (index + 1) for index, value in enumerate(values)]
-            value = rng.choices(values, weights=weights)[0]
-        elif kind is QuestionType.DATE:
-            value = self._date(question, strength, opens_on, saved_on).isoformat()
-        elif kind is QuestionType.PERCENTAGE:
-            below = max(70, min(99, 100 - round(1 + abs(rng.gauss(0, 8)))))  # 70-99: a gap
-            value = "100" if rng.random() < 0.3 + 0.6 * strength else str(below)
-        elif kind is QuestionType.NUMBER:
-            value = str(max(0, round(rng.gauss(pupils / 90, pupils / 200 + 1))))
-        else:
-            value = rng.choice(_COMMENTS)
+        value = answer_type(kind).demo_value(rng, question, strength, DemoContext(opens_on, saved_on, pupils, _COMMENTS))
         follow_up = None
         if question.follow_up and is_gap(kind, question.gap, value, opens_on):
             action, owner = _SECTION_ACTIONS.get(section.key, ("Agree an action with the headteacher.", "DSL"))
@@ -881,16 +861,6 @@ class _DemoBuilder:
             follow_up = {"action": _ACTIONS.get(question.key, action), "owner": owner,
                          "target_date": (saved_on + timedelta(days=rng.randint(30, 160))).isoformat()}
         return AnswerInput(value, follow_up)
-
-    def _date(self, question: TemplateQuestion, strength: float, opens_on: date, saved_on: date) -> date:
-        rng = self.rng
-        months = (question.gap or {}).get("older_than_months")
-        if months is None:  # e.g. the governors' meeting: shortly before the return
-            return saved_on - timedelta(days=rng.randint(3, 45))
-        limit = add_months(opens_on, -months)
-        if rng.random() < 0.2 * (1.2 - strength):
-            return limit - timedelta(days=rng.randint(7, 240))  # out of date: a gap
-        return limit + timedelta(days=rng.randint(10, max(10, (saved_on - limit).days - 2)))
 
     # --- time ---------------------------------------------------------------------------
 

@@ -36,6 +36,13 @@ def answer_text(value: str | None, question) -> str:
     return display(question.type, value, question.options)
 
 
+def first_input_id(question) -> str:
+    """The id of a question's first input on its section page (a date's day box), for links to it."""
+    from surveyapp.audits.answer_types import answer_type
+
+    return answer_type(question.type).first_input_id(question.key)
+
+
 def form_errors(form) -> dict:
     """The error summary for a WTForms form, linking date fields to their first box (the day),
     since the date group itself cannot take focus."""
@@ -55,3 +62,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(govuk_date)
     app.add_template_filter(govuk_datetime)
     app.add_template_filter(answer_text)
+    app.add_template_filter(first_input_id)

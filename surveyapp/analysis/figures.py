@@ -24,7 +24,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from surveyapp.timeutil import add_months
+from surveyapp.audits.answer_types import answer_type
 
 RETURNED = ("submitted", "accepted")
 CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable", "skipped")
@@ -152,22 +152,11 @@ def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.
     judges a gap: "partly" is partly, "unsure" (cannot confirm) is cannot_confirm, another gap is not_met,
     anything else answered is met, and an empty value is unanswered."""
     values = np.asarray(values, dtype=object)
-    gap = np.zeros(len(values), dtype=bool)
-    if isinstance(rule, dict) and rule:
-        if "when" in rule:
-            gap = np.isin(values, [str(v) for v in rule["when"]])
-        elif "older_than_months" in rule:
-            answered = pd.to_datetime(pd.Series(values), format="%Y-%m-%d", errors="coerce")
-            limit = pd.Timestamp(add_months(reference, -int(rule["older_than_months"])))
-            gap = (answered < limit).to_numpy(dtype=bool)
-        elif "below" in rule:
-            number = pd.to_numeric(pd.Series(values), errors="coerce")
-            gap = (number < float(rule["below"])).to_numpy(dtype=bool)
+    kind = answer_type(kind)
+    gap = kind.gap_mask(values, rule, reference) if isinstance(rule, dict) and rule else np.zeros(len(values), dtype=bool)
     codes = np.where(gap, _CODE["not_met"], _CODE["met"]).astype(np.int8)
-    if kind == "yes_no_partly":
-        codes[values == "partly"] = _CODE["partly"]
-    if kind == "yes_no_unsure":
-        codes[values == "unsure"] = _CODE["cannot_confirm"]
+    for value, name in kind.classes.items():  # e.g. "partly" is partly, "unsure" is cannot_confirm
+        codes[values == value] = _CODE[name]
     codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
     codes[values == ""] = _CODE["unanswered"]
     return codes

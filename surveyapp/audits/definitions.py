@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from surveyapp.audits.models import AuditTemplate, QuestionType, TemplateQuestion, TemplateSection
+from surveyapp.audits.answer_types import answer_type
 from surveyapp.audits.questions import NOT_APPLICABLE, allowed_values, option_objects
 from surveyapp.extensions import db
 
@@ -139,30 +140,9 @@ def _validate_question(question: Any, where: str, seen: dict[str, set[str] | Non
         listed = ", ".join(member.value for member in QuestionType)
         problems.append(f"{where}.type: must be one of {listed}")
         return
-    options = question.get("options")
-    if question_type is QuestionType.CHOICE:
-        if (
-            not isinstance(options, list)
-            or len(options) < 2
-            or not all(
-                (isinstance(o, str) and o.strip())
-                or (isinstance(o, dict) and set(o) == {"value", "label"} and all(isinstance(v, str) and v for v in o.values()))
-                for o in options
-            )
-        ):
-            problems.append(
-                f'{where}.options: a choice question needs 2 or more options, each a text or {{"value": ..., "label": ...}}'
-            )
-            options = []
-        else:
-            options = option_objects(options)
-            values = [o["value"] for o in options]
-            if len(set(values)) != len(values):
-                problems.append(f"{where}.options: option values must be different")
-            if not_applicable and NOT_APPLICABLE in values:
-                problems.append(f'{where}.options: "{NOT_APPLICABLE}" is the Not applicable answer; give the option another value')
-    elif options is not None:
-        problems.append(f"{where}.options: only choice questions have options")
+    options = answer_type(question_type).check_options(question.get("options"), where, problems)
+    if not_applicable and NOT_APPLICABLE in allowed_values(question_type, options):
+        problems.append(f'{where}.options: "{NOT_APPLICABLE}" is the Not applicable answer; give the option another value')
     if new_key is not None and allowed_values(question_type, options or []):
         seen[new_key] = allowed_values(question_type, options or []) | ({NOT_APPLICABLE} if not_applicable else set())
     gap = question.get("gap")
@@ -214,26 +194,15 @@ def _validate_gap(gap: Any, question_type: QuestionType, options, where: str, pr
         problems.append(f'{where}: must be one rule: {{"when": [...]}}, {{"older_than_months": N}} or {{"below": N}}')
         return
     (rule, value), = gap.items()
-    if rule == "when":
-        allowed = allowed_values(question_type, options)
-        if not allowed:
-            problems.append(f'{where}: "when" applies to questions with fixed answers, not {question_type.value}')
-        elif not isinstance(value, list) or not value:
-            problems.append(f'{where}: "when" must list one or more answers')
-        else:
-            for item in value:
-                if item not in allowed:
-                    problems.append(f'{where}: "when" lists "{item}", which is not an answer to a {question_type.value} question')
-    elif rule == "older_than_months":
-        if question_type is not QuestionType.DATE:
-            problems.append(f'{where}: "older_than_months" applies to date questions only')
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            problems.append(f'{where}: "older_than_months" must be a whole number of 1 or more')
-    elif rule == "below":
-        if question_type not in (QuestionType.NUMBER, QuestionType.PERCENTAGE):
-            problems.append(f'{where}: "below" applies to number and percentage questions only')
-        elif not isinstance(value, (int, float)) or isinstance(value, bool):
-            problems.append(f'{where}: "below" must be a number')
+    kind = answer_type(question_type)
+    if rule == "when" and rule not in kind.gap_rules:
+        problems.append(f'{where}: "when" applies to questions with fixed answers, not {question_type.value}')
+    elif rule == "older_than_months" and rule not in kind.gap_rules:
+        problems.append(f'{where}: "older_than_months" applies to date questions only')
+    elif rule == "below" and rule not in kind.gap_rules:
+        problems.append(f'{where}: "below" applies to number and percentage questions only')
+    elif rule in ("when", "older_than_months", "below"):
+        kind.check_gap_value(rule, value, options, where, problems)
     else:
         problems.append(f'{where}: unknown rule "{rule}"')
 

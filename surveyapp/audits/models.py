@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from surveyapp.audits.answer_types import TYPES
 from surveyapp.extensions import db, str_enum
 from surveyapp.timeutil import utcnow
 
@@ -61,15 +62,9 @@ class TemplateSection(db.Model):
     )
 
 
-class QuestionType(enum.StrEnum):
-    YES_NO = "yes_no"
-    YES_NO_PARTLY = "yes_no_partly"
-    YES_NO_UNSURE = "yes_no_unsure"
-    DATE = "date"
-    NUMBER = "number"
-    PERCENTAGE = "percentage"
-    TEXT = "text"
-    CHOICE = "choice"
+#: one member per answer type in ``surveyapp.audits.answer_types`` (YES_NO = "yes_no", ...): a new type
+#: there is a new member here, with no migration (the column is a VARCHAR)
+QuestionType = enum.StrEnum("QuestionType", [(name.upper(), name) for name in TYPES])
 
 
 class TemplateQuestion(db.Model):

@@ -17,19 +17,17 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length
 
-from surveyapp.audits.models import QuestionType, TemplateQuestion
+from surveyapp.audits.models import TemplateQuestion
+from surveyapp.audits.answer_types import AnswerType, answer_type
 from surveyapp.audits.questions import (
-    FIXED_CHOICES,
     NOT_APPLICABLE,
     NOT_APPLICABLE_LABEL,
     InvalidAnswer,
-    answer_choices,
     describe_condition,
     describe_gap_rule,
     display,
     is_gap,
     make_date,
-    normalise,
     skipped_keys,
 )
 from surveyapp.audits.services import AnswerInput
@@ -60,14 +58,16 @@ class QuestionState:
         return self.question.key
 
     @property
+    def answer_type(self) -> AnswerType:
+        return answer_type(self.question.type)
+
+    @property
     def first_input_id(self) -> str:
-        if self.question.type is QuestionType.DATE:
-            return f"{self.key}-day"
-        return self.key
+        return self.answer_type.first_input_id(self.key)
 
     @property
     def has_choices(self) -> bool:
-        return self.question.type in FIXED_CHOICES or self.question.type is QuestionType.CHOICE
+        return self.answer_type.has_choices
 
 
 class SectionForm:
@@ -123,16 +123,7 @@ class SectionForm:
         """Read what was posted and validate each answer on its own."""
         for state in self.states:
             q = state.question
-            if q.type is QuestionType.DATE:
-                state.raw = {part: (formdata.get(f"{q.key}-{part}") or "").strip() for part in ("day", "month", "year")}
-                state.value, state.error = _date_from_parts(state.raw, q.text)
-            else:
-                raw = formdata.get(q.key) or ""
-                state.raw = {"value": raw}
-                try:
-                    state.value = normalise(q.type, raw, q.options, q.not_applicable)
-                except InvalidAnswer as exc:
-                    state.error = _answer_error(q, str(exc))
+            state.raw, state.value, state.error = state.answer_type.read_posted(formdata, q)
             if q.not_applicable and not state.has_choices and formdata.get(f"{q.key}__na") == NOT_APPLICABLE:
                 state.raw["na"] = NOT_APPLICABLE
                 if state.value or state.error:
@@ -229,38 +220,7 @@ class SectionForm:
         params: dict = {"hint": {"html": Markup(hint_html)} if hint_html else None}
         if state.error:
             params["errorMessage"] = {"text": state.error}
-        if state.has_choices:
-            chosen = state.raw.get("value", "")
-            if q.type is not QuestionType.DATE and chosen and not state.error:
-                chosen = normalise(q.type, chosen, q.options, q.not_applicable) if chosen else ""
-            params.update({
-                "name": q.key, "idPrefix": q.key,
-                "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
-                "items": [{"value": v, "text": t, "checked": v == chosen} for v, t in answer_choices(q)],
-                "classes": "govuk-radios--inline" if q.type is QuestionType.YES_NO else "",
-            })
-        elif q.type is QuestionType.DATE:
-            params.update({
-                "id": q.key, "namePrefix": q.key,
-                "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
-                "items": [
-                    {"name": "day", "label": "Day", "value": state.raw.get("day", ""), "classes": "govuk-input--width-2" + (" govuk-input--error" if state.error else "")},
-                    {"name": "month", "label": "Month", "value": state.raw.get("month", ""), "classes": "govuk-input--width-2" + (" govuk-input--error" if state.error else "")},
-                    {"name": "year", "label": "Year", "value": state.raw.get("year", ""), "classes": "govuk-input--width-4" + (" govuk-input--error" if state.error else "")},
-                ],
-            })
-            params["hint"] = {"html": Markup(hint_html + (" " if hint_html else "") + "For example, 27 3 2026")}
-        elif q.type is QuestionType.TEXT:
-            params.update({"name": q.key, "id": q.key, "value": state.raw.get("value", ""),
-                           "label": {"text": label, "classes": "govuk-label--s"}, "rows": 4})
-        else:  # number, percentage
-            params.update({
-                "name": q.key, "id": q.key, "value": state.raw.get("value", ""),
-                "label": {"text": label, "classes": "govuk-label--s"},
-                "inputmode": "decimal", "spellcheck": False,
-                "classes": "govuk-input--width-5",
-                "suffix": {"text": "%"} if q.type is QuestionType.PERCENTAGE else None,
-            })
+        params.update(state.answer_type.field_params(state, label, hint_html))
         return params
 
     def not_applicable_params(self, state: QuestionState) -> dict:
@@ -274,16 +234,10 @@ class SectionForm:
 
 
 def _raw_from_value(question: TemplateQuestion, value: str) -> dict[str, str]:
+    kind = answer_type(question.type)
     if value == NOT_APPLICABLE:
-        has_choices = question.type in FIXED_CHOICES or question.type is QuestionType.CHOICE
-        return {"value": value} if has_choices else {"na": value}
-    if question.type is QuestionType.DATE:
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            return {}
-        return {"day": str(parsed.day), "month": str(parsed.month), "year": str(parsed.year)}
-    return {"value": value}
+        return {"value": value} if kind.has_choices else {"na": value}
+    return kind.raw_from_value(value)
 
 
 def _raw_follow_up(follow_up: dict | None) -> dict[str, str]:
@@ -315,16 +269,6 @@ def _date_from_parts(parts: dict[str, str], what: str) -> tuple[str, str]:
 
 def _short(text: str) -> str:
     return "The date" if len(text) > 60 or text.endswith("?") else text
-
-
-def _answer_error(question: TemplateQuestion, reason: str) -> str:
-    if question.type is QuestionType.PERCENTAGE:
-        return f"Enter a percentage between 0 and 100 for: {question.text}"
-    if question.type is QuestionType.NUMBER:
-        return f"Enter a whole or decimal number for: {question.text}"
-    if question.type is QuestionType.TEXT:
-        return f"Your answer {reason}"
-    return f"Select an answer from the list for: {question.text}"
 
 
 class GovDateField(DateField):
