@@ -108,7 +108,9 @@ def register_blueprints(app: Flask) -> None:
     from surveyapp.la_actions.views import bp as la_actions_bp
     from surveyapp.reports.views import bp as reports_bp
 
-    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp, reports_bp, cycles_bp):
+    from surveyapp.audits.editor_views import bp as editor_bp
+
+    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp, reports_bp, cycles_bp, editor_bp):
         app.register_blueprint(blueprint)
 
 

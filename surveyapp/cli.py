@@ -132,6 +132,24 @@ def load_template_command(path: str, new_version: bool) -> None:
     click.echo(f"{template.key} version {template.version}: {outcome} ({len(template.questions)} questions)")
 
 
+@templates.command("export")
+@click.argument("key")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--version", "version", type=int, default=None, help="The version to export (default: the live one).")
+def export_template_command(key: str, path: str, version: int | None) -> None:
+    """Write a template version to a JSON FILE that `templates load` reads back unchanged."""
+    from pathlib import Path
+
+    from surveyapp.audits.editor import export_text, template_version
+
+    template = template_version(key, version)
+    if template is None:
+        fail((f'There is no version {version} of template "{key}"' if version else f'There is no template "{key}"')
+             + ". See: surveyapp templates list")
+    Path(path).write_text(export_text(template.definition), encoding="utf-8")
+    click.echo(f"Wrote {key} version {template.version} to {path} ({len(template.questions)} questions)")
+
+
 @templates.command("list")
 def list_templates() -> None:
     """List the templates and their versions."""

@@ -9,6 +9,7 @@ from surveyapp.audits.models import (  # noqa: F401
     SectionProgress,
     StatusEvent,
     TemplateQuestion,
+    TemplateDraft,
     TemplateSection,
     TrustCoverage,
 )

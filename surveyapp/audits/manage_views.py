@@ -172,8 +172,12 @@ def _tell_respondents(response, comment: str) -> list[str]:
 @readers_required
 def list_templates():
     """List the audit templates and their versions."""
+    from surveyapp.audits.models import TemplateDraft
+    from surveyapp.auth.permissions import is_lead
+
     templates = db.session.scalars(select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version.desc())).all()
-    return render_template("manage/templates.html", templates=templates)
+    drafts = {draft.key: draft for draft in db.session.scalars(select(TemplateDraft))}
+    return render_template("manage/templates.html", templates=templates, drafts=drafts, may_edit=is_lead(current_user))
 
 
 @bp.get("/templates/<int:template_id>")

@@ -99,6 +99,32 @@ class TemplateQuestion(db.Model):
     section: Mapped[TemplateSection] = relationship(back_populates="questions", overlaps="questions,template")
 
 
+class TemplateDraft(db.Model):
+    """The next version of a template while the lead edits it; published, it becomes an AuditTemplate.
+
+    One draft per template key. Drafts never reach cycles, the analysis or the exports:
+    those only see published versions.
+    """
+
+    __tablename__ = "template_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    #: the definition being edited, in the shape `templates load` reads; it may be invalid until published
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: incremented on every change; a change made from an older page is refused
+    lock_version: Mapped[int] = mapped_column(default=1)
+    #: the version this draft was started from (None: from scratch or an upload)
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("audit_templates.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+    based_on: Mapped[AuditTemplate | None] = relationship()
+    updated_by = relationship("User", foreign_keys=[updated_by_id])
+
+
 class CycleState(enum.StrEnum):
     """Where a cycle stands: draft (being set up, not visible to schools) -> open -> closed -> archived.
 

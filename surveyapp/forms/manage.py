@@ -29,7 +29,14 @@ class OpenCycleForm(FlaskForm):
 
     def __init__(self, *args, templates=(), types=(), phases=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.template.choices = [("", "Choose a template")] + [(str(t.id), f"{t.title} (version {t.version})") for t in templates]
+        live = {}
+        for t in templates:
+            live[t.key] = max(live.get(t.key, 0), t.version)
+        # The live (latest published) version of each template first: new cycles should use it.
+        ordered = sorted(templates, key=lambda t: (t.version != live[t.key], t.key, -t.version))
+        self.template.choices = [("", "Choose a template")] + [
+            (str(t.id), f"{t.title} (version {t.version}{', live' if t.version == live[t.key] else ', earlier version'})")
+            for t in ordered]
         self.types.choices = [(t, t) for t in types]
         self.phases.choices = [(p, p) for p in phases]
 

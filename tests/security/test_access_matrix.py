@@ -101,6 +101,36 @@ def _cases(world):
         ("cycles.archive_cycle", "POST", f"/cycles/{cycle}/archive", LEAD_ONLY),
         ("manage.list_templates", "GET", "/templates", READERS),
         ("manage.show_template", "GET", f"/templates/{world['template_id']}", READERS),
+        # The template editor: the lead's alone; board viewers read the published versions and download them.
+        ("editor.export_template", "GET", f"/templates/{world['template_id']}.json", READERS),
+        ("editor.new_template", "GET", "/templates/new", LEAD_ONLY),
+        ("editor.new_template", "POST", "/templates/new", LEAD_ONLY),
+        ("editor.start_draft", "GET", "/templates/mini/draft/new", LEAD_ONLY),  # a draft exists: sent to it
+        ("editor.start_draft", "GET", "/templates/no-such-template/draft/new", {**LEAD_ONLY, "lead": 404}),
+        ("editor.show_draft", "GET", "/templates/mini/draft", LEAD_ONLY),
+        ("editor.show_draft", "GET", "/templates/no-such-template/draft", {**LEAD_ONLY, "lead": 404}),
+        ("editor.edit_details", "GET", "/templates/mini/draft/details", LEAD_ONLY),
+        ("editor.edit_details", "POST", "/templates/mini/draft/details", LEAD_ONLY),
+        ("editor.add_section", "GET", "/templates/mini/draft/sections/new", LEAD_ONLY),
+        ("editor.add_section", "POST", "/templates/mini/draft/sections/new", LEAD_ONLY),
+        ("editor.edit_section", "GET", "/templates/mini/draft/sections/policies", LEAD_ONLY),
+        ("editor.edit_section", "GET", "/templates/mini/draft/sections/nothing", {**LEAD_ONLY, "lead": 404}),
+        ("editor.move_section", "POST", "/templates/mini/draft/sections/prevent/move", LEAD_ONLY),
+        ("editor.remove_section", "POST", "/templates/mini/draft/sections/prevent/remove", LEAD_ONLY),
+        ("editor.add_question", "GET", "/templates/mini/draft/sections/policies/questions/new", LEAD_ONLY),
+        ("editor.add_question", "POST", "/templates/mini/draft/sections/policies/questions/new", LEAD_ONLY),
+        ("editor.edit_question", "GET", "/templates/mini/draft/questions/policy_current", LEAD_ONLY),
+        ("editor.edit_question", "POST", "/templates/mini/draft/questions/policy_current", LEAD_ONLY),
+        ("editor.edit_question", "GET", "/templates/mini/draft/questions/nothing", {**LEAD_ONLY, "lead": 404}),
+        ("editor.move_question", "POST", "/templates/mini/draft/questions/policy_notes/move", LEAD_ONLY),
+        ("editor.remove_question", "POST", "/templates/mini/draft/questions/policy_notes/remove", LEAD_ONLY),
+        ("editor.preview_draft", "GET", "/templates/mini/draft/preview", LEAD_ONLY),
+        ("editor.preview_section", "GET", "/templates/mini/draft/preview/prevent", LEAD_ONLY),
+        ("editor.preview_section", "POST", "/templates/mini/draft/preview/prevent", LEAD_ONLY),
+        ("editor.export_draft", "GET", "/templates/mini/draft.json", LEAD_ONLY),
+        ("editor.publish_draft", "GET", "/templates/mini/draft/publish", LEAD_ONLY),
+        ("editor.publish_draft", "POST", "/templates/mini/draft/publish", LEAD_ONLY),  # no page version: refused as stale
+        ("editor.discard_draft", "POST", "/templates/mini/draft/discard", LEAD_ONLY),  # no page version: refused as stale
         ("establishments.list_establishments", "GET", "/establishments/", LEAD_ONLY),
         ("establishments.show_establishment", "GET", f"/establishments/{world['urn_a']}", LEAD_ONLY),
         ("establishments.show_trust", "GET", f"/establishments/trusts/{world['trust_uid']}", LEAD_ONLY),
@@ -207,6 +237,9 @@ def world(app, make):
 
     world["la_action_id"] = create_action(db.session, users["lead"], reference="CS ALL 01", area="Strategy",
                                           action="Keep a Prevent action plan", rag="amber", status="ongoing").id
+    from surveyapp.audits.editor import start_draft
+
+    start_draft(cycle.template.key, "live", users["lead"])
     db.session.commit()
     return world
 
