@@ -4,7 +4,7 @@ Kept input belongs to one person in one browser; wrong second-factor codes are c
 per account; a password reset for an unknown email stores a spent token with no user.
 
 Revision ID: 5a95cb3715a0
-Revises: e4a1c7b2d9f3
+Revises: a18204800f77
 Create Date: 2026-11-30 23:45:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5a95cb3715a0'
-down_revision = 'e4a1c7b2d9f3'
+down_revision = 'a18204800f77'
 branch_labels = None
 depends_on = None
 
