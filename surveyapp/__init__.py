@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)
+    register_signal_receivers()
     register_errorhandlers(app)
     register_security(app)
     register_commands(app)
@@ -77,11 +78,17 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     from surveyapp.actions.views import bp as actions_bp
     from surveyapp.analysis.views import bp as analysis_bp
+    from surveyapp.audits.cycle_views import bp as cycles_bp
     from surveyapp.chasing.views import bp as chasing_bp
     from surveyapp.la_actions.views import bp as la_actions_bp
 
-    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp):
+    for blueprint in (chasing_bp, analysis_bp, actions_bp, cycles_bp, la_actions_bp):
         app.register_blueprint(blueprint)
+
+
+def register_signal_receivers() -> None:
+    """Connect the areas that follow another area's news (running cycles follow register imports)."""
+    from surveyapp.audits import register_changes  # noqa: F401  (connects on import)
 
 
 def register_errorhandlers(app: Flask) -> None:

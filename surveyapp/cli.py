@@ -128,7 +128,8 @@ cycles = AppGroup("cycles", help="Yearly audit cycles.")
 @click.option("--opens", "opens", default=None, help="Opening date, YYYY-MM-DD (default today).")
 @click.option("--type", "types", multiple=True, help="Only establishments of this type (repeatable).")
 @click.option("--phase", "phases", multiple=True, help="Only establishments of this phase (repeatable).")
-def open_cycle_command(slug, name, template_key, due, opens, types, phases) -> None:
+@click.option("--draft", is_flag=True, help="Keep it as a draft, unseen by schools, until `cycles launch`.")
+def open_cycle_command(slug, name, template_key, due, opens, types, phases, draft) -> None:
     """Open a cycle: one assignment per open establishment in scope."""
     from surveyapp.audits.definitions import latest_template
     from surveyapp.audits.services import CycleError, open_cycle
@@ -143,20 +144,107 @@ def open_cycle_command(slug, name, template_key, due, opens, types, phases) -> N
         fail("Dates must be written YYYY-MM-DD, e.g. 2027-03-31")
     try:
         cycle = open_cycle(slug=slug, name=name, template=template, due_on=due_on, opens_on=opens_on,
-                           types=list(types), phases=list(phases))
+                           types=list(types), phases=list(phases), draft=draft)
     except CycleError as exc:
         fail(str(exc))
     db.session.commit()
     count = sum(1 for a in cycle.assignments if a.establishment_id)
     trusts = sum(1 for a in cycle.assignments if a.trust_id)
-    click.echo(f"Opened {cycle.slug}: {count} establishments and {trusts} trusts, due {cycle.due_on.isoformat()}")
+    made = "Drafted" if draft else "Opened"
+    click.echo(f"{made} {cycle.slug}: {count} establishments and {trusts} trusts, due {cycle.due_on.isoformat()}")
+
+
+def _cycle_or_fail(slug: str):
+    from surveyapp.audits.services import cycle_by_slug
+
+    cycle = cycle_by_slug(slug)
+    if cycle is None:
+        fail(f'There is no cycle "{slug}". See them with the lead\'s Cycles page, or open one with: surveyapp cycles open')
+    return cycle
+
+
+def _change_cycle(slug: str, change, done: str) -> None:
+    from surveyapp.audits.lifecycle import LifecycleError
+
+    cycle = _cycle_or_fail(slug)
+    try:
+        change(cycle)
+    except LifecycleError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(done.format(slug=cycle.slug, due=cycle.due_on.isoformat()))
+
+
+@cycles.command("close")
+@click.option("--slug", required=True, help="The cycle, e.g. 2025-26.")
+@click.option("--reason", default="", help="Why, kept in the activity log.")
+def close_cycle_command(slug: str, reason: str) -> None:
+    """Close an open cycle: respondents can read their returns but no longer change them."""
+    from surveyapp.audits import lifecycle
+
+    _change_cycle(slug, lambda cycle: lifecycle.close(cycle, None, reason), "Closed {slug}.")
+
+
+@cycles.command("reopen")
+@click.option("--slug", required=True, help="The cycle, e.g. 2025-26.")
+@click.option("--reason", required=True, help="Why it is reopened, kept in the activity log.")
+def reopen_cycle_command(slug: str, reason: str) -> None:
+    """Reopen a closed or archived cycle."""
+    from surveyapp.audits import lifecycle
+
+    _change_cycle(slug, lambda cycle: lifecycle.reopen(cycle, None, reason), "Reopened {slug}, due {due}.")
+
+
+@cycles.command("extend")
+@click.option("--slug", required=True, help="The cycle, e.g. 2026-27.")
+@click.option("--due", required=True, help="The new due date, YYYY-MM-DD.")
+@click.option("--urn", default=None, help="Agree the extension with this establishment alone.")
+def extend_cycle_command(slug: str, due: str, urn: str | None) -> None:
+    """Move a cycle's due date, or (with --urn) agree an extension with one establishment."""
+    from sqlalchemy import select
+
+    from surveyapp.audits import lifecycle
+    from surveyapp.establishments.models import Establishment
+
+    try:
+        due_on = date.fromisoformat(due)
+    except ValueError:
+        fail("Dates must be written YYYY-MM-DD, e.g. 2027-04-30")
+    establishment = None
+    if urn:
+        establishment = db.session.scalar(select(Establishment).where(Establishment.urn == urn.strip()))
+        if establishment is None:
+            fail(f"There is no establishment with URN {urn} in the register")
+    done = (f"{establishment.name} (URN {establishment.urn}) is due on {due_on.isoformat()} in {{slug}}." if establishment
+            else "{slug} is now due on {due}.")
+    _change_cycle(slug, lambda cycle: lifecycle.extend(cycle, due_on, None, establishment), done)
+
+
+@cycles.command("launch")
+@click.option("--slug", required=True, help="The draft cycle, e.g. 2026-27.")
+def launch_cycle_command(slug: str) -> None:
+    """Open a draft cycle to its establishments."""
+    from surveyapp.audits import lifecycle
+
+    _change_cycle(slug, lambda cycle: lifecycle.launch(cycle, None), "{slug} is open to its establishments.")
+
+
+@cycles.command("archive")
+@click.option("--slug", required=True, help="The closed cycle, e.g. 2023-24.")
+def archive_cycle_command(slug: str) -> None:
+    """Archive a closed cycle (it stays readable)."""
+    from surveyapp.audits import lifecycle
+
+    _change_cycle(slug, lambda cycle: lifecycle.archive(cycle, None), "Archived {slug}.")
 
 
 def register(app: Flask) -> None:
     from surveyapp.audits.cli import responses
     from surveyapp.establishments.cli import contacts, establishments
 
-    for group in (users, templates, cycles, establishments, contacts, responses):
+    from surveyapp.retention.cli import data
+
+    for group in (users, templates, cycles, establishments, contacts, responses, data):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     _register_backup(app)

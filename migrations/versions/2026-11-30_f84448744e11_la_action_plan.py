@@ -1,7 +1,7 @@
 """The LA's own Prevent and safeguarding action plan: its actions and their dated progress updates
 
 Revision ID: f84448744e11
-Revises: e4a1c7b2d9f3
+Revises: a18204800f77
 Create Date: 2026-11-30 23:30:04.460205
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f84448744e11'
-down_revision = 'e4a1c7b2d9f3'
+down_revision = 'a18204800f77'
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from surveyapp.audits.models import (
     TemplateQuestion,
     TrustCoverage,
 )
+from surveyapp.audits.lifecycle import ensure_open
 from surveyapp.audits.questions import is_gap
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
@@ -158,7 +159,9 @@ def update_action(item: ActionItem, *, expected_version: int, user, action: str,
     """Save one action's new values if nobody saved it since ``expected_version``.
 
     :raises StaleAction: someone else's save came first (their version is kept)
+    :raises CycleClosed: the cycle has closed
     """
+    ensure_open(item.cycle)
     moved = db.session.execute(
         update(ActionItem)
         .where(ActionItem.id == item.id, ActionItem.version == expected_version)

@@ -50,6 +50,10 @@ def _text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(_text(item) for item in value)
+    if isinstance(value, dict) and {"question", "before", "after"} <= value.keys():
+        # One changed answer of a saved section: "policy_current: No → Yes".
+        part = f" ({value['part']})" if value.get("part") else ""
+        return f"{value['question']}{part}: {_text(value['before']) or '(blank)'} → {_text(value['after']) or '(blank)'}"
     if isinstance(value, dict):
         return ", ".join(f"{key} {_text(item)}" for key, item in value.items())
     return " ".join(str(value).split())  # line breaks and tabs in typed text become single spaces

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Text, and_, cast, or_, select
 from sqlalchemy.orm import aliased
 
 from surveyapp.activity.models import ActivityRecord
@@ -47,17 +47,20 @@ class ActivityFilters:
     to: date | None = None
     #: a cycle's slug: everything recorded against the cycle (see ``for_cycle``)
     cycle: str = ""
+    #: a question key: only saves that changed that question's answer
+    question: str = ""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> ActivityFilters:
         """Read filters from query arguments or options; a date that is not YYYY-MM-DD is ignored."""
-        text = {key: (values.get(key) or "").strip() for key in ("action", "urn", "email", "from", "to", "cycle")}
+        text = {key: (values.get(key) or "").strip()
+                for key in ("action", "urn", "email", "from", "to", "cycle", "question")}
         return cls(action=text["action"], urn=text["urn"], email=text["email"].lower(), cycle=text["cycle"],
-                   from_=_day(text["from"]), to=_day(text["to"]))
+                   from_=_day(text["from"]), to=_day(text["to"]), question=text["question"][:80])
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (for links that keep them)."""
-        args = {"action": self.action, "urn": self.urn, "email": self.email, "cycle": self.cycle,
+        args = {"action": self.action, "urn": self.urn, "email": self.email, "cycle": self.cycle, "question": self.question,
                 "from": self.from_.isoformat() if self.from_ else "", "to": self.to.isoformat() if self.to else ""}
         return {key: value for key, value in args.items() if value}
 
@@ -110,6 +113,12 @@ def activity_query(filters: ActivityFilters) -> Select | None:
         query = query.where(Establishment.urn == filters.urn)
     if filters.email:
         query = query.where(actor.email == filters.email)
+    if filters.question:
+        # The detail is JSON written by json.dumps on both engines, so the changed question's key reads
+        # exactly like this in its text; "_" and "%" in the key are matched literally.
+        literal = filters.question.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(ActivityRecord.action == "answers.saved",
+                            cast(ActivityRecord.detail, Text).like(f'%"question": "{literal}"%', escape="\\"))
     if filters.from_:
         query = query.where(ActivityRecord.at >= filters.from_)
     if filters.to:

@@ -34,7 +34,8 @@ def list_activity():
     actions = db.session.scalars(select(ActivityRecord.action).distinct().order_by(ActivityRecord.action)).all()
     cycles = db.session.scalars(select(Cycle.slug).order_by(Cycle.opens_on.desc())).all()
     return render_template("activity/list.html", rows=rows, total=total, page=page, pages=(total + PER_PAGE - 1) // PER_PAGE,
-                           filters=filters, args=filters.as_args(), actions=actions, cycles=cycles)
+                           filters=filters, args=filters.as_args(), actions=actions, cycles=cycles,
+                           detail_text=export.flatten)
 
 
 @bp.get("/activity.<any(csv, xlsx):fmt>")

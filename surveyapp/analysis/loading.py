@@ -54,7 +54,8 @@ def load_establishments(cycle: Cycle, session=None, only: list[int] | None = Non
         .join(Assignment, Assignment.establishment_id == Establishment.id)
         .join(Response, Response.assignment_id == Assignment.id)
         .outerjoin(Trust, Trust.id == Establishment.trust_id)
-        .where(Assignment.cycle_id == cycle.id)
+        # An establishment that closed during the cycle keeps its work but leaves the counts.
+        .where(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle))
         .order_by(Establishment.name, Establishment.urn)
     )
     if only is not None:

@@ -44,7 +44,8 @@ def respondent_response(view):
     @wraps(view)
     def wrapped(response_id: int, **kwargs):
         response = load_response(response_id)
-        if response is None or not may_answer(current_user, response):
+        # A draft cycle is not yet visible to schools: its responses are not found.
+        if response is None or not response.assignment.cycle.visible_to_respondents or not may_answer(current_user, response):
             abort(404)
         return view(response=response, **kwargs)
 

@@ -39,13 +39,15 @@ def open_cycle():
         try:
             cycle = services.open_cycle(slug=form.slug.data, name=form.name.data, template=template,
                                         due_on=form.due_on.data, types=form.types.data, phases=form.phases.data,
-                                        actor=current_user)
+                                        actor=current_user, draft=form.draft.data)
         except services.CycleError as exc:
             db.session.rollback()
             form.slug.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"{cycle.name} is open for {services.status_counts(cycle)['in_scope']} establishments.", "success")
+            count = services.status_counts(cycle)["in_scope"]
+            flash(f"{cycle.name} is a draft for {count} establishments: open it to them when it is ready." if form.draft.data
+                  else f"{cycle.name} is open for {count} establishments.", "success")
             return redirect(url_for("manage.show_cycle", slug=cycle.slug))
     return render_template("manage/open_cycle.html", form=form)
 

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import db, str_enum
@@ -99,8 +99,32 @@ class TemplateQuestion(db.Model):
 
 
 class CycleState(enum.StrEnum):
+    """Where a cycle stands: draft (being set up, not visible to schools) -> open -> closed -> archived.
+
+    Only an open cycle takes answers, submissions, trust cover and action-plan changes from respondents.
+    """
+
+    DRAFT = "draft"
     OPEN = "open"
     CLOSED = "closed"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft", "open": "Open", "closed": "Closed", "archived": "Archived"}[self.value]
+
+
+#: The cycle lifecycle: which states each state may move to (reopening needs a reason).
+CYCLE_MOVES = {
+    CycleState.DRAFT: {CycleState.OPEN},
+    CycleState.OPEN: {CycleState.CLOSED},
+    CycleState.CLOSED: {CycleState.OPEN, CycleState.ARCHIVED},
+    CycleState.ARCHIVED: {CycleState.OPEN},
+}
+
+
+class IllegalCycleChange(Exception):
+    """A cycle was asked to move to a state its lifecycle does not allow."""
 
 
 class Cycle(db.Model):
@@ -115,6 +139,8 @@ class Cycle(db.Model):
     opens_on: Mapped[date]
     due_on: Mapped[date]
     state: Mapped[CycleState] = mapped_column(str_enum(CycleState), default=CycleState.OPEN)
+    #: when the lead last closed it (None while it has never closed, or since it was reopened)
+    closed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     #: the filters that chose the establishments: {"types": [...], "phases": [...]}
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
@@ -122,6 +148,28 @@ class Cycle(db.Model):
 
     template: Mapped[AuditTemplate] = relationship(back_populates="cycles")
     assignments: Mapped[list[Assignment]] = relationship(back_populates="cycle", cascade="all, delete-orphan")
+
+    @property
+    def reference_day(self) -> date:
+        """The day the cycle's counts are taken on: today while it runs, the day it closed once closed."""
+        from surveyapp.timeutil import today
+
+        if self.state in (CycleState.CLOSED, CycleState.ARCHIVED) and self.closed_at is not None:
+            return self.closed_at.date()
+        return today()
+
+    @property
+    def takes_answers(self) -> bool:
+        """Only an open cycle accepts saves, submissions, trust cover and action-plan changes."""
+        return self.state is CycleState.OPEN
+
+    @property
+    def visible_to_respondents(self) -> bool:
+        return self.state is not CycleState.DRAFT
+
+    def check_move(self, new_state: CycleState) -> None:
+        if new_state not in CYCLE_MOVES[self.state]:
+            raise IllegalCycleChange(f"A cycle that is {self.state.label.lower()} cannot become {new_state.label.lower()}.")
 
     def __repr__(self) -> str:
         return f"<Cycle {self.slug}>"
@@ -141,11 +189,26 @@ class Assignment(db.Model):
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
     establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishments.id"), index=True)
     trust_id: Mapped[int | None] = mapped_column(ForeignKey("trusts.id"), index=True)
+    #: an agreed extension for this respondent alone; None means the cycle's due date
+    due_on: Mapped[date | None]
+    #: the establishment closed: its work is kept, but it leaves the cycle's counts from this day
+    left_on: Mapped[date | None]
 
     cycle: Mapped[Cycle] = relationship(back_populates="assignments")
     establishment = relationship("Establishment")
     trust = relationship("Trust")
     response: Mapped[Response] = relationship(back_populates="assignment", uselist=False, cascade="all, delete-orphan")
+
+    @classmethod
+    def counted_in(cls, cycle: Cycle):
+        """SQL: the assignment is in the cycle's denominator (its establishment had not closed by the day
+        the cycle's counts are taken on)."""
+        return or_(cls.left_on.is_(None), cls.left_on > cycle.reference_day)
+
+    @property
+    def effective_due_on(self) -> date:
+        """The due date for this respondent: its agreed extension, or the cycle's."""
+        return self.due_on or self.cycle.due_on
 
     @property
     def respondent_name(self) -> str:

@@ -15,6 +15,7 @@ from surveyapp.audits.models import (
     Assignment,
     AuditTemplate,
     Cycle,
+    CycleState,
     IllegalStatusChange,
     Response,
     ResponseStatus,
@@ -26,7 +27,8 @@ from surveyapp.audits.models import (
     TrustCoverage,
 )
 from surveyapp.audits.coverage import covered_ids
-from surveyapp.audits.questions import is_gap
+from surveyapp.audits.lifecycle import CycleClosed, ensure_open
+from surveyapp.audits.questions import display, is_gap
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import today, utcnow
@@ -71,10 +73,13 @@ def establishments_in_scope(types: list[str] | None = None, phases: list[str] | 
 
 def open_cycle(
     *, slug: str, name: str, template: AuditTemplate, due_on: date, opens_on: date | None = None,
-    types: list[str] | None = None, phases: list[str] | None = None, actor=None,
+    types: list[str] | None = None, phases: list[str] | None = None, actor=None, draft: bool = False,
 ) -> Cycle:
     """Create a cycle with one assignment (and empty response) per open establishment in scope,
-    and one per trust with academies in scope, covering all of them by default."""
+    and one per trust with academies in scope, covering all of them by default.
+
+    :param draft: keep it as a draft, unseen by schools and not chased, until the lead launches it
+    """
     slug = slug.strip()
     if not slug:
         raise CycleError("Enter a short name for the cycle, like 2026-27")
@@ -91,6 +96,7 @@ def open_cycle(
     cycle = Cycle(
         slug=slug, name=name.strip() or slug, template=template, opens_on=opens_on, due_on=due_on,
         scope={"types": types or [], "phases": phases or []}, created_by_id=getattr(actor, "id", None),
+        state=CycleState.DRAFT if draft else CycleState.OPEN,
     )
     db.session.add(cycle)
     db.session.flush()
@@ -122,7 +128,8 @@ def open_cycle(
     ]
     if coverage:
         db.session.execute(insert(TrustCoverage), coverage)
-    record("cycle.opened", actor, cycle=cycle, slug=slug, establishments=len(establishment_ids), trusts=len(trust_academies))
+    record("cycle.drafted" if draft else "cycle.opened", actor, cycle=cycle, slug=slug,
+           establishments=len(establishment_ids), trusts=len(trust_academies))
     return cycle
 
 
@@ -154,7 +161,8 @@ def responses_for_user(user) -> list[Response]:
             select(Response)
             .join(Response.assignment)
             .join(Assignment.cycle)
-            .where(or_(*conditions))
+            # A draft cycle is still being set up: schools do not see it yet.
+            .where(or_(*conditions), Cycle.state != CycleState.DRAFT)
             # Load what the list shows up front rather than once per row.
             .options(
                 selectinload(Response.assignment).selectinload(Assignment.establishment),
@@ -273,17 +281,22 @@ def save_section(
     :param expected_version: the section's version when the page was opened (0 if never saved)
     :raises NotEditable: the response has been submitted
     :raises StaleSection: another save of this section came first
+    :raises CycleClosed: the cycle is no longer open
     """
     now = utcnow()
-    # The conditional update both checks the status and takes the response's row lock,
-    # so a submit and a save cannot interleave.
+    # The conditional update checks the status and that the cycle is open, and takes the response's
+    # row lock, so a submit, a close and a save cannot interleave; why it failed is asked only then.
     started = db.session.execute(
         update(Response)
-        .where(Response.id == response.id, Response.status.in_(EDITABLE_STATUSES))
+        .where(Response.id == response.id, Response.status.in_(EDITABLE_STATUSES),
+               Response.assignment_id.in_(
+                   select(Assignment.id).join(Cycle, Cycle.id == Assignment.cycle_id)
+                   .where(Assignment.id == response.assignment_id, Cycle.state == CycleState.OPEN)))
         .values(updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if started != 1:
+        ensure_open(response.assignment.cycle)
         raise NotEditable()
     progress = db.session.scalar(
         select(SectionProgress).where(SectionProgress.response_id == response.id, SectionProgress.section_key == section.key)
@@ -313,6 +326,7 @@ def save_section(
     existing = {a.question_key: a for a in db.session.scalars(
         select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_(list(inputs)))
     )}
+    changes = _answer_changes(section, inputs, existing)
     new_answers = []
     for key, given in inputs.items():
         answer = existing.get(key)
@@ -344,9 +358,33 @@ def save_section(
         _move(response, ResponseStatus.IN_PROGRESS, user)
         response.started_at = now
     record("answers.saved", user, establishment=response.assignment.establishment, trust=response.assignment.trust,
-           cycle=response.assignment.cycle, response=response.id, section=section.key, version=progress.version)
+           cycle=response.assignment.cycle, response=response.id, section=section.key, version=progress.version,
+           changes=changes)
     db.session.flush()
     return progress
+
+
+def _answer_changes(section: TemplateSection, inputs: dict[str, AnswerInput], existing: dict[str, Answer]) -> list[dict]:
+    """Each answer (and planned action) this save changes, before and after, as the DSL reads them,
+    so the trail answers "who changed this from No to Yes, and when?"."""
+    questions = {q.key: q for q in section.questions}
+    changes = []
+    for key, given in inputs.items():
+        question = questions.get(key)
+        answer = existing.get(key)
+        before = answer.value if answer else ""
+        if before != given.value and question is not None:
+            changes.append({"question": key, "before": display(question.type, before, question.options),
+                            "after": display(question.type, given.value, question.options)})
+        planned_before, planned_after = _plan_text(answer.follow_up if answer else None), _plan_text(given.follow_up)
+        if planned_before != planned_after:
+            changes.append({"question": key, "part": "action planned", "before": planned_before, "after": planned_after})
+    return changes
+
+
+def _plan_text(follow_up: dict[str, str] | None) -> str:
+    return ", ".join(follow_up.get(part, "") for part in ("action", "owner", "target_date")
+                     if follow_up.get(part)) if follow_up else ""
 
 
 def _current_progress(response_id: int, section_key: str) -> SectionProgress | None:
@@ -428,6 +466,7 @@ def submit(response: Response, *, headteacher_name: str, chair_name: str, declar
     db.session.refresh(response)
     if response.status in (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED):
         return False
+    ensure_open(response.assignment.cycle)
     missing = missing_required(response, covering_trust_response(response))
     if missing:
         raise IncompleteResponse(missing)
@@ -503,6 +542,7 @@ def set_coverage(response: Response, establishment_ids: set[int], user) -> None:
         raise ValueError("Only a trust response covers academies")
     if not response.status.is_editable:
         raise NotEditable()
+    ensure_open(response.assignment.cycle)
     allowed = {e.id for e in trust_academies_in_cycle(response)}
     unknown = establishment_ids - allowed
     if unknown:
@@ -524,6 +564,7 @@ def trust_name_covering(response: Response) -> Trust | None:
 
 
 __all__ = [
+    "CycleClosed",
     "IllegalStatusChange",
 ]
 
@@ -549,7 +590,7 @@ def status_counts(cycle: Cycle) -> dict[str, int]:
         select(category, func.count())
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None), Assignment.counted_in(cycle))
         .group_by(category)
     ).all()
     counts = {status.value: 0 for status in ResponseStatus}

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from surveyapp.audits import kept, printable, services
 from surveyapp.audits.access import respondent_response
+from surveyapp.audits.lifecycle import CycleClosed
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db, limiter
 from surveyapp.forms.audits import DeclarationForm, SectionForm
@@ -71,6 +72,8 @@ def _edit_section(response, section_key: str):
         flash("This audit has been submitted, so it cannot be changed.", "info")
         return redirect(url_for("audits.check_answers", response_id=response.id))
     cycle = response.assignment.cycle
+    if not cycle.takes_answers:
+        raise CycleClosed(cycle)  # the closed page, with anything posted given back
     form = SectionForm(section.questions, cycle.opens_on)
     trust_response = services.covering_trust_response(response)
     trust_answers = services.answers_by_key(trust_response) if trust_response and trust_response.status.is_returned_to_la else {}
@@ -166,7 +169,8 @@ def _int(value) -> int:
 def check_answers(response):
     """Show every answer, section by section, before the declaration."""
     trust_response = services.covering_trust_response(response)
-    missing = services.missing_required(response, trust_response) if response.status.is_editable else []
+    open_to_change = response.status.is_editable and response.assignment.cycle.takes_answers
+    missing = services.missing_required(response, trust_response) if open_to_change else []
     return render_template(
         "audits/check_answers.html", response=response, groups=services.effective_answers(response, trust_response),
         missing=missing, trust=trust_response.assignment.trust if trust_response else None,
@@ -180,6 +184,8 @@ def declaration(response):
     """Name the headteacher and chair of governors, then submit."""
     if response.status in (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED):
         return redirect(url_for("audits.confirmation", response_id=response.id))
+    if not response.assignment.cycle.takes_answers:
+        raise CycleClosed(response.assignment.cycle)
     for_trust = response.assignment.trust_id is not None
     form = DeclarationForm(for_trust=for_trust)
     if request.method == "GET":

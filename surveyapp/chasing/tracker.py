@@ -83,7 +83,8 @@ class Scope:
             # joined on both columns: unique, so the database drops the join where the status is not asked for
             .outerjoin(self.cover, and_(self.cover.c.cycle_id == Assignment.cycle_id,
                                         self.cover.c.establishment_id == Assignment.establishment_id))
-            .where(Assignment.cycle_id == self.cycle.id)
+            # An establishment that closed during the cycle keeps its work but leaves the counts and the chase.
+            .where(Assignment.cycle_id == self.cycle.id, Assignment.counted_in(self.cycle))
         )
         if self.trust_scope is not None:
             query = query.where(Establishment.trust_id == self.trust_scope)
@@ -513,7 +514,8 @@ def completions_by_day(cycles: list[Cycle], trust_scope: int | None = None) -> d
         .select_from(Assignment)
         .join(Response, Response.assignment_id == Assignment.id)
         .outerjoin(cover, and_(cover.c.cycle_id == Assignment.cycle_id, cover.c.establishment_id == Assignment.establishment_id))
-        .where(Assignment.cycle_id.in_(ids), Assignment.establishment_id.is_not(None))
+        .where(Assignment.cycle_id.in_(ids), Assignment.establishment_id.is_not(None),
+               or_(*(and_(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle)) for cycle in cycles)))
         .group_by(Assignment.cycle_id, day)
     )
     if trust_scope is not None:

@@ -37,22 +37,39 @@ def _commit_or_fail() -> None:
 def import_establishments_command(path: str, dry_run: bool) -> None:
     """Import a GIAS establishment extract (CSV): add new establishments, update the rest by URN."""
     from surveyapp.establishments.importer import apply_establishments, plan_establishments
+    from surveyapp.establishments.signals import consequences_of_register_import, preview_register_import
 
     try:
         plan = plan_establishments(Path(path).read_bytes())
     except ImportFailed as exc:
         _refuse(path, exc)
     if dry_run:
+        in_cycles = preview_register_import(lambda: apply_establishments(plan, actor=None, filename=Path(path).name))
         click.echo(f"Dry run of {path}: {plan.summary()}. Nothing was changed.")
         for record in plan.new[:10]:
             click.echo(f"  new: {record.urn} {record.name}")
         for change in plan.updated[:10]:
             click.echo(f"  updated: {change.record.urn} {change.record.name}: "
                        + "; ".join(f"{c.label} {c.old!r} -> {c.new!r}" for c in change.changes))
+        _echo_cycle_changes(in_cycles, "would")
         return
     apply_establishments(plan, actor=None, filename=Path(path).name)
+    in_cycles = consequences_of_register_import(None)
     _commit_or_fail()
     click.echo(f"Imported {path}: {plan.summary()}.")
+    _echo_cycle_changes(in_cycles, "did")
+
+
+def _echo_cycle_changes(in_cycles, mood: str) -> None:
+    """Say what the import does to running audit cycles: who joins, who leaves the counts, whose cover moves."""
+    for change in in_cycles:
+        click.echo(f"In {change.summary()}" if mood == "did" else f"In {change.summary()} (would)")
+        for name, urn in change.joined[:10]:
+            click.echo(f"  joins: {urn} {name}")
+        for name, urn, day in change.left[:10]:
+            click.echo(f"  leaves the counts from {day.isoformat()} (closed): {urn} {name}")
+        for name, urn, old, new in change.moved[:10]:
+            click.echo(f"  moves from {old or 'no trust'} to {new or 'no trust'}: {urn} {name}")
 
 
 @contacts.command("import")

@@ -16,6 +16,7 @@ from flask_login import current_user
 from surveyapp.auth.permissions import lead_required
 from surveyapp.csvfiles import ImportFailed
 from surveyapp.establishments import importer, services
+from surveyapp.establishments.signals import consequences_of_register_import, preview_register_import
 from surveyapp.extensions import db
 from surveyapp.forms.establishments import ConfirmContactsForm, ConfirmImportForm, RegisterFilterForm, UploadCsvForm
 
@@ -128,8 +129,12 @@ def preview_establishments(token: str):
     upload, plan, refused = _checked("establishments", token)
     if refused:
         return refused
+    # What the import would change in running audit cycles: worked out by the same code as the real
+    # import, in a savepoint that is rolled back.
+    in_cycles = preview_register_import(
+        lambda: importer.apply_establishments(plan, actor=None, filename=upload.filename))
     return render_template("establishments/preview_establishments.html", plan=plan, upload=upload,
-                           form=ConfirmImportForm(), sample=importer.SAMPLE_SIZE)
+                           form=ConfirmImportForm(), sample=importer.SAMPLE_SIZE, in_cycles=in_cycles)
 
 
 @bp.post("/import/establishments/<token>")
@@ -140,9 +145,11 @@ def confirm_establishments(token: str):
     if refused:
         return refused
     importer.apply_establishments(plan, actor=current_user, filename=upload.filename)
+    in_cycles = consequences_of_register_import(current_user)
     db.session.commit()
     services.discard_upload(upload_folder(), token)
-    flash(f"Establishments imported: {plan.summary()}.", "success")
+    flash(f"Establishments imported: {plan.summary()}." + "".join(f" {change.summary()}." for change in in_cycles),
+          "success")
     return redirect(url_for(".list_establishments"))
 
 

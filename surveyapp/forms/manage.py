@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSelect, GovSubmitInput, GovTextArea, GovTextInput
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, ValidationError
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovCheckboxesInput, GovSelect, GovSubmitInput, GovTextArea, GovTextInput
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
 from surveyapp.forms.audits import GovDateField, GovDateInput
@@ -22,6 +22,9 @@ class OpenCycleForm(FlaskForm):
                                 description="Leave all unticked to include every type")
     phases = SelectMultipleField("Phases", widget=GovCheckboxesInput(), validate_choice=True,
                                  description="Leave all unticked to include every phase")
+    draft = BooleanField("Keep it as a draft for now", widget=GovCheckboxInput(),
+                         description="Establishments cannot see a draft and nobody is reminded about it. Open it to "
+                                     "them from the cycle's page when it is ready.")
     submit = SubmitField("Open the cycle", widget=GovSubmitInput())
 
     def __init__(self, *args, templates=(), types=(), phases=(), **kwargs):

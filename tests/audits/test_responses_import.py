@@ -211,3 +211,38 @@ def test_the_import_does_not_query_once_per_row(runner, tmp_path, setup, make):
     assert "300 returns (150 submitted, 150 in progress)" in result.output
     assert len(statements) < 40, len(statements)
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 300 * 5 + 100
+
+
+def test_an_earlier_year_becomes_a_closed_cycle_holding_only_the_schools_in_the_file(runner, tmp_path, setup, make, client, sign_in):
+    _cycle, first, second, later, _trust = setup
+    dsl_of_second = make.dsl(second)
+    db.session.commit()
+    result = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE}], HEADER,
+                        "--template", "mini", "--due", "2024-03-31", "--name", "Safeguarding audit 2023-24",
+                        slug="2023-24")
+    assert result.exit_code == 0, result.output
+    assert "a new closed cycle" in result.output
+    cycle = services.cycle_by_slug("2023-24")
+    assert cycle.state.value == "closed" and cycle.due_on == date(2024, 3, 31)
+    assert db.session.scalars(select(Assignment.establishment_id).where(Assignment.cycle_id == cycle.id)).all() == [first.id]
+    assert response_of(establishment_id=first.id, cycle_id=cycle.id).status is ResponseStatus.SUBMITTED
+    # The DSL of a school that is not in the file never sees that year's audit.
+    sign_in(dsl_of_second)
+    assert "2023-24" not in client.get("/audits/").get_data(as_text=True)
+    # Filling it again (another file of the same year) adds to the same closed cycle.
+    again = run_import(runner, tmp_path, [{"URN": "100003", **COMPLETE}], HEADER, slug="2023-24")
+    assert again.exit_code == 0, again.output
+    assert len(db.session.scalars(select(Assignment.id).where(Assignment.cycle_id == cycle.id,
+                                                              Assignment.establishment_id.is_not(None))).all()) == 2
+
+
+def test_a_historic_cycle_is_not_created_by_a_dry_run_or_a_bad_file(runner, tmp_path, setup):
+    from surveyapp.audits.models import Cycle
+
+    dry = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE}], HEADER, "--dry-run",
+                     "--template", "mini", "--due", "2024-03-31", slug="2023-24")
+    assert dry.exit_code == 0 and "Nothing was changed" in dry.output
+    bad = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE, "prevent_trained_pct": "lots"}], HEADER,
+                     "--template", "mini", "--due", "2024-03-31", slug="2023-24")
+    assert bad.exit_code == 1 and "line 2" in bad.output
+    assert db.session.scalar(select(func.count()).select_from(Cycle).where(Cycle.slug == "2023-24")) == 0

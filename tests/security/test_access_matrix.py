@@ -88,6 +88,13 @@ def _cases(world):
         ("manage.show_response", "GET", f"/cycles/{cycle}/responses/{a}", READERS),
         ("manage.accept_response", "POST", f"/cycles/{cycle}/responses/{c}/accept", LEAD_ONLY),
         ("manage.return_response", "POST", f"/cycles/{cycle}/responses/{c}/return", LEAD_ONLY),
+        ("cycles.close_cycle", "GET", f"/cycles/{cycle}/close", LEAD_ONLY),
+        ("cycles.reopen_cycle", "GET", f"/cycles/{cycle}/reopen", LEAD_ONLY),
+        ("cycles.extend_cycle", "GET", f"/cycles/{cycle}/extend", LEAD_ONLY),
+        ("cycles.close_cycle", "GET", "/cycles/no-such-cycle/close", {**LEAD_ONLY, "lead": 404}),
+        # The world's cycle is open: launching or archiving it is refused with a message, changing nothing.
+        ("cycles.launch_cycle", "POST", f"/cycles/{cycle}/launch", LEAD_ONLY),
+        ("cycles.archive_cycle", "POST", f"/cycles/{cycle}/archive", LEAD_ONLY),
         ("manage.list_templates", "GET", "/templates", READERS),
         ("manage.show_template", "GET", f"/templates/{world['template_id']}", READERS),
         ("establishments.list_establishments", "GET", "/establishments/", LEAD_ONLY),
