@@ -67,6 +67,7 @@ SKIP_REASONS = {
     "recent": "reminded within the cool-off period",
     "cap": "already sent the most reminders allowed in one cycle",
     "no_trust_lead": "no trust safeguarding lead: add one to the trust first",
+    "submitted": "trust response already submitted or accepted",
 }
 
 
@@ -320,7 +321,7 @@ def plan_trust_reminders(cycle: Cycle, trust_ids: Iterable[int] | None = None, *
         found.items(), key=lambda item: (item[1][0].lower(), item[0])
     ):
         if state not in UNFINISHED_TRUST_STATUSES:
-            plan.skipped.append(Skipped(None, name, uid, "complete", trust_id))
+            plan.skipped.append(Skipped(None, name, uid, "submitted", trust_id))
             continue
         if wanted is not None and state.value not in wanted:
             continue
