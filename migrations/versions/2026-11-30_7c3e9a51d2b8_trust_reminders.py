@@ -2,7 +2,7 @@
 
 Revision ID: 7c3e9a51d2b8
 Revises: 36d97569d5eb
-Create Date: 2026-12-01 00:55:00.000000
+Create Date: 2026-11-30 23:55:00.000000
 
 """
 from alembic import op
