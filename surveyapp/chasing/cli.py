@@ -18,15 +18,28 @@ from surveyapp.chasing import services
 from surveyapp.extensions import db
 from surveyapp.timeutil import today, utcnow
 
-reminders = AppGroup("reminders", help="Reminders to establishments that have not returned their audit.")
+reminders = AppGroup("reminders", help="Reminders to establishments and trusts that have not returned their audit.")
 
 
-def _describe(plan) -> str:
-    parts = [f"{len(plan.to_send)} to remind ({plan.messages} emails)"]
+def _describe(plan, what: str = "to remind") -> str:
+    parts = [f"{len(plan.to_send)} {what} ({plan.messages} emails)"]
     for reason, items in plan.skipped_by_reason().items():
         parts.append(f"{len(items)} skipped: {services.SKIP_REASONS[reason]}"
                      + (f" ({current_app.config.get('REMINDER_MAX_PER_CYCLE', 6)} in this cycle)" if reason == "cap" else ""))
     return "; ".join(parts)
+
+
+def _plans(cycle, status: str | None = None, **rules) -> tuple[services.Plan, services.Plan]:
+    """The establishments to remind, and the trusts whose own response is unfinished, under the same rules."""
+    rules = {"cool_off_days": current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+             "max_per_cycle": current_app.config.get("REMINDER_MAX_PER_CYCLE", 6), **rules}
+    plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle, status), **rules)
+    trust_plan = services.plan_trust_reminders(cycle, statuses=[status] if status else None, **rules)
+    return plan, trust_plan
+
+
+def _both(plan, trust_plan) -> services.Plan:
+    return services.Plan(to_send=plan.to_send + trust_plan.to_send, skipped=plan.skipped + trust_plan.skipped)
 
 
 def _send(cycle, plan, batch: str) -> services.Delivery:
@@ -51,23 +64,26 @@ def _send(cycle, plan, batch: str) -> services.Delivery:
 @click.option("--dry-run", is_flag=True, help="Say who would be reminded and who skipped; send nothing.")
 @click.option("--force", is_flag=True, help="Also remind establishments reminded within the cool-off period.")
 def send_command(slug: str, status: str | None, dry_run: bool, force: bool) -> None:
-    """Remind the DSLs of every establishment in a cycle that has not finished."""
+    """Remind the DSLs of every establishment in a cycle that has not finished, and the safeguarding
+    leads of every trust whose own response has not been submitted."""
     cycle = cycle_by_slug(slug)
     if cycle is None:
         click.echo(f'There is no cycle called "{slug}".', err=True)
         sys.exit(1)
-    plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle, status), force=force,
-                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
-                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
+    plan, trust_plan = _plans(cycle, status, force=force)
     click.echo(f"{cycle.slug}: {_describe(plan)}")
+    click.echo(f"{cycle.slug}: {_describe(trust_plan, 'trusts to remind of their trust response')}")
     if dry_run:
         for item in plan.to_send:
             click.echo(f"  would remind {item.urn} {item.name} ({item.kind.value}): "
                        + ", ".join(r.email for r in item.recipients))
+        for item in trust_plan.to_send:
+            click.echo(f"  would remind trust {item.urn} {item.name} ({item.kind.value}): "
+                       + ", ".join(r.email for r in item.recipients))
         db.session.rollback()
         click.echo("Dry run: nothing was sent.")
         return
-    delivery = _send(cycle, plan, batch=f"cli:{slug}:{utcnow().isoformat()}")
+    delivery = _send(cycle, _both(plan, trust_plan), batch=f"cli:{slug}:{utcnow().isoformat()}")
     click.echo(f"Sent {delivery.sent}; failed {len(delivery.failed)}.")
     for reminder in delivery.failed:
         click.echo(f"  failed: {reminder.recipient_email}: {reminder.last_error}", err=True)
@@ -90,13 +106,12 @@ def run_due_command(on: str | None, dry_run: bool) -> None:
     for cycle in cycles:
         # The schedule honours the cool-off like the lead does; the day in the key means a
         # second run the same day finds every reminder already queued and sends nothing.
-        plan = services.plan_reminders(cycle, services.incomplete_establishments(cycle), now=now,
-                                       cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
-                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
+        plan, trust_plan = _plans(cycle, now=now)
         click.echo(f"{cycle.slug}: {_describe(plan)}")
+        click.echo(f"{cycle.slug}: {_describe(trust_plan, 'trusts to remind of their trust response')}")
         if dry_run:
             continue
-        delivery = _send(cycle, plan, batch=f"schedule:{cycle.id}:{day.isoformat()}")
+        delivery = _send(cycle, _both(plan, trust_plan), batch=f"schedule:{cycle.id}:{day.isoformat()}")
         failed += len(delivery.failed)
         click.echo(f"{cycle.slug}: sent {delivery.sent}; failed {len(delivery.failed)}.")
     if dry_run:

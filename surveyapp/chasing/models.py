@@ -28,14 +28,16 @@ class ReminderStatus(enum.StrEnum):
 
 
 class Reminder(db.Model):
-    """One reminder email to one person about one establishment's audit: the chase log."""
+    """One reminder email to one person about one establishment's (or one trust's) audit: the chase log."""
 
     __tablename__ = "reminders"
     __table_args__ = (Index("ix_reminders_cycle_establishment", "cycle_id", "establishment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
-    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishments.id"), index=True)
+    #: the establishment chased, or None when the trust's own response is chased
+    establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishments.id"), index=True)
+    trust_id: Mapped[int | None] = mapped_column(ForeignKey("trusts.id"), index=True)
     recipient_email: Mapped[str] = mapped_column(String(254))
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: which wording was used: the establishment's status when it was chased
@@ -53,6 +55,7 @@ class Reminder(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
 
     establishment = relationship("Establishment")
+    trust = relationship("Trust")
     created_by = relationship("User", foreign_keys=[created_by_id])
 
     @property

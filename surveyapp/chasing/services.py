@@ -23,11 +23,13 @@ from sqlalchemy import Select, exists, func, select
 
 from surveyapp import mail
 from surveyapp.activity.services import record
-from surveyapp.audits.models import Cycle, CycleState, Response, SectionProgress, SectionState, TemplateSection
+from surveyapp.audits.models import (
+    Assignment, Cycle, CycleState, Response, ResponseStatus, SectionProgress, SectionState, TemplateSection,
+)
 from surveyapp.auth.models import User
 from surveyapp.chasing import tracker
 from surveyapp.chasing.models import Reminder, ReminderKind, ReminderSchedule, ReminderStatus
-from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact
+from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust, TrustContact
 from surveyapp.extensions import db
 from surveyapp.filters import govuk_date
 from surveyapp.timeutil import as_utc, utcnow
@@ -64,6 +66,8 @@ SKIP_REASONS = {
     "no_contact": "no DSL contact: add one to the establishment first",
     "recent": "reminded within the cool-off period",
     "cap": "already sent the most reminders allowed in one cycle",
+    "no_trust_lead": "no trust safeguarding lead: add one to the trust first",
+    "submitted": "trust response already submitted or accepted",
 }
 
 
@@ -100,21 +104,25 @@ class Recipient:
 
 @dataclass
 class Planned:
-    establishment_id: int
+    """One establishment (or, with ``trust_id``, one trust's own response) to remind; ``urn`` is a trust's UID."""
+
+    establishment_id: int | None
     name: str
     urn: str
     response_id: int
     kind: ReminderKind
     recipients: list[Recipient]
     incomplete_sections: list[str]
+    trust_id: int | None = None
 
 
 @dataclass
 class Skipped:
-    establishment_id: int
+    establishment_id: int | None
     name: str
     urn: str
     reason: str
+    trust_id: int | None = None
 
     @property
     def reason_text(self) -> str:
@@ -237,11 +245,144 @@ def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, f
     return plan
 
 
+#: the trust responses still to come in: chased like establishments, submitted or accepted ones are not
+UNFINISHED_TRUST_STATUSES = (ResponseStatus.NOT_STARTED, ResponseStatus.IN_PROGRESS, ResponseStatus.RETURNED)
+
+
+def _incomplete_titles(cycle: Cycle) -> Callable[[str | None], list[str]]:
+    sections = db.session.execute(
+        select(TemplateSection.key, TemplateSection.title).where(TemplateSection.template_id == cycle.template_id)
+        .order_by(TemplateSection.position)
+    ).all()
+
+    def titles(done: str | None) -> list[str]:
+        keys = set(done.split("\n")) if done else set()
+        return [title for key, title in sections if key not in keys]
+
+    return titles
+
+
+def plan_trust_reminders(cycle: Cycle, trust_ids: Iterable[int] | None = None, *, force: bool = False,
+                         cool_off_days: int = 3, statuses: Iterable[str] | None = None, now=None,
+                         max_per_cycle: int | None = None) -> Plan:
+    """Which trusts' safeguarding leads would be reminded of their trust's own response, and which are skipped.
+
+    The same rules as for establishments: the wording follows the response's status, a trust reminded
+    within ``cool_off_days`` is skipped unless ``force``, and one whose most-reminded lead has had
+    ``max_per_cycle`` reminders in the cycle is skipped whatever ``force`` says.
+
+    :param trust_ids: the trusts chosen (None: every trust with a response in the cycle)
+    """
+    now = now or utcnow()
+    reminded_lately = exists().where(
+        Reminder.cycle_id == cycle.id, Reminder.trust_id == Trust.id, Reminder.establishment_id.is_(None),
+        Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= now - timedelta(days=cool_off_days),
+    )
+    completed_sections = (
+        select(func.aggregate_strings(SectionProgress.section_key, "\n"))
+        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
+        .scalar_subquery()
+    )
+    lead = (
+        select(TrustContact.trust_id, User.id.label("user_id"), User.name, User.email)
+        .join(User, User.id == TrustContact.user_id).where(User.is_enabled.is_(True))
+        .subquery("trust_lead")
+    )
+    sent_to_lead = (
+        select(func.count()).where(Reminder.cycle_id == cycle.id, Reminder.trust_id == Trust.id,
+                                   Reminder.establishment_id.is_(None), Reminder.recipient_user_id == lead.c.user_id,
+                                   Reminder.status == ReminderStatus.SENT)
+        .scalar_subquery()
+    )
+    query = (
+        select(Trust.id, Trust.name, Trust.uid, Response.id, Response.status, reminded_lately, completed_sections,
+               lead.c.user_id, lead.c.name, lead.c.email, sent_to_lead)
+        .join(Assignment, Assignment.trust_id == Trust.id).join(Response, Response.assignment_id == Assignment.id)
+        .outerjoin(lead, lead.c.trust_id == Trust.id)
+        .where(Assignment.cycle_id == cycle.id)
+        .order_by(Trust.id, lead.c.user_id)
+    )
+    selections = [None] if trust_ids is None else list(_chunks(sorted(set(trust_ids))))
+    found: dict[int, tuple] = {}
+    contacts: dict[int, list[Recipient]] = {}
+    reminders_had: dict[int, int] = {}
+    for chosen in selections:
+        statement = query if chosen is None else query.where(Trust.id.in_(chosen))
+        for (trust_id, name, uid, response_id, state, lately, done, user_id, lead_name, address,
+             sent) in db.session.execute(statement):
+            found[trust_id] = (name, uid, response_id, state, lately, done)
+            if user_id is not None:
+                contacts.setdefault(trust_id, []).append(Recipient(user_id, lead_name or address, address))
+                reminders_had[trust_id] = max(reminders_had.get(trust_id, 0), sent or 0)
+    titles = _incomplete_titles(cycle)
+    wanted = set(statuses) if statuses else None
+    plan = Plan()
+    for trust_id, (name, uid, response_id, state, lately, done) in sorted(
+        found.items(), key=lambda item: (item[1][0].lower(), item[0])
+    ):
+        if state not in UNFINISHED_TRUST_STATUSES:
+            plan.skipped.append(Skipped(None, name, uid, "submitted", trust_id))
+            continue
+        if wanted is not None and state.value not in wanted:
+            continue
+        if trust_id not in contacts:
+            plan.skipped.append(Skipped(None, name, uid, "no_trust_lead", trust_id))
+            continue
+        if max_per_cycle is not None and reminders_had.get(trust_id, 0) >= max_per_cycle:
+            plan.skipped.append(Skipped(None, name, uid, "cap", trust_id))
+            continue
+        if lately and not force:
+            plan.skipped.append(Skipped(None, name, uid, "recent", trust_id))
+            continue
+        plan.to_send.append(Planned(None, name, uid, response_id, ReminderKind(state.value), contacts[trust_id],
+                                    titles(done), trust_id))
+    return plan
+
+
+@dataclass
+class UnfinishedTrust:
+    trust: Trust
+    response_id: int
+    status: ResponseStatus
+    leads: list[str]
+    reminders_sent: int
+    last_reminder_at: object
+
+
+def unfinished_trust_responses(cycle: Cycle) -> list[UnfinishedTrust]:
+    """The trusts whose own response in the cycle is not yet submitted or accepted, with their leads and chasing."""
+    rows = db.session.execute(
+        select(Trust, Response.id, Response.status).join(Assignment, Assignment.trust_id == Trust.id)
+        .join(Response, Response.assignment_id == Assignment.id)
+        .where(Assignment.cycle_id == cycle.id, Response.status.in_(UNFINISHED_TRUST_STATUSES))
+        .order_by(Trust.name, Trust.id)
+    ).all()
+    ids = [trust.id for trust, _r, _s in rows]
+    leads: dict[int, list[str]] = {}
+    chased: dict[int, tuple[int, object]] = {}
+    for chunk in _chunks(ids):
+        for trust_id, address in db.session.execute(
+            select(TrustContact.trust_id, User.email).join(User, User.id == TrustContact.user_id)
+            .where(TrustContact.trust_id.in_(chunk), User.is_enabled.is_(True)).order_by(User.email)
+        ):
+            leads.setdefault(trust_id, []).append(address)
+        for trust_id, count, last in db.session.execute(
+            select(Reminder.trust_id, func.count(), func.max(Reminder.sent_at))
+            .where(Reminder.cycle_id == cycle.id, Reminder.establishment_id.is_(None), Reminder.trust_id.in_(chunk),
+                   Reminder.status == ReminderStatus.SENT)
+            .group_by(Reminder.trust_id)
+        ):
+            chased[trust_id] = (count, last)
+    return [UnfinishedTrust(trust, response_id, status, leads.get(trust.id, []), *chased.get(trust.id, (0, None)))
+            for trust, response_id, status in rows]
+
+
 # --- queueing and delivering ----------------------------------------------------------------
 
 
-def _key(batch: str, establishment_id: int, address: str) -> str:
-    digest = hashlib.sha256(f"{establishment_id}:{address.lower()}".encode()).hexdigest()[:32]
+def _key(batch: str, target: int | str, address: str) -> str:
+    """The idempotency key: ``target`` is the establishment's id, or "trust-<id>" for a trust's own response."""
+    digest = hashlib.sha256(f"{target}:{address.lower()}".encode()).hexdigest()[:32]
     return f"{batch[:80]}:{digest}"
 
 
@@ -257,7 +398,8 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
     for subject, body in wording.values():
         check_wording(subject)
         check_wording(body)
-    keys = {_key(batch, p.establishment_id, r.email): (p, r) for p in plan.to_send for r in p.recipients}
+    keys = {_key(batch, p.establishment_id if p.trust_id is None else f"trust-{p.trust_id}", r.email): (p, r)
+            for p in plan.to_send for r in p.recipients}
     existing = set()
     for chunk in _chunks(list(keys)):
         existing |= set(db.session.scalars(select(Reminder.idempotency_key).where(Reminder.idempotency_key.in_(chunk))))
@@ -274,7 +416,8 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
             "incomplete_sections": "\n".join(f"- {title}" for title in planned.incomplete_sections) or "- none",
         }
         reminder = Reminder(
-            cycle_id=cycle.id, establishment_id=planned.establishment_id, recipient_email=recipient.email,
+            cycle_id=cycle.id, establishment_id=planned.establishment_id, trust_id=planned.trust_id,
+            recipient_email=recipient.email,
             recipient_user_id=recipient.user_id, kind=planned.kind, subject=one_line(render(subject, values))[:255],
             body=render(body, values), created_by_id=getattr(actor, "id", None), created_at=utcnow(),
             status=ReminderStatus.QUEUED, attempts=0, last_error="", idempotency_key=key,
@@ -343,7 +486,7 @@ def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attem
             result.sent += 1
         else:
             result.failed.append(reminder)
-        record("reminder." + reminder.status.value, actor, establishment=reminder.establishment,
+        record("reminder." + reminder.status.value, actor, establishment=reminder.establishment, trust=reminder.trust,
                cycle_id=reminder.cycle_id, to=reminder.recipient_email, kind=reminder.kind.value,
                attempts=reminder.attempts, error=reminder.last_error)
         db.session.flush()
@@ -409,6 +552,15 @@ def incomplete_establishments(cycle: Cycle, status: str | None = None) -> Select
 def chase_history(cycle: Cycle, establishment: Establishment) -> list[Reminder]:
     return list(db.session.scalars(
         select(Reminder).where(Reminder.cycle_id == cycle.id, Reminder.establishment_id == establishment.id)
+        .order_by(Reminder.created_at.desc(), Reminder.id.desc())
+    ))
+
+
+def trust_chase_history(cycle: Cycle, trust: Trust) -> list[Reminder]:
+    """The reminders about the trust's own response in this cycle, newest first."""
+    return list(db.session.scalars(
+        select(Reminder).where(Reminder.cycle_id == cycle.id, Reminder.trust_id == trust.id,
+                               Reminder.establishment_id.is_(None))
         .order_by(Reminder.created_at.desc(), Reminder.id.desc())
     ))
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from surveyapp import mail
 from surveyapp.audits.services import cycle_by_slug
 from surveyapp.auth.models import Role
-from surveyapp.auth.permissions import can_view_trust, lead_required, roles_required
+from surveyapp.auth.permissions import can_view_trust, is_lead, lead_required, roles_required
 from surveyapp.chasing import export, services, tracker
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
@@ -57,6 +57,7 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         progress=tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope),
         form=tracker_filter_form(request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None),
         schedule=services.schedule_for(cycle), can_send=current_user.role is Role.LEAD and trust is None,
+        unfinished_trusts=len(services.unfinished_trust_responses(cycle)) if trust is None else 0,
         link=link, **extra,
     )
 
@@ -135,6 +136,7 @@ def _preview_page(cycle, plan, form, force: bool):
     # the establishments skipped for want of a contact are the unfinished ones of the selection without one
     no_contact = chosen.to_args(no_contact=True, status=chosen.status or "incomplete", page=1)
     return render_template("chasing/preview.html", cycle=cycle, plan=plan, form=form, force=force,
+                           unfinished_trusts=len(services.unfinished_trust_responses(cycle)),
                            selection=_selection_fields(), cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
                            list_limit=PREVIEW_NAMES,
                            no_contact_link=url_for("chasing.show_tracker", slug=cycle.slug, **no_contact) + "#establishments")
@@ -189,6 +191,83 @@ def show_chase_history(slug: str, urn: str):
     establishment = db.session.scalar(select(Establishment).where(Establishment.urn == urn)) or abort(404)
     return render_template("chasing/history.html", cycle=cycle, establishment=establishment,
                            reminders=services.chase_history(cycle, establishment))
+
+
+# --- trusts' own responses --------------------------------------------------------------------
+
+
+@bp.get("/cycles/<slug>/tracker/trusts")
+@readers_required
+def show_trust_responses(slug: str):
+    """List the trusts whose own response is not yet submitted, with their leads and chasing so far."""
+    cycle = _cycle_or_404(slug)
+    return render_template("chasing/trust_responses.html", cycle=cycle,
+                           trusts=services.unfinished_trust_responses(cycle), can_send=is_lead(current_user))
+
+
+def _trust_plan(cycle, force: bool):
+    chosen = None if request.form.get("all") == "1" else [
+        n for n in map(whole_number, request.form.getlist("trust")) if n is not None]
+    return services.plan_trust_reminders(cycle, chosen, force=force,
+                                         cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+                                         max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
+
+
+def _trust_preview_page(cycle, plan, form, force: bool):
+    selection = [(key, value) for key in ("all", "trust") for value in request.form.getlist(key)]
+    return render_template("chasing/trust_preview.html", cycle=cycle, plan=plan, form=form, force=force,
+                           selection=selection, cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+
+
+@bp.post("/cycles/<slug>/trust-reminders/preview")
+@lead_required
+def preview_trust_reminders(slug: str):
+    """Show how many trust leads will be reminded of their trust's response and who is skipped, with the wording."""
+    cycle = _cycle_or_404(slug)
+    force = request.form.get("force") == "1"
+    plan = _trust_plan(cycle, force)
+    if not plan.to_send and not plan.skipped:
+        flash("Choose at least one trust to remind.", "info")
+        return redirect(url_for("chasing.show_trust_responses", slug=slug))
+    form = ReminderForm(formdata=None, batch=secrets.token_urlsafe(16), force="1" if force else "")
+    return _trust_preview_page(cycle, plan, form, force)
+
+
+@bp.post("/cycles/<slug>/trust-reminders/send")
+@lead_required
+def send_trust_reminders(slug: str):
+    """Send the previewed trust reminders: planned again now, queued and committed, then delivered."""
+    cycle = _cycle_or_404(slug)
+    form = ReminderForm()
+    force = form.force.data == "1"
+    plan = _trust_plan(cycle, force)
+    if not form.validate_on_submit() or not form.batch.data:
+        return _trust_preview_page(cycle, plan, form, force), 400
+    queued = services.queue_reminders(cycle, plan, batch=f"web:{form.batch.data}", actor=current_user,
+                                      base_url=current_app.config["BASE_URL"], wording=form.wording())
+    ids = [reminder.id for reminder in queued]
+    db.session.commit()  # the log exists before anything is sent: mail cannot be rolled back
+    delivery = _deliver(ids)
+    db.session.commit()
+    message = f"{delivery.sent} reminder{'s' if delivery.sent != 1 else ''} sent."
+    if plan.skipped:
+        message += f" {len(plan.skipped)} trust{'s' if len(plan.skipped) != 1 else ''} skipped."
+    if delivery.failed:
+        message += f" {len(delivery.failed)} could not be sent after retrying: see the chase history."
+    if not queued and plan.to_send:
+        message = "These reminders have already been sent."
+    flash(message, "success" if not delivery.failed else "info")
+    return redirect(url_for("chasing.show_trust_responses", slug=slug))
+
+
+@bp.get("/cycles/<slug>/trusts/<uid>/reminders")
+@readers_required
+def show_trust_chase_history(slug: str, uid: str):
+    """Show every reminder sent about one trust's own response in this cycle."""
+    cycle = _cycle_or_404(slug)
+    trust = db.session.scalar(select(Trust).where(Trust.uid == uid)) or abort(404)
+    return render_template("chasing/history.html", cycle=cycle, establishment=None, trust=trust,
+                           reminders=services.trust_chase_history(cycle, trust))
 
 
 @bp.get("/cycles/<slug>/non-responders.<fmt>")

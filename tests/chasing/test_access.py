@@ -22,6 +22,10 @@ def chasing_cases(world):
         ("chasing.export_non_responders", "GET", f"/cycles/{cycle}/non-responders.xlsx", LEAD_ONLY),
         ("chasing.edit_schedule", "GET", f"/cycles/{cycle}/reminders/schedule", LEAD_ONLY),
         ("chasing.list_outbox", "GET", "/outbox", LEAD_ONLY),
+        ("chasing.show_trust_responses", "GET", f"/cycles/{cycle}/tracker/trusts", READERS),
+        ("chasing.preview_trust_reminders", "POST", f"/cycles/{cycle}/trust-reminders/preview", LEAD_ONLY),
+        ("chasing.send_trust_reminders", "POST", f"/cycles/{cycle}/trust-reminders/send", LEAD_ONLY),
+        ("chasing.show_trust_chase_history", "GET", f"/cycles/{cycle}/trusts/{world['trust_uid']}/reminders", READERS),
     ]
 
 
