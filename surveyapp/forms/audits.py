@@ -153,6 +153,22 @@ class SectionForm:
             if error:
                 state.follow_up_errors["target_date"] = error
 
+    def require_follow_ups(self) -> None:
+        """Mark each part of a gap's follow-up that is still empty, naming the question."""
+        from surveyapp.audits.services import missing_follow_up_parts
+
+        for state in self.states:
+            if state.skipped or state.error:
+                continue
+            raw = state.follow_up_raw
+            target = ""
+            if raw.get("target_year"):
+                target, _error = _date_from_parts(
+                    {"day": raw["target_day"], "month": raw["target_month"], "year": raw["target_year"]}, "")
+            given = {"action": raw.get("action"), "owner": raw.get("owner"), "target_date": target}
+            for part in missing_follow_up_parts(state.question, state.value, given, self.reference):
+                state.follow_up_errors.setdefault(part, _FOLLOW_UP_MISSING[part] + state.question.text)
+
     # -- results -------------------------------------------------------------------------
 
     @property
@@ -233,6 +249,13 @@ class SectionForm:
                        "checked": state.raw.get("na") == NOT_APPLICABLE,
                        "hint": {"text": f"Select this instead of answering: {state.question.text}"}}],
         }
+
+
+_FOLLOW_UP_MISSING = {
+    "action": "Enter the action planned for: ",
+    "owner": "Enter who will do the action for: ",
+    "target_date": "Enter the date the action will be done by for: ",
+}
 
 
 def _raw_from_value(question: TemplateQuestion, value: str) -> dict[str, str]:
