@@ -214,6 +214,14 @@ class SectionForm:
 
     # -- rendering -----------------------------------------------------------------------
 
+    def follow_up_date_classes(self, state: QuestionState) -> dict[str, str]:
+        """The extra classes of the follow-up's target date boxes: the error border on those in error."""
+        if not state.follow_up_errors.get("target_date"):
+            return {"day": "", "month": "", "year": ""}
+        raw = state.follow_up_raw
+        wrong = date_parts_in_error({"day": raw.get("target_day"), "month": raw.get("target_month"), "year": raw.get("target_year")})
+        return {part: " govuk-input--error" if part in wrong else "" for part in ("day", "month", "year")}
+
     def gap_values(self, state: QuestionState) -> str:
         gap = state.question.gap or {}
         return " ".join(gap.get("when", []))
@@ -290,6 +298,13 @@ def _date_from_parts(parts: dict[str, str], what: str) -> tuple[str, str]:
         return make_date(int(day), int(month), int(year)).isoformat(), ""
     except InvalidAnswer:
         return "", f"{_short(what)} must be a real date"
+
+
+def date_parts_in_error(parts: dict[str, str]) -> set[str]:
+    """The boxes of a date in error that get the error border: the empty ones when only some
+    are empty (the message names them), otherwise all three."""
+    empty = {name for name in ("day", "month", "year") if not parts.get(name)}
+    return empty if empty and len(empty) < 3 else {"day", "month", "year"}
 
 
 def _short(text: str) -> str:

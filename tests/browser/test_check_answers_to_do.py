@@ -107,3 +107,28 @@ def test_the_things_left_become_errors_only_once_sign_off_is_tried(page, make):
     expect(summary.get_by_role("link")).to_have_count(25)
     expect(page.locator("#still-to-do")).to_have_count(0)
     assert response_of(response.assignment.establishment).status.value == "in_progress"
+
+
+def test_only_the_date_boxes_in_error_get_the_error_border(page, make):
+    dsl, response = _school_with_a_gap_and_24_answers_left(make)
+    sign_in_directly(page, dsl)
+
+    visit(page, f"/audits/{response.id}/sections/policies")
+    review = page.get_by_role("group", name="When was the policy last reviewed?")
+    review.get_by_label("Day").fill("1")
+    review.get_by_label("Month").fill("")
+    review.get_by_label("Year").fill("2026")
+    target = page.locator("#policy_current__follow-up").get_by_role("group", name="By when")
+    target.get_by_label("Day").fill("31")
+    target.get_by_label("Month").fill("3")
+    target.get_by_label("Year").fill("")
+    press(page, page.get_by_role("button", name="Save and continue"))
+
+    expect(page.locator(".govuk-error-summary").get_by_role("link")).to_have_count(2)
+    for group, wrong in ((review, "Month"), (target, "Year")):
+        for box in ("Day", "Month", "Year"):
+            border = expect(group.get_by_label(box))
+            if box == wrong:
+                border.to_have_class(re.compile(r"\bgovuk-input--error\b"))
+            else:
+                border.not_to_have_class(re.compile(r"\bgovuk-input--error\b"))
