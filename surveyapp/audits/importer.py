@@ -489,8 +489,10 @@ def _plan_actions(cycle: Cycle, submitted: list[RespondentReturn], response_ids:
     for chunk in range(0, len(trust_responses), 5000):
         ids.update(db.session.scalars(select(TrustCoverage.establishment_id)
                                       .where(TrustCoverage.response_id.in_(trust_responses[chunk:chunk + 5000]))))
-    if ids:
-        generate_for_cycle(cycle, sorted(ids))
+    # In chunks, so the gaps read to make the plans never hold a whole national file's answers at once.
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 100):
+        generate_for_cycle(cycle, ordered[start:start + 100])
 
 
 def _stand_in(cycle: Cycle, item: RespondentReturn) -> SimpleNamespace:
