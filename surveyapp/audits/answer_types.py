@@ -274,16 +274,19 @@ class Date(AnswerType):
 
     def field_params(self, state, label, hint_html):
         q = state.question
-        error = " govuk-input--error" if state.error else ""
         from markupsafe import Markup
+        from surveyapp.forms.audits import date_parts_in_error
+
+        wrong = date_parts_in_error(state.raw) if state.error else set()
+        error = {part: " govuk-input--error" if part in wrong else "" for part in ("day", "month", "year")}
 
         return {
             "id": q.key, "namePrefix": q.key,
             "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
             "items": [
-                {"name": "day", "label": "Day", "value": state.raw.get("day", ""), "classes": "govuk-input--width-2" + error},
-                {"name": "month", "label": "Month", "value": state.raw.get("month", ""), "classes": "govuk-input--width-2" + error},
-                {"name": "year", "label": "Year", "value": state.raw.get("year", ""), "classes": "govuk-input--width-4" + error},
+                {"name": "day", "label": "Day", "value": state.raw.get("day", ""), "classes": "govuk-input--width-2" + error["day"]},
+                {"name": "month", "label": "Month", "value": state.raw.get("month", ""), "classes": "govuk-input--width-2" + error["month"]},
+                {"name": "year", "label": "Year", "value": state.raw.get("year", ""), "classes": "govuk-input--width-4" + error["year"]},
             ],
             "hint": {"html": Markup(hint_html + (" " if hint_html else "") + "For example, 27 3 2026")},
         }

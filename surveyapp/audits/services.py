@@ -493,23 +493,48 @@ def effective_values(response: Response, trust_response: Response | None) -> dic
     return {item.question.key: item.value for group in effective_answers(response, trust_response) for item in group.answers}
 
 
-def missing_required(response: Response, trust_response: Response | None) -> list[TemplateQuestion]:
+FOLLOW_UP_PARTS = ("action", "owner", "target_date")
+
+
+@dataclass(frozen=True)
+class StillToDo:
+    """One thing that stops a response being submitted: an answer, or the follow-up of a gap."""
+
+    question: TemplateQuestion
+    #: answered, but these parts of the gap's follow-up (action, owner, target_date) are empty
+    follow_up_parts: tuple[str, ...] = ()
+
+    @property
+    def follow_up(self) -> bool:
+        return bool(self.follow_up_parts)
+
+
+def missing_follow_up_parts(question: TemplateQuestion, value: str, follow_up: dict | None, reference: date) -> list[str]:
+    """The parts of a gap's follow-up still to fill in (none when the answer is not a gap)."""
+    if not question.follow_up or not is_gap(question.type, question.gap, value, reference):
+        return []
+    return [part for part in FOLLOW_UP_PARTS if not (follow_up or {}).get(part)]
+
+
+def still_to_do(response: Response, trust_response: Response | None) -> list[StillToDo]:
+    """Everything left before the response can be submitted, in the order of the questions."""
     reference = response.assignment.cycle.opens_on
-    missing = []
+    left = []
     for group in effective_answers(response, trust_response):
         for item in group.answers:
             question = item.question
             if item.skipped:
                 continue
             if question.required and not item.value:
-                missing.append(question)
-            elif (
-                question.follow_up and not item.from_trust
-                and is_gap(question.type, question.gap, item.value, reference)
-                and not all((item.answer.follow_up or {}).get(part) for part in ("action", "owner", "target_date"))
-            ):
-                missing.append(question)
-    return missing
+                left.append(StillToDo(question))
+            elif not item.from_trust and (parts := missing_follow_up_parts(
+                    question, item.value, item.answer.follow_up if item.answer else None, reference)):
+                left.append(StillToDo(question, tuple(parts)))
+    return left
+
+
+def missing_required(response: Response, trust_response: Response | None) -> list[TemplateQuestion]:
+    return [item.question for item in still_to_do(response, trust_response)]
 
 
 def reference_for(response: Response) -> str:

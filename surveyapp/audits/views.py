@@ -93,6 +93,9 @@ def _edit_section(response, section_key: str):
     kept_token = request.values.get("kept")
     conflict = None
     saved_with_errors = False
+    # Arrived from a follow-up on the check answers page: show what it still needs beside its
+    # fields, and land on the first of them (static/app.js) rather than on an error summary.
+    checking = request.method == "GET" and request.args.get("check") == "1" and not request.args.get("kept")
 
     if request.method == "POST":
         form.fill_posted(request.form)
@@ -139,10 +142,12 @@ def _edit_section(response, section_key: str):
 
                 state.trust_answer = display(state.question.type, trust_answers[state.key].value, state.question.options)
         form.apply_conditions(elsewhere)
+        if checking:
+            form.require_follow_ups()
 
     return render_template(
         "audits/section.html", response=response, section=section, form=form, conflict=conflict,
-        saved_with_errors=saved_with_errors, restored=bool(kept_token) and request.method == "GET",
+        saved_with_errors=saved_with_errors, checking=checking, restored=bool(kept_token) and request.method == "GET",
         kept_token=kept_token if request.method == "GET" else None,
         trust=trust_response.assignment.trust if trust_response else None,
         any_last_year=any(s.from_last_year for s in form.states),
@@ -182,10 +187,12 @@ def check_answers(response):
     """Show every answer, section by section, before the declaration."""
     trust_response = services.covering_trust_response(response)
     open_to_change = response.status.is_editable and response.assignment.cycle.takes_answers
-    missing = services.missing_required(response, trust_response) if open_to_change else []
+    missing = services.still_to_do(response, trust_response) if open_to_change else []
+    # Until the DSL has tried to sign off, what is left is a to-do list, not an error.
+    tried = request.args.get("tried") == "1" and bool(missing)
     return render_template(
         "audits/check_answers.html", response=response, groups=services.effective_answers(response, trust_response),
-        missing=missing, trust=trust_response.assignment.trust if trust_response else None,
+        missing=missing, tried=tried, trust=trust_response.assignment.trust if trust_response else None,
     )
 
 
@@ -210,8 +217,7 @@ def declaration(response):
                             declaration_date=form.declaration_date.data, user=current_user)
         except services.IncompleteResponse:
             db.session.rollback()
-            flash("Some answers are missing. Answer them, then submit.", "info")
-            return redirect(url_for("audits.check_answers", response_id=response.id))
+            return redirect(url_for("audits.check_answers", response_id=response.id, tried=1))
         db.session.commit()
         return redirect(url_for("audits.confirmation", response_id=response.id))
     return render_template("audits/declaration.html", response=response, form=form, for_trust=for_trust)

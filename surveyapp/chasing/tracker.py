@@ -143,6 +143,23 @@ class TrackerFilters:
     def is_filtered(self) -> bool:
         return bool(self.filter_args)
 
+    @property
+    def described(self) -> list[str]:
+        """What the list is filtered and sorted by, in words, for the page title (each view its own)."""
+        words = []
+        if self.status:
+            words.append(STATUSES.get(self.status) or self.status.capitalize())
+        words += [value for value in (self.phase, self.type, self.district) if value]
+        if self.trust:
+            words.append("not in a trust" if self.trust == "none" else f"trust {self.trust}")
+        if self.no_contact:
+            words.append("no DSL who can sign in")
+        if self.q:
+            words.append(f"matching “{self.q}”")
+        if self.sort != "name" or self.direction != "asc":
+            words.append(f"sorted by {self.sort}{' (descending)' if self.direction == 'desc' else ''}")
+        return words
+
 
 # --- filters ----------------------------------------------------------------------------------
 

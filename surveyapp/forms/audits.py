@@ -153,6 +153,22 @@ class SectionForm:
             if error:
                 state.follow_up_errors["target_date"] = error
 
+    def require_follow_ups(self) -> None:
+        """Mark each part of a gap's follow-up that is still empty, naming the question."""
+        from surveyapp.audits.services import missing_follow_up_parts
+
+        for state in self.states:
+            if state.skipped or state.error:
+                continue
+            raw = state.follow_up_raw
+            target = ""
+            if raw.get("target_year"):
+                target, _error = _date_from_parts(
+                    {"day": raw["target_day"], "month": raw["target_month"], "year": raw["target_year"]}, "")
+            given = {"action": raw.get("action"), "owner": raw.get("owner"), "target_date": target}
+            for part in missing_follow_up_parts(state.question, state.value, given, self.reference):
+                state.follow_up_errors.setdefault(part, _FOLLOW_UP_MISSING[part] + state.question.text)
+
     # -- results -------------------------------------------------------------------------
 
     @property
@@ -198,6 +214,14 @@ class SectionForm:
 
     # -- rendering -----------------------------------------------------------------------
 
+    def follow_up_date_classes(self, state: QuestionState) -> dict[str, str]:
+        """The extra classes of the follow-up's target date boxes: the error border on those in error."""
+        if not state.follow_up_errors.get("target_date"):
+            return {"day": "", "month": "", "year": ""}
+        raw = state.follow_up_raw
+        wrong = date_parts_in_error({"day": raw.get("target_day"), "month": raw.get("target_month"), "year": raw.get("target_year")})
+        return {part: " govuk-input--error" if part in wrong else "" for part in ("day", "month", "year")}
+
     def gap_values(self, state: QuestionState) -> str:
         gap = state.question.gap or {}
         return " ".join(gap.get("when", []))
@@ -235,6 +259,13 @@ class SectionForm:
         }
 
 
+_FOLLOW_UP_MISSING = {
+    "action": "Enter the action planned for: ",
+    "owner": "Enter who will do the action for: ",
+    "target_date": "Enter the date the action will be done by for: ",
+}
+
+
 def _raw_from_value(question: TemplateQuestion, value: str) -> dict[str, str]:
     kind = answer_type(question.type)
     if value == NOT_APPLICABLE:
@@ -267,6 +298,13 @@ def _date_from_parts(parts: dict[str, str], what: str) -> tuple[str, str]:
         return make_date(int(day), int(month), int(year)).isoformat(), ""
     except InvalidAnswer:
         return "", f"{_short(what)} must be a real date"
+
+
+def date_parts_in_error(parts: dict[str, str]) -> set[str]:
+    """The boxes of a date in error that get the error border: the empty ones when only some
+    are empty (the message names them), otherwise all three."""
+    empty = {name for name in ("day", "month", "year") if not parts.get(name)}
+    return empty if empty and len(empty) < 3 else {"day", "month", "year"}
 
 
 def _short(text: str) -> str:

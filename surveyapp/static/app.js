@@ -34,3 +34,14 @@ for (const block of document.querySelectorAll('[data-condition-question]')) {
   radios.forEach((radio) => radio.addEventListener('change', update))
   update()
 }
+
+// Arriving at a field named in the address (a link from the check answers page to a follow-up
+// still to do), with no error summary to take the focus: focus that field, with its label and
+// error message in view.
+const landing = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)))
+if (landing && landing.matches('input, textarea, select') && !document.querySelector('.govuk-error-summary')) {
+  const group = landing.closest('.govuk-form-group--error') || landing.closest('.govuk-form-group')
+  landing.focus({ preventScroll: true })
+  // After the browser's own jump to the fragment, which would hide the label and error above the field.
+  window.addEventListener('load', () => requestAnimationFrame(() => { if (group) group.scrollIntoView() }))
+}

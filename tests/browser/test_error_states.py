@@ -94,5 +94,8 @@ def test_check_answers_with_answers_missing_lists_them_accessibly(page, make):
     school, dsl, response = school_with_answers(make, POLICIES)
     sign_in_directly(page, dsl)
     visit(page, f"/audits/{response.id}/check")
-    expect(page.locator(".govuk-error-summary")).to_contain_text("3 answers are still needed before you can submit")
+    # Nothing was submitted yet: a list of what is left, not an error summary.
+    expect(page.locator(".govuk-error-summary")).to_have_count(0)
+    expect(page.locator("#still-to-do")).to_contain_text("3 answers are still needed before you can submit")
+    expect(page.locator("#still-to-do").get_by_role("link")).to_have_count(3)
     expect(page.get_by_role("button", name="Continue to sign-off")).to_have_count(0)
