@@ -158,6 +158,12 @@ def send_reminders(slug: str):
     plan = _plan(cycle, force)
     if not form.validate_on_submit() or not form.batch.data:
         return _preview_page(cycle, plan, form, force), 400
+    _queue_and_deliver(cycle, plan, form, skipped_noun="establishment", failures_seen_on="the tracker")
+    return redirect(url_for("chasing.show_tracker", slug=slug))
+
+
+def _queue_and_deliver(cycle, plan, form, *, skipped_noun: str, failures_seen_on: str) -> None:
+    """Queue the planned reminders, commit, deliver them with retries, commit, and say what happened."""
     queued = services.queue_reminders(cycle, plan, batch=f"web:{form.batch.data}", actor=current_user,
                                       base_url=current_app.config["BASE_URL"], wording=form.wording())
     ids = [reminder.id for reminder in queued]
@@ -166,14 +172,13 @@ def send_reminders(slug: str):
     delivery = _deliver(ids)
     db.session.commit()
     message = f"{delivery.sent} reminder{'s' if delivery.sent != 1 else ''} sent."
-    if len(plan.skipped):
-        message += f" {len(plan.skipped)} establishment{'s' if len(plan.skipped) != 1 else ''} skipped."
+    if plan.skipped:
+        message += f" {len(plan.skipped)} {skipped_noun}{'s' if len(plan.skipped) != 1 else ''} skipped."
     if delivery.failed:
-        message += f" {len(delivery.failed)} could not be sent after retrying: see the tracker."
+        message += f" {len(delivery.failed)} could not be sent after retrying: see {failures_seen_on}."
     if not queued and plan.to_send:
         message = "These reminders have already been sent."
     flash(message, "success" if not delivery.failed else "info")
-    return redirect(url_for("chasing.show_tracker", slug=slug))
 
 
 def _deliver(ids: list[int]):
@@ -243,20 +248,7 @@ def send_trust_reminders(slug: str):
     plan = _trust_plan(cycle, force)
     if not form.validate_on_submit() or not form.batch.data:
         return _trust_preview_page(cycle, plan, form, force), 400
-    queued = services.queue_reminders(cycle, plan, batch=f"web:{form.batch.data}", actor=current_user,
-                                      base_url=current_app.config["BASE_URL"], wording=form.wording())
-    ids = [reminder.id for reminder in queued]
-    db.session.commit()  # the log exists before anything is sent: mail cannot be rolled back
-    delivery = _deliver(ids)
-    db.session.commit()
-    message = f"{delivery.sent} reminder{'s' if delivery.sent != 1 else ''} sent."
-    if plan.skipped:
-        message += f" {len(plan.skipped)} trust{'s' if len(plan.skipped) != 1 else ''} skipped."
-    if delivery.failed:
-        message += f" {len(delivery.failed)} could not be sent after retrying: see the chase history."
-    if not queued and plan.to_send:
-        message = "These reminders have already been sent."
-    flash(message, "success" if not delivery.failed else "info")
+    _queue_and_deliver(cycle, plan, form, skipped_noun="trust", failures_seen_on="the chase history")
     return redirect(url_for("chasing.show_trust_responses", slug=slug))
 
 
