@@ -17,11 +17,11 @@ row per establishment, every question answered. Each run is a fresh process, so 
 
 The ratio (import / COPY) has a target of at most 2.
 """
+
 from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import random
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 EARLIER = "returns-2025-26"
@@ -55,8 +55,16 @@ def build(url: str, establishments: int, path: Path) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing"})
     with app.app_context():
         template = db.session.scalar(select(Cycle).where(Cycle.slug == SLUG)).template
-        db.session.add(Cycle(slug=EARLIER, name="Safeguarding audit 2025-26", template=template,
-                             opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31), scope={"types": [], "phases": []}))
+        db.session.add(
+            Cycle(
+                slug=EARLIER,
+                name="Safeguarding audit 2025-26",
+                template=template,
+                opens_on=date(2025, 9, 1),
+                due_on=date(2026, 3, 31),
+                scope={"types": [], "phases": []},
+            )
+        )
         db.session.commit()
         definition = json.loads(TEMPLATE.read_text())
         questions = [q for section in definition["sections"] for q in section["questions"]]
@@ -91,21 +99,28 @@ def run_import(url: str, path: Path) -> dict:
         counts = apply_responses(plan, filename=path.name)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         db.session.rollback()
-    return {"seconds": seconds, "plan": planned, "cpu": cpu, "rss_before": before, "rss_peak": _rss_mb(),
-            "answers": counts["answers"], "respondents": counts["respondents"]}
+    return {
+        "seconds": seconds,
+        "plan": planned,
+        "cpu": cpu,
+        "rss_before": before,
+        "rss_peak": _rss_mb(),
+        "answers": counts["answers"],
+        "respondents": counts["respondents"],
+    }
 
 
 def run_copy(url: str, path: Path, into_answers: bool) -> dict:
     import psycopg
 
     # The rows the import writes, as COPY text, built before the clock starts.
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     lines = []
     with path.open(newline="", encoding="utf-8") as source:
         reader = csv.reader(source)
         keys = next(reader)[2:]
         for number, row in enumerate(reader):
-            for key, value in zip(keys, row[2:]):
+            for key, value in zip(keys, row[2:], strict=True):
                 if value:
                     value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
                     lines.append((number, f"{key}\t{value}\t\\N\t{now}\t\\N\n"))
@@ -114,15 +129,25 @@ def run_copy(url: str, path: Path, into_answers: bool) -> dict:
             if into_answers:
                 # The places and empty responses the import would make first, outside the clock.
                 cycle_id = cursor.execute("SELECT id FROM cycles WHERE slug = %s", (EARLIER,)).fetchone()[0]
-                cursor.execute("INSERT INTO assignments (cycle_id, establishment_id) SELECT %s, id FROM establishments"
-                               " ORDER BY urn", (cycle_id,))
-                cursor.execute("INSERT INTO responses (assignment_id, status, imported, headteacher_name, chair_name,"
-                               " return_comment) SELECT id, 'not_started', false, '', '', '' FROM assignments"
-                               " WHERE cycle_id = %s ORDER BY id", (cycle_id,))
-                ids = [row[0] for row in cursor.execute(
-                    "SELECT r.id FROM responses r JOIN assignments a ON a.id = r.assignment_id"
-                    " JOIN establishments e ON e.id = a.establishment_id WHERE a.cycle_id = %s ORDER BY e.urn",
-                    (cycle_id,))]
+                cursor.execute(
+                    "INSERT INTO assignments (cycle_id, establishment_id) SELECT %s, id FROM establishments"
+                    " ORDER BY urn",
+                    (cycle_id,),
+                )
+                cursor.execute(
+                    "INSERT INTO responses (assignment_id, status, imported, headteacher_name, chair_name,"
+                    " return_comment) SELECT id, 'not_started', false, '', '', '' FROM assignments"
+                    " WHERE cycle_id = %s ORDER BY id",
+                    (cycle_id,),
+                )
+                ids = [
+                    row[0]
+                    for row in cursor.execute(
+                        "SELECT r.id FROM responses r JOIN assignments a ON a.id = r.assignment_id"
+                        " JOIN establishments e ON e.id = a.establishment_id WHERE a.cycle_id = %s ORDER BY e.urn",
+                        (cycle_id,),
+                    )
+                ]
                 table = "answers"
             else:
                 ids = list(range(1, len(lines) + 1))
@@ -133,17 +158,20 @@ def run_copy(url: str, path: Path, into_answers: bool) -> dict:
             del lines
             before = _rss_mb()
             started, cpu = time.perf_counter(), time.process_time()
-            with cursor.copy(f"COPY {table} (response_id, question_key, value, follow_up, updated_at,"
-                             " updated_by_id) FROM STDIN") as copy:
+            with cursor.copy(
+                f"COPY {table} (response_id, question_key, value, follow_up, updated_at, updated_by_id) FROM STDIN"
+            ) as copy:
                 for start in range(0, len(data), 1 << 20):
-                    copy.write(data[start:start + (1 << 20)])
+                    copy.write(data[start : start + (1 << 20)])
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         connection.rollback()
     return {"seconds": seconds, "cpu": cpu, "rss_before": before, "rss_peak": _rss_mb(), "answers": rows}
 
 
 def _child(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.imports", *args], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.imports", *args], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -171,17 +199,25 @@ def main() -> None:
     size = args.file.stat().st_size / 1e6
     print(f"{ours['respondents']:,} returns, {ours['answers']:,} answers, a {size:.1f} MB file")
     print(f"{'run':<52}{'wall s':>8}{'cpu s':>8}{'peak RSS MB':>13}{'growth MB':>11}")
-    print(f"{'COPY of the same answer rows (same indexes)':<52}{base['seconds']:>8.2f}{base['cpu']:>8.2f}"
-          f"{base['rss_peak']:>13.0f}{base['rss_peak'] - base['rss_before']:>11.0f}")
-    print(f"{'COPY of the same rows into the answers table':<52}{keyed['seconds']:>8.2f}{keyed['cpu']:>8.2f}"
-          f"{keyed['rss_peak']:>13.0f}{keyed['rss_peak'] - keyed['rss_before']:>11.0f}")
-    print(f"{'responses import (file -> cycle, all tables)':<52}{ours['seconds']:>8.2f}{ours['cpu']:>8.2f}"
-          f"{ours['rss_peak']:>13.0f}{ours['rss_peak'] - ours['rss_before']:>11.0f}")
+    print(
+        f"{'COPY of the same answer rows (same indexes)':<52}{base['seconds']:>8.2f}{base['cpu']:>8.2f}"
+        f"{base['rss_peak']:>13.0f}{base['rss_peak'] - base['rss_before']:>11.0f}"
+    )
+    print(
+        f"{'COPY of the same rows into the answers table':<52}{keyed['seconds']:>8.2f}{keyed['cpu']:>8.2f}"
+        f"{keyed['rss_peak']:>13.0f}{keyed['rss_peak'] - keyed['rss_before']:>11.0f}"
+    )
+    print(
+        f"{'responses import (file -> cycle, all tables)':<52}{ours['seconds']:>8.2f}{ours['cpu']:>8.2f}"
+        f"{ours['rss_peak']:>13.0f}{ours['rss_peak'] - ours['rss_before']:>11.0f}"
+    )
     print(f"{'  of which reading and checking the file':<52}{ours['plan']:>8.2f}")
     ratio, keyed_ratio = ours["seconds"] / base["seconds"], ours["seconds"] / keyed["seconds"]
-    print(f"ratio {ratio:.2f} to COPY (target <= 2: {'met' if ratio <= 2 else 'NOT met'}), "
-          f"{keyed_ratio:.2f} to COPY into the answers table; "
-          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(
+        f"ratio {ratio:.2f} to COPY (target <= 2: {'met' if ratio <= 2 else 'NOT met'}), "
+        f"{keyed_ratio:.2f} to COPY into the answers table; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+    )
 
 
 if __name__ == "__main__":

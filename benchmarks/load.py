@@ -18,6 +18,7 @@ Prints requests/s, p50/p95/p99 per page, errors, and whether the database holds 
 acknowledged saves (every acknowledged section's answers present, every acknowledged
 submission recorded once, nothing else).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,6 @@ import itertools
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -50,8 +50,14 @@ def valid_answer(question: dict, marker: int) -> dict[str, str]:
     key, kind = question["key"], question["type"]
     if kind == "date":
         return {f"{key}-day": "1", f"{key}-month": "9", f"{key}-year": "2026"}
-    value = {"yes_no": "yes", "yes_no_partly": "yes", "yes_no_unsure": "yes", "number": str(marker),
-             "percentage": "100", "text": f"load {marker}"}.get(kind)
+    value = {
+        "yes_no": "yes",
+        "yes_no_partly": "yes",
+        "yes_no_unsure": "yes",
+        "number": str(marker),
+        "percentage": "100",
+        "text": f"load {marker}",
+    }.get(kind)
     if kind == "choice":
         value = question["options"][0]["value"]
     return {key: value}
@@ -63,6 +69,7 @@ def build(count: int):
         users = [(make.dsl(school, email=f"dsl{n}@load.example").email, school.id) for n, school in enumerate(schools)]
         make.cycle(template=make.template(json.loads(TEMPLATE.read_text())), opens_on=date(2026, 9, 1))
         return users
+
     return _build
 
 
@@ -121,9 +128,16 @@ def journey(base: str, email: str, response_id: int, sections: list[dict], stats
     stats.add("GET check answers", check, check.status == 200)
     page = browser.request(f"/audits/{response_id}/declaration")
     stats.add("GET declaration", page, page.status == 200)
-    reply = browser.request(f"/audits/{response_id}/declaration", {
-        "csrf_token": page.csrf(), "headteacher_name": "Ann Head", "chair_name": "Cal Chair",
-        "declaration_date": ["1", "10", "2026"], "confirm": "y"})
+    reply = browser.request(
+        f"/audits/{response_id}/declaration",
+        {
+            "csrf_token": page.csrf(),
+            "headteacher_name": "Ann Head",
+            "chair_name": "Cal Chair",
+            "declaration_date": ["1", "10", "2026"],
+            "confirm": "y",
+        },
+    )
     ok = reply.status == 302 and reply.location.endswith("/confirmation")
     stats.add("POST declaration (submit)", reply, ok)
     if ok:
@@ -153,8 +167,15 @@ def run(kind: str, dsls: int, concurrency: int, workers: int, window: float = 0,
     url = database_for(kind, folder)
     upgrade(url, folder)
     users = seed(url, build(dsls))
-    response_of = {row.establishment_id: row.id for row in query(url, lambda: select(
-        Assignment.establishment_id, Response.id).join(Response, Response.assignment_id == Assignment.id))}
+    response_of = {
+        row.establishment_id: row.id
+        for row in query(
+            url,
+            lambda: select(Assignment.establishment_id, Response.id).join(
+                Response, Response.assignment_id == Assignment.id
+            ),
+        )
+    }
     sections = json.loads(TEMPLATE.read_text())["sections"]
     server = Gunicorn(url, folder, workers=workers)
     stats = Stats()
@@ -199,17 +220,40 @@ def run(kind: str, dsls: int, concurrency: int, workers: int, window: float = 0,
     log = server.stop()
 
     # Does the database hold exactly what the clients were told was saved?
-    stored = {(r.response_id, r.question_key) for r in query(url, lambda: select(Answer.response_id, Answer.question_key))}
-    expected = {(response_id, q["key"]) for (response_id, key) in stats.saved for s in sections if s["key"] == key
-                for q in s["questions"]}
-    submitted = {r.id for r in query(url, lambda: select(Response.id).where(Response.status == ResponseStatus.SUBMITTED))}
-    events = query(url, lambda: select(StatusEvent.response_id, func.count()).where(
-        StatusEvent.to_status == ResponseStatus.SUBMITTED).group_by(StatusEvent.response_id))
+    stored = {
+        (r.response_id, r.question_key) for r in query(url, lambda: select(Answer.response_id, Answer.question_key))
+    }
+    expected = {
+        (response_id, q["key"])
+        for (response_id, key) in stats.saved
+        for s in sections
+        if s["key"] == key
+        for q in s["questions"]
+    }
+    submitted = {
+        r.id for r in query(url, lambda: select(Response.id).where(Response.status == ResponseStatus.SUBMITTED))
+    }
+    events = query(
+        url,
+        lambda: (
+            select(StatusEvent.response_id, func.count())
+            .where(StatusEvent.to_status == ResponseStatus.SUBMITTED)
+            .group_by(StatusEvent.response_id)
+        ),
+    )
     exact = stored == expected and submitted == stats.submitted and all(n == 1 for _r, n in events)
     requests = sum(len(v) for v in stats.times.values())
-    return {"kind": kind, "elapsed": elapsed, "requests": requests, "times": stats.times, "errors": stats.errors,
-            "saves": len(stats.saved), "submitted": len(stats.submitted), "exact": exact,
-            "locked": log.count("database is locked")}
+    return {
+        "kind": kind,
+        "elapsed": elapsed,
+        "requests": requests,
+        "times": stats.times,
+        "errors": stats.errors,
+        "saves": len(stats.saved),
+        "submitted": len(stats.submitted),
+        "exact": exact,
+        "locked": log.count("database is locked"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,40 +266,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", default="postgresql,sqlite")
     args = parser.parse_args(argv)
     if args.window:
-        print(f"{args.dsls} DSLs arriving over {args.window:g} min, ~{args.think:g} s pause before each page, "
-              f"gunicorn -w {args.workers}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{args.dsls} DSLs arriving over {args.window:g} min, ~{args.think:g} s pause before each page, "
+            f"gunicorn -w {args.workers}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+        )
     else:
-        print(f"stress: {args.dsls} DSLs, {args.concurrency} browsers back to back, gunicorn -w {args.workers}, "
-              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"stress: {args.dsls} DSLs, {args.concurrency} browsers back to back, gunicorn -w {args.workers}, "
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+        )
     think = args.think if args.window else 0
-    results = [run(kind, args.dsls, args.concurrency, args.workers, args.window, think)
-               for kind in args.databases.split(",")]
+    results = [
+        run(kind, args.dsls, args.concurrency, args.workers, args.window, think) for kind in args.databases.split(",")
+    ]
     pages = list(dict.fromkeys(itertools.chain.from_iterable(r["times"] for r in results)))
     print(f"\n{'page':<28}" + "".join(f"{r['kind'] + ' p50/p95/p99 ms':>32}" for r in results))
     for page in pages:
         cells = []
         for r in results:
             values = r["times"].get(page, [])
-            cells.append(f"{percentile(values, .5):8.0f}{percentile(values, .95):8.0f}{percentile(values, .99):8.0f}"
-                         f"  (n={len(values)})" if values else "-")
+            cells.append(
+                f"{percentile(values, 0.5):8.0f}{percentile(values, 0.95):8.0f}{percentile(values, 0.99):8.0f}"
+                f"  (n={len(values)})"
+                if values
+                else "-"
+            )
         print(f"{page:<28}" + "".join(f"{c:>32}" for c in cells))
     print()
     for r in results:
         journeys_per_15 = r["submitted"] / r["elapsed"] * 900
-        print(f"{r['kind']:<11} {r['requests']} requests in {r['elapsed']:.1f} s = {r['requests'] / r['elapsed']:.1f} req/s; "
-              f"errors {len(r['errors'])}; saves acknowledged {r['saves']}, submitted {r['submitted']} of {args.dsls}; "
-              f"database holds exactly the acknowledged saves: {'yes' if r['exact'] else 'NO'}; "
-              f"'database is locked' in log: {r['locked']}; "
-              + (f"all {r['submitted']} submitted within {r['elapsed'] / 60:.1f} min" if args.window else
-                 f"pace {journeys_per_15:.0f} journeys per 15 min (target 400: {journeys_per_15 / 400:.1f}x)"))
+        print(
+            f"{r['kind']:<11} {r['requests']} requests in {r['elapsed']:.1f} s "
+            f"= {r['requests'] / r['elapsed']:.1f} req/s; "
+            f"errors {len(r['errors'])}; saves acknowledged {r['saves']}, submitted {r['submitted']} of {args.dsls}; "
+            f"database holds exactly the acknowledged saves: {'yes' if r['exact'] else 'NO'}; "
+            f"'database is locked' in log: {r['locked']}; "
+            + (
+                f"all {r['submitted']} submitted within {r['elapsed'] / 60:.1f} min"
+                if args.window
+                else f"pace {journeys_per_15:.0f} journeys per 15 min (target 400: {journeys_per_15 / 400:.1f}x)"
+            )
+        )
         for error in r["errors"][:5]:
             print("   ", error)
     if len(results) == 2:
         a, b = results
         post = "POST section"
         if a["times"].get(post) and b["times"].get(post):
-            print(f"\nsection save p95, {b['kind']} / {a['kind']}: "
-                  f"{percentile(b['times'][post], .95) / percentile(a['times'][post], .95):.2f}x")
+            print(
+                f"\nsection save p95, {b['kind']} / {a['kind']}: "
+                f"{percentile(b['times'][post], 0.95) / percentile(a['times'][post], 0.95):.2f}x"
+            )
     return 0 if all(not r["errors"] and r["exact"] for r in results) else 1
 
 

@@ -7,6 +7,7 @@ every establishment and fills three-quarters of the responses (half of those sub
 plans for their gaps) and a third of the trusts' responses, all with bulk inserts.
 Reuse it from other benchmarks: ``build_national(url)`` returns the cycle's slug.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,14 @@ from sqlalchemy import insert, select, update
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "surveyapp" / "audit_templates" / "s175-schools.json"
 PHASES = ["Primary", "Primary", "Primary", "Secondary", "Nursery", "All-through", "16 plus"]
-TYPES = ["Community school", "Voluntary aided school", "Academy converter", "Academy sponsor led", "Free schools", "Foundation school"]
+TYPES = [
+    "Community school",
+    "Voluntary aided school",
+    "Academy converter",
+    "Academy sponsor led",
+    "Free schools",
+    "Foundation school",
+]
 SLUG = "national-2026-27"
 
 
@@ -66,14 +74,28 @@ def build_national(url: str, establishments: int = 24000, trusts: int = 2500, se
         rows = []
         for n in range(establishments):
             in_trust = rng.random() < 0.45
-            rows.append({"urn": str(100000 + n), "name": rng.choice(["St ", "", "Hill ", "Oak ", "=Bad "]) + f"School {n:05d}",
-                         "phase": rng.choice(PHASES), "type_name": rng.choice(TYPES[2:5] if in_trust else TYPES),
-                         "district": f"District {rng.randint(1, 40)}", "is_open": True, "status_name": "Open",
-                         "la_name": f"LA {rng.randint(1, 150)}", "trust_id": rng.choice(trust_ids) if in_trust else None})
+            rows.append(
+                {
+                    "urn": str(100000 + n),
+                    "name": rng.choice(["St ", "", "Hill ", "Oak ", "=Bad "]) + f"School {n:05d}",
+                    "phase": rng.choice(PHASES),
+                    "type_name": rng.choice(TYPES[2:5] if in_trust else TYPES),
+                    "district": f"District {rng.randint(1, 40)}",
+                    "is_open": True,
+                    "status_name": "Open",
+                    "la_name": f"LA {rng.randint(1, 150)}",
+                    "trust_id": rng.choice(trust_ids) if in_trust else None,
+                }
+            )
         for start in range(0, len(rows), 5000):
-            db.session.execute(insert(Establishment), rows[start:start + 5000])
-        cycle = open_cycle(slug=SLUG, name="National safeguarding audit 2026-27", template=template,
-                           due_on=date(2027, 3, 31), opens_on=date(2026, 9, 1))
+            db.session.execute(insert(Establishment), rows[start : start + 5000])
+        cycle = open_cycle(
+            slug=SLUG,
+            name="National safeguarding audit 2026-27",
+            template=template,
+            due_on=date(2027, 3, 31),
+            opens_on=date(2026, 9, 1),
+        )
         db.session.flush()
         responses = db.session.execute(
             select(Response.id, Assignment.establishment_id).join(Assignment).where(Assignment.cycle_id == cycle.id)
@@ -96,10 +118,14 @@ def build_national(url: str, establishments: int = 24000, trusts: int = 2500, se
                     continue
                 plan = None
                 if q.get("follow_up") and is_gap(q["type"], q.get("gap"), value, date(2026, 9, 1)):
-                    plan = {"action": rng.choice(["Book training", "Update the policy", "-Review"]),
-                            "owner": rng.choice(["Head", "DSL", "@Governor"]),
-                            "target_date": (date(2026, 10, 1) + timedelta(days=rng.randint(0, 200))).isoformat()}
-                answers.append({"response_id": response_id, "question_key": q["key"], "value": value, "follow_up": plan})
+                    plan = {
+                        "action": rng.choice(["Book training", "Update the policy", "-Review"]),
+                        "owner": rng.choice(["Head", "DSL", "@Governor"]),
+                        "target_date": (date(2026, 10, 1) + timedelta(days=rng.randint(0, 200))).isoformat(),
+                    }
+                answers.append(
+                    {"response_id": response_id, "question_key": q["key"], "value": value, "follow_up": plan}
+                )
             if len(answers) > 20000:
                 db.session.execute(insert(Answer), answers)
                 answers = []
@@ -107,7 +133,9 @@ def build_national(url: str, establishments: int = 24000, trusts: int = 2500, se
             db.session.execute(insert(Answer), answers)
         for ids, status in ((submitted, ResponseStatus.SUBMITTED), (in_progress, ResponseStatus.IN_PROGRESS)):
             for start in range(0, len(ids), 5000):
-                db.session.execute(update(Response).where(Response.id.in_(ids[start:start + 5000])).values(status=status))
+                db.session.execute(
+                    update(Response).where(Response.id.in_(ids[start : start + 5000])).values(status=status)
+                )
         db.session.commit()
         db.engine.dispose()
     return SLUG

@@ -13,6 +13,7 @@ slowest, the median time spent in the database and the queries per request, then
 queries at a tenth of the size, and how many times slower the national page is. The load average is
 printed beside it: on a shared machine the times move with it, the query counts do not.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import create_engine, event, insert, select, text, update
 
@@ -45,7 +47,13 @@ def enrich(url: str, seed: int = 2) -> dict:
     """Add dates, section progress, contacts, last year's cycle and reminders to the national cycle."""
     from surveyapp import create_app
     from surveyapp.audits.models import (
-        Assignment, Cycle, Response, ResponseStatus, SectionProgress, SectionState, TemplateSection,
+        Assignment,
+        Cycle,
+        Response,
+        ResponseStatus,
+        SectionProgress,
+        SectionState,
+        TemplateSection,
     )
     from surveyapp.audits.services import open_cycle
     from surveyapp.auth.models import Role, User
@@ -58,11 +66,16 @@ def enrich(url: str, seed: int = 2) -> dict:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing"})
     with app.app_context():
         cycle = db.session.scalar(select(Cycle).where(Cycle.slug == SLUG))
-        sections = list(db.session.scalars(
-            select(TemplateSection.key).where(TemplateSection.template_id == cycle.template_id).order_by(TemplateSection.position)
-        ))
+        sections = list(
+            db.session.scalars(
+                select(TemplateSection.key)
+                .where(TemplateSection.template_id == cycle.template_id)
+                .order_by(TemplateSection.position)
+            )
+        )
         rows = db.session.execute(
-            select(Response.id, Response.status, Assignment.establishment_id).join(Assignment)
+            select(Response.id, Response.status, Assignment.establishment_id)
+            .join(Assignment)
             .where(Assignment.cycle_id == cycle.id)
         ).all()
         progress, stamps = [], []
@@ -73,51 +86,94 @@ def enrich(url: str, seed: int = 2) -> dict:
             for key in sections[:done]:
                 progress.append({"response_id": response_id, "section_key": key, "state": SectionState.COMPLETED})
             if done < len(sections) and status is ResponseStatus.IN_PROGRESS:
-                progress.append({"response_id": response_id, "section_key": sections[done], "state": SectionState.IN_PROGRESS})
+                progress.append(
+                    {"response_id": response_id, "section_key": sections[done], "state": SectionState.IN_PROGRESS}
+                )
             day = datetime(2026, 9, 1, 9, tzinfo=UTC) + timedelta(days=rng.randint(0, 80), minutes=rng.randint(0, 600))
-            stamps.append({"id": response_id, "updated_at": day,
-                           "submitted_at": day if status is ResponseStatus.SUBMITTED else None})
+            stamps.append(
+                {
+                    "id": response_id,
+                    "updated_at": day,
+                    "submitted_at": day if status is ResponseStatus.SUBMITTED else None,
+                }
+            )
         for start in range(0, len(progress), 20000):
-            db.session.execute(insert(SectionProgress), progress[start:start + 20000])
+            db.session.execute(insert(SectionProgress), progress[start : start + 20000])
         for start in range(0, len(stamps), 5000):
-            db.session.execute(update(Response), stamps[start:start + 5000])
+            db.session.execute(update(Response), stamps[start : start + 5000])
 
         establishments = list(db.session.scalars(select(Establishment.id).order_by(Establishment.id)))
-        users = [{"email": f"dsl{n}@bench.example.org", "name": f"DSL {n}", "role": Role.DSL}
-                 for n in establishments if rng.random() < 0.9]
+        users = [
+            {"email": f"dsl{n}@bench.example.org", "name": f"DSL {n}", "role": Role.DSL}
+            for n in establishments
+            if rng.random() < 0.9
+        ]
         db.session.execute(insert(User), users)
         user_ids = dict(db.session.execute(select(User.email, User.id)).all())
-        db.session.execute(insert(EstablishmentContact), [
-            {"establishment_id": int(u["email"][3:].split("@")[0]), "user_id": user_ids[u["email"]], "role": ContactRole.DSL}
-            for u in users
-        ])
+        db.session.execute(
+            insert(EstablishmentContact),
+            [
+                {
+                    "establishment_id": int(u["email"][3:].split("@")[0]),
+                    "user_id": user_ids[u["email"]],
+                    "role": ContactRole.DSL,
+                }
+                for u in users
+            ],
+        )
         lead = User(email="lead@bench.example.org", name="Lead", role=Role.LEAD, password_hash=hash_password(PASSWORD))
         db.session.add(lead)
         db.session.flush()
 
-        previous = open_cycle(slug="national-2025-26", name="National safeguarding audit 2025-26", template=cycle.template,
-                              due_on=date(2026, 3, 31), opens_on=date(2025, 9, 1))
+        previous = open_cycle(
+            slug="national-2025-26",
+            name="National safeguarding audit 2025-26",
+            template=cycle.template,
+            due_on=date(2026, 3, 31),
+            opens_on=date(2025, 9, 1),
+        )
         db.session.flush()
         last_year = [
-            {"id": rid, "status": ResponseStatus.ACCEPTED,
-             "submitted_at": datetime(2025, 9, 15, tzinfo=UTC) + timedelta(days=rng.randint(0, 220))}
-            for rid in db.session.scalars(select(Response.id).join(Assignment).where(Assignment.cycle_id == previous.id))
+            {
+                "id": rid,
+                "status": ResponseStatus.ACCEPTED,
+                "submitted_at": datetime(2025, 9, 15, tzinfo=UTC) + timedelta(days=rng.randint(0, 220)),
+            }
+            for rid in db.session.scalars(
+                select(Response.id).join(Assignment).where(Assignment.cycle_id == previous.id)
+            )
             if rng.random() < 0.93
         ]
         for start in range(0, len(last_year), 5000):
-            db.session.execute(update(Response), last_year[start:start + 5000])
+            db.session.execute(update(Response), last_year[start : start + 5000])
 
         chased = rng.sample(establishments, len(establishments) // 4)
-        db.session.execute(insert(Reminder), [
-            {"cycle_id": cycle.id, "establishment_id": e, "recipient_email": f"dsl{e}@bench.example.org",
-             "kind": ReminderKind.NOT_STARTED, "subject": "Reminder", "body": "Please start", "created_at": datetime(2026, 11, 1, tzinfo=UTC),
-             "status": ReminderStatus.SENT if rng.random() < 0.97 else ReminderStatus.FAILED, "attempts": 1, "last_error": "",
-             "sent_at": datetime(2026, 11, 1, tzinfo=UTC), "idempotency_key": f"bench:{e}"}
-            for e in chased
-        ])
+        db.session.execute(
+            insert(Reminder),
+            [
+                {
+                    "cycle_id": cycle.id,
+                    "establishment_id": e,
+                    "recipient_email": f"dsl{e}@bench.example.org",
+                    "kind": ReminderKind.NOT_STARTED,
+                    "subject": "Reminder",
+                    "body": "Please start",
+                    "created_at": datetime(2026, 11, 1, tzinfo=UTC),
+                    "status": ReminderStatus.SENT if rng.random() < 0.97 else ReminderStatus.FAILED,
+                    "attempts": 1,
+                    "last_error": "",
+                    "sent_at": datetime(2026, 11, 1, tzinfo=UTC),
+                    "idempotency_key": f"bench:{e}",
+                }
+                for e in chased
+            ],
+        )
         trust_uid = db.session.scalar(
-            select(Trust.uid).join(Establishment, Establishment.trust_id == Trust.id)
-            .group_by(Trust.uid).order_by(text("count(*) desc")).limit(1)
+            select(Trust.uid)
+            .join(Establishment, Establishment.trust_id == Trust.id)
+            .group_by(Trust.uid)
+            .order_by(text("count(*) desc"))
+            .limit(1)
         )
         counts = {"establishments": len(establishments), "contacts": len(users), "reminders": len(chased)}
         db.session.commit()
@@ -144,7 +200,11 @@ def pages(trust_uid: str) -> list[tuple[str, str, dict | None]]:
         ("breakdown by trust", t + "/by-trust", None),
         ("trust lead's tracker (largest trust)", f"/trusts/{trust_uid}/cycles/{SLUG}/tracker", None),
         ("chase history", f"/cycles/{SLUG}/establishments/100001/reminders", None),
-        ("reminder preview: all not complete", f"/cycles/{SLUG}/reminders/preview", {"all": "1", "status": "incomplete"}),
+        (
+            "reminder preview: all not complete",
+            f"/cycles/{SLUG}/reminders/preview",
+            {"all": "1", "status": "incomplete"},
+        ),
         ("non-responders CSV", f"/cycles/{SLUG}/non-responders.csv", None),
     ]
 
@@ -163,10 +223,17 @@ def measure(url: str, trust_uid: str) -> dict[str, Timing]:
     from surveyapp import create_app
     from surveyapp.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark-" * 5, "ENV_NAME": "testing",
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      # the pages are timed, not the sign-in: the lead signs in with a password only
-                      "TWO_FACTOR_ROLES": []})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark-" * 5,
+            "ENV_NAME": "testing",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            # the pages are timed, not the sign-in: the lead signs in with a password only
+            "TWO_FACTOR_ROLES": [],
+        }
+    )
     results = {}
     with app.app_context():
         client = app.test_client()
@@ -183,7 +250,7 @@ def measure(url: str, trust_uid: str) -> dict[str, Timing]:
         event.listen(db.engine, "before_cursor_execute", started)
         event.listen(db.engine, "after_cursor_execute", finished)
         for label, path, data in pages(trust_uid):
-            fetch = (lambda: client.post(path, data=data)) if data is not None else (lambda: client.get(path))
+            fetch = partial(client.post, path, data=data) if data is not None else partial(client.get, path)
             fetch()  # templates compiled, connection warm: not timed
             timings, sql, per_request, status = [], [], [], 0
             for _ in range(RUNS):
@@ -194,7 +261,9 @@ def measure(url: str, trust_uid: str) -> dict[str, Timing]:
                 sql.append(sum(queries) * 1000)
                 per_request.append(len(queries))
                 status = response.status_code
-            results[label] = Timing(statistics.median(timings), max(timings), statistics.median(sql), max(per_request), status)
+            results[label] = Timing(
+                statistics.median(timings), max(timings), statistics.median(sql), max(per_request), status
+            )
         db.engine.dispose()
     return results
 
@@ -202,9 +271,12 @@ def measure(url: str, trust_uid: str) -> dict[str, Timing]:
 def largest_trust(url: str) -> str:
     engine = create_engine(url)
     with engine.connect() as connection:
-        uid = connection.scalar(text(
-            "SELECT t.uid FROM trusts t JOIN establishments e ON e.trust_id = t.id GROUP BY t.uid ORDER BY count(*) DESC LIMIT 1"
-        ))
+        uid = connection.scalar(
+            text(
+                "SELECT t.uid FROM trusts t JOIN establishments e ON e.trust_id = t.id "
+                "GROUP BY t.uid ORDER BY count(*) DESC LIMIT 1"
+            )
+        )
     engine.dispose()
     return uid
 
@@ -220,27 +292,37 @@ def main(url: str, build: bool = True) -> None:
         started = time.perf_counter()
         build_national(target, *size)
         built[target] = enrich(target)
-        print(f"built {target.rsplit('/', 1)[1]}: {built[target]['establishments']:,} establishments, "
-              f"{built[target]['contacts']:,} DSL contacts, {built[target]['reminders']:,} reminders "
-              f"in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"built {target.rsplit('/', 1)[1]}: {built[target]['establishments']:,} establishments, "
+            f"{built[target]['contacts']:,} DSL contacts, {built[target]['reminders']:,} reminders "
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     load_before = os.getloadavg()
     small = measure(small_url, built[small_url]["trust_uid"])
     large = measure(url, built[url]["trust_uid"])
     load_after = os.getloadavg()
     print()
     print(f"{RUNS} runs per page after one untimed; times in ms; 'SQL' is the median time waiting for the database.")
-    print(f"Load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after, on {os.cpu_count()} cores.")
+    print(
+        f"Load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after, "
+        f"on {os.cpu_count()} cores."
+    )
     print()
-    header = (f"{'page':38} | {'national: median':>16} {'slowest':>8} {'SQL':>6} {'queries':>7} | "
-              f"{'1/10: median':>12} {'queries':>7} | {'time x':>6}")
+    header = (
+        f"{'page':38} | {'national: median':>16} {'slowest':>8} {'SQL':>6} {'queries':>7} | "
+        f"{'1/10: median':>12} {'queries':>7} | {'time x':>6}"
+    )
     print(header)
     print("-" * len(header))
     for label, big in large.items():
         little = small[label]
         ratio = big.median_ms / little.median_ms if little.median_ms else float("nan")
         flag = "" if big.status == little.status == 200 else f"  (status {big.status}/{little.status})"
-        print(f"{label:38} | {big.median_ms:16.0f} {big.slowest_ms:8.0f} {big.sql_ms:6.0f} {big.queries:7d} | "
-              f"{little.median_ms:12.0f} {little.queries:7d} | {ratio:6.1f}{flag}")
+        print(
+            f"{label:38} | {big.median_ms:16.0f} {big.slowest_ms:8.0f} {big.sql_ms:6.0f} {big.queries:7d} | "
+            f"{little.median_ms:12.0f} {little.queries:7d} | {ratio:6.1f}{flag}"
+        )
     same = all(large[k].queries == small[k].queries for k in large)
     print()
     print("Queries per request the same at both sizes:", "yes" if same else "NO")

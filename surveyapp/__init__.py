@@ -1,4 +1,5 @@
 """surveyapp: safeguarding self-audits for local authorities, schools and trusts."""
+
 from __future__ import annotations
 
 import os
@@ -27,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_signal_receivers()
     register_errorhandlers(app)
     register_security(app)
+    register_transaction(app)
     register_commands(app)
     return app
 
@@ -71,9 +73,11 @@ def register_templates(app: Flask) -> None:
     from govuk_frontend_wtf.main import WTFormsHelpers
 
     from surveyapp import filters
+    from surveyapp.policy import may_in_template
 
     WTFormsHelpers(app)
     filters.register(app)
+    app.jinja_env.globals["may"] = may_in_template
 
 
 def register_extensions(app: Flask) -> None:
@@ -92,31 +96,54 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from surveyapp.activity.views import bp as activity_bp
-    from surveyapp.audits.views import bp as audits_bp
-    from surveyapp.auth.views import bp as auth_bp
-    from surveyapp.audits.manage_views import bp as manage_bp
-    from surveyapp.establishments.views import bp as establishments_bp
-    from surveyapp.main_views import bp as main_bp
-
-    for blueprint in (main_bp, auth_bp, establishments_bp, manage_bp, audits_bp, activity_bp):
-        app.register_blueprint(blueprint)
+    """One blueprint per area of the product."""
     from surveyapp.actions.views import bp as actions_bp
+    from surveyapp.activity_log.views import bp as activity_bp
     from surveyapp.analysis.views import bp as analysis_bp
     from surveyapp.audits.cycle_views import bp as cycles_bp
+    from surveyapp.audits.editor_views import bp as editor_bp
+    from surveyapp.audits.manage_views import bp as manage_bp
+    from surveyapp.audits.views import bp as audits_bp
+    from surveyapp.auth.views import bp as auth_bp
     from surveyapp.chasing.views import bp as chasing_bp
+    from surveyapp.establishments.views import bp as establishments_bp
+    from surveyapp.exports.views import bp as exports_bp
+    from surveyapp.jobs.views import bp as jobs_bp
     from surveyapp.la_actions.views import bp as la_actions_bp
+    from surveyapp.main_views import bp as main_bp
     from surveyapp.reports.views import bp as reports_bp
 
-    from surveyapp.audits.editor_views import bp as editor_bp
-
-    for blueprint in (chasing_bp, analysis_bp, actions_bp, la_actions_bp, reports_bp, cycles_bp, editor_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        establishments_bp,
+        manage_bp,
+        audits_bp,
+        activity_bp,
+        chasing_bp,
+        analysis_bp,
+        actions_bp,
+        exports_bp,
+        la_actions_bp,
+        reports_bp,
+        cycles_bp,
+        editor_bp,
+        jobs_bp,
+    ):
         app.register_blueprint(blueprint)
 
 
 def register_signal_receivers() -> None:
-    """Connect the areas that follow another area's news (running cycles follow register imports)."""
+    """Connect the areas that follow another area's news (running cycles follow register imports, and
+    action plans follow submitted and imported returns), and register the work each area does as jobs."""
+    from surveyapp.actions import services as _actions  # noqa: F401  (connects on import)
+
+    # The work of each kind of job, registered with the jobs area (surveyapp/jobs/work.py).
+    from surveyapp.activity_log import jobs as _activity_log_jobs  # noqa: F401
     from surveyapp.audits import register_changes  # noqa: F401  (connects on import)
+    from surveyapp.chasing import jobs as _chasing_jobs  # noqa: F401
+    from surveyapp.exports import jobs as _exports_jobs  # noqa: F401
+    from surveyapp.reports import jobs as _reports_jobs  # noqa: F401
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -127,6 +154,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_security(app: Flask) -> None:
     from surveyapp.security import register
+
+    register(app)
+
+
+def register_transaction(app: Flask) -> None:
+    from surveyapp.transaction import register
 
     register(app)
 

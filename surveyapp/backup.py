@@ -1,4 +1,5 @@
 """Consistent backups of a live SQLite database (PostgreSQL is backed up with pg_dump)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -28,7 +29,9 @@ def backup_sqlite(database_url: str, destination: str | Path) -> Path:
         raise BackupError(f"There is no SQLite database at {source_path!r}")
     destination = Path(destination)
     if destination.is_dir():
-        raise BackupError(f"{destination} is a folder: give a file name, e.g. {destination / 'surveyapp-backup.sqlite3'}")
+        raise BackupError(
+            f"{destination} is a folder: give a file name, e.g. {destination / 'surveyapp-backup.sqlite3'}"
+        )
     if destination.exists():
         raise BackupError(f"{destination} already exists: choose a new file name")
     destination.parent.mkdir(parents=True, exist_ok=True)

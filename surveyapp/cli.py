@@ -3,6 +3,7 @@
 The command names and options are a contract other tools call; keep them.
 Each command validates in full, then writes in one transaction.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from surveyapp.extensions import db
+from surveyapp.transaction import commits
 
 
 def _create_app():
@@ -25,6 +27,16 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """Safeguarding self-audits for local authorities, schools and trusts."""
+
+
+def cycle_called(slug: str):
+    """The cycle with this short name, or the command stops with a message saying there is none."""
+    from surveyapp.audits.services import cycle_by_slug
+
+    cycle = cycle_by_slug(slug)
+    if cycle is None:
+        raise click.ClickException(f'There is no cycle called "{slug}"')
+    return cycle
 
 
 def fail(message: str) -> None:
@@ -42,43 +54,46 @@ users = AppGroup("users", help="Accounts: leads, board viewers, contacts.")
 @users.command("create-lead")
 @click.argument("email")
 @click.option("--name", default="", help="The lead's full name.")
+@commits
 def create_lead(email: str, name: str) -> None:
     """Create an LA lead account and print a single-use link to set its password."""
-    from surveyapp.auth.models import Role, TokenPurpose
-    from surveyapp.auth.services import AccountError, create_user, issue_token
     from surveyapp.activity.services import record
+    from surveyapp.auth.invitations import invitation_link
+    from surveyapp.auth.models import Role
+    from surveyapp.auth.services import AccountError, create_user
 
     try:
         user = create_user(email, Role.LEAD, name)
     except AccountError as exc:
         fail(str(exc))
-    token = issue_token(user, TokenPurpose.INVITATION, current_app.config["INVITATION_HOURS"])
+    link = invitation_link(user)
     record("user.created", None, email=user.email, role=user.role.value, via="cli")
-    db.session.commit()
     click.echo(f"Created lead {user.email}. Set the password within {current_app.config['INVITATION_HOURS']} hours at:")
-    click.echo(f"{current_app.config['BASE_URL']}/set-password/{token}")
+    click.echo(link)
 
 
 @users.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["lead", "board", "dsl", "trust_lead"]), required=True)
 @click.option("--name", default="")
+@commits
 def create_any(email: str, role: str, name: str) -> None:
     """Create an account of any role and print its single-use set-password link."""
-    from surveyapp.auth.models import Role, TokenPurpose
-    from surveyapp.auth.services import AccountError, create_user, issue_token
     from surveyapp.activity.services import record
+    from surveyapp.auth.invitations import invitation_link
+    from surveyapp.auth.models import Role
+    from surveyapp.auth.services import AccountError, create_user
 
     try:
         user = create_user(email, Role(role), name)
     except AccountError as exc:
         fail(str(exc))
-    token = issue_token(user, TokenPurpose.INVITATION, current_app.config["INVITATION_HOURS"])
+    link = invitation_link(user)
     record("user.created", None, email=user.email, role=role, via="cli")
-    db.session.commit()
-    click.echo(f"{current_app.config['BASE_URL']}/set-password/{token}")
+    click.echo(link)
 
 
+@commits
 def _set_enabled(email: str, enabled: bool) -> None:
     from surveyapp.auth.services import AccountError, find_user, set_enabled
 
@@ -89,7 +104,6 @@ def _set_enabled(email: str, enabled: bool) -> None:
         changed = set_enabled(user, enabled, None)
     except AccountError as exc:
         fail(str(exc))
-    db.session.commit()
     state = "enabled" if enabled else "disabled"
     click.echo(f"{user.email} is {state}." if changed else f"{user.email} was already {state}; nothing changed.")
 
@@ -115,20 +129,36 @@ templates = AppGroup("templates", help="Audit templates (versioned question sets
 
 @templates.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--new-version", is_flag=True, help="If this version is in use, store the file as the next version.")
+@click.option(
+    "--new-version", is_flag=True, help="If this version is published or in use, store the file as the next version."
+)
+@commits
 def load_template_command(path: str, new_version: bool) -> None:
-    """Load a template definition from a JSON (or YAML) FILE."""
-    from surveyapp.audits.definitions import DefinitionError, TemplateFrozen, load_template, read_definition_file
+    """Load a template definition from a JSON (or YAML) FILE.
+
+    Only a version that is neither published nor in use is replaced; any other is frozen.
+    """
     from surveyapp.activity.services import record
+    from surveyapp.audits.definitions import (
+        DefinitionError,
+        TemplateFrozen,
+        TemplatePublished,
+        load_template,
+        read_definition_file,
+    )
 
     try:
         template, outcome = load_template(read_definition_file(path), new_version=new_version)
     except DefinitionError as exc:
         fail(f"{path} is not a valid template:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except TemplatePublished as exc:
+        fail(
+            f"{exc} Nothing was changed. To store the file as the next version, run:\n"
+            f"  surveyapp templates load {path} --new-version"
+        )
     except TemplateFrozen as exc:
         fail(str(exc))
     record("template.loaded", None, key=template.key, version=template.version, outcome=outcome)
-    db.session.commit()
     click.echo(f"{template.key} version {template.version}: {outcome} ({len(template.questions)} questions)")
 
 
@@ -144,8 +174,10 @@ def export_template_command(key: str, path: str, version: int | None) -> None:
 
     template = template_version(key, version)
     if template is None:
-        fail((f'There is no version {version} of template "{key}"' if version else f'There is no template "{key}"')
-             + ". See: surveyapp templates list")
+        fail(
+            (f'There is no version {version} of template "{key}"' if version else f'There is no template "{key}"')
+            + ". See: surveyapp templates list"
+        )
     Path(path).write_text(export_text(template.definition), encoding="utf-8")
     click.echo(f"Wrote {key} version {template.version} to {path} ({len(template.questions)} questions)")
 
@@ -158,8 +190,10 @@ def list_templates() -> None:
     from surveyapp.audits.models import AuditTemplate
 
     for template in db.session.scalars(select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version)):
-        frozen = " (in use, frozen)" if template.is_frozen else ""
-        click.echo(f"{template.key}\tv{template.version}\t{len(template.questions)} questions\t{template.title}{frozen}")
+        frozen = " (in use, frozen)" if template.is_frozen else " (published, frozen)" if template.published else ""
+        click.echo(
+            f"{template.key}\tv{template.version}\t{len(template.questions)} questions\t{template.title}{frozen}"
+        )
 
 
 # --- cycles ----------------------------------------------------------------------------
@@ -176,6 +210,7 @@ cycles = AppGroup("cycles", help="Yearly audit cycles.")
 @click.option("--type", "types", multiple=True, help="Only establishments of this type (repeatable).")
 @click.option("--phase", "phases", multiple=True, help="Only establishments of this phase (repeatable).")
 @click.option("--draft", is_flag=True, help="Keep it as a draft, unseen by schools, until `cycles launch`.")
+@commits
 def open_cycle_command(slug, name, template_key, due, opens, types, phases, draft) -> None:
     """Open a cycle: one assignment per open establishment in scope."""
     from surveyapp.audits.definitions import latest_template
@@ -190,11 +225,18 @@ def open_cycle_command(slug, name, template_key, due, opens, types, phases, draf
     except ValueError:
         fail("Dates must be written YYYY-MM-DD, e.g. 2027-03-31")
     try:
-        cycle = open_cycle(slug=slug, name=name, template=template, due_on=due_on, opens_on=opens_on,
-                           types=list(types), phases=list(phases), draft=draft)
+        cycle = open_cycle(
+            slug=slug,
+            name=name,
+            template=template,
+            due_on=due_on,
+            opens_on=opens_on,
+            types=list(types),
+            phases=list(phases),
+            draft=draft,
+        )
     except CycleError as exc:
         fail(str(exc))
-    db.session.commit()
     count = sum(1 for a in cycle.assignments if a.establishment_id)
     trusts = sum(1 for a in cycle.assignments if a.trust_id)
     made = "Drafted" if draft else "Opened"
@@ -206,10 +248,14 @@ def _cycle_or_fail(slug: str):
 
     cycle = cycle_by_slug(slug)
     if cycle is None:
-        fail(f'There is no cycle "{slug}". See them with the lead\'s Cycles page, or open one with: surveyapp cycles open')
+        fail(
+            f'There is no cycle "{slug}". '
+            "See them with the lead's Cycles page, or open one with: surveyapp cycles open"
+        )
     return cycle
 
 
+@commits
 def _change_cycle(slug: str, change, done: str) -> None:
     from surveyapp.audits.lifecycle import LifecycleError
 
@@ -218,7 +264,6 @@ def _change_cycle(slug: str, change, done: str) -> None:
         change(cycle)
     except LifecycleError as exc:
         fail(str(exc))
-    db.session.commit()
     click.echo(done.format(slug=cycle.slug, due=cycle.due_on.isoformat()))
 
 
@@ -262,8 +307,11 @@ def extend_cycle_command(slug: str, due: str, urn: str | None) -> None:
         establishment = db.session.scalar(select(Establishment).where(Establishment.urn == urn.strip()))
         if establishment is None:
             fail(f"There is no establishment with URN {urn} in the register")
-    done = (f"{establishment.name} (URN {establishment.urn}) is due on {due_on.isoformat()} in {{slug}}." if establishment
-            else "{slug} is now due on {due}.")
+    done = (
+        f"{establishment.name} (URN {establishment.urn}) is due on {due_on.isoformat()} in {{slug}}."
+        if establishment
+        else "{slug} is now due on {due}."
+    )
     _change_cycle(slug, lambda cycle: lifecycle.extend(cycle, due_on, None, establishment), done)
 
 
@@ -288,7 +336,6 @@ def archive_cycle_command(slug: str) -> None:
 def register(app: Flask) -> None:
     from surveyapp.audits.cli import responses
     from surveyapp.establishments.cli import contacts, establishments
-
     from surveyapp.retention.cli import data
 
     for group in (users, templates, cycles, establishments, contacts, responses, data):
@@ -302,13 +349,20 @@ def register(app: Flask) -> None:
     app.cli.add_command(reminders)
     from surveyapp.actions.cli import register as register_action_commands
 
-    register_action_commands(app)  # export, actions generate
-    from surveyapp.activity.cli import activity
+    register_action_commands(app)  # actions generate
+    from surveyapp.exports.cli import export_command
+
+    app.cli.add_command(export_command)
+    from surveyapp.activity_log.cli import activity
 
     app.cli.add_command(activity)
     from surveyapp.reports.cli import report_command
 
     app.cli.add_command(report_command)
+    from surveyapp.jobs.cli import jobs, worker_command
+
+    app.cli.add_command(worker_command)
+    app.cli.add_command(jobs)
 
 
 def _register_backup(app: Flask) -> None:
@@ -335,10 +389,10 @@ def _register_backup(app: Flask) -> None:
 @click.command("demo")
 @click.option("--reset", is_flag=True, help="Empty the database first.")
 @with_appcontext
+@commits
 def demo_command(reset: bool) -> None:
     """Fill the database with a demo local authority (about 400 establishments in 20 trusts)."""
     from surveyapp.demo import build_demo
 
     sign_ins = build_demo(reset=reset)
-    db.session.commit()
     click.echo(json.dumps(sign_ins, indent=2))

@@ -4,6 +4,7 @@ Nothing secret lives in code: SECRET_KEY and the SMTP password come from the
 environment. In development a random key is generated once and kept in the
 instance folder, so sign-ins survive a restart of the demo server.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,9 +67,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
 
     database_url = os.environ.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "surveyapp.sqlite3")
     if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
     smtp_security = (os.environ.get("SMTP_SECURITY") or "starttls").lower()
     if smtp_security not in {"starttls", "ssl", "none"}:
@@ -102,6 +103,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # sign-in went idle still has the CSRF secret that lets their save be kept.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute_hours),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=idle_minutes),
+        #: how long before the idle timeout a signed-in page warns that it is coming, and offers to stay signed in
+        "SESSION_TIMEOUT_WARNING": timedelta(minutes=min(_int("SESSION_WARNING_MINUTES", 5), idle_minutes)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -113,12 +116,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         #: roles that must set up two-factor sign-in (the lead can extend it to everyone in the app)
-        "TWO_FACTOR_ROLES": [r.strip() for r in (os.environ.get("TWO_FACTOR_ROLES", "lead,board")).split(",") if r.strip()],
+        "TWO_FACTOR_ROLES": [
+            r.strip() for r in (os.environ.get("TWO_FACTOR_ROLES", "lead,board")).split(",") if r.strip()
+        ],
         "REMINDER_COOL_OFF_DAYS": _int("REMINDER_COOL_OFF_DAYS", 3),
         #: reminders an establishment may have in one cycle (its most-reminded DSL); the preview shows who is at it
         "REMINDER_MAX_PER_CYCLE": _int("REMINDER_MAX_PER_CYCLE", 6),
         "REMINDER_ATTEMPTS": _int("REMINDER_ATTEMPTS", 3),
         "REMINDER_BACKOFF_SECONDS": _int("REMINDER_BACKOFF_SECONDS", 2),
+        # Long work (reminders, big exports) goes to an RQ queue on this Redis, run by `surveyapp worker`;
+        # without it, jobs run in the request that starts them (development, the demo, most tests).
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "JOB_QUEUE": os.environ.get("JOB_QUEUE") or "surveyapp",
+        "JOB_TIMEOUT_SECONDS": _int("JOB_TIMEOUT_SECONDS", 3600),
         #: reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, use the
         #: connecting address); more than the real number lets a client choose its own address
         "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),

@@ -9,6 +9,7 @@ normalised; name-like values that look like spreadsheet formulas are flagged (no
 refused) and neutralised by the exports. Importers add their own problems to the same list, so the
 person fixing the file sees every problem at once.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,9 +28,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 #: a well-formed multi-byte UTF-8 sequence; finding one in a file that is not valid
 #: UTF-8 means the file mixes encodings (reading it as Windows-1252 would garble it)
-_UTF8_SEQUENCE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 # A national GIAS extract has long free-text columns; nothing legitimate comes near this.
@@ -74,7 +73,10 @@ class ImportFailed(Exception):
 
 
 def header_key(text: str) -> str:
-    """Headers compare without case, spaces or punctuation: "TypeOfEstablishment (name)" -> "typeofestablishmentname"."""
+    """Headers compare without case, spaces or punctuation.
+
+    "TypeOfEstablishment (name)" -> "typeofestablishmentname".
+    """
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
@@ -125,7 +127,7 @@ class CsvTable:
     columns: dict[str, Column]
     problems: list[ImportProblem] = field(default_factory=list)
     #: name-like values that a spreadsheet would read as a formula: stored as given, flagged in the
-    #: preview, and neutralised by every export (exports/safe.py)
+    #: preview, and neutralised by every export (safe_cells.py)
     formula_like: list[ImportProblem] = field(default_factory=list)
 
     def has(self, key: str) -> bool:
@@ -150,6 +152,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
     :raises ImportFailed: the bytes are a workbook, UTF-16, binary or in another encoding
     """
+
     def refuse(reason: str, at: int | None = None) -> ImportFailed:
         line = data.count(b"\n", 0, at) + 1 if at is not None else None
         return ImportFailed([ImportProblem(line, None, reason)])
@@ -162,22 +165,30 @@ def decode(data: bytes) -> tuple[str, str]:
         raise refuse('the file is in UTF-16 ("Unicode text"): save it as "CSV UTF-8 (comma delimited)"')
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise refuse("the file contains NUL bytes, so it is not a CSV text file (it may be UTF-16 or a "
-                     'spreadsheet): save it as "CSV UTF-8 (comma delimited)"', nul)
+        raise refuse(
+            "the file contains NUL bytes, so it is not a CSV text file (it may be UTF-16 or a "
+            'spreadsheet): save it as "CSV UTF-8 (comma delimited)"',
+            nul,
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as not_utf8:
         if _UTF8_SEQUENCE.search(data):
             byte = data[not_utf8.start]
-            raise refuse(f"the file mixes UTF-8 with another encoding (byte 0x{byte:02X} here is not UTF-8), so some "
-                         'characters would be garbled: save it again as "CSV UTF-8 (comma delimited)"',
-                         not_utf8.start) from None
+            raise refuse(
+                f"the file mixes UTF-8 with another encoding (byte 0x{byte:02X} here is not UTF-8), so some "
+                'characters would be garbled: save it again as "CSV UTF-8 (comma delimited)"',
+                not_utf8.start,
+            ) from None
     try:
         return data.decode("cp1252"), "windows-1252"
     except UnicodeDecodeError as not_cp1252:
         byte = data[not_cp1252.start]
-        raise refuse(f"byte 0x{byte:02X} is not UTF-8 or Windows-1252 text, so the file cannot be read: "
-                     'save it as "CSV UTF-8 (comma delimited)"', not_cp1252.start) from None
+        raise refuse(
+            f"byte 0x{byte:02X} is not UTF-8 or Windows-1252 text, so the file cannot be read: "
+            'save it as "CSV UTF-8 (comma delimited)"',
+            not_cp1252.start,
+        ) from None
 
 
 #: characters Python does not count as whitespace but that print as nothing (zero-width spaces, BOM)
@@ -221,8 +232,9 @@ def open_csv(source: BinaryIO, columns: list[Column]) -> CsvTable:
     if "," not in header_line:
         for separator, name in ((";", "semicolons"), ("\t", "tabs")):
             if separator in header_line:
-                raise ImportFailed([ImportProblem(1, None, f"the file is separated by {name}; save it as "
-                                                           "comma-separated CSV")])
+                raise ImportFailed(
+                    [ImportProblem(1, None, f"the file is separated by {name}; save it as comma-separated CSV")]
+                )
 
     reader = csv.reader(itertools.chain([first], text), strict=True)
     try:
@@ -231,13 +243,17 @@ def open_csv(source: BinaryIO, columns: list[Column]) -> CsvTable:
         raise ImportFailed([ImportProblem(1, None, f"the header row cannot be read: {exc}")]) from None
     headers = [h.strip() for h in headers]
     if not any(headers):
-        raise ImportFailed([ImportProblem(1, None, "the first line must be the header row (the column names), but it is empty")])
+        raise ImportFailed(
+            [ImportProblem(1, None, "the first line must be the header row (the column names), but it is empty")]
+        )
 
     by_key = {column.key: column for column in columns}
     found, unmatched, positions, problems = _match_headers(headers, columns)
     for column in columns:
         if column.required and column.key not in found:
-            problems.append(ImportProblem(1, None, f'the file has no "{column.label}" column: the header row must name it'))
+            problems.append(
+                ImportProblem(1, None, f'the file has no "{column.label}" column: the header row must name it')
+            )
     if problems:
         raise ImportFailed(problems)
 
@@ -263,14 +279,23 @@ def _rows(table: CsvTable, reader, positions: dict[str, int]) -> Iterator[CsvRow
         if not any(value.strip() for value in fields):
             continue  # blank lines and spreadsheets' trailing ",,,," rows
         if len(fields) < width:
-            table.problems.append(ImportProblem(
-                start, None, f"has {len(fields)} column{'s' if len(fields) != 1 else ''}, the header has {width} — "
-                             "the file may have been cut short"))
+            table.problems.append(
+                ImportProblem(
+                    start,
+                    None,
+                    f"has {len(fields)} column{'s' if len(fields) != 1 else ''}, the header has {width} — "
+                    "the file may have been cut short",
+                )
+            )
             continue
         if len(fields) > width and any(value.strip() for value in fields[width:]):
-            table.problems.append(ImportProblem(
-                start, None, f"has {len(fields)} columns, the header has {width} — a value with a comma in it "
-                             "may need quotes"))
+            table.problems.append(
+                ImportProblem(
+                    start,
+                    None,
+                    f"has {len(fields)} columns, the header has {width} — a value with a comma in it may need quotes",
+                )
+            )
             continue
         values = {}
         problems_before = len(table.problems)
@@ -281,10 +306,15 @@ def _rows(table: CsvTable, reader, positions: dict[str, int]) -> Iterator[CsvRow
             # so a value that looks like a formula is flagged, never refused.
             value = normalise_whitespace(raw)
             if column.text and value and looks_like_formula(value):
-                table.formula_like.append(ImportProblem(
-                    start, table.column_name(key),
-                    f'"{_clip(value)}" starts with "{value[0]}", so a spreadsheet could read it as a formula: it is '
-                    "stored as given, and every export from this service shows it as text"))
+                table.formula_like.append(
+                    ImportProblem(
+                        start,
+                        table.column_name(key),
+                        f'"{_clip(value)}" starts with "{value[0]}", '
+                        "so a spreadsheet could read it as a formula: it is "
+                        "stored as given, and every export from this service shows it as text",
+                    )
+                )
             if column.max_length and len(value) > column.max_length:
                 table.problem(start, key, f"must be {column.max_length:,} characters or fewer (it has {len(value):,})")
                 continue
@@ -302,6 +332,7 @@ def sniff_encoding(source: BinaryIO, block_size: int = 1 << 18) -> str:
 
     :raises ImportFailed: as ``decode`` does, naming the same line
     """
+
     def refuse(reason: str, line: int | None = None) -> ImportFailed:
         return ImportFailed([ImportProblem(line, None, reason)])
 
@@ -329,8 +360,11 @@ def sniff_encoding(source: BinaryIO, block_size: int = 1 << 18) -> str:
         piece, carry = block[:cut], block[cut:]
         nul = piece.find(b"\x00")
         if nul >= 0:
-            raise refuse("the file contains NUL bytes, so it is not a CSV text file (it may be UTF-16 or a "
-                         'spreadsheet): save it as "CSV UTF-8 (comma delimited)"', lines + piece.count(b"\n", 0, nul) + 1)
+            raise refuse(
+                "the file contains NUL bytes, so it is not a CSV text file (it may be UTF-16 or a "
+                'spreadsheet): save it as "CSV UTF-8 (comma delimited)"',
+                lines + piece.count(b"\n", 0, nul) + 1,
+            )
         anything = anything or bool(piece.strip())
         if utf8_error is None:
             try:
@@ -351,12 +385,18 @@ def sniff_encoding(source: BinaryIO, block_size: int = 1 << 18) -> str:
         return "utf-8"
     if mixed:
         line, byte = utf8_error
-        raise refuse(f"the file mixes UTF-8 with another encoding (byte 0x{byte:02X} here is not UTF-8), so some "
-                     'characters would be garbled: save it again as "CSV UTF-8 (comma delimited)"', line)
+        raise refuse(
+            f"the file mixes UTF-8 with another encoding (byte 0x{byte:02X} here is not UTF-8), so some "
+            'characters would be garbled: save it again as "CSV UTF-8 (comma delimited)"',
+            line,
+        )
     if cp1252_error is not None:
         line, byte = cp1252_error
-        raise refuse(f"byte 0x{byte:02X} is not UTF-8 or Windows-1252 text, so the file cannot be read: "
-                     'save it as "CSV UTF-8 (comma delimited)"', line)
+        raise refuse(
+            f"byte 0x{byte:02X} is not UTF-8 or Windows-1252 text, so the file cannot be read: "
+            'save it as "CSV UTF-8 (comma delimited)"',
+            line,
+        )
     return "windows-1252"
 
 
@@ -381,7 +421,11 @@ def _match_headers(headers: list[str], columns: list[Column]):
             continue
         column = candidates[0]
         if column.key in found:
-            same = "appears twice" if header == found[column.key] else f'gives the same thing as column "{found[column.key]}"'
+            same = (
+                "appears twice"
+                if header == found[column.key]
+                else f'gives the same thing as column "{found[column.key]}"'
+            )
             problems.append(ImportProblem(1, header, f"{same}: keep one of them"))
             continue
         found[column.key] = header

@@ -1,4 +1,5 @@
 """Database engine settings that SQLite needs to behave under several writers."""
+
 from __future__ import annotations
 
 from sqlalchemy import event

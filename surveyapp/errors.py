@@ -1,4 +1,5 @@
 """Error pages: plain words, the GOV.UK layout, the right status code."""
+
 from __future__ import annotations
 
 from flask import Flask, render_template

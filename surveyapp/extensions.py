@@ -1,5 +1,8 @@
 """Flask extensions: created here, attached to the app in create_app."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -7,7 +10,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -25,6 +28,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # Type checkers cannot see through Flask-SQLAlchemy's generated model class: to them it is the Base.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -40,3 +48,10 @@ def str_enum(enum_class: type) -> db.Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+def rows_changed(statement: Any) -> int:
+    """Run an UPDATE or DELETE in the app's session and say how many rows it changed (a conditional
+    update that changed none lost a race)."""
+    result = db.session.execute(statement)
+    return cast(CursorResult, result).rowcount

@@ -1,7 +1,8 @@
 """Jinja filters for dates and statuses as GOV.UK pages write them."""
+
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import Flask
 
@@ -57,9 +58,20 @@ def form_errors(form) -> dict:
     return params
 
 
+def govuk_duration(value: timedelta) -> str:
+    """A length of time as a page says it: "2 hours", "90 minutes", "1 minute", "30 seconds"."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("" if count == 1 else "s")
+    return "0 seconds"
+
+
 def register(app: Flask) -> None:
     app.add_template_global(form_errors)
     app.add_template_filter(govuk_date)
     app.add_template_filter(govuk_datetime)
     app.add_template_filter(answer_text)
     app.add_template_filter(first_input_id)
+    app.add_template_filter(govuk_duration)

@@ -3,6 +3,7 @@
 Nothing is ever dropped: without SMTP_HOST every message is written to the
 outbox as an .eml file that the lead can read in the browser.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait as futures_wait
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -70,8 +70,9 @@ def send(settings: MailSettings, to: str, subject: str, body: str) -> str:
         return message["Message-ID"]
     try:
         if settings.security == "ssl":
-            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:

@@ -4,6 +4,7 @@ SQLite and PostgreSQL hold at most a signed 64-bit integer; a larger number in a
 ``?page=`` or ``?trust=`` used to reach the database and fail there (a 500). Such a
 number can name nothing, so it is treated as not found (ids) or clamped (pages).
 """
+
 from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter

@@ -3,6 +3,7 @@
 Services report progress through a plain callable ``progress(done, total)`` and know nothing of
 terminals; the commands pass one made here.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,8 +29,14 @@ def shown(description: str, stream: TextIO | None = None, unit: str = "") -> Ite
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
 
-        with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                 console=Console(file=stream), transient=False) as bar:
+        with Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+            transient=False,
+        ) as bar:
             task = bar.add_task(description, total=None)
 
             def draw(done: int, total: int) -> None:

@@ -1,4 +1,5 @@
 """Response headers and session lifetime rules applied to every request."""
+
 from __future__ import annotations
 
 from flask import Flask, request, session
@@ -37,7 +38,8 @@ def register(app: Flask) -> None:
         absolute = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
         if (last_seen is not None and now - last_seen > idle) or now - signed_in_at > absolute:
             logout_user()
-            session["signed_out_reason"] = "timeout"
+            # "timeout": idle for SESSION_IDLE_TIMEOUT (the sign-in page says so); "expired": the absolute limit.
+            session["signed_out_reason"] = "timeout" if now - signed_in_at <= absolute else "expired"
             return
         session["last_seen"] = now
 

@@ -3,6 +3,7 @@
 Tables are created once per run and emptied after every test, so each test
 starts from an empty database without paying for a fresh schema.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,6 @@ from sqlalchemy import create_engine, text
 from surveyapp import create_app
 from surveyapp.activity.models import SQLITE_APPEND_ONLY, SQLITE_DROP_APPEND_ONLY
 from surveyapp.extensions import db
-
 from tests.factories import Factory
 
 _TMP = Path(tempfile.mkdtemp(prefix="surveyapp-tests-"))
@@ -153,7 +153,10 @@ def outbox_messages(app):
     folder = Path(app.config["MAIL_OUTBOX"])
     if not folder.exists():
         return []
-    return [email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)]
+    return [
+        email.message_from_bytes(p.read_bytes())
+        for p in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    ]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Builders for real rows, so tests say what they need in a line."""
+
 from __future__ import annotations
 
 import itertools
@@ -23,10 +24,19 @@ SMALL_TEMPLATE = {
             "key": "policies",
             "title": "Policies",
             "questions": [
-                {"key": "policy_current", "text": "Is the child protection policy current?", "type": "yes_no",
-                 "gap": {"when": ["no"]}, "follow_up": {"prompt": "What will you do?"}},
-                {"key": "policy_review_date", "text": "When was the policy last reviewed?", "type": "date",
-                 "gap": {"older_than_months": 12}},
+                {
+                    "key": "policy_current",
+                    "text": "Is the child protection policy current?",
+                    "type": "yes_no",
+                    "gap": {"when": ["no"]},
+                    "follow_up": {"prompt": "What will you do?"},
+                },
+                {
+                    "key": "policy_review_date",
+                    "text": "When was the policy last reviewed?",
+                    "type": "date",
+                    "gap": {"older_than_months": 12},
+                },
                 {"key": "policy_notes", "text": "Anything else?", "type": "text", "required": False},
             ],
         },
@@ -34,12 +44,27 @@ SMALL_TEMPLATE = {
             "key": "prevent",
             "title": "Prevent duty",
             "questions": [
-                {"key": "prevent_wrap", "text": "Has the DSL completed WRAP?", "type": "yes_no_partly",
-                 "tags": ["prevent"], "gap": {"when": ["no", "partly"]}},
-                {"key": "prevent_trained_pct", "text": "What percentage of staff are Prevent trained?",
-                 "type": "percentage", "tags": ["prevent"], "gap": {"below": 90}},
-                {"key": "prevent_sef", "text": "Is Prevent in your self-evaluation?", "type": "yes_no_unsure",
-                 "tags": ["prevent"], "gap": {"when": ["no", "unsure"]}},
+                {
+                    "key": "prevent_wrap",
+                    "text": "Has the DSL completed WRAP?",
+                    "type": "yes_no_partly",
+                    "tags": ["prevent"],
+                    "gap": {"when": ["no", "partly"]},
+                },
+                {
+                    "key": "prevent_trained_pct",
+                    "text": "What percentage of staff are Prevent trained?",
+                    "type": "percentage",
+                    "tags": ["prevent"],
+                    "gap": {"below": 90},
+                },
+                {
+                    "key": "prevent_sef",
+                    "text": "Is Prevent in your self-evaluation?",
+                    "type": "yes_no_unsure",
+                    "tags": ["prevent"],
+                    "gap": {"when": ["no", "unsure"]},
+                },
             ],
         },
     ],
@@ -59,13 +84,25 @@ class Factory:
         db.session.flush()
         return trust
 
-    def establishment(self, name: str | None = None, urn: str | None = None, trust: Trust | None = None,
-                      phase: str = "Primary", type_name: str = "Community school", district: str = "Northtown",
-                      is_open: bool = True) -> Establishment:
+    def establishment(
+        self,
+        name: str | None = None,
+        urn: str | None = None,
+        trust: Trust | None = None,
+        phase: str = "Primary",
+        type_name: str = "Community school",
+        district: str = "Northtown",
+        is_open: bool = True,
+    ) -> Establishment:
         number = self.n()
         establishment = Establishment(
-            urn=urn or str(100000 + number), name=name or f"School {number}", phase=phase, type_name=type_name,
-            district=district, is_open=is_open, status_name="Open" if is_open else "Closed",
+            urn=urn or str(100000 + number),
+            name=name or f"School {number}",
+            phase=phase,
+            type_name=type_name,
+            district=district,
+            is_open=is_open,
+            status_name="Open" if is_open else "Closed",
             trust_id=trust.id if trust else None,
         )
         db.session.add(establishment)
@@ -76,8 +113,12 @@ class Factory:
         number = self.n()
         if password and password not in _HASH_CACHE:
             _HASH_CACHE[password] = hash_password(password)
-        user = User(email=email or f"user{number}@example.org", role=role, name=name or f"User {number}",
-                    password_hash=_HASH_CACHE.get(password) if password else None)
+        user = User(
+            email=email or f"user{number}@example.org",
+            role=role,
+            name=name or f"User {number}",
+            password_hash=_HASH_CACHE.get(password) if password else None,
+        )
         db.session.add(user)
         db.session.flush()
         return user
@@ -91,8 +132,13 @@ class Factory:
     def dsl(self, *establishments: Establishment, deputy: bool = False, **kwargs) -> User:
         user = self.user(Role.DSL, **kwargs)
         for establishment in establishments:
-            db.session.add(EstablishmentContact(establishment_id=establishment.id, user_id=user.id,
-                                                role=ContactRole.DEPUTY_DSL if deputy else ContactRole.DSL))
+            db.session.add(
+                EstablishmentContact(
+                    establishment_id=establishment.id,
+                    user_id=user.id,
+                    role=ContactRole.DEPUTY_DSL if deputy else ContactRole.DSL,
+                )
+            )
         db.session.flush()
         return user
 
@@ -106,10 +152,17 @@ class Factory:
         template, _ = load_template(definition or SMALL_TEMPLATE)
         return template
 
-    def cycle(self, slug: str = "2026-27", template=None, due_on: date = date(2027, 3, 31),
-              opens_on: date = date(2026, 9, 1), **kwargs):
+    def cycle(
+        self,
+        slug: str = "2026-27",
+        template=None,
+        due_on: date = date(2027, 3, 31),
+        opens_on: date = date(2026, 9, 1),
+        **kwargs,
+    ):
         template = template or self.template()
-        cycle = open_cycle(slug=slug, name=f"Safeguarding audit {slug}", template=template, due_on=due_on,
-                           opens_on=opens_on, **kwargs)
+        cycle = open_cycle(
+            slug=slug, name=f"Safeguarding audit {slug}", template=template, due_on=due_on, opens_on=opens_on, **kwargs
+        )
         db.session.commit()
         return cycle

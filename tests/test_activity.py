@@ -1,4 +1,5 @@
 """The activity log records changes of state and the lead can filter it."""
+
 from __future__ import annotations
 
 import csv
@@ -13,23 +14,26 @@ import pytest
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from surveyapp.activity import export
-from surveyapp.activity.services import ActivityFilters, activity_query
-
 from surveyapp.activity.models import ActivityRecord
+from surveyapp.activity.services import ActivityFilters
+from surveyapp.activity_log import export
+from surveyapp.activity_log.query import activity_query
 from surveyapp.extensions import db
 from tests.journey_data import DECLARATION, POLICIES_OK, PREVENT_OK
 
 
 def test_saves_submission_and_sign_ins_are_logged_and_filterable(client, make, sign_in):
-    school, other = make.establishment(name="Ash Primary"), make.establishment(name="Birch Primary")
+    school = make.establishment(name="Ash Primary")
+    make.establishment(name="Birch Primary")  # another school, which the URN filter must leave out
     dsl = make.dsl(school, email="dsl@ash.example.org")
     lead = make.lead()
     make.cycle()
     sign_in(dsl)
     from surveyapp.audits.models import Assignment, Response
 
-    response_id = db.session.scalar(select(Response.id).join(Assignment).where(Assignment.establishment_id == school.id))
+    response_id = db.session.scalar(
+        select(Response.id).join(Assignment).where(Assignment.establishment_id == school.id)
+    )
     client.post(f"/audits/{response_id}/sections/policies", data=POLICIES_OK)
     client.post(f"/audits/{response_id}/sections/prevent", data=PREVENT_OK)
     client.post(f"/audits/{response_id}/declaration", data=DECLARATION)
@@ -66,14 +70,18 @@ def _unchanged(entry_id, action, detail, at):
     assert (row.action, row.detail, row.at) == (action, detail, at)
 
 
-@pytest.mark.parametrize("statement", [
-    lambda i: update(ActivityRecord).where(ActivityRecord.id == i).values(action="user.deleted"),
-    lambda i: update(ActivityRecord).values(detail={}),
-    lambda i: delete(ActivityRecord).where(ActivityRecord.id == i),
-    lambda i: delete(ActivityRecord),
-    lambda i: text("UPDATE activity_log SET actor_id = NULL"),
-    lambda i: text("DELETE FROM activity_log"),
-], ids=["update-one", "update-all", "delete-one", "delete-all", "raw-update", "raw-delete"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        lambda i: update(ActivityRecord).where(ActivityRecord.id == i).values(action="user.deleted"),
+        lambda i: update(ActivityRecord).values(detail={}),
+        lambda i: delete(ActivityRecord).where(ActivityRecord.id == i),
+        lambda i: delete(ActivityRecord),
+        lambda i: text("UPDATE activity_log SET actor_id = NULL"),
+        lambda i: text("DELETE FROM activity_log"),
+    ],
+    ids=["update-one", "update-all", "delete-one", "delete-all", "raw-update", "raw-delete"],
+)
 def test_the_database_refuses_to_update_or_delete_activity(app, statement):
     kept = _one_record()
     with pytest.raises(DBAPIError, match="append-only"):
@@ -131,8 +139,11 @@ def trail(app, client, make, sign_in, runner):
     cycle = make.cycle()
 
     def response_id(of_cycle):
-        return db.session.scalar(select(Response.id).join(Assignment).where(
-            Assignment.establishment_id == school.id, Assignment.cycle_id == of_cycle.id))
+        return db.session.scalar(
+            select(Response.id)
+            .join(Assignment)
+            .where(Assignment.establishment_id == school.id, Assignment.cycle_id == of_cycle.id)
+        )
 
     sign_in(dsl)
     client.post(f"/audits/{response_id(earlier)}/sections/prevent", data=PREVENT_OK)
@@ -146,8 +157,13 @@ def trail(app, client, make, sign_in, runner):
     client.post("/sign-out")
     assert runner.invoke(args=["reminders", "send", "--cycle", cycle.slug, "--status", "not_started"]).exit_code == 0
     # A reminder recorded before record() took cycle_id carried the cycle in its detail.
-    db.session.add(ActivityRecord(action="reminder.sent", establishment_id=quiet.id,
-                                  detail={"cycle_id": cycle.id, "to": "old@quiet.example.org"}))
+    db.session.add(
+        ActivityRecord(
+            action="reminder.sent",
+            establishment_id=quiet.id,
+            detail={"cycle_id": cycle.id, "to": "old@quiet.example.org"},
+        )
+    )
     db.session.commit()
     return {"cycle": cycle, "earlier": earlier, "school": school, "quiet": quiet, "lead": lead, "dsl": dsl}
 
@@ -169,10 +185,15 @@ def _check_cycle_trail(rows, trail):
     assert header == export.HEADER
     by_action = {}
     for row in body:
-        by_action.setdefault(row[9], []).append(dict(zip(header, row)))
+        by_action.setdefault(row[9], []).append(dict(zip(header, row, strict=True)))
     exports = by_action.pop("activity.exported", [])
-    assert sorted(by_action) == ["answers.saved", "cycle.opened", "reminder.sent", "response.returned",
-                                 "response.submitted"]
+    assert sorted(by_action) == [
+        "answers.saved",
+        "cycle.opened",
+        "reminder.sent",
+        "response.returned",
+        "response.submitted",
+    ]
     assert len(by_action["answers.saved"]) == 2, "the earlier cycle's save is not in this cycle's trail"
     assert len(by_action["reminder.sent"]) == 2  # the one just sent (to the quiet school) and the older one
     assert all(ISO_UTC.fullmatch(row[1]) for row in body)
@@ -182,7 +203,10 @@ def _check_cycle_trail(rows, trail):
     assert submitted["Actor role"] == "Designated safeguarding lead"
     assert submitted["URN"] in ("300001", 300001) and submitted["Cycle"] == "2026-27"
     returned = by_action["response.returned"][0]
-    assert returned["Actor email"] == "lead@council.example.org" and returned["Actor role"] == "Education safeguarding lead"
+    assert (
+        returned["Actor email"] == "lead@council.example.org"
+        and returned["Actor role"] == "Education safeguarding lead"
+    )
     assert FORMULA + " fix section 2" in returned["Detail"] and returned["Detail"].startswith("response: ")
     assert by_action["cycle.opened"][0]["Actor role"] == export.NO_ACTOR
     assert {r["Establishment"] for r in by_action["reminder.sent"]} == {"Quiet Primary"}
@@ -208,10 +232,14 @@ def test_the_cli_exports_a_cycles_trail_as_csv_and_xlsx(trail, runner, tmp_path)
     assert by_action["response.submitted"][0]["Establishment"] == FORMULA  # text in a text cell
     assert len(sheet) == len(rows) + 1  # and the CSV export before it, recorded against the cycle
     assert [(r["Actor role"], r["Detail"]) for r in by_action["activity.exported"]] == [
-        (export.NO_ACTOR, f"format: csv; records: {len(rows) - 1}; via: cli")]
+        (export.NO_ACTOR, f"format: csv; records: {len(rows) - 1}; via: cli")
+    ]
     # Taking the trail out of the app is recorded, against the cycle.
     exported = db.session.scalars(select(ActivityRecord).where(ActivityRecord.action == "activity.exported")).all()
-    assert [(e.detail["format"], e.cycle_id) for e in exported] == [("csv", trail["cycle"].id), ("xlsx", trail["cycle"].id)]
+    assert [(e.detail["format"], e.cycle_id) for e in exported] == [
+        ("csv", trail["cycle"].id),
+        ("xlsx", trail["cycle"].id),
+    ]
 
 
 def test_the_cli_refuses_an_unknown_cycle_or_format(trail, runner, tmp_path):
@@ -226,20 +254,24 @@ def test_the_lead_downloads_the_filtered_log_from_the_page(trail, client, sign_i
     sign_in(trail["lead"])
     page = client.get("/activity?cycle=2026-27&action=response").get_data(as_text=True)
     assert "2 entries" in page
-    assert 'href="/activity.csv?action=response&amp;cycle=2026-27"' in page
-    assert 'href="/activity.xlsx?action=response&amp;cycle=2026-27"' in page
+    form = page[page.index('action="/activity/download"') :]
+    form = form[: form.index("</form>")]
+    assert '<input type="hidden" name="action" value="response">' in form
+    assert '<input type="hidden" name="cycle" value="2026-27">' in form
+    assert 'name="fmt" value="csv"' in form and 'name="fmt" value="xlsx"' in form
 
     download = client.get("/activity.csv?action=response&cycle=2026-27")
     assert download.status_code == 200 and download.mimetype == "text/csv"
-    assert 'filename=activity-2026-27.csv' in download.headers["Content-Disposition"]
+    assert "filename=activity-2026-27.csv" in download.headers["Content-Disposition"]
     rows = _csv_rows(download.data)
     assert [row[9] for row in rows[1:]] == ["response.submitted", "response.returned"]
 
     book = client.get("/activity.xlsx?action=response&cycle=2026-27")
     assert book.status_code == 200 and book.data[:2] == b"PK"
     # The same rows, the formula-looking text as plain text rather than behind an apostrophe.
-    assert [[str(int(c)) if isinstance(c, (int, float)) else c for c in r] for r in _xlsx_rows(io.BytesIO(book.data))] == [
-        [c[1:] if c.startswith("'=") else c for c in r] for r in rows]
+    assert [
+        [str(int(c)) if isinstance(c, (int, float)) else c for c in r] for r in _xlsx_rows(io.BytesIO(book.data))
+    ] == [[c[1:] if c.startswith("'=") else c for c in r] for r in rows]
 
     everything = _csv_rows(client.get("/activity.csv?email=dsl@formula.example.org").data)
     assert {"auth.signed_in", "auth.signed_out", "answers.saved"} <= {row[9] for row in everything[1:]}
@@ -254,9 +286,18 @@ def test_the_export_streams_in_constant_memory(app, make, monkeypatch):
     cycle = make.cycle()
 
     def add(count):
-        db.session.execute(insert(ActivityRecord), [
-            {"action": "answers.saved", "establishment_id": school.id, "cycle_id": cycle.id,
-             "detail": {"section": "policies", "comment": "x" * 200, "n": n}} for n in range(count)])
+        db.session.execute(
+            insert(ActivityRecord),
+            [
+                {
+                    "action": "answers.saved",
+                    "establishment_id": school.id,
+                    "cycle_id": cycle.id,
+                    "detail": {"section": "policies", "comment": "x" * 200, "n": n},
+                }
+                for n in range(count)
+            ],
+        )
         db.session.commit()
 
     def peak(fmt) -> int:

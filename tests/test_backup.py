@@ -1,4 +1,5 @@
 """`surveyapp db backup`: a consistent copy of a live SQLite database that restores every response."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,9 @@ def test_backup_restores_every_response_and_answer(app, make, sign_in, client, t
     for response in db.session.scalars(select(Response)).all():
         client.post(f"/audits/{response.id}/sections/policies", data=POLICIES_OK)
         client.post(f"/audits/{response.id}/sections/prevent", data=PREVENT_OK)
-    expected = db.session.execute(select(Answer.response_id, Answer.question_key, Answer.value).order_by(Answer.id)).all()
+    expected = db.session.execute(
+        select(Answer.response_id, Answer.question_key, Answer.value).order_by(Answer.id)
+    ).all()
     assert len(expected) == 3 * 6
 
     result = app.test_cli_runner().invoke(args=["db", "backup", str(tmp_path / "copy.sqlite3")])
@@ -33,7 +36,9 @@ def test_backup_restores_every_response_and_answer(app, make, sign_in, client, t
 
     restored = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'copy.sqlite3'}")
     with restored.app_context():
-        rows = db.session.execute(select(Answer.response_id, Answer.question_key, Answer.value).order_by(Answer.id)).all()
+        rows = db.session.execute(
+            select(Answer.response_id, Answer.question_key, Answer.value).order_by(Answer.id)
+        ).all()
         responses = db.session.scalar(select(func.count()).select_from(Response))
         db.session.remove()
         db.engine.dispose()

@@ -1,4 +1,5 @@
 """The demo local authority: the shape a newcomer relies on when they run `surveyapp demo`."""
+
 from __future__ import annotations
 
 import json
@@ -51,33 +52,41 @@ def demo(_schema):
 
 def own_statuses(slug: str) -> Counter:
     """How many establishments' own responses stand at each status in the cycle."""
-    return Counter(dict(db.session.execute(
-        select(Response.status, func.count())
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .join(Cycle, Cycle.id == Assignment.cycle_id)
-        .where(Cycle.slug == slug, Assignment.establishment_id.is_not(None))
-        .group_by(Response.status)
-    ).all()))
+    return Counter(
+        dict(
+            db.session.execute(
+                select(Response.status, func.count())
+                .join(Assignment, Assignment.id == Response.assignment_id)
+                .join(Cycle, Cycle.id == Assignment.cycle_id)
+                .where(Cycle.slug == slug, Assignment.establishment_id.is_not(None))
+                .group_by(Response.status)
+            ).all()
+        )
+    )
 
 
 def trust_returned(slug: str) -> set[int]:
     """The establishments whose trust's returned response answers for them."""
-    return set(db.session.scalars(
-        select(TrustCoverage.establishment_id)
-        .join(Response, Response.id == TrustCoverage.response_id)
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .join(Cycle, Cycle.id == Assignment.cycle_id)
-        .where(Cycle.slug == slug, Response.status.in_(RETURNED))
-    ))
+    return set(
+        db.session.scalars(
+            select(TrustCoverage.establishment_id)
+            .join(Response, Response.id == TrustCoverage.response_id)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .join(Cycle, Cycle.id == Assignment.cycle_id)
+            .where(Cycle.slug == slug, Response.status.in_(RETURNED))
+        )
+    )
 
 
 def own_returned(slug: str) -> set[int]:
-    return set(db.session.scalars(
-        select(Assignment.establishment_id)
-        .join(Response, Response.assignment_id == Assignment.id)
-        .join(Cycle, Cycle.id == Assignment.cycle_id)
-        .where(Cycle.slug == slug, Assignment.establishment_id.is_not(None), Response.status.in_(RETURNED))
-    ))
+    return set(
+        db.session.scalars(
+            select(Assignment.establishment_id)
+            .join(Response, Response.assignment_id == Assignment.id)
+            .join(Cycle, Cycle.id == Assignment.cycle_id)
+            .where(Cycle.slug == slug, Assignment.establishment_id.is_not(None), Response.status.in_(RETURNED))
+        )
+    )
 
 
 def test_the_register_looks_like_a_county(demo):
@@ -98,9 +107,17 @@ def test_the_register_looks_like_a_county(demo):
     academies = [e for e in open_ if e.trust_id is not None]
     assert 0.35 <= len(academies) / len(open_) <= 0.45
     assert all(e.type_name.startswith("Academy") or e.type_name == "Free schools" for e in academies)
-    assert {"Community school", "Voluntary aided school", "Voluntary controlled school", "Foundation school",
-            "Academy converter", "Academy sponsor led", "Free schools", "Community special school",
-            "Pupil referral unit"} <= {e.type_name for e in open_}
+    assert {
+        "Community school",
+        "Voluntary aided school",
+        "Voluntary controlled school",
+        "Foundation school",
+        "Academy converter",
+        "Academy sponsor led",
+        "Free schools",
+        "Community special school",
+        "Pupil referral unit",
+    } <= {e.type_name for e in open_}
     assert 6 <= len({e.district for e in establishments}) <= 8
 
     assert all(re.fullmatch(r"\d{6}", e.urn) for e in establishments)
@@ -114,8 +131,9 @@ def test_the_register_looks_like_a_county(demo):
 def test_contacts_cover_the_establishments_except_the_ones_to_chase(demo):
     open_ids = set(db.session.scalars(select(Establishment.id).where(Establishment.is_open.is_(True))))
     dsl_links = db.session.execute(
-        select(EstablishmentContact.establishment_id, EstablishmentContact.user_id)
-        .where(EstablishmentContact.role == ContactRole.DSL)
+        select(EstablishmentContact.establishment_id, EstablishmentContact.user_id).where(
+            EstablishmentContact.role == ContactRole.DSL
+        )
     ).all()
     with_dsl = {row.establishment_id for row in dsl_links}
     assert 8 <= len(open_ids - with_dsl) <= 12
@@ -131,19 +149,26 @@ def test_last_year_is_complete_counting_trust_returns(demo):
     cycle = db.session.scalar(select(Cycle).where(Cycle.slug == "2025-26"))
     assert cycle.state is CycleState.CLOSED
     assert cycle.template.key == "s175-schools"
-    in_cycle = set(db.session.scalars(
-        select(Assignment.establishment_id).where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
-    ))
+    in_cycle = set(
+        db.session.scalars(
+            select(Assignment.establishment_id).where(
+                Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None)
+            )
+        )
+    )
     via_trust = trust_returned("2025-26")
     complete = (own_returned("2025-26") | via_trust) & in_cycle
     assert 0.95 <= len(complete) / len(in_cycle) <= 0.99
     assert len(in_cycle) - len(complete) >= 5, "a handful never sent theirs in"
     # The Staffordshire pattern: a few trusts answered for their academies, which left their own untouched.
     assert len(via_trust) >= 10
-    covered_own = set(db.session.scalars(
-        select(Response.status).join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.in_(via_trust))
-    ))
+    covered_own = set(
+        db.session.scalars(
+            select(Response.status)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.in_(via_trust))
+        )
+    )
     assert covered_own == {ResponseStatus.NOT_STARTED}
     statuses = own_statuses("2025-26")
     assert statuses[ResponseStatus.SUBMITTED] > statuses[ResponseStatus.ACCEPTED] > 0
@@ -173,10 +198,14 @@ def test_this_year_is_under_way_in_the_stated_proportions(demo):
     returned_response = db.session.scalar(select(Response).where(Response.status == ResponseStatus.RETURNED))
     assert returned_response.return_comment
     assert [e.to_status for e in returned_response.events][-1] is ResponseStatus.RETURNED
-    trust_statuses = Counter(db.session.scalars(
-        select(Response.status).join(Assignment, Assignment.id == Response.assignment_id)
-        .join(Cycle, Cycle.id == Assignment.cycle_id).where(Cycle.slug == "2026-27", Assignment.trust_id.is_not(None))
-    ))
+    trust_statuses = Counter(
+        db.session.scalars(
+            select(Response.status)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .join(Cycle, Cycle.id == Assignment.cycle_id)
+            .where(Cycle.slug == "2026-27", Assignment.trust_id.is_not(None))
+        )
+    )
     assert trust_statuses[ResponseStatus.IN_PROGRESS] == 1
 
 
@@ -186,7 +215,12 @@ def test_the_sign_ins_work_and_show_what_they_promise(demo):
     users = {key: authenticate(email, DEMO_PASSWORD) for key, email in sign_ins.items()}
     assert all(users.values()), users
     assert [users[k].role for k in ("lead", "board", "dsl", "dsl_two_schools", "trust_lead")] == [
-        Role.LEAD, Role.BOARD, Role.DSL, Role.DSL, Role.TRUST_LEAD]
+        Role.LEAD,
+        Role.BOARD,
+        Role.DSL,
+        Role.DSL,
+        Role.TRUST_LEAD,
+    ]
     assert authenticate(sign_ins["dsl"], "not-the-password") is None
 
     dsl_schools = [link.establishment for link in users["dsl"].establishment_links]
@@ -197,8 +231,10 @@ def test_the_sign_ins_work_and_show_what_they_promise(demo):
 
     trust = users["trust_lead"].trust_links[0].trust
     trust_response = db.session.scalar(
-        select(Response).join(Assignment, Assignment.id == Response.assignment_id)
-        .join(Cycle, Cycle.id == Assignment.cycle_id).where(Cycle.slug == "2026-27", Assignment.trust_id == trust.id)
+        select(Response)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .join(Cycle, Cycle.id == Assignment.cycle_id)
+        .where(Cycle.slug == "2026-27", Assignment.trust_id == trust.id)
     )
     assert trust_response.status is ResponseStatus.IN_PROGRESS
     assert {c.establishment_id for c in trust_response.coverage} == {a.id for a in trust.academies if a.is_open}
@@ -208,7 +244,9 @@ def test_the_sign_ins_work_and_show_what_they_promise(demo):
 def test_every_answer_is_valid_and_every_completed_section_is_complete(demo):
     questions = {(q.template_id, q.key): q for q in db.session.scalars(select(TemplateQuestion))}
     rows = db.session.execute(
-        select(Answer.response_id, Answer.question_key, Answer.value, Answer.follow_up, Cycle.template_id, Cycle.opens_on)
+        select(
+            Answer.response_id, Answer.question_key, Answer.value, Answer.follow_up, Cycle.template_id, Cycle.opens_on
+        )
         .join(Response, Response.id == Answer.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .join(Cycle, Cycle.id == Assignment.cycle_id)
@@ -218,21 +256,29 @@ def test_every_answer_is_valid_and_every_completed_section_is_complete(demo):
     for row in rows:
         question = questions[(row.template_id, row.question_key)]
         assert normalise(question.type, row.value, question.options, question.not_applicable) == row.value, (
-            question.key, row.value)
+            question.key,
+            row.value,
+        )
         if question.follow_up and is_gap(question.type, question.gap, row.value, row.opens_on):
             assert set(row.follow_up) == {"action", "owner", "target_date"} and all(row.follow_up.values())
             normalise("date", row.follow_up["target_date"])
         answers_by_response[row.response_id][row.question_key] = AnswerInput(row.value, row.follow_up)
 
     responses = db.session.scalars(
-        select(Response).where(Response.status != ResponseStatus.NOT_STARTED)
+        select(Response)
+        .where(Response.status != ResponseStatus.NOT_STARTED)
         # Hundreds of responses: load what the checks read up front rather than once per response.
-        .options(selectinload(Response.sections), selectinload(Response.events),
-                 selectinload(Response.assignment).selectinload(Assignment.establishment),
-                 selectinload(Response.assignment).selectinload(Assignment.trust))
+        .options(
+            selectinload(Response.sections),
+            selectinload(Response.events),
+            selectinload(Response.assignment).selectinload(Assignment.establishment),
+            selectinload(Response.assignment).selectinload(Assignment.trust),
+        )
     ).all()
-    sections = {cycle.id: [(s, list(s.questions)) for s in cycle.template.sections]
-                for cycle in db.session.scalars(select(Cycle))}
+    sections = {
+        cycle.id: [(s, list(s.questions)) for s in cycle.template.sections]
+        for cycle in db.session.scalars(select(Cycle))
+    }
     for response in responses:
         cycle = response.assignment.cycle
         progress = {p.section_key: p.state for p in response.sections}
@@ -240,8 +286,9 @@ def test_every_answer_is_valid_and_every_completed_section_is_complete(demo):
         skipped = skipped_keys([q for _section, questions in sections[cycle.id] for q in questions], given)
         for section, section_questions in sections[cycle.id]:
             if progress.get(section.key) is SectionState.COMPLETED:
-                assert section_is_complete(section_questions, answers_by_response[response.id], cycle.opens_on,
-                                           skipped), (response.id, section.key)
+                assert section_is_complete(
+                    section_questions, answers_by_response[response.id], cycle.opens_on, skipped
+                ), (response.id, section.key)
         if response.status.is_returned_to_la:
             assert set(progress.values()) == {SectionState.COMPLETED} and len(progress) == len(sections[cycle.id])
             assert response.reference == reference_for(response)
@@ -278,7 +325,12 @@ def test_cli_resets_and_rebuilds_the_same_demo(demo):
     # The database was rebuilt, not emptied row by row: the log holds the demo's records only, and the
     # rebuilt log is still append-only (the migrations made its triggers again).
     assert db.session.scalar(select(func.count(ActivityRecord.id))) == logged
-    assert db.session.scalar(select(func.count()).where(ActivityRecord.detail["email"].as_string() == "someone@example.org")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).where(ActivityRecord.detail["email"].as_string() == "someone@example.org")
+        )
+        == 0
+    )
     with pytest.raises(DBAPIError, match="append-only"):
         db.session.execute(delete(ActivityRecord))
     db.session.rollback()
@@ -286,7 +338,8 @@ def test_cli_resets_and_rebuilds_the_same_demo(demo):
 
 def _own_response(establishment: Establishment, slug: str) -> Response:
     return db.session.scalar(
-        select(Response).join(Assignment, Assignment.id == Response.assignment_id)
+        select(Response)
+        .join(Assignment, Assignment.id == Response.assignment_id)
         .join(Cycle, Cycle.id == Assignment.cycle_id)
         .where(Cycle.slug == slug, Assignment.establishment_id == establishment.id)
     )
@@ -311,17 +364,29 @@ def test_the_board_workbook_lists_every_planned_action_and_the_las_own_plan(demo
     # (A missing plan may be stored as JSON null rather than SQL NULL.)
     from sqlalchemy import String, cast
 
-    with_plans = set(db.session.scalars(
-        select(Establishment.urn).join(Assignment, Assignment.establishment_id == Establishment.id)
-        .join(Response, Response.assignment_id == Assignment.id).join(Answer, Answer.response_id == Response.id)
-        .where(Assignment.cycle_id == this_year.id, Response.status.in_(RETURNED), Answer.follow_up.is_not(None),
-               cast(Answer.follow_up, String) != "null")))
+    with_plans = set(
+        db.session.scalars(
+            select(Establishment.urn)
+            .join(Assignment, Assignment.establishment_id == Establishment.id)
+            .join(Response, Response.assignment_id == Assignment.id)
+            .join(Answer, Answer.response_id == Response.id)
+            .where(
+                Assignment.cycle_id == this_year.id,
+                Response.status.in_(RETURNED),
+                Answer.follow_up.is_not(None),
+                cast(Answer.follow_up, String) != "null",
+            )
+        )
+    )
     assert len(with_plans) > 70 and with_plans <= {row[0] for row in planned}
 
     header, *rows = list(book["The LA's actions"].iter_rows(values_only=True))
-    by_reference = {row[0]: dict(zip(header, row)) for row in rows}
+    by_reference = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     assert len(by_reference) == 6
     finding = by_reference["L&S 10"]
     assert finding["Establishments then"] == question_gaps(db.session, last_year, "prevent_risk_assessment").gaps > 0
-    assert finding["Establishments in the next cycle"] == question_gaps(db.session, this_year, "prevent_risk_assessment").gaps
+    assert (
+        finding["Establishments in the next cycle"]
+        == question_gaps(db.session, this_year, "prevent_risk_assessment").gaps
+    )
     assert by_reference["L&S 09"]["Progress updates"].startswith("31 Oct 2026: Oct update")

@@ -1,9 +1,10 @@
 """Migrations bring an empty database to the same schema the models describe."""
+
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
@@ -19,7 +20,9 @@ def test_upgrade_on_an_empty_database_reaches_the_models():
         upgrade()
         engine = create_engine(url)
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata)
+            differences = compare_metadata(
+                MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata
+            )
             tables = set(inspect(connection).get_table_names())
         engine.dispose()
         db.engine.dispose()
@@ -39,21 +42,30 @@ def test_the_cli_upgrade_command_runs():
 def _append_only_triggers(connection) -> list[tuple[str, str]]:
     """The triggers guarding activity_log (and, in PostgreSQL, their function), as the database reports them."""
     if connection.dialect.name == "sqlite":
-        rows = connection.execute(text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'activity_log' ORDER BY name"))
+        rows = connection.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'activity_log' ORDER BY name"
+            )
+        )
     else:
-        rows = connection.execute(text(
-            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
-            "WHERE tgrelid = 'activity_log'::regclass AND NOT tgisinternal "
-            "UNION ALL SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE proname = 'activity_log_append_only' "
-            "ORDER BY 1"))
+        rows = connection.execute(
+            text(
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE tgrelid = 'activity_log'::regclass AND NOT tgisinternal "
+                "UNION ALL SELECT proname, pg_get_functiondef(oid) FROM pg_proc "
+                "WHERE proname = 'activity_log_append_only' "
+                "ORDER BY 1"
+            )
+        )
     return [tuple(row) for row in rows]
 
 
 def test_the_migrations_make_the_activity_log_append_only_as_the_models_do(app):
     with db.engine.connect() as connection:
         from_models = _append_only_triggers(connection)
-    assert len(from_models) == 2  # SQLite: one trigger for UPDATE, one for DELETE; PostgreSQL: a trigger and its function
+    assert (
+        len(from_models) == 2
+    )  # SQLite: one trigger for UPDATE, one for DELETE; PostgreSQL: a trigger and its function
     url = fresh_database_url("surveyapp_migrations_triggers")
     other = make_app(SQLALCHEMY_DATABASE_URI=url)
     with other.app_context():
@@ -66,8 +78,42 @@ def test_the_migrations_make_the_activity_log_append_only_as_the_models_do(app):
             assert _append_only_triggers(connection) == []
         upgrade()
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO activity_log (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x.y', '{}')"))
+            connection.execute(
+                text("INSERT INTO activity_log (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x.y', '{}')")
+            )
         with engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
             connection.execute(text("DELETE FROM activity_log"))
+        engine.dispose()
+        db.engine.dispose()
+
+
+def test_template_versions_stored_before_publishing_was_recorded_count_as_published():
+    url = fresh_database_url("surveyapp_migrations_published")
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade(revision="7c3e9a51d2b8")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO audit_templates (id, key, version, title, description, definition, created_at) "
+                    "VALUES (1, 'mini', 1, 'Mini', '', '{}', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO template_sections (id, template_id, key, title, description, position) "
+                    "VALUES (1, 1, 'one', 'One', '', 0)"
+                )
+            )
+        upgrade(revision="68e3c09c6aa8")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT published FROM audit_templates")).scalar_one() in (True, 1)
+            assert connection.execute(text("SELECT count(*) FROM template_sections")).scalar_one() == 1
+        # Going back drops the column and nothing else: the version keeps its sections.
+        downgrade(revision="7c3e9a51d2b8")
+        with engine.connect() as connection:
+            assert "published" not in {c["name"] for c in inspect(connection).get_columns("audit_templates")}
+            assert connection.execute(text("SELECT count(*) FROM template_sections")).scalar_one() == 1
         engine.dispose()
         db.engine.dispose()

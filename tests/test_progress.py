@@ -1,4 +1,5 @@
 """Progress of long command-line work: a bar on a terminal, plain lines elsewhere."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """An establishment's action plan for a cycle: one action per gap."""
+
 from __future__ import annotations
 
 import enum
@@ -7,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveyapp.extensions import db, str_enum
+from surveyapp.extensions import Model, db, str_enum
 from surveyapp.timeutil import utcnow
 
 
@@ -50,7 +51,7 @@ def rag(status: ActionStatus | str, target_date: date | None, on: date) -> str:
     return "amber" if target_date is not None else "green"
 
 
-class ActionItem(db.Model):
+class ActionItem(Model):
     """One action in an establishment's plan, from one gap in its (effective) answers."""
 
     __tablename__ = "action_items"

@@ -1,4 +1,5 @@
 """Action plans: generate them from gaps, update them, list what is overdue. Flush, never commit."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from sqlalchemy import insert, select, update
 
 from surveyapp.actions.models import ActionItem, ActionStatus
 from surveyapp.activity.services import record
+from surveyapp.audits.lifecycle import ensure_open
 from surveyapp.audits.models import (
     Answer,
     Assignment,
@@ -17,10 +19,10 @@ from surveyapp.audits.models import (
     TemplateQuestion,
     TrustCoverage,
 )
-from surveyapp.audits.lifecycle import ensure_open
 from surveyapp.audits.questions import is_gap
+from surveyapp.audits.signals import return_submitted, returns_imported
 from surveyapp.establishments.models import Establishment
-from surveyapp.extensions import db
+from surveyapp.extensions import db, rows_changed
 from surveyapp.timeutil import today, utcnow
 
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
@@ -55,16 +57,25 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
         select(Assignment.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
         .join(Response, Response.assignment_id == Assignment.id)
         .join(Answer, Answer.response_id == Response.id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None),
-               Response.status.in_(RETURNED), Answer.question_key.in_(list(questions)), Answer.value != "")
+        .where(
+            Assignment.cycle_id == cycle.id,
+            Assignment.establishment_id.is_not(None),
+            Response.status.in_(RETURNED),
+            Answer.question_key.in_(list(questions)),
+            Answer.value != "",
+        )
     )
     trust = (
         select(TrustCoverage.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .join(Answer, Answer.response_id == Response.id)
-        .where(Assignment.cycle_id == cycle.id, Response.status.in_(RETURNED),
-               Answer.question_key.in_(list(questions)), Answer.value != "")
+        .where(
+            Assignment.cycle_id == cycle.id,
+            Response.status.in_(RETURNED),
+            Answer.question_key.in_(list(questions)),
+            Answer.value != "",
+        )
     )
     if establishment_ids is not None:
         own = own.where(Assignment.establishment_id.in_(establishment_ids))
@@ -72,8 +83,9 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
     effective: dict[tuple[int, str], tuple[str, dict | None, bool]] = {}
     for establishment_id, key, value, follow_up in db.session.execute(trust):
         effective[(establishment_id, key)] = (value, follow_up, True)
-    for establishment_id, key, value, follow_up in db.session.execute(own):
-        effective[(establishment_id, key)] = (value, follow_up, False)  # the academy's own answer wins
+    for own_id, key, value, follow_up in db.session.execute(own):
+        assert own_id is not None  # an establishment's own assignment
+        effective[(own_id, key)] = (value, follow_up, False)  # the academy's own answer wins
     reference = cycle.opens_on
     for (establishment_id, key), (value, follow_up, from_trust) in effective.items():
         question = questions[key]
@@ -101,15 +113,24 @@ def generate_for_cycle(cycle: Cycle, establishment_ids: list[int] | None = None)
         if (establishment_id, question.key) in existing:
             continue
         plan = follow_up or {}
-        rows.append({
-            "cycle_id": cycle.id, "establishment_id": establishment_id, "question_key": question.key,
-            "action": (plan.get("action") or "").strip() or default_action(question),
-            "owner": (plan.get("owner") or "").strip()[:200], "target_date": _parse_date(plan.get("target_date")),
-            "status": ActionStatus.NOT_STARTED, "notes": "", "from_trust": from_trust, "version": 1,
-            "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "cycle_id": cycle.id,
+                "establishment_id": establishment_id,
+                "question_key": question.key,
+                "action": (plan.get("action") or "").strip() or default_action(question),
+                "owner": (plan.get("owner") or "").strip()[:200],
+                "target_date": _parse_date(plan.get("target_date")),
+                "status": ActionStatus.NOT_STARTED,
+                "notes": "",
+                "from_trust": from_trust,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     for start in range(0, len(rows), 5000):
-        db.session.execute(insert(ActionItem), rows[start:start + 5000])
+        db.session.execute(insert(ActionItem), rows[start : start + 5000])
     db.session.flush()
     return len(rows)
 
@@ -126,7 +147,9 @@ def generate_action_plan(response: Response) -> int:
     if assignment.establishment_id is not None:
         ids = [assignment.establishment_id]
     else:
-        ids = list(db.session.scalars(select(TrustCoverage.establishment_id).where(TrustCoverage.response_id == response.id)))
+        ids = list(
+            db.session.scalars(select(TrustCoverage.establishment_id).where(TrustCoverage.response_id == response.id))
+        )
     return generate_for_cycle(assignment.cycle, ids) if ids else 0
 
 
@@ -154,26 +177,50 @@ def plan_for(cycle: Cycle, establishment_id: int) -> list[PlanRow]:
     return [PlanRow(item, questions.get(item.question_key)) for item in items]
 
 
-def update_action(item: ActionItem, *, expected_version: int, user, action: str, owner: str,
-                  target_date: date | None, status: ActionStatus | str, notes: str) -> ActionItem:
+def update_action(
+    item: ActionItem,
+    *,
+    expected_version: int,
+    user,
+    action: str,
+    owner: str,
+    target_date: date | None,
+    status: ActionStatus | str,
+    notes: str,
+) -> ActionItem:
     """Save one action's new values if nobody saved it since ``expected_version``.
 
     :raises StaleAction: someone else's save came first (their version is kept)
     :raises CycleClosed: the cycle has closed
     """
     ensure_open(item.cycle)
-    moved = db.session.execute(
+    moved = rows_changed(
         update(ActionItem)
         .where(ActionItem.id == item.id, ActionItem.version == expected_version)
-        .values(action=action.strip(), owner=owner.strip(), target_date=target_date, status=ActionStatus(status),
-                notes=notes.strip(), version=ActionItem.version + 1, updated_at=utcnow(), updated_by_id=user.id)
+        .values(
+            action=action.strip(),
+            owner=owner.strip(),
+            target_date=target_date,
+            status=ActionStatus(status),
+            notes=notes.strip(),
+            version=ActionItem.version + 1,
+            updated_at=utcnow(),
+            updated_by_id=user.id,
+        )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.refresh(item)
     if moved != 1:
         raise StaleAction(item)
-    record("action.updated", user, establishment=item.establishment, cycle=item.cycle, action_item=item.id,
-           question=item.question_key, status=item.status.value)
+    record(
+        "action.updated",
+        user.id,
+        establishment_id=item.establishment_id,
+        cycle_id=item.cycle_id,
+        action_item=item.id,
+        question=item.question_key,
+        status=item.status.value,
+    )
     db.session.flush()
     return item
 
@@ -189,3 +236,18 @@ def overdue_actions(cycle: Cycle, on: date | None = None, overdue_only: bool = T
     if overdue_only:
         query = query.where(ActionItem.status != ActionStatus.DONE, ActionItem.target_date < on)
     return db.session.execute(query.order_by(ActionItem.target_date, Establishment.name, ActionItem.id)).all()
+
+
+# --- following the audits area (connected in create_app) -----------------------------------
+
+
+@return_submitted.connect
+def _plan_submitted_return(_sender, response: Response) -> None:
+    generate_action_plan(response)
+
+
+@returns_imported.connect
+def _plan_imported_returns(_sender, cycle: Cycle, establishment_ids: list[int]) -> None:
+    # In chunks, so the gaps read to make the plans never hold a whole national file's answers at once.
+    for start in range(0, len(establishment_ids), 100):
+        generate_for_cycle(cycle, establishment_ids[start : start + 100])

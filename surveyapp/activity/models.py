@@ -6,6 +6,7 @@ PostgreSQL, TRUNCATE), whatever code or SQL session tries. The migration that ad
 tests/test_migrations.py checks the two build the same triggers. ``create_all`` (tests,
 benchmarks) gets them from the DDL events at the end of this module.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,11 +15,11 @@ from typing import Any
 from sqlalchemy import DDL, JSON, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from surveyapp.extensions import db
+from surveyapp.extensions import Model, db
 from surveyapp.timeutil import utcnow
 
 
-class ActivityRecord(db.Model):
+class ActivityRecord(Model):
     __tablename__ = "activity_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +41,10 @@ SQLITE_APPEND_ONLY = [
     "CREATE TRIGGER activity_log_no_delete BEFORE DELETE ON activity_log "
     "BEGIN SELECT RAISE(ABORT, 'activity_log is append-only: its rows cannot be deleted'); END",
 ]
-SQLITE_DROP_APPEND_ONLY = ["DROP TRIGGER IF EXISTS activity_log_no_update", "DROP TRIGGER IF EXISTS activity_log_no_delete"]
+SQLITE_DROP_APPEND_ONLY = [
+    "DROP TRIGGER IF EXISTS activity_log_no_update",
+    "DROP TRIGGER IF EXISTS activity_log_no_delete",
+]
 
 #: PostgreSQL: a statement-level trigger, so even an UPDATE, DELETE or TRUNCATE that matches no row is refused
 POSTGRESQL_APPEND_ONLY = [
@@ -60,5 +64,8 @@ for _statement in SQLITE_APPEND_ONLY:
 for _statement in POSTGRESQL_APPEND_ONLY:
     event.listen(ActivityRecord.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
 # The function outlives the table in PostgreSQL; drop it with the table so drop_all leaves nothing behind.
-event.listen(ActivityRecord.__table__, "after_drop",
-             DDL("DROP FUNCTION IF EXISTS activity_log_append_only()").execute_if(dialect="postgresql"))
+event.listen(
+    ActivityRecord.__table__,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS activity_log_append_only()").execute_if(dialect="postgresql"),
+)

@@ -1,34 +1,44 @@
-"""Writing to the activity log, and choosing records from it (for the lead's page and exports)."""
+"""Writing to the activity log, and the filters and words the lead reads it with."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any, Mapping
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, Text, and_, cast, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, or_
 
 from surveyapp.activity.models import ActivityRecord
-from surveyapp.audits.models import Cycle
-from surveyapp.auth.models import User
-from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 
 
-def record(action: str, actor=None, *, establishment=None, trust=None, cycle=None, cycle_id: int | None = None,
-           **detail: Any) -> ActivityRecord:
+def record(
+    action: str,
+    actor_id: int | None,
+    *,
+    establishment_id: int | None = None,
+    trust_id: int | None = None,
+    cycle_id: int | None = None,
+    **detail: Any,
+) -> ActivityRecord:
     """Add one activity record to the session (the caller's transaction commits it).
 
+    The log is the one area every other area writes to, so it takes ids and plain labels (in
+    ``detail``: an email, a slug, a file name) and imports none of them.
+
     :param action: dotted verb, e.g. "response.submitted"
-    :param actor: the user who acted, or None for the system
-    :param cycle_id: the cycle's id, for callers holding the id rather than the cycle
+    :param actor_id: the user who acted, or None for the system (the CLI, schedules) or a visitor
     """
+    misnamed = {"actor", "establishment", "trust", "cycle"} & set(detail)
+    if misnamed:
+        raise TypeError(f"record() takes ids, not objects: use {', '.join(sorted(n + '_id' for n in misnamed))}")
     entry = ActivityRecord(
         action=action,
-        actor_id=getattr(actor, "id", None),
-        establishment_id=getattr(establishment, "id", None),
-        trust_id=getattr(trust, "id", None),
-        cycle_id=getattr(cycle, "id", None) or cycle_id,
+        actor_id=actor_id,
+        establishment_id=establishment_id,
+        trust_id=trust_id,
+        cycle_id=cycle_id,
         detail=detail,
     )
     db.session.add(entry)
@@ -55,17 +65,33 @@ class ActivityFilters:
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> ActivityFilters:
         """Read filters from query arguments or options; a date that is not YYYY-MM-DD is ignored."""
-        text = {key: (values.get(key) or "").strip()
-                for key in ("action", "urn", "email", "from", "to", "cycle", "question")}
-        return cls(action=text["action"], urn=text["urn"], email=text["email"].lower(), cycle=text["cycle"],
-                   from_=_day(text["from"]), to=_day(text["to"]), question=text["question"][:80],
-                   hide_sign_ins=bool(values.get("hide_sign_ins")))
+        text = {
+            key: (values.get(key) or "").strip()
+            for key in ("action", "urn", "email", "from", "to", "cycle", "question")
+        }
+        return cls(
+            action=text["action"],
+            urn=text["urn"],
+            email=text["email"].lower(),
+            cycle=text["cycle"],
+            from_=_day(text["from"]),
+            to=_day(text["to"]),
+            question=text["question"][:80],
+            hide_sign_ins=bool(values.get("hide_sign_ins")),
+        )
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (for links that keep them)."""
-        args = {"action": self.action, "urn": self.urn, "email": self.email, "cycle": self.cycle, "question": self.question,
-                "from": self.from_.isoformat() if self.from_ else "", "to": self.to.isoformat() if self.to else "",
-                "hide_sign_ins": "1" if self.hide_sign_ins else ""}
+        args = {
+            "action": self.action,
+            "urn": self.urn,
+            "email": self.email,
+            "cycle": self.cycle,
+            "question": self.question,
+            "from": self.from_.isoformat() if self.from_ else "",
+            "to": self.to.isoformat() if self.to else "",
+            "hide_sign_ins": "1" if self.hide_sign_ins else "",
+        }
         return {key: value for key, value in args.items() if value}
 
 
@@ -127,47 +153,9 @@ def for_cycle(cycle_id: int):
     """
     return or_(
         ActivityRecord.cycle_id == cycle_id,
-        and_(ActivityRecord.cycle_id.is_(None), ActivityRecord.action.startswith("reminder."),
-             ActivityRecord.detail["cycle_id"].as_integer() == cycle_id),
+        and_(
+            ActivityRecord.cycle_id.is_(None),
+            ActivityRecord.action.startswith("reminder."),
+            ActivityRecord.detail["cycle_id"].as_integer() == cycle_id,
+        ),
     )
-
-
-def activity_query(filters: ActivityFilters) -> Select | None:
-    """Records matching the filters, with the actor, establishment, trust and cycle they name.
-
-    Rows: (record, actor email, actor role, URN, establishment name, trust UID, trust name, cycle slug).
-    Returns None when the filters name a cycle that does not exist.
-    """
-    actor = aliased(User)
-    query = (
-        select(ActivityRecord, actor.email, actor.role, Establishment.urn, Establishment.name, Trust.uid, Trust.name,
-               Cycle.slug)
-        .outerjoin(actor, actor.id == ActivityRecord.actor_id)
-        .outerjoin(Establishment, Establishment.id == ActivityRecord.establishment_id)
-        .outerjoin(Trust, Trust.id == ActivityRecord.trust_id)
-        .outerjoin(Cycle, Cycle.id == ActivityRecord.cycle_id)
-    )
-    if filters.cycle:
-        cycle_id = db.session.scalar(select(Cycle.id).where(Cycle.slug == filters.cycle))
-        if cycle_id is None:
-            return None
-        query = query.where(for_cycle(cycle_id))
-    if filters.action:
-        query = query.where(ActivityRecord.action.startswith(filters.action))
-    if filters.hide_sign_ins:
-        query = query.where(ActivityRecord.action.not_in(SIGN_IN_ACTIONS))
-    if filters.urn:
-        query = query.where(Establishment.urn == filters.urn)
-    if filters.email:
-        query = query.where(actor.email == filters.email)
-    if filters.question:
-        # The detail is JSON written by json.dumps on both engines, so the changed question's key reads
-        # exactly like this in its text; "_" and "%" in the key are matched literally.
-        literal = filters.question.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(ActivityRecord.action == "answers.saved",
-                            cast(ActivityRecord.detail, Text).like(f'%"question": "{literal}"%', escape="\\"))
-    if filters.from_:
-        query = query.where(ActivityRecord.at >= filters.from_)
-    if filters.to:
-        query = query.where(ActivityRecord.at < filters.to + timedelta(days=1))
-    return query

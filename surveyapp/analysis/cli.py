@@ -1,4 +1,5 @@
 """`surveyapp analysis`: a cycle's completion and gap figures for other tools (JSON) or people (text)."""
+
 from __future__ import annotations
 
 import json

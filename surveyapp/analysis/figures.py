@@ -23,6 +23,7 @@ Two denominators, and every rate says which one it is over:
   or were not asked it (``base`` per question). An establishment that has not returned counts in no
   compliance rate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,8 +42,15 @@ GAP_CLASSES = ("not_met", "partly")
 #: answers that are not asked of an establishment, or do not apply to it: out of every rate's denominator
 NOT_COUNTED = ("not_applicable", "skipped")
 NOT_APPLICABLE = "not_applicable"
-CLASS_LABELS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
-                "unanswered": "Not answered", "not_applicable": "Not applicable", "skipped": "Not needed"}
+CLASS_LABELS = {
+    "met": "Met",
+    "partly": "Partly met",
+    "not_met": "Not met",
+    "cannot_confirm": "Cannot confirm",
+    "unanswered": "Not answered",
+    "not_applicable": "Not applicable",
+    "skipped": "Not needed",
+}
 #: how good each answered class is, for "better" or "worse" year on year
 CLASS_RANK = {"not_met": 0, "cannot_confirm": 1, "partly": 2, "met": 3}
 GROUPS = {"phase": "Phase", "type_name": "Type", "district": "District", "trust_name": "Trust"}
@@ -76,15 +84,25 @@ class CycleData:
         """The same cycle seen by a trust lead: only the academies of these trusts."""
         establishments = self.establishments[self.establishments["trust_id"].isin(list(trust_ids))]
         ids = establishments["establishment_id"]
-        return CycleData(self.slug, self.name, self.reference, establishments.reset_index(drop=True), self.questions,
-                         self.answers[self.answers["establishment_id"].isin(ids)], self.trust_answers,
-                         self.coverage[self.coverage["establishment_id"].isin(ids)], self.due_on, self.as_at)
+        return CycleData(
+            self.slug,
+            self.name,
+            self.reference,
+            establishments.reset_index(drop=True),
+            self.questions,
+            self.answers[self.answers["establishment_id"].isin(ids)],
+            self.trust_answers,
+            self.coverage[self.coverage["establishment_id"].isin(ids)],
+            self.due_on,
+            self.as_at,
+        )
 
     def returns_by(self, day: date) -> CycleData:
         """The same cycle with only the returns submitted by the end of ``day`` counted as returned.
 
         Needs ``submitted_at`` on ``establishments`` (own response) and ``coverage`` (trust response); a
         return without a submission time (an import, say) counts as returned whenever it was."""
+
         def late(frame: pd.DataFrame) -> pd.Series:
             if "submitted_at" not in frame.columns or frame.empty:
                 return pd.Series(False, index=frame.index)
@@ -96,14 +114,26 @@ class CycleData:
         establishments.loc[late(establishments), "status"] = "in_progress"
         late_ids = set(establishments.loc[establishments["status"] == "in_progress", "establishment_id"])
         answers = self.answers.copy()
-        answers.loc[answers["establishment_id"].isin(late_ids) & answers["status"].isin(RETURNED), "status"] = "in_progress"
+        answers.loc[answers["establishment_id"].isin(late_ids) & answers["status"].isin(RETURNED), "status"] = (
+            "in_progress"
+        )
         coverage = self.coverage.copy()
         late_trust = set(coverage.loc[late(coverage), "trust_response_id"])
         coverage.loc[coverage["trust_response_id"].isin(late_trust), "status"] = "in_progress"
         trust_answers = self.trust_answers.copy()
         trust_answers.loc[trust_answers["trust_response_id"].isin(late_trust), "status"] = "in_progress"
-        return CycleData(self.slug, self.name, self.reference, establishments, self.questions, answers, trust_answers,
-                         coverage, self.due_on, day)
+        return CycleData(
+            self.slug,
+            self.name,
+            self.reference,
+            establishments,
+            self.questions,
+            answers,
+            trust_answers,
+            coverage,
+            self.due_on,
+            day,
+        )
 
 
 @dataclass
@@ -180,17 +210,24 @@ def _matrices(data: CycleData) -> tuple[np.ndarray, np.ndarray]:
     cover = data.coverage[data.coverage["status"].isin(RETURNED)][["establishment_id", "trust_response_id"]]
     cover = cover.drop_duplicates("establishment_id")
     trust = data.trust_answers[data.trust_answers["status"].isin(RETURNED)]
-    trust = cover.merge(trust[["trust_response_id", "question_key", "value"]], on="trust_response_id")
-    own = data.answers[data.answers["status"].isin(RETURNED)]
-    for frame, code in ((trust, 2), (own, 1)):
-        given = frame["value"].fillna("").astype(object).to_numpy()
-        i = rows.get_indexer(frame["establishment_id"])
-        j = columns.get_indexer(frame["question_key"])
-        keep = (i >= 0) & (j >= 0) & (given != "")
-        values[i[keep], j[keep]] = given[keep]
-        source[i[keep], j[keep]] = code
+    trust = cover.merge(trust[["trust_response_id", "question_key", "value", "status"]], on="trust_response_id")
+    # The own answers (a million rows at national scale) are never copied as a frame, and are placed a
+    # block of rows at a time, so their positions and masks stay small.
+    for frame, code in ((trust, 2), (data.answers, 1)):
+        for start in range(0, len(frame), BLOCK):
+            block = frame.iloc[start : start + BLOCK]
+            given = block["value"].to_numpy(dtype=object)
+            i = rows.get_indexer(block["establishment_id"])
+            j = columns.get_indexer(block["question_key"])
+            keep = block["status"].isin(RETURNED).to_numpy() & (i >= 0) & (j >= 0) & pd.notna(given) & (given != "")
+            i, j = i[keep], j[keep]
+            values[i, j] = given[keep]
+            source[i, j] = code
     return values, source
 
+
+#: answer rows placed in the matrices at a time
+BLOCK = 100_000
 
 _CODE = {name: code for code, name in enumerate(CLASSES)}
 
@@ -201,7 +238,9 @@ def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.
     anything else answered is met, and an empty value is unanswered."""
     values = np.asarray(values, dtype=object)
     kind = answer_type(kind)
-    gap = kind.gap_mask(values, rule, reference) if isinstance(rule, dict) and rule else np.zeros(len(values), dtype=bool)
+    gap = (
+        kind.gap_mask(values, rule, reference) if isinstance(rule, dict) and rule else np.zeros(len(values), dtype=bool)
+    )
     codes = np.where(gap, _CODE["not_met"], _CODE["met"]).astype(np.int8)
     for value, name in kind.classes.items():  # e.g. "partly" is partly, "unsure" is cannot_confirm
         codes[values == value] = _CODE[name]
@@ -213,7 +252,7 @@ def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.
 def _class_matrix(values: np.ndarray, questions: pd.DataFrame, reference: date) -> np.ndarray:
     classes = np.empty(values.shape, dtype=np.int8)
     # One vectorised pass per question (about 60), each over every establishment at once.
-    for j, (kind, rule) in enumerate(zip(questions["type"], questions["gap"])):
+    for j, (kind, rule) in enumerate(zip(questions["type"], questions["gap"], strict=True)):
         classes[:, j] = _column_classes(values[:, j], kind, rule, reference)
     classes[_skipped(values, questions)] = _CODE["skipped"]
     return classes
@@ -238,7 +277,7 @@ def classify(grid: pd.DataFrame, questions: pd.DataFrame, reference: date) -> pd
     codes = np.full(len(grid), _CODE["unanswered"], dtype=np.int8)
     keys = grid["question_key"].to_numpy()
     values = grid["value"].fillna("").astype(object).to_numpy()
-    for key, kind, rule in zip(questions["question_key"], questions["type"], questions["gap"]):
+    for key, kind, rule in zip(questions["question_key"], questions["type"], questions["gap"], strict=True):
         rows = keys == key
         codes[rows] = _column_classes(values[rows], kind, rule, reference)
     return pd.Series(pd.Categorical.from_codes(codes, categories=list(CLASSES)), index=grid.index)
@@ -252,12 +291,16 @@ def effective_answers(data: CycleData) -> pd.DataFrame:
 
 def _long(data: CycleData, values: np.ndarray, source: np.ndarray, classes: np.ndarray | None = None) -> pd.DataFrame:
     n, m = values.shape
-    grid = pd.DataFrame({
-        "establishment_id": np.repeat(data.establishments["establishment_id"].to_numpy(), m),
-        "question_key": pd.Categorical.from_codes(np.tile(np.arange(m), n), categories=list(data.questions["question_key"])),
-        "value": values.ravel(),
-        "source": pd.Categorical.from_codes(source.ravel(), categories=["", "own", "trust"]),
-    })
+    grid = pd.DataFrame(
+        {
+            "establishment_id": np.repeat(data.establishments["establishment_id"].to_numpy(), m),
+            "question_key": pd.Categorical.from_codes(
+                np.tile(np.arange(m), n), categories=list(data.questions["question_key"])
+            ),
+            "value": values.ravel(),
+            "source": pd.Categorical.from_codes(source.ravel(), categories=["", "own", "trust"]),
+        }
+    )
     if classes is not None:
         grid["class"] = pd.Categorical.from_codes(classes.ravel(), categories=list(CLASSES))
     return grid
@@ -279,10 +322,16 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
     establishments["gaps"] = establishments["not_met"] + establishments["partly"]
     establishments["with_gaps"] = establishments["submitted"] & (establishments["gaps"] > 0)
     establishments["any_cannot_confirm"] = establishments["submitted"] & (establishments["cannot_confirm"] > 0)
-    establishments["fully_met"] = (establishments["submitted"] & (establishments["gaps"] == 0)
-                                   & (establishments["cannot_confirm"] == 0) & (establishments["required_unanswered"] == 0))
+    establishments["fully_met"] = (
+        establishments["submitted"]
+        & (establishments["gaps"] == 0)
+        & (establishments["cannot_confirm"] == 0)
+        & (establishments["required_unanswered"] == 0)
+    )
 
-    questions = data.questions[["question_key", "text", "section_key", "section_title", "type", "required", "tags"]].copy()
+    questions = data.questions[
+        ["question_key", "text", "section_key", "section_title", "type", "required", "tags"]
+    ].copy()
     # Compliance counts only returns: an establishment that has not returned is in no class of any question.
     returned = classes[establishments["submitted"].to_numpy()]
     for code, name in enumerate(CLASSES):
@@ -299,10 +348,14 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
     tag_columns, section_columns = columns_by(data, "tag"), columns_by(data, "section")
     submitted = establishments["submitted"].to_numpy()
     analysis = Analysis(
-        data=data, establishments=establishments, questions=questions.reset_index(drop=True),
+        data=data,
+        establishments=establishments,
+        questions=questions.reset_index(drop=True),
         tag_status=_coverage_status(source, submitted, establishments, tag_columns, "tag"),
         section_status=_coverage_status(source, submitted, establishments, section_columns, "section_key"),
-        values=values, source=source, classes=classes,
+        values=values,
+        source=source,
+        classes=classes,
     )
     if previous is not None:
         analysis.previous = analyse(previous)
@@ -333,8 +386,13 @@ def _completion_columns(data: CycleData) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _coverage_status(source: np.ndarray, submitted: np.ndarray, establishments: pd.DataFrame,
-                     columns: dict[str, list[int]], column: str) -> pd.DataFrame:
+#: a tag's or section's coverage status, by code
+STATUS_WORDS = np.array(["trust", "own", "skipped", "not_submitted"], dtype=object)
+
+
+def _coverage_status(
+    source: np.ndarray, submitted: np.ndarray, establishments: pd.DataFrame, columns: dict[str, list[int]], column: str
+) -> pd.DataFrame:
     """Per (tag or section, establishment): own, trust, skipped or not_submitted.
 
     An establishment answered a tag if it has an effective answer to at least one question with
@@ -346,9 +404,13 @@ def _coverage_status(source: np.ndarray, submitted: np.ndarray, establishments: 
         block = source[:, indexes]
         answered = (block > 0).any(axis=1)
         by_trust = (block == 2).any(axis=1)
-        status = np.select([answered & by_trust, answered, submitted], ["trust", "own", "skipped"], default="not_submitted")
-        frames.append(pd.DataFrame({column: name, "establishment_id": establishments["establishment_id"].to_numpy(),
-                                    "status": status}))
+        # The four words as shared objects: a numpy text array would become a new string per row.
+        status = STATUS_WORDS[np.select([answered & by_trust, answered, submitted], [0, 1, 2], default=3)]
+        frames.append(
+            pd.DataFrame(
+                {column: name, "establishment_id": establishments["establishment_id"].to_numpy(), "status": status}
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -365,8 +427,11 @@ def _completion(analysis: Analysis) -> dict:
     submitted = int(frame["submitted"].sum())
     by_trust = int((frame["how"] == "trust").sum())
     return {
-        "in_scope": analysis.in_scope, "submitted": submitted, "completion_rate": analysis.rate(submitted),
-        "submitted_own": submitted - by_trust, "covered_by_trust": by_trust,
+        "in_scope": analysis.in_scope,
+        "submitted": submitted,
+        "completion_rate": analysis.rate(submitted),
+        "submitted_own": submitted - by_trust,
+        "covered_by_trust": by_trust,
         "not_submitted": frame.loc[~frame["submitted"], "urn"].tolist(),
     }
 
@@ -378,10 +443,17 @@ def completion_by(analysis: Analysis, group: str) -> pd.DataFrame:
 
 def _completion_by(analysis: Analysis, group: str) -> pd.DataFrame:
     frame = analysis.establishments.assign(own=lambda f: f["how"] == "own", by_trust=lambda f: f["how"] == "trust")
-    table = frame.groupby(group, dropna=False).agg(
-        in_scope=("establishment_id", "size"), submitted=("submitted", "sum"), own=("own", "sum"),
-        by_trust=("by_trust", "sum"),
-    ).reset_index().rename(columns={group: "group"})
+    table = (
+        frame.groupby(group, dropna=False)
+        .agg(
+            in_scope=("establishment_id", "size"),
+            submitted=("submitted", "sum"),
+            own=("own", "sum"),
+            by_trust=("by_trust", "sum"),
+        )
+        .reset_index()
+        .rename(columns={group: "group"})
+    )
     table["not_submitted"] = table["in_scope"] - table["submitted"]
     table["completion_rate"] = table["submitted"] / table["in_scope"]
     return table.sort_values("group").reset_index(drop=True)
@@ -403,7 +475,8 @@ def _coverage(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
     status = status.assign(urn=status["establishment_id"].map(urns), order=status["establishment_id"].map(order))
     status = status.sort_values([column, "order"])
     counts = pd.crosstab(status[column], status["status"]).reindex(
-        columns=["own", "trust", "skipped", "not_submitted"], fill_value=0)
+        columns=["own", "trust", "skipped", "not_submitted"], fill_value=0
+    )
     table = counts.rename(columns={"own": "answered_own", "trust": "covered_by_trust"}).reset_index()
     table["answered"] = table["answered_own"] + table["covered_by_trust"]
     table["not_answered_count"] = table["skipped"] + table["not_submitted"]
@@ -412,11 +485,11 @@ def _coverage(analysis: Analysis, kind: str = "tag") -> pd.DataFrame:
     # Lists of URNs in one pass over plain lists (a groupby into lists builds a Series per group).
     listed = status[status["status"].isin(["skipped", "not_submitted"])]
     lists: dict[tuple, list] = {}
-    for key, state, urn in zip(listed[column].tolist(), listed["status"].tolist(), listed["urn"].tolist()):
+    for key, state, urn in zip(listed[column].tolist(), listed["status"].tolist(), listed["urn"].tolist(), strict=True):
         lists.setdefault((key, state), []).append(urn)
     for name in ("skipped", "not_submitted"):
         table[f"{name}_urns"] = [lists.get((key, name), []) for key in table[column]]
-    table["not_answered"] = [a + b for a, b in zip(table["not_submitted_urns"], table["skipped_urns"])]
+    table["not_answered"] = [a + b for a, b in zip(table["not_submitted_urns"], table["skipped_urns"], strict=True)]
     if kind == "section":
         titles = analysis.data.questions.drop_duplicates("section_key").set_index("section_key")
         table["title"] = table["section_key"].map(titles["section_title"])
@@ -455,7 +528,7 @@ def _compliance_by(analysis: Analysis, kind: str) -> pd.DataFrame:
         missing = answered & ((block == _CODE["unanswered"]) & required[indexes]).any(axis=1)
         fully = answered & ~gaps & ~unsure & ~missing
         row = {column: key}
-        for name, mask in zip(names, (answered, fully, unsure, gaps)):
+        for name, mask in zip(names, (answered, fully, unsure, gaps), strict=True):
             row[name] = int(mask.sum())
             row[f"{name}_urns"] = urns[mask].tolist()
         for name in names[1:]:
@@ -491,8 +564,10 @@ def establishment_gaps(analysis: Analysis) -> pd.DataFrame:
     """One row per establishment and question that is not met or partly met (its list of gaps)."""
     gaps = analysis.grid[analysis.grid["class"].isin(GAP_CLASSES)]
     gaps = gaps.merge(analysis.establishments[["establishment_id", "urn", "name"]], on="establishment_id")
-    gaps = gaps.merge(analysis.data.questions[["question_key", "text", "section_title", "section_position", "position"]],
-                      on="question_key")
+    gaps = gaps.merge(
+        analysis.data.questions[["question_key", "text", "section_title", "section_position", "position"]],
+        on="question_key",
+    )
     return gaps.sort_values(["name", "urn", "section_position", "position"]).reset_index(drop=True)
 
 
@@ -579,9 +654,13 @@ def comparison(analysis: Analysis) -> dict | None:
     rows, _cols = _common(analysis)
     as_at = previous.data.as_at
     days = (previous.data.due_on - as_at).days if as_at is not None and previous.data.due_on is not None else None
-    return {"previous_cycle": previous.data.slug, "basis": "same_point" if as_at is not None else "whole_cycle",
-            "previous_as_at": as_at.isoformat() if as_at is not None else None, "days_before_due": days,
-            "returned_both": int(len(rows[0]))}
+    return {
+        "previous_cycle": previous.data.slug,
+        "basis": "same_point" if as_at is not None else "whole_cycle",
+        "previous_as_at": as_at.isoformat() if as_at is not None else None,
+        "days_before_due": days,
+        "returned_both": int(len(rows[0])),
+    }
 
 
 def year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
@@ -612,6 +691,7 @@ def _year_on_year_establishments(analysis: Analysis) -> pd.DataFrame:
 
 # --- who is behind a figure ----------------------------------------------------------------------
 
+
 def denominator_of(analysis: Analysis, filters) -> tuple[int, str]:
     """What the figure these filters name is out of: (count, words), e.g. (4, "establishments that have returned").
 
@@ -629,8 +709,12 @@ def denominator_of(analysis: Analysis, filters) -> tuple[int, str]:
         if filters.get("class") == "not_applicable":
             return analysis.returned, "establishments that have returned"
         base = int(row["base"].iloc[0]) if len(row) else analysis.returned
-        return base, "establishments that have returned and answered it (not “not applicable”)" if base != analysis.returned \
-            else "establishments that have returned"
+        return (
+            base,
+            "establishments that have returned and answered it (not “not applicable”)"
+            if base != analysis.returned
+            else "establishments that have returned",
+        )
     if "list" in filters:
         return analysis.returned, "establishments that have returned"
     return analysis.in_scope, "establishments in scope"
@@ -663,53 +747,84 @@ def establishments_behind(analysis: Analysis, filters: dict[str, str]) -> tuple[
                 raise UnknownFilter(filters["question"])
             moves = moves[moves["question_key"] == filters["question"]]
             about = f"“{questions.loc[filters['question'], 'text']}”"
-        return f"Establishments whose answers got {change} since last year on {about}", frame[frame["establishment_id"].isin(moves["establishment_id"])]
+        return f"Establishments whose answers got {change} since last year on {about}", frame[
+            frame["establishment_id"].isin(moves["establishment_id"])
+        ]
     if "question" in filters:
         key, name = filters["question"], filters.get("class", "")
         if key not in questions.index or name not in CLASSES:
             raise UnknownFilter(key)
         grid = analysis.grid
         ids = grid.loc[(grid["question_key"] == key) & (grid["class"] == name), "establishment_id"]
-        return (f"{CLASS_LABELS[name]}: “{questions.loc[key, 'text']}”",
-                frame[frame["establishment_id"].isin(ids)])
+        return (f"{CLASS_LABELS[name]}: “{questions.loc[key, 'text']}”", frame[frame["establishment_id"].isin(ids)])
     for kind, column in (("tag", "tag"), ("section", "section_key")):
         if kind in filters and "list" in filters:
             judged = compliance_by(analysis, kind)
             chosen = judged[judged[column] == filters[kind]] if not judged.empty else judged
-            words = {"fully_met": "meet every requirement", "cannot_confirm": "cannot confirm at least one requirement",
-                     "with_gaps": "have at least one gap"}.get(filters["list"])
+            words = {
+                "fully_met": "meet every requirement",
+                "cannot_confirm": "cannot confirm at least one requirement",
+                "with_gaps": "have at least one gap",
+            }.get(filters["list"])
             if chosen.empty or words is None:
                 raise UnknownFilter(filters[kind])
             row = chosen.iloc[0]
-            title = (row["tag"] if kind == "tag" else row["title"])
+            title = row["tag"] if kind == "tag" else row["title"]
             label = "Prevent" if title == "prevent" else title
-            return (f"Establishments that answered the {label} questions and {words} among them",
-                    frame[frame["urn"].isin(row[f"{filters['list']}_urns"])])
-    for kind, column, status_frame in (("tag", "tag", analysis.tag_status), ("section", "section_key", analysis.section_status)):
+            return (
+                f"Establishments that answered the {label} questions and {words} among them",
+                frame[frame["urn"].isin(row[f"{filters['list']}_urns"])],
+            )
+    for kind, column, status_frame in (
+        ("tag", "tag", analysis.tag_status),
+        ("section", "section_key", analysis.section_status),
+    ):
         if kind in filters:
             value, status = filters[kind], filters.get("status", "answered")
-            wanted = {"own": ["own"], "trust": ["trust"], "answered": ["own", "trust"], "skipped": ["skipped"],
-                      "not_submitted": ["not_submitted"], "not_answered": ["skipped", "not_submitted"]}.get(status)
+            wanted = {
+                "own": ["own"],
+                "trust": ["trust"],
+                "answered": ["own", "trust"],
+                "skipped": ["skipped"],
+                "not_submitted": ["not_submitted"],
+                "not_answered": ["skipped", "not_submitted"],
+            }.get(status)
             rows = status_frame[status_frame[column] == value] if not status_frame.empty else status_frame
             if wanted is None or rows.empty:
                 raise UnknownFilter(value)
             ids = rows.loc[rows["status"].isin(wanted), "establishment_id"]
-            words = {"own": "answered in their own return", "trust": "answered through their trust",
-                     "answered": "answered", "skipped": "submitted but skipped", "not_submitted": "did not submit and so did not answer",
-                     "not_answered": "did not answer"}[status]
-            title = value if kind == "tag" else questions.loc[questions["section_key"] == value, "section_title"].iloc[0]
+            words = {
+                "own": "answered in their own return",
+                "trust": "answered through their trust",
+                "answered": "answered",
+                "skipped": "submitted but skipped",
+                "not_submitted": "did not submit and so did not answer",
+                "not_answered": "did not answer",
+            }[status]
+            title = (
+                value if kind == "tag" else questions.loc[questions["section_key"] == value, "section_title"].iloc[0]
+            )
             label = "Prevent" if title == "prevent" else title
             return f"Establishments that {words} the {label} questions", frame[frame["establishment_id"].isin(ids)]
     if "completion" in filters:
         state = filters["completion"]
-        masks = {"submitted": frame["submitted"], "not_submitted": ~frame["submitted"], "trust": frame["how"] == "trust",
-                 "own": frame["how"] == "own", "in_scope": frame["submitted"] | True}
+        masks = {
+            "submitted": frame["submitted"],
+            "not_submitted": ~frame["submitted"],
+            "trust": frame["how"] == "trust",
+            "own": frame["how"] == "own",
+            "in_scope": frame["submitted"] | True,
+        }
         if state not in masks:
             raise UnknownFilter(state)
         chosen = frame[masks[state]]
-        words = {"submitted": "completed the audit", "not_submitted": "have not completed the audit",
-                 "trust": "completed the audit through their trust", "own": "completed the audit in their own return",
-                 "in_scope": "are in scope"}[state]
+        words = {
+            "submitted": "completed the audit",
+            "not_submitted": "have not completed the audit",
+            "trust": "completed the audit through their trust",
+            "own": "completed the audit in their own return",
+            "in_scope": "are in scope",
+        }[state]
         group = filters.get("group")
         if group:
             if group not in GROUPS:
@@ -718,9 +833,11 @@ def establishments_behind(analysis: Analysis, filters: dict[str, str]) -> tuple[
             words += f" ({GROUPS[group].lower()}: {filters.get('value', '')})"
         return f"Establishments that {words}", chosen
     if "list" in filters:
-        flags = {"fully_met": ("fully_met", "meet every requirement"),
-                 "cannot_confirm": ("any_cannot_confirm", "cannot confirm at least one requirement"),
-                 "with_gaps": ("with_gaps", "have at least one gap")}
+        flags = {
+            "fully_met": ("fully_met", "meet every requirement"),
+            "cannot_confirm": ("any_cannot_confirm", "cannot confirm at least one requirement"),
+            "with_gaps": ("with_gaps", "have at least one gap"),
+        }
         if filters["list"] not in flags:
             raise UnknownFilter(filters["list"])
         column, words = flags[filters["list"]]

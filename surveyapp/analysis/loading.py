@@ -5,11 +5,15 @@ asked for). The frames are the input of the pure layer in ``surveyapp.analysis.f
 Rows are fetched as the driver's plain tuples: at national scale (a million answers) building a
 SQLAlchemy row object per answer would cost more than the analysis itself.
 """
+
 from __future__ import annotations
 
+import gc
 import json
+from contextlib import contextmanager
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import String, cast, select, type_coerce
 
@@ -32,41 +36,94 @@ from surveyapp.timeutil import today
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
 
 
-#: rows fetched from the cursor at a time
-FETCH = 20_000
+#: rows fetched from the cursor at a time (the Python objects of one fetch are the load's largest passing cost)
+FETCH = 5_000
 
 
-def _frame(session, statement, columns: list[str]) -> pd.DataFrame:
-    """Run ``statement`` and return its rows as a frame, straight from the driver's cursor.
+def _chunks(session, statement):
+    """The statement's rows as the driver's plain tuples, ``FETCH`` at a time.
 
-    Rows are fetched ``FETCH`` at a time and every string is kept once: a national cycle's million
-    answers repeat a few hundred distinct texts (question keys, "yes", statuses), and a list of the
-    driver's tuples, one new string per cell, took several hundred megabytes before the frame was built."""
-    result = (session or db.session).connection().execute(statement)
-    # The DBAPI cursor's tuples skip SQLAlchemy's per-row processing (enums are selected as plain text).
-    cursor = result.cursor
-    if cursor is None:
+    Streamed (a server-side cursor on PostgreSQL): a client-side cursor holds the whole result in the
+    driver's memory until the last row is read, well over a hundred megabytes for a national cycle's
+    answers. The tuples skip SQLAlchemy's per-row processing (enums are selected as plain text)."""
+    # Per statement: Connection.execution_options() would change the session's connection for good.
+    connection = (session or db.session).connection()
+    result = connection.execute(statement, execution_options={"stream_results": True})
+    try:
+        while result.cursor is not None and (rows := result.cursor_strategy.fetchmany(result, result.cursor, FETCH)):
+            yield rows
+    finally:
         result.close()
-        return pd.DataFrame(columns=columns)
-    cells: list[list] = [[] for _ in columns]
+
+
+def _frame(session, statement, columns: list[str], categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Run ``statement`` and return its rows as a frame, built chunk by chunk from the driver's tuples.
+
+    Each chunk becomes arrays at once: whole numbers as int64, the ``categories`` columns as
+    categorical codes (a value outside its categories is missing), anything else as objects with
+    every string kept once. A national cycle's million answers repeat a few hundred distinct texts
+    (question keys, "yes", statuses): as Python lists, one new string or int per cell, they took
+    several hundred megabytes before the frame was built."""
+    categories = categories or {}
+    kinds = [categories.get(name) for name in columns]
+    parts: list[list[np.ndarray]] = [[] for _ in columns]
     seen: dict = {}
-    keep = seen.setdefault
-    while rows := cursor.fetchmany(FETCH):
-        for position, values in enumerate(zip(*rows)):
-            cells[position].extend([keep(v, v) if v.__class__ is str else v for v in values])
-        if len(seen) > 100_000:  # mostly free text: remembering it would cost more than it saves
-            seen.clear()
-    result.close()
-    if not cells[0]:
+    with _without_cycle_collection():
+        _fill(parts, kinds, _chunks(session, statement), seen)
+    if not parts[0]:
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame({position: _column(values) for position, values in enumerate(cells)})
+    frame = pd.DataFrame({position: _column(chunks, kinds[position]) for position, chunks in enumerate(parts)})
     frame.columns = columns  # by position: two selected columns may share a name
     return frame
 
 
-def _column(values: list) -> pd.Series:
-    """A column as from_records would make it: numbers as numbers, anything else as objects."""
-    return pd.Series(pd.array(values, dtype=object)).infer_objects() if values else pd.Series([], dtype=object)
+@contextmanager
+def _without_cycle_collection():
+    """Pause Python's cycle collector while rows are turned into arrays.
+
+    The rows are tuples of plain values, freed by reference counting, so there is nothing for it to
+    find; but a national cycle's hundreds of thousands of row tuples set it off again and again, and
+    each full pass walks every object of the running app: it took more than half the load's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fill(parts: list[list[np.ndarray]], kinds: list, chunks, seen: dict) -> None:
+    """Append each chunk of rows to ``parts`` as one array per column (see ``_frame``)."""
+    keep = seen.setdefault
+    for rows in chunks:
+        for position, values in enumerate(zip(*rows, strict=True)):
+            cells = np.fromiter(values, dtype=object, count=len(values))
+            if kinds[position] is not None:
+                parts[position].append(pd.Categorical(cells, categories=kinds[position]).codes)
+                continue
+            if pd.api.types.infer_dtype(cells, skipna=False) == "integer":
+                parts[position].append(cells.astype(np.int64))
+                continue
+            if pd.api.types.infer_dtype(cells, skipna=True) == "string":  # each distinct string once
+                codes, uniques = pd.factorize(cells)
+                if len(uniques) < len(cells) // 2:
+                    kept = [keep(u, u) if u.__class__ is str else u for u in uniques]
+                    cells = np.fromiter([*kept, None], dtype=object, count=len(kept) + 1)[codes]
+            parts[position].append(cells)
+        if len(seen) > 100_000:  # mostly free text: remembering it would cost more than it saves
+            seen.clear()
+
+
+def _column(chunks: list[np.ndarray], categories: list[str] | None) -> pd.Series:
+    """A column as from_records would make it: whole numbers as int64, anything else inferred from objects."""
+    if categories is not None:
+        return pd.Series(pd.Categorical.from_codes(np.concatenate(chunks), categories=categories))
+    if all(chunk.dtype == np.int64 for chunk in chunks):
+        return pd.Series(np.concatenate(chunks))
+    values = np.concatenate([chunk.astype(object) for chunk in chunks])
+    chunks.clear()
+    return pd.Series(pd.array(values, dtype=object)).infer_objects()
 
 
 def _text(column):
@@ -74,26 +131,60 @@ def _text(column):
     return type_coerce(column, String)
 
 
+def _in_cycle(statement, cycle: Cycle):
+    """``statement`` limited to the establishments counted in the cycle, in the analysis's order (name, URN)."""
+    return (
+        statement.join(Assignment, Assignment.establishment_id == Establishment.id)
+        .join(Response, Response.assignment_id == Assignment.id)
+        # An establishment that closed during the cycle keeps its work but leaves the counts.
+        .where(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle))
+        .order_by(Establishment.name, Establishment.urn)
+    )
+
+
+def establishment_ids(cycle: Cycle, session=None) -> list[int]:
+    """The ids of the establishments counted in the cycle, in the order ``load_establishments`` gives them."""
+    return list((session or db.session).scalars(_in_cycle(select(Establishment.id), cycle)))
+
+
 def load_establishments(cycle: Cycle, session=None, only: list[int] | None = None) -> pd.DataFrame:
     """Establishments with a place in the cycle, their register details, trust and own response.
 
     :param only: establishment ids to keep (default every establishment in the cycle)
     """
-    statement = (
-        select(Establishment.id, Establishment.urn, Establishment.name, Establishment.phase, Establishment.type_name,
-               Establishment.district, Establishment.trust_id, Trust.name, Response.id, _text(Response.status),
-               Response.submitted_at)
-        .join(Assignment, Assignment.establishment_id == Establishment.id)
-        .join(Response, Response.assignment_id == Assignment.id)
-        .outerjoin(Trust, Trust.id == Establishment.trust_id)
-        # An establishment that closed during the cycle keeps its work but leaves the counts.
-        .where(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle))
-        .order_by(Establishment.name, Establishment.urn)
-    )
+    statement = select(
+        Establishment.id,
+        Establishment.urn,
+        Establishment.name,
+        Establishment.phase,
+        Establishment.type_name,
+        Establishment.district,
+        Establishment.trust_id,
+        Trust.name,
+        Response.id,
+        _text(Response.status),
+        Response.submitted_at,
+    ).outerjoin(Trust, Trust.id == Establishment.trust_id)
+    statement = _in_cycle(statement, cycle)
     if only is not None:
         statement = statement.where(Establishment.id.in_(only))
-    frame = _frame(session, statement, ["establishment_id", "urn", "name", "phase", "type_name", "district",
-                                        "trust_id", "trust_name", "response_id", "status", "submitted_at"])
+    frame = _frame(
+        session,
+        statement,
+        [
+            "establishment_id",
+            "urn",
+            "name",
+            "phase",
+            "type_name",
+            "district",
+            "trust_id",
+            "trust_name",
+            "response_id",
+            "status",
+            "submitted_at",
+        ],
+    )
     frame["trust_id"] = frame["trust_id"].astype("Int64")
     return frame
 
@@ -102,14 +193,37 @@ def load_questions(cycle: Cycle, session=None) -> pd.DataFrame:
     """The cycle's template questions in page order, with their section."""
     frame = _frame(
         session,
-        select(TemplateQuestion.key, TemplateQuestion.text, TemplateSection.key, TemplateSection.title,
-               _text(TemplateQuestion.type), TemplateQuestion.required, TemplateQuestion.tags, TemplateQuestion.gap,
-               TemplateQuestion.options, TemplateSection.position, TemplateQuestion.position, TemplateQuestion.condition)
+        select(
+            TemplateQuestion.key,
+            TemplateQuestion.text,
+            TemplateSection.key,
+            TemplateSection.title,
+            _text(TemplateQuestion.type),
+            TemplateQuestion.required,
+            TemplateQuestion.tags,
+            TemplateQuestion.gap,
+            TemplateQuestion.options,
+            TemplateSection.position,
+            TemplateQuestion.position,
+            TemplateQuestion.condition,
+        )
         .join(TemplateSection, TemplateSection.id == TemplateQuestion.section_id)
         .where(TemplateQuestion.template_id == cycle.template_id)
         .order_by(TemplateSection.position, TemplateQuestion.position),
-        ["question_key", "text", "section_key", "section_title", "type", "required", "tags", "gap", "options",
-         "section_position", "position", "condition"],
+        [
+            "question_key",
+            "text",
+            "section_key",
+            "section_title",
+            "type",
+            "required",
+            "tags",
+            "gap",
+            "options",
+            "section_position",
+            "position",
+            "condition",
+        ],
     )
     # JSON columns arrive as text from the raw cursor on SQLite, already decoded on PostgreSQL.
     for column, empty in (("tags", []), ("gap", None), ("options", []), ("condition", None)):
@@ -123,21 +237,39 @@ def _json(value, empty):
     return empty if value is None else value
 
 
+#: every status a response can have: the categories of the answer frames' status column
+STATUSES = [status.value for status in ResponseStatus]
+
+
+def _keys(cycle: Cycle, session=None) -> list[str]:
+    """The cycle's question keys: the categories of the answer frames' question_key column."""
+    return list(
+        (session or db.session).scalars(
+            select(TemplateQuestion.key).where(TemplateQuestion.template_id == cycle.template_id)
+        )
+    )
+
+
 def load_establishment_answers(cycle: Cycle, session=None, only: list[int] | None = None) -> pd.DataFrame:
     """Every answer in the establishments' own returned responses, with the response's status.
 
     Answers of responses still being worked on count for nothing, so they are not read (at national
-    scale they are a third of the rows)."""
+    scale they are a third of the rows). The question key and status are categorical (an answer to a
+    key the template no longer has is missing): a million rows hold a byte for each, not a pointer."""
     statement = (
         select(Assignment.establishment_id, Answer.question_key, Answer.value, _text(Response.status))
         .join(Response, Response.id == Answer.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None),
-               Response.status.in_(RETURNED))
+        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None), Response.status.in_(RETURNED))
     )
     if only is not None:
         statement = statement.where(Assignment.establishment_id.in_(only))
-    return _frame(session, statement, ["establishment_id", "question_key", "value", "status"])
+    return _frame(
+        session,
+        statement,
+        ["establishment_id", "question_key", "value", "status"],
+        {"question_key": _keys(cycle, session), "status": STATUSES},
+    )
 
 
 def load_trust_answers(cycle: Cycle, session=None, trust_response_ids: list[int] | None = None) -> pd.DataFrame:
@@ -150,14 +282,24 @@ def load_trust_answers(cycle: Cycle, session=None, trust_response_ids: list[int]
     )
     if trust_response_ids is not None:
         statement = statement.where(Response.id.in_(trust_response_ids))
-    return _frame(session, statement, ["trust_id", "trust_response_id", "question_key", "value", "status"])
+    return _frame(
+        session,
+        statement,
+        ["trust_id", "trust_response_id", "question_key", "value", "status"],
+        {"question_key": _keys(cycle, session), "status": STATUSES},
+    )
 
 
 def load_coverage(cycle: Cycle, session=None, only: list[int] | None = None) -> pd.DataFrame:
     """Which academy each trust response answers for, with that response's status."""
     statement = (
-        select(TrustCoverage.establishment_id, TrustCoverage.response_id, Assignment.trust_id, _text(Response.status),
-               Response.submitted_at)
+        select(
+            TrustCoverage.establishment_id,
+            TrustCoverage.response_id,
+            Assignment.trust_id,
+            _text(Response.status),
+            Response.submitted_at,
+        )
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .where(Assignment.cycle_id == cycle.id)
@@ -175,13 +317,22 @@ def load_follow_ups(cycle: Cycle, session=None) -> pd.DataFrame:
     longer than the rest of the load at national scale."""
     plan = Answer.follow_up
     statement = (
-        select(Answer.response_id, Answer.question_key, plan["action"].as_string(), plan["owner"].as_string(),
-               plan["target_date"].as_string())
+        select(
+            Answer.response_id,
+            Answer.question_key,
+            plan["action"].as_string(),
+            plan["owner"].as_string(),
+            plan["target_date"].as_string(),
+        )
         .join(Response, Response.id == Answer.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         # A missing plan may be stored as SQL NULL or as JSON null, depending on how the answer was written.
-        .where(Assignment.cycle_id == cycle.id, Response.status.in_(RETURNED), plan.is_not(None),
-               cast(plan, String) != "null")
+        .where(
+            Assignment.cycle_id == cycle.id,
+            Response.status.in_(RETURNED),
+            plan.is_not(None),
+            cast(plan, String) != "null",
+        )
     )
     frame = _frame(session, statement, ["response_id", "question_key", "action", "owner", "target_date"])
     return frame.fillna("")
@@ -195,12 +346,17 @@ def load_cycle(cycle: Cycle, session=None, only: list[int] | None = None) -> Cyc
     """
     coverage = load_coverage(cycle, session, only)
     return CycleData(
-        slug=cycle.slug, name=cycle.name, reference=cycle.opens_on,
-        establishments=load_establishments(cycle, session, only), questions=load_questions(cycle, session),
+        slug=cycle.slug,
+        name=cycle.name,
+        reference=cycle.opens_on,
+        establishments=load_establishments(cycle, session, only),
+        questions=load_questions(cycle, session),
         answers=load_establishment_answers(cycle, session, only),
-        trust_answers=load_trust_answers(cycle, session, None if only is None else
-                                         [int(i) for i in coverage["trust_response_id"].unique()]),
-        coverage=coverage, due_on=cycle.due_on,
+        trust_answers=load_trust_answers(
+            cycle, session, None if only is None else [int(i) for i in coverage["trust_response_id"].unique()]
+        ),
+        coverage=coverage,
+        due_on=cycle.due_on,
     )
 
 
@@ -209,9 +365,12 @@ def previous_cycle(cycle: Cycle, session=None) -> Cycle | None:
     keys = select(TemplateQuestion.key).where(TemplateQuestion.template_id == cycle.template_id)
     return (session or db.session).scalar(
         select(Cycle)
-        .where(Cycle.due_on < cycle.due_on,
-               select(TemplateQuestion.id).where(TemplateQuestion.template_id == Cycle.template_id,
-                                                 TemplateQuestion.key.in_(keys)).exists())
+        .where(
+            Cycle.due_on < cycle.due_on,
+            select(TemplateQuestion.id)
+            .where(TemplateQuestion.template_id == Cycle.template_id, TemplateQuestion.key.in_(keys))
+            .exists(),
+        )
         .order_by(Cycle.due_on.desc(), Cycle.id.desc())
         .limit(1)
     )
@@ -226,8 +385,9 @@ def comparable_day(cycle: Cycle, earlier: Cycle, on: date) -> date | None:
     return earlier.due_on - (cycle.due_on - on)
 
 
-def load_with_previous(cycle: Cycle, session=None, only: list[int] | None = None,
-                       on: date | None = None) -> tuple[CycleData, CycleData | None]:
+def load_with_previous(
+    cycle: Cycle, session=None, only: list[int] | None = None, on: date | None = None
+) -> tuple[CycleData, CycleData | None]:
     """The cycle's data and the previous cycle's (for year on year), or None if there is none.
 
     While the cycle is open, last year's returns count only if they had been submitted by the same number of

@@ -3,6 +3,7 @@
 Each chart is a list of bars ``{label, rate, text, params}``: ``params`` are the query arguments of the
 page listing the establishments behind the bar, so every figure links to who it counts.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -19,13 +20,19 @@ def _short(text: str, limit: int = 48) -> str:
 
 def _common(analysis: Analysis) -> dict:
     """What every analysis page states: the headline and both denominators, named."""
-    return {"headline": headline(analysis), "rate_text": pct, "in_scope": analysis.in_scope,
-            "returned": analysis.returned, "denominators": denominators(analysis),
-            "has_previous": analysis.previous is not None}
+    return {
+        "headline": headline(analysis),
+        "rate_text": pct,
+        "in_scope": analysis.in_scope,
+        "returned": analysis.returned,
+        "denominators": denominators(analysis),
+        "has_previous": analysis.previous is not None,
+    }
 
 
 def overview_page(analysis: Analysis, group: str = "phase") -> dict:
-    """The short overview: headline figures with their denominators, the questions most often not met, completion by group."""
+    """The short overview: headline figures with their denominators, the questions most often not met, completion by
+    group."""
     totals = figures.completion(analysis)
     lists = figures.establishment_lists(analysis)
     by_group = figures.completion_by(analysis, group)
@@ -33,7 +40,8 @@ def overview_page(analysis: Analysis, group: str = "phase") -> dict:
     return {
         **_common(analysis),
         "totals": totals,
-        "group": group, "groups": GROUPS,
+        "group": group,
+        "groups": GROUPS,
         "completion_rows": [
             ("In scope", totals["in_scope"], {"completion": "in_scope"}),
             ("Completed the audit", totals["submitted"], {"completion": "submitted"}),
@@ -47,10 +55,13 @@ def overview_page(analysis: Analysis, group: str = "phase") -> dict:
             ("Have at least one gap", len(lists["with_gaps"]), {"list": "with_gaps"}),
         ],
         "completion_chart": [
-            {"label": str(row.group), "rate": float(row.completion_rate),
-             "text": f"{row.submitted} of {row.in_scope} ({pct(row.completion_rate)})",
-             "params": {"completion": "submitted", "group": group, "value": str(row.group)},
-             "row": row._asdict()}
+            {
+                "label": str(row.group),
+                "rate": float(row.completion_rate),
+                "text": f"{row.submitted} of {row.in_scope} ({pct(row.completion_rate)})",
+                "params": {"completion": "submitted", "group": group, "value": str(row.group)},
+                "row": row._asdict(),
+            }
             for row in by_group.itertuples()
         ],
         "most_not_met": figures.most_not_met(analysis, 5).to_dict("records"),
@@ -69,21 +80,38 @@ def topics_page(analysis: Analysis, kind: str) -> dict:
             key = row[column]
             label = tag_label(key).capitalize() if kind == "tag" else row["title"]
             rows.append({"key": key, "label": label, "coverage": row, "compliance": compliance.loc[key].to_dict()})
-    return {**_common(analysis), "kind": kind, "rows": rows,
-            "chart": [{"label": _short(r["label"]), "rate": float(r["compliance"]["fully_met_rate"]),
-                       "text": f"{r['compliance']['fully_met']} of {r['compliance']['answered']} "
-                               f"({pct(r['compliance']['fully_met_rate'])})"} for r in rows]}
+    return {
+        **_common(analysis),
+        "kind": kind,
+        "rows": rows,
+        "chart": [
+            {
+                "label": _short(r["label"]),
+                "rate": float(r["compliance"]["fully_met_rate"]),
+                "text": f"{r['compliance']['fully_met']} of {r['compliance']['answered']} "
+                f"({pct(r['compliance']['fully_met_rate'])})",
+            }
+            for r in rows
+        ],
+    }
 
 
 def questions_page(analysis: Analysis) -> dict:
-    """Every question: each class's count and rate over the returns, a chart of gap rates labelled with question texts."""
+    """Every question: each class's count and rate over the returns, a chart of gap rates labelled with question
+    texts."""
     questions = analysis.questions
     return {
         **_common(analysis),
         "classes": [(name, CLASS_LABELS[name]) for name in CLASSES],
         "gap_chart": [
-            {"label": _short(row["text"]), "rate": float(row["not_met_rate"] + row["partly_rate"]),
-             "text": f"{row['not_met'] + row['partly']} of {row['base']} ({pct(row['not_met_rate'] + row['partly_rate'])})"}
+            {
+                "label": _short(row["text"]),
+                "rate": float(row["not_met_rate"] + row["partly_rate"]),
+                "text": (
+                    f"{row['not_met'] + row['partly']} of {row['base']} "
+                    f"({pct(row['not_met_rate'] + row['partly_rate'])})"
+                ),
+            }
             for row in questions.to_dict("records")
         ],
         "rows": questions.to_dict("records"),
@@ -93,27 +121,50 @@ def questions_page(analysis: Analysis) -> dict:
 def year_on_year_page(analysis: Analysis) -> dict:
     """This year against last, like with like: each question's met rate both years and who got better or worse."""
     basis = figures.comparison(analysis)
-    page = {**_common(analysis), "basis": basis, "basis_words": comparison_words(basis) if basis else "",
-            "rows": [], "chart": []}
+    page = {
+        **_common(analysis),
+        "basis": basis,
+        "basis_words": comparison_words(basis) if basis else "",
+        "rows": [],
+        "chart": [],
+    }
     if basis is None:
         return page
     changes = figures.year_on_year_questions(analysis)
     moves = figures.year_on_year_establishments(analysis)
     counts = moves.groupby(["question_key", "change"]).size()
-    page["rows"] = [{**row, "better": int(counts.get((row["question_key"], "better"), 0)),
-                     "worse": int(counts.get((row["question_key"], "worse"), 0))} for row in changes.to_dict("records")]
+    page["rows"] = [
+        {
+            **row,
+            "better": int(counts.get((row["question_key"], "better"), 0)),
+            "worse": int(counts.get((row["question_key"], "worse"), 0)),
+        }
+        for row in changes.to_dict("records")
+    ]
     page["better"] = int(moves.loc[moves["change"] == "better", "establishment_id"].nunique())
     page["worse"] = int(moves.loc[moves["change"] == "worse", "establishment_id"].nunique())
     for row in page["rows"]:
-        page["chart"].append({"label": _short(row["text"]) + " (last year)", "rate": float(row["met_rate_previous"]),
-                              "text": pct(row["met_rate_previous"]), "pattern": "hatch"})
-        page["chart"].append({"label": _short(row["text"]) + " (this year)", "rate": float(row["met_rate"]),
-                              "text": pct(row["met_rate"])})
+        page["chart"].append(
+            {
+                "label": _short(row["text"]) + " (last year)",
+                "rate": float(row["met_rate_previous"]),
+                "text": pct(row["met_rate_previous"]),
+                "pattern": "hatch",
+            }
+        )
+        page["chart"].append(
+            {
+                "label": _short(row["text"]) + " (this year)",
+                "rate": float(row["met_rate"]),
+                "text": pct(row["met_rate"]),
+            }
+        )
     return page
 
 
-def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = None,
-                    previous_la: LaRates | None = None) -> dict:
+def respondent_page(
+    own: Analysis, la: LaRates, previous_own: Analysis | None = None, previous_la: LaRates | None = None
+) -> dict:
     """One establishment's class per question beside the LA's rates (never another school's answers).
 
     :param own: the analysis of this establishment alone (``load_cycle(cycle, only=[id])``)
@@ -124,8 +175,12 @@ def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = 
     previous = {}
     previous_rates = {}
     if previous_own is not None and previous_la is not None:
-        previous = dict(zip(previous_own.grid["question_key"].astype(str), previous_own.grid["class"].astype(str)))
-        previous_rates = dict(zip(previous_la.questions["question_key"], previous_la.questions["met_rate"]))
+        previous = dict(
+            zip(previous_own.grid["question_key"].astype(str), previous_own.grid["class"].astype(str), strict=True)
+        )
+        previous_rates = dict(
+            zip(previous_la.questions["question_key"], previous_la.questions["met_rate"], strict=True)
+        )
     questions = la.questions
     section_rows = []
     for section_key, block in questions.groupby("section_key", sort=False):
@@ -135,18 +190,32 @@ def respondent_page(own: Analysis, la: LaRates, previous_own: Analysis | None = 
         base = block["base"].sum()
         la_met = block["met"].sum() / base if base else 0.0
         asked = len(keys) - int(mine.isin(NOT_COUNTED).sum())
-        section_rows.append({
-            "key": section_key, "title": block["section_title"].iloc[0],
-            "own_met": int((mine == "met").sum()), "questions": asked, "la_met_rate": la_met,
-            "rows": [
-                {"key": row["question_key"], "text": row["text"],
-                 "own": str(own_grid.loc[row["question_key"], "class"]) if len(own_grid) else "unanswered",
-                 "source": own_grid.loc[row["question_key"], "source"] if len(own_grid) else "",
-                 "la_met_rate": row["met_rate"], "previous": previous.get(row["question_key"]),
-                 "la_previous_met_rate": previous_rates.get(row["question_key"])}
-                for row in block.to_dict("records")
-            ],
-        })
-    return {"sections": section_rows, "class_labels": CLASS_LABELS, "rate_text": pct,
-            "previous_slug": previous_own.data.slug if previous_own is not None else None,
-            "in_scope": la.in_scope, "returned": la.returned}
+        section_rows.append(
+            {
+                "key": section_key,
+                "title": block["section_title"].iloc[0],
+                "own_met": int((mine == "met").sum()),
+                "questions": asked,
+                "la_met_rate": la_met,
+                "rows": [
+                    {
+                        "key": row["question_key"],
+                        "text": row["text"],
+                        "own": str(own_grid.loc[row["question_key"], "class"]) if len(own_grid) else "unanswered",
+                        "source": own_grid.loc[row["question_key"], "source"] if len(own_grid) else "",
+                        "la_met_rate": row["met_rate"],
+                        "previous": previous.get(row["question_key"]),
+                        "la_previous_met_rate": previous_rates.get(row["question_key"]),
+                    }
+                    for row in block.to_dict("records")
+                ],
+            }
+        )
+    return {
+        "sections": section_rows,
+        "class_labels": CLASS_LABELS,
+        "rate_text": pct,
+        "previous_slug": previous_own.data.slug if previous_own is not None else None,
+        "in_scope": la.in_scope,
+        "returned": la.returned,
+    }

@@ -7,6 +7,7 @@ aggregate query (statuses, last submission and update, trust cover). Every gunic
 checks the fingerprint on each request, so a return submitted through any worker is seen by all
 of them on their next page; a worker recomputes at most once per change.
 """
+
 from __future__ import annotations
 
 import threading
@@ -43,7 +44,8 @@ def cycle_version(cycle: Cycle, session=None) -> tuple:
         .order_by(Response.status)
     ).all()
     cover = session.scalar(
-        select(func.count()).select_from(TrustCoverage)
+        select(func.count())
+        .select_from(TrustCoverage)
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .where(Assignment.cycle_id == cycle.id)

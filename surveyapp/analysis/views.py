@@ -1,22 +1,20 @@
 """Analysis pages: a cycle's figures for the lead, board viewers and trust leads; a DSL's own results."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from surveyapp.analysis import figures, formatting, pages
 from surveyapp.analysis.loading import load_cycle, load_with_previous, previous_cycle
 from surveyapp.analysis.rates import RatesCache
-from surveyapp.audits.access import respondent_response
 from surveyapp.audits.services import cycle_by_slug
-from surveyapp.auth.models import Role
-from surveyapp.auth.permissions import can_read_everything, roles_required, trust_ids_led_by
 from surveyapp.establishments.models import Trust
 from surveyapp.extensions import db
 from surveyapp.numbers import whole_number
+from surveyapp.policy import Capability as C, may, requires, trust_ids_in_scope
 
 bp = Blueprint("analysis", __name__)
-analysis_readers = roles_required(Role.LEAD, Role.BOARD, Role.TRUST_LEAD)
 
 
 def _trust_scope() -> Trust | None:
@@ -25,9 +23,9 @@ def _trust_scope() -> Trust | None:
     chosen = whole_number(raw)
     if raw not in (None, "") and chosen is None:
         abort(404)  # not a number any trust could have
-    if can_read_everything(current_user):
+    led = trust_ids_in_scope(current_user)
+    if led is None:  # every trust
         return (db.session.get(Trust, chosen) or abort(404)) if chosen is not None else None
-    led = trust_ids_led_by(current_user)
     if chosen is None and led:
         chosen = min(led)
     if chosen not in led:
@@ -47,12 +45,13 @@ def _analysis(slug: str):
 
 def _page(template: str, cycle, trust, **context):
     """Render an analysis page; whether the reader sees the whole LA decides the downloads and the way back."""
-    return render_template(template, cycle=cycle, trust=trust, may_read_whole_cycle=can_read_everything(current_user),
-                           **context)
+    return render_template(
+        template, cycle=cycle, trust=trust, may_read_whole_cycle=may(current_user, C.READ_LA_FIGURES), **context
+    )
 
 
 @bp.get("/analysis")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def latest_analysis():
     """Go to the analysis of the latest cycle (the navigation's "Analysis")."""
     from sqlalchemy import select
@@ -64,7 +63,7 @@ def latest_analysis():
 
 
 @bp.get("/cycles/<slug>/analysis")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def show_analysis(slug: str):
     """Show a cycle's overview: headline figures, the questions most often not met, completion by group."""
     cycle, trust, analysis = _analysis(slug)
@@ -75,7 +74,7 @@ def show_analysis(slug: str):
 
 
 @bp.get("/cycles/<slug>/analysis/topics")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def show_topics(slug: str):
     """Show, per topic (tag), who answered its questions and how many meet them."""
     cycle, trust, analysis = _analysis(slug)
@@ -83,7 +82,7 @@ def show_topics(slug: str):
 
 
 @bp.get("/cycles/<slug>/analysis/sections")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def show_sections(slug: str):
     """Show, per section, who answered its questions and how many meet them."""
     cycle, trust, analysis = _analysis(slug)
@@ -91,7 +90,7 @@ def show_sections(slug: str):
 
 
 @bp.get("/cycles/<slug>/analysis/questions")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def show_questions(slug: str):
     """Show every question's answers by class, over the returns."""
     cycle, trust, analysis = _analysis(slug)
@@ -99,7 +98,7 @@ def show_questions(slug: str):
 
 
 @bp.get("/cycles/<slug>/analysis/year-on-year")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def show_year_on_year(slug: str):
     """Show this year against last, like with like."""
     cycle, trust, analysis = _analysis(slug)
@@ -107,7 +106,7 @@ def show_year_on_year(slug: str):
 
 
 @bp.get("/cycles/<slug>/analysis/establishments")
-@analysis_readers
+@requires(C.READ_TRUST_FIGURES)
 def list_establishments(slug: str):
     """List the establishments counted in one figure of the analysis."""
     cycle, trust, analysis = _analysis(slug)
@@ -115,15 +114,20 @@ def list_establishments(slug: str):
         title, rows = figures.establishments_behind(analysis, request.args.to_dict())
     except figures.UnknownFilter:
         abort(404)
-    return render_template("analysis/establishments.html", cycle=cycle, trust=trust, title=title,
-                           rows=rows.to_dict("records"), out_of=figures.denominator_of(analysis, request.args),
-                           rate_text=formatting.pct,
-                           may_open_responses=can_read_everything(current_user))
+    return render_template(
+        "analysis/establishments.html",
+        cycle=cycle,
+        trust=trust,
+        title=title,
+        rows=rows.to_dict("records"),
+        out_of=figures.denominator_of(analysis, request.args),
+        rate_text=formatting.pct,
+        may_open_responses=may(current_user, C.READ_LA_FIGURES),
+    )
 
 
 @bp.get("/audits/<int:response_id>/results")
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response")
 def show_results(response):
     """Show an establishment's own results beside the local authority's rates and last year's."""
     assignment = response.assignment
@@ -135,9 +139,15 @@ def show_results(response):
     own = figures.analyse(load_cycle(cycle, only=only))
     earlier = previous_cycle(cycle)
     previous_own = figures.analyse(load_cycle(earlier, only=only)) if earlier is not None else None
-    return render_template("analysis/results.html", response=response, establishment=assignment.establishment,
-                           cycle=cycle, **pages.respondent_page(own, rates.rates(cycle), previous_own,
-                                                                rates.rates(earlier) if earlier is not None else None))
+    return render_template(
+        "analysis/results.html",
+        response=response,
+        establishment=assignment.establishment,
+        cycle=cycle,
+        **pages.respondent_page(
+            own, rates.rates(cycle), previous_own, rates.rates(earlier) if earlier is not None else None
+        ),
+    )
 
 
 def _rates_cache() -> RatesCache:

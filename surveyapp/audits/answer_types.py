@@ -10,16 +10,18 @@ the exports and the demo all ask the type's class.
 
 Plain values in, plain values out: no Flask, no database (the analysis imports this).
 """
+
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from surveyapp import timeutil
 from surveyapp.timeutil import add_months
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -92,7 +94,9 @@ class AnswerType:
                 return
             for item in value:
                 if item not in allowed:
-                    problems.append(f'{where}: "when" lists "{item}", which is not an answer to a {self.value} question')
+                    problems.append(
+                        f'{where}: "when" lists "{item}", which is not an answer to a {self.value} question'
+                    )
 
     def gap_mask(self, values: np.ndarray, rule: dict, reference: date) -> np.ndarray:
         """Which of these stored answers are gaps under the rule (vectorised: one question, every establishment)."""
@@ -162,7 +166,8 @@ class _Radios(AnswerType):
         if chosen and not state.error:
             chosen = normalise(q.type, chosen, q.options, q.not_applicable)
         return {
-            "name": q.key, "idPrefix": q.key,
+            "name": q.key,
+            "idPrefix": q.key,
             "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
             "items": [{"value": v, "text": t, "checked": v == chosen} for v, t in answer_choices(q)],
             "classes": "govuk-radios--inline" if self.value == "yes_no" else "",
@@ -208,12 +213,17 @@ class Choice(_Radios):
             or len(options) < 2
             or not all(
                 (isinstance(o, str) and o.strip())
-                or (isinstance(o, dict) and set(o) == {"value", "label"} and all(isinstance(v, str) and v for v in o.values()))
+                or (
+                    isinstance(o, dict)
+                    and set(o) == {"value", "label"}
+                    and all(isinstance(v, str) and v for v in o.values())
+                )
                 for o in options
             )
         ):
             problems.append(
-                f'{where}.options: a choice question needs 2 or more options, each a text or {{"value": ..., "label": ...}}'
+                f"{where}.options: a choice question needs 2 or more options, "
+                'each a text or {"value": ..., "label": ...}'
             )
             return []
         options = option_objects(options)
@@ -259,10 +269,10 @@ class Date(AnswerType):
         return f"{key}-day"
 
     def read_posted(self, formdata, question):
-        from surveyapp.forms.audits import _date_from_parts  # GOV.UK wording for the three boxes
+        from surveyapp.audits.forms import _date_from_parts  # GOV.UK wording for the three boxes
 
         raw = {part: (formdata.get(f"{question.key}-{part}") or "").strip() for part in ("day", "month", "year")}
-        value, error = _date_from_parts(raw, question.text)
+        value, error = _date_from_parts(raw, date_name(question.text))
         return raw, value, error
 
     def raw_from_value(self, value):
@@ -275,18 +285,35 @@ class Date(AnswerType):
     def field_params(self, state, label, hint_html):
         q = state.question
         from markupsafe import Markup
-        from surveyapp.forms.audits import date_parts_in_error
+
+        from surveyapp.audits.forms import date_parts_in_error
 
         wrong = date_parts_in_error(state.raw) if state.error else set()
         error = {part: " govuk-input--error" if part in wrong else "" for part in ("day", "month", "year")}
 
         return {
-            "id": q.key, "namePrefix": q.key,
+            "id": q.key,
+            "namePrefix": q.key,
             "fieldset": {"legend": {"text": label, "classes": "govuk-fieldset__legend--s"}},
             "items": [
-                {"name": "day", "label": "Day", "value": state.raw.get("day", ""), "classes": "govuk-input--width-2" + error["day"]},
-                {"name": "month", "label": "Month", "value": state.raw.get("month", ""), "classes": "govuk-input--width-2" + error["month"]},
-                {"name": "year", "label": "Year", "value": state.raw.get("year", ""), "classes": "govuk-input--width-4" + error["year"]},
+                {
+                    "name": "day",
+                    "label": "Day",
+                    "value": state.raw.get("day", ""),
+                    "classes": "govuk-input--width-2" + error["day"],
+                },
+                {
+                    "name": "month",
+                    "label": "Month",
+                    "value": state.raw.get("month", ""),
+                    "classes": "govuk-input--width-2" + error["month"],
+                },
+                {
+                    "name": "year",
+                    "label": "Year",
+                    "value": state.raw.get("year", ""),
+                    "classes": "govuk-input--width-4" + error["year"],
+                },
             ],
             "hint": {"html": Markup(hint_html + (" " if hint_html else "") + "For example, 27 3 2026")},
         }
@@ -347,9 +374,12 @@ class Number(AnswerType):
     def field_params(self, state, label, hint_html):
         q = state.question
         return {
-            "name": q.key, "id": q.key, "value": state.raw.get("value", ""),
+            "name": q.key,
+            "id": q.key,
+            "value": state.raw.get("value", ""),
             "label": {"text": label, "classes": "govuk-label--s"},
-            "inputmode": "decimal", "spellcheck": False,
+            "inputmode": "decimal",
+            "spellcheck": False,
             "classes": "govuk-input--width-5",
             "suffix": None,
         }
@@ -398,38 +428,86 @@ class Text(AnswerType):
         return value
 
     def error_message(self, question, reason):
-        return f"Your answer {reason}"
+        return f"Enter 5,000 characters or fewer for: {question.text}"
 
     def field_params(self, state, label, hint_html):
         q = state.question
-        return {"name": q.key, "id": q.key, "value": state.raw.get("value", ""),
-                "label": {"text": label, "classes": "govuk-label--s"}, "rows": 4}
+        return {
+            "name": q.key,
+            "id": q.key,
+            "value": state.raw.get("value", ""),
+            "label": {"text": label, "classes": "govuk-label--s"},
+            "rows": 4,
+        }
 
     def demo_value(self, rng, question, strength, when):
         return rng.choice(when.comments)
 
 
-def parse_date(text: str) -> date:
-    """Read ISO (2026-03-31) or UK (31/03/2026, 31-03-2026) dates; refuse anything else."""
-    text = text.strip()
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+#: verbs whose past tense is not made by adding "ed" (the questions' "When did ... last <verb> ...?")
+_IRREGULAR_PAST = {
+    "do": "did",
+    "go": "went",
+    "have": "had",
+    "hold": "held",
+    "meet": "met",
+    "give": "gave",
+    "get": "got",
+    "see": "saw",
+    "take": "took",
+    "undertake": "undertook",
+    "write": "wrote",
+    "run": "ran",
+    "read": "read",
+    "set": "set",
+    "send": "sent",
+    "teach": "taught",
+}
+
+
+def date_name(question_text: str) -> str:
+    """What a date question asks for, as the start of its error messages (GOV.UK's "[whatever it is]
+    must be a real date"), e.g. "When did the DSL last complete Prevent training?" gives "The date
+    the DSL last completed Prevent training". A question worded otherwise is named in full."""
+    text = question_text.strip().rstrip("?").strip()
+    match = re.fullmatch(r"When (was|were) (.+?) ((?:last |first )?\w+(?:ed|en|wn|ne|t))\b(.*)", text, re.IGNORECASE)
     if match:
-        year, month, day = (int(part) for part in match.groups())
-    else:
-        match = re.fullmatch(r"(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4})", text)
-        if not match:
-            raise InvalidAnswer("must be a date, like 31/03/2026")
-        day, month, year = (int(part) for part in match.groups())
-    return make_date(day, month, year)
+        verb, subject, participle, rest = match.groups()
+        return f"The date {subject} {verb.lower()} {participle}{rest}"
+    match = re.fullmatch(r"When did (.+?) (last|first) (\w+)\b(.*)", text, re.IGNORECASE)
+    if match:
+        subject, when, verb, rest = match.groups()
+        return f"The date {subject} {when} {_past(verb)}{rest}"
+    match = re.fullmatch(r"What (?:was|is) (the date\b.*)", text, re.IGNORECASE)
+    if match:
+        return match.group(1)[0].upper() + match.group(1)[1:]
+    return f"The date for ‘{question_text.strip()}’"
+
+
+def _past(verb: str) -> str:
+    lowered = verb.lower()
+    if lowered in _IRREGULAR_PAST:
+        return _IRREGULAR_PAST[lowered]
+    if lowered.endswith("e"):
+        return verb + "d"
+    if lowered.endswith("y") and lowered[-2:-1] not in "aeiou":
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+def parse_date(text: str) -> date:
+    """Read ISO (2026-03-31) or UK (31/03/2026, 31-03-2026) dates; refuse anything else with a reason."""
+    try:
+        return timeutil.parse_date(text)
+    except timeutil.NotADate as exc:
+        raise InvalidAnswer(str(exc)) from None
 
 
 def make_date(day: int, month: int, year: int) -> date:
-    if not 1900 <= year <= 2100:
-        raise InvalidAnswer("must have a year between 1900 and 2100")
     try:
-        return date(year, month, day)
-    except ValueError as exc:
-        raise InvalidAnswer("must be a real date") from exc
+        return timeutil.make_date(day, month, year)
+    except timeutil.NotADate as exc:
+        raise InvalidAnswer(str(exc)) from None
 
 
 #: every answer type, by its stored name, in the order the types are listed to template authors

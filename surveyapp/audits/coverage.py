@@ -4,6 +4,7 @@ An academy counts as complete without a return of its own when its trust's respo
 in the same cycle, covers it. The lead's overview, the tracker's figures and its chart of submissions over
 time all ask that question, so they all build it here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -28,7 +29,9 @@ def trust_cover(cycle_ids: Iterable[int]) -> Select:
         .join(Assignment, Assignment.id == Response.assignment_id)
         # Only trust responses cover academies; saying so lets the database start from the cycle's few
         # trust assignments instead of every response.
-        .where(Assignment.cycle_id.in_(list(cycle_ids)), Assignment.trust_id.is_not(None), Response.status.in_(RETURNED))
+        .where(
+            Assignment.cycle_id.in_(list(cycle_ids)), Assignment.trust_id.is_not(None), Response.status.in_(RETURNED)
+        )
         .group_by(Assignment.cycle_id, TrustCoverage.establishment_id)
     )
 

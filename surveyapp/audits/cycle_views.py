@@ -2,6 +2,7 @@
 
 Also the page a respondent sees when they try to change something in a cycle that is no longer open.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -9,12 +10,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from surveyapp.audits import lifecycle, services
+from surveyapp.audits.cycle_forms import CloseCycleForm, ConfirmForm, ExtendCycleForm, ReopenCycleForm
 from surveyapp.audits.lifecycle import CycleClosed
-from surveyapp.auth.models import Role, User
-from surveyapp.auth.permissions import lead_required
+from surveyapp.auth.models import User
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
-from surveyapp.forms.cycles import CloseCycleForm, ConfirmForm, ExtendCycleForm, ReopenCycleForm
+from surveyapp.policy import Capability as C, may, requires, users_with
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -27,45 +28,37 @@ def _cycle_or_404(slug: str):
 
 
 @bp.route("/<slug>/close", methods=["GET", "POST"])
-@lead_required
+@requires(C.MANAGE_CYCLES)
 def close_cycle(slug: str):
     """Close an open cycle, after showing what is unfinished and which extensions still run."""
     cycle = _cycle_or_404(slug)
     form = CloseCycleForm()
     if form.validate_on_submit():
-        try:
-            lifecycle.close(cycle, current_user, form.reason.data or "")
-        except lifecycle.LifecycleError as exc:
-            db.session.rollback()
-            flash(str(exc), "info")
-        else:
-            db.session.commit()
-            flash(f"{cycle.name} is closed. Schools can read their returns but no longer change them.", "success")
-        return redirect(url_for("manage.show_cycle", slug=slug))
+        return _move(
+            cycle,
+            lambda: lifecycle.close(cycle, current_user, form.reason.data or ""),
+            "{name} is closed. Schools can read their returns but no longer change them.",
+        )
     return render_template("manage/close_cycle.html", cycle=cycle, form=form, summary=lifecycle.close_summary(cycle))
 
 
 @bp.route("/<slug>/reopen", methods=["GET", "POST"])
-@lead_required
+@requires(C.MANAGE_CYCLES)
 def reopen_cycle(slug: str):
     """Reopen a closed or archived cycle, with a reason."""
     cycle = _cycle_or_404(slug)
     form = ReopenCycleForm()
     if form.validate_on_submit():
-        try:
-            lifecycle.reopen(cycle, current_user, form.reason.data)
-        except lifecycle.LifecycleError as exc:
-            db.session.rollback()
-            flash(str(exc), "info")
-        else:
-            db.session.commit()
-            flash(f"{cycle.name} is open again. Schools can change and submit their returns.", "success")
-        return redirect(url_for("manage.show_cycle", slug=slug))
+        return _move(
+            cycle,
+            lambda: lifecycle.reopen(cycle, current_user, form.reason.data),
+            "{name} is open again. Schools can change and submit their returns.",
+        )
     return render_template("manage/reopen_cycle.html", cycle=cycle, form=form)
 
 
 @bp.route("/<slug>/extend", methods=["GET", "POST"])
-@lead_required
+@requires(C.MANAGE_CYCLES)
 def extend_cycle(slug: str):
     """Move the cycle's due date, or agree an extension with one establishment."""
     cycle = _cycle_or_404(slug)
@@ -86,11 +79,11 @@ def extend_cycle(slug: str):
                 db.session.rollback()
                 (form.urn if establishment else form.due_on).errors.append(str(exc))
             else:
-                db.session.commit()
                 flash(_extended_message(cycle, form.due_on.data, establishment), "success")
                 return redirect(url_for("manage.show_cycle", slug=slug))
-    return render_template("manage/extend_cycle.html", cycle=cycle, form=form,
-                           extensions=lifecycle.running_extensions(cycle))
+    return render_template(
+        "manage/extend_cycle.html", cycle=cycle, form=form, extensions=lifecycle.running_extensions(cycle)
+    )
 
 
 def _extended_message(cycle, due_on, establishment) -> str:
@@ -102,14 +95,14 @@ def _extended_message(cycle, due_on, establishment) -> str:
 
 
 @bp.post("/<slug>/launch")
-@lead_required
+@requires(C.MANAGE_CYCLES)
 def launch_cycle(slug: str):
     """Open a draft cycle to its establishments."""
     return _simple_move(slug, lifecycle.launch, "{name} is open: its establishments can now see and complete it.")
 
 
 @bp.post("/<slug>/archive")
-@lead_required
+@requires(C.MANAGE_CYCLES)
 def archive_cycle(slug: str):
     """Archive a closed cycle."""
     return _simple_move(slug, lifecycle.archive, "{name} is archived. Its returns and figures stay readable.")
@@ -119,15 +112,23 @@ def _simple_move(slug: str, move, message: str):
     cycle = _cycle_or_404(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    return _move(cycle, lambda: move(cycle, current_user), message)
+
+
+def _move(cycle, move, message: str):
+    """Make a lifecycle move and go back to the cycle's page; a move the cycle's state refuses is said, not made.
+
+    :param move: makes the move (a lifecycle function given its arguments)
+    :param message: what to say when it is made; ``{name}`` is the cycle's name
+    """
     try:
-        move(cycle, current_user)
+        move()
     except lifecycle.LifecycleError as exc:
         db.session.rollback()
         flash(str(exc), "info")
     else:
-        db.session.commit()
         flash(message.format(name=cycle.name), "success")
-    return redirect(url_for("manage.show_cycle", slug=slug))
+    return redirect(url_for("manage.show_cycle", slug=cycle.slug))
 
 
 @bp.app_errorhandler(CycleClosed)
@@ -142,9 +143,9 @@ def _contacts(cycle) -> list[User]:
     """Whom a school should contact: the lead who set the cycle up, or else every active lead."""
     if cycle.created_by_id:
         creator = db.session.get(User, cycle.created_by_id)
-        if creator is not None and creator.role is Role.LEAD and creator.is_active:
+        if creator is not None and may(creator, C.MANAGE_CYCLES) and creator.is_active:
             return [creator]
-    return list(db.session.scalars(select(User).where(User.role == Role.LEAD, User.is_enabled.is_(True)).order_by(User.id)))
+    return users_with(C.MANAGE_CYCLES)
 
 
 def _typed(cycle) -> list[tuple[str, str]]:

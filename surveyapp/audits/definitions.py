@@ -4,6 +4,7 @@ A definition is checked in full before anything is stored, and every problem
 is reported with the path of the item it concerns, e.g.
 ``sections[6].questions[2].gap: "when" lists "maybe", which is not an answer to a yes_no question``.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from surveyapp.audits.models import AuditTemplate, QuestionType, TemplateQuestion, TemplateSection
 from surveyapp.audits.answer_types import answer_type
+from surveyapp.audits.models import AuditTemplate, QuestionType, TemplateQuestion, TemplateSection
 from surveyapp.audits.questions import NOT_APPLICABLE, allowed_values, option_objects
 from surveyapp.extensions import db
 
@@ -24,8 +25,18 @@ _URL = re.compile(r"^https://[^\s/$.?#][^\s]*$")
 _TEMPLATE_KEYS = {"key", "title", "version", "description", "sections"}
 _SECTION_KEYS = {"key", "title", "description", "questions"}
 _QUESTION_KEYS = {
-    "key", "text", "help", "type", "required", "tags", "gap", "follow_up", "options",
-    "not_applicable", "condition", "guidance",
+    "key",
+    "text",
+    "help",
+    "type",
+    "required",
+    "tags",
+    "gap",
+    "follow_up",
+    "options",
+    "not_applicable",
+    "condition",
+    "guidance",
 }
 
 
@@ -142,7 +153,9 @@ def _validate_question(question: Any, where: str, seen: dict[str, set[str] | Non
         return
     options = answer_type(question_type).check_options(question.get("options"), where, problems)
     if not_applicable and NOT_APPLICABLE in allowed_values(question_type, options):
-        problems.append(f'{where}.options: "{NOT_APPLICABLE}" is the Not applicable answer; give the option another value')
+        problems.append(
+            f'{where}.options: "{NOT_APPLICABLE}" is the Not applicable answer; give the option another value'
+        )
     if new_key is not None and allowed_values(question_type, options or []):
         seen[new_key] = allowed_values(question_type, options or []) | ({NOT_APPLICABLE} if not_applicable else set())
     gap = question.get("gap")
@@ -152,7 +165,11 @@ def _validate_question(question: Any, where: str, seen: dict[str, set[str] | Non
     if follow_up is not None:
         if gap is None:
             problems.append(f"{where}.follow_up: only a question with a gap rule can have a follow-up")
-        if not isinstance(follow_up, dict) or set(follow_up) - {"prompt"} or not isinstance(follow_up.get("prompt", ""), str):
+        if (
+            not isinstance(follow_up, dict)
+            or set(follow_up) - {"prompt"}
+            or not isinstance(follow_up.get("prompt", ""), str)
+        ):
             problems.append(f'{where}.follow_up: must be {{"prompt": "..."}}')
 
 
@@ -160,19 +177,28 @@ def _validate_guidance(guidance: Any, where: str, problems: list[str]) -> None:
     if guidance is None:
         return
     if not isinstance(guidance, list) or not all(
-        isinstance(link, dict) and set(link) == {"title", "url"}
-        and isinstance(link["title"], str) and link["title"].strip()
-        and isinstance(link["url"], str) and _URL.match(link["url"])
+        isinstance(link, dict)
+        and set(link) == {"title", "url"}
+        and isinstance(link["title"], str)
+        and link["title"].strip()
+        and isinstance(link["url"], str)
+        and _URL.match(link["url"])
         for link in guidance
     ):
-        problems.append(f'{where}: must be a list of {{"title": ..., "url": "https://..."}}, each with a title and a web address')
+        problems.append(
+            f'{where}: must be a list of {{"title": ..., "url": "https://..."}}, each with a title and a web address'
+        )
 
 
-def _validate_condition(condition: Any, own_key: Any, earlier: dict[str, set[str] | None], where: str, problems: list[str]) -> None:
+def _validate_condition(
+    condition: Any, own_key: Any, earlier: dict[str, set[str] | None], where: str, problems: list[str]
+) -> None:
     if (
-        not isinstance(condition, dict) or set(condition) != {"question", "in"}
+        not isinstance(condition, dict)
+        or set(condition) != {"question", "in"}
         or not isinstance(condition["question"], str)
-        or not isinstance(condition["in"], list) or not condition["in"]
+        or not isinstance(condition["in"], list)
+        or not condition["in"]
     ):
         problems.append(f'{where}: must be {{"question": "<key of an earlier question>", "in": ["<answer>", ...]}}')
         return
@@ -193,7 +219,7 @@ def _validate_gap(gap: Any, question_type: QuestionType, options, where: str, pr
     if not isinstance(gap, dict) or len(gap) != 1:
         problems.append(f'{where}: must be one rule: {{"when": [...]}}, {{"older_than_months": N}} or {{"below": N}}')
         return
-    (rule, value), = gap.items()
+    ((rule, value),) = gap.items()
     kind = answer_type(question_type)
     if rule == "when" and rule not in kind.gap_rules:
         problems.append(f'{where}: "when" applies to questions with fixed answers, not {question_type.value}')
@@ -216,12 +242,19 @@ class TemplateFrozen(Exception):
     """A version in use by a cycle cannot change."""
 
 
+class TemplatePublished(TemplateFrozen):
+    """A published version cannot be replaced, even before a cycle uses it."""
+
+
 def load_template(data: dict[str, Any], new_version: bool = False) -> tuple[AuditTemplate, str]:
     """Store a definition; return the template and what happened ("created", "replaced", "unchanged").
 
-    A version that no cycle uses yet is replaced in place. A version a cycle uses is
-    frozen: loading different content under its number is refused, or with
-    ``new_version`` stored as the next version number.
+    Only a draft version (loaded from a file, not published, not used by a cycle) is replaced in place. A
+    published version, or one a cycle uses, is frozen: loading different content under its number is
+    refused, or with ``new_version`` stored as the next version number.
+
+    :raises TemplatePublished: the version is published (and ``new_version`` is not given)
+    :raises TemplateFrozen: a cycle uses the version (and ``new_version`` is not given)
     """
     problems = validate_definition(data)
     if problems:
@@ -231,13 +264,9 @@ def load_template(data: dict[str, Any], new_version: bool = False) -> tuple[Audi
     )
     if existing is not None and existing.definition == data:
         return existing, "unchanged"
-    if existing is not None and existing.is_frozen:
+    if existing is not None and (existing.is_frozen or existing.published):
         if not new_version:
-            raise TemplateFrozen(
-                f'Version {existing.version} of "{existing.key}" is used by cycle '
-                f'{", ".join(c.slug for c in existing.cycles)} and cannot change. '
-                "Give the file a new version number (or load it as a new version)."
-            )
+            _refuse_to_replace(existing)
         latest = db.session.scalar(select(func.max(AuditTemplate.version)).where(AuditTemplate.key == data["key"]))
         data = {**data, "version": latest + 1}
         existing = None
@@ -253,16 +282,34 @@ def load_template(data: dict[str, Any], new_version: bool = False) -> tuple[Audi
     return template, outcome
 
 
+def _refuse_to_replace(existing: AuditTemplate) -> None:
+    if existing.is_frozen:
+        raise TemplateFrozen(
+            f'Version {existing.version} of "{existing.key}" is used by cycle '
+            f"{', '.join(c.slug for c in existing.cycles)} and cannot change. "
+            "Give the file a new version number (or load it as a new version)."
+        )
+    raise TemplatePublished(
+        f'Version {existing.version} of "{existing.key}" is published and cannot be replaced: '
+        "cycles opened from now on may use it as it is."
+    )
+
+
 def _build(data: dict[str, Any]) -> AuditTemplate:
     template = AuditTemplate(
-        key=data["key"], version=data["version"], title=data["title"].strip(),
-        description=data.get("description", "").strip(), definition=data,
+        key=data["key"],
+        version=data["version"],
+        title=data["title"].strip(),
+        description=data.get("description", "").strip(),
+        definition=data,
     )
     position = 0
     for s_index, section_data in enumerate(data["sections"]):
         section = TemplateSection(
-            key=section_data["key"], title=section_data["title"].strip(),
-            description=section_data.get("description", "").strip(), position=s_index,
+            key=section_data["key"],
+            title=section_data["title"].strip(),
+            description=section_data.get("description", "").strip(),
+            position=s_index,
         )
         template.sections.append(section)
         for question_data in section_data["questions"]:

@@ -5,6 +5,7 @@ builds and what a JSON file holds are one thing. Every change takes the draft's
 lock version from the page it was made on and is refused if somebody else changed
 the draft since (like section saves). Plain functions that flush and never commit.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,11 +19,11 @@ from sqlalchemy import func, select, update
 from surveyapp.activity.services import record
 from surveyapp.audits.definitions import (
     DefinitionError,
+    _build,
     latest_template,
     load_template,
     parse_definition_text,
     validate_definition,
-    _build,
 )
 from surveyapp.audits.models import AuditTemplate, TemplateDraft
 from surveyapp.audits.questions import NOT_APPLICABLE, NOT_APPLICABLE_LABEL, choices_for, describe_gap_rule
@@ -31,8 +32,35 @@ from surveyapp.timeutil import utcnow
 
 _KEY_CHARS = re.compile(r"[^a-z0-9]+")
 #: words left out of keys made from a question's text
-_SMALL_WORDS = {"the", "and", "are", "does", "did", "has", "have", "you", "your", "for", "with", "any", "all", "this",
-                "that", "there", "been", "was", "were", "from", "how", "what", "when", "who", "which", "its", "our"}
+_SMALL_WORDS = {
+    "the",
+    "and",
+    "are",
+    "does",
+    "did",
+    "has",
+    "have",
+    "you",
+    "your",
+    "for",
+    "with",
+    "any",
+    "all",
+    "this",
+    "that",
+    "there",
+    "been",
+    "was",
+    "were",
+    "from",
+    "how",
+    "what",
+    "when",
+    "who",
+    "which",
+    "its",
+    "our",
+}
 _PATH = re.compile(r"^sections\[(\d+)\](?:\.questions\[(\d+)\])?(?:\.(\w+))?")
 
 
@@ -107,7 +135,7 @@ def _build_loose(definition: dict) -> AuditTemplate:
     data = copy.deepcopy(definition)
     data.setdefault("title", "")
     data.setdefault("version", 1)
-    for s_index, section in enumerate(data.get("sections", [])):
+    for section in data.get("sections", []):
         section.setdefault("title", "")
         section.setdefault("questions", [])
         for question in section["questions"]:
@@ -150,13 +178,26 @@ def start_draft(key: str, source: str, user, *, title: str = "", upload: str | b
     definition["version"] = next_version
     definition = _ordered(definition)
     now = utcnow()
-    draft = TemplateDraft(key=key, definition=definition, lock_version=1, based_on=live if source == "live" else None,
-                          created_at=now, created_by_id=getattr(user, "id", None), updated_at=now,
-                          updated_by_id=getattr(user, "id", None))
+    draft = TemplateDraft(
+        key=key,
+        definition=definition,
+        lock_version=1,
+        based_on=live if source == "live" else None,
+        created_at=now,
+        created_by_id=getattr(user, "id", None),
+        updated_at=now,
+        updated_by_id=getattr(user, "id", None),
+    )
     db.session.add(draft)
     db.session.flush()
-    record("template.draft_started", user, key=key, version=next_version, source=source,
-           based_on=live.version if source == "live" else None)
+    record(
+        "template.draft_started",
+        user.id,
+        key=key,
+        version=next_version,
+        source=source,
+        based_on=live.version if source == "live" else None,
+    )
     return draft
 
 
@@ -181,7 +222,9 @@ def _read_upload(upload: str | bytes | None, key: str | None) -> dict:
     return data
 
 
-def start_new_template(source: str, user, *, key: str = "", title: str = "", upload: str | bytes | None = None) -> TemplateDraft:
+def start_new_template(
+    source: str, user, *, key: str = "", title: str = "", upload: str | bytes | None = None
+) -> TemplateDraft:
     """Start version 1 of a new template, from scratch (key and title) or from a JSON file."""
     if source == "upload":
         key = _read_upload(upload, None)["key"]
@@ -191,8 +234,13 @@ def start_new_template(source: str, user, *, key: str = "", title: str = "", upl
         if any(p.startswith("key") for p in problems):
             raise EditorError({"key": 'Enter a key of lower-case letters, digits and "-", like "s175-schools"'})
     if live_version(key) is not None:
-        raise EditorError({"key" if source != "upload" else "upload":
-                           f'There is already a template "{key}": start a new version of it from the templates page'})
+        raise EditorError(
+            {
+                "key"
+                if source != "upload"
+                else "upload": f'There is already a template "{key}": start a new version of it from the templates page'
+            }
+        )
     return start_draft(key, source, user, title=title, upload=upload)
 
 
@@ -216,11 +264,27 @@ def _change(draft: TemplateDraft, expected: int, user, definition: dict, action:
     db.session.refresh(draft, ["lock_version", "updated_at", "updated_by_id"])
     draft.definition = _ordered(definition)
     db.session.flush()
-    record(f"template.draft_{action}", user, key=draft.key, version=draft.definition.get("version"), **detail)
+    record(f"template.draft_{action}", user.id, key=draft.key, version=draft.definition.get("version"), **detail)
 
 
 def _working_copy(draft: TemplateDraft) -> dict:
     return copy.deepcopy(draft.definition)
+
+
+def _section_still_there(definition: dict, section_key: str) -> tuple[int, dict]:
+    """The section's place and itself; refused if someone removed it after the page was opened."""
+    found = find_section(definition, section_key)
+    if found is None:
+        raise EditorError("That section is no longer in the draft")
+    return found
+
+
+def _question_still_there(definition: dict, question_key: str) -> tuple[dict, int, dict]:
+    """The question's section, place and itself; refused if someone removed it after the page was opened."""
+    found = find_question(definition, question_key)
+    if found is None:
+        raise EditorError("That question is no longer in the draft")
+    return found
 
 
 def _ordered(definition: dict) -> dict:
@@ -270,11 +334,11 @@ def add_section(draft: TemplateDraft, expected: int, user, *, title: str, descri
     return key
 
 
-def update_section(draft: TemplateDraft, expected: int, user, section_key: str, *, title: str, description: str) -> None:
+def update_section(
+    draft: TemplateDraft, expected: int, user, section_key: str, *, title: str, description: str
+) -> None:
     definition = _working_copy(draft)
-    found = find_section(definition, section_key)
-    if found is None:
-        raise EditorError("That section is no longer in the draft")
+    found = _section_still_there(definition, section_key)
     if not title.strip():
         raise EditorError({"title": "Enter a title for the section"})
     _index, section = found
@@ -289,9 +353,7 @@ def update_section(draft: TemplateDraft, expected: int, user, section_key: str, 
 def move_section(draft: TemplateDraft, expected: int, user, section_key: str, direction: int) -> None:
     """Move a section one place up (-1) or down (+1)."""
     definition = _working_copy(draft)
-    found = find_section(definition, section_key)
-    if found is None:
-        raise EditorError("That section is no longer in the draft")
+    found = _section_still_there(definition, section_key)
     index, section = found
     target = index + (1 if direction > 0 else -1)
     sections = definition["sections"]
@@ -303,31 +365,36 @@ def move_section(draft: TemplateDraft, expected: int, user, section_key: str, di
 
 def remove_section(draft: TemplateDraft, expected: int, user, section_key: str) -> None:
     definition = _working_copy(draft)
-    found = find_section(definition, section_key)
-    if found is None:
-        raise EditorError("That section is no longer in the draft")
+    found = _section_still_there(definition, section_key)
     index, section = found
     leaving = {q.get("key") for q in section.get("questions", [])}
     _refuse_if_depended_on(definition, leaving, "section")
     del definition["sections"][index]
-    _change(draft, expected, user, definition, "section_removed", section=section_key,
-            questions=sorted(k for k in leaving if k))
+    _change(
+        draft,
+        expected,
+        user,
+        definition,
+        "section_removed",
+        section=section_key,
+        questions=sorted(k for k in leaving if k),
+    )
 
 
 def _refuse_if_depended_on(definition: dict, leaving: set[str], what: str) -> None:
     for question in all_questions(definition):
         condition = question.get("condition") or {}
         if condition.get("question") in leaving and question.get("key") not in leaving:
-            raise EditorError(f"“{question.get('text', question.get('key'))}” is asked only depending on the answer to "
-                              f"a question in this {what}. Change or remove that condition first.")
+            raise EditorError(
+                f"“{question.get('text', question.get('key'))}” is asked only depending on the answer to "
+                f"a question in this {what}. Change or remove that condition first."
+            )
 
 
 def add_question(draft: TemplateDraft, expected: int, user, section_key: str, question: dict) -> str:
     """Add a question at the end of a section; return its key (made from its text unless given)."""
     definition = _working_copy(draft)
-    found = find_section(definition, section_key)
-    if found is None:
-        raise EditorError("That section is no longer in the draft")
+    found = _section_still_there(definition, section_key)
     question = dict(question)
     taken = {q.get("key") for q in all_questions(definition)}
     if not question.get("key"):
@@ -341,9 +408,7 @@ def add_question(draft: TemplateDraft, expected: int, user, section_key: str, qu
 def update_question(draft: TemplateDraft, expected: int, user, question_key: str, question: dict) -> str:
     """Replace a question; a new ``key`` in it renames the question (and conditions that refer to it)."""
     definition = _working_copy(draft)
-    found = find_question(definition, question_key)
-    if found is None:
-        raise EditorError("That question is no longer in the draft")
+    found = _question_still_there(definition, question_key)
     section, index, _old = found
     question = dict(question)
     question["key"] = question.get("key") or question_key
@@ -364,9 +429,7 @@ def update_question(draft: TemplateDraft, expected: int, user, question_key: str
 def move_question(draft: TemplateDraft, expected: int, user, question_key: str, direction: int) -> None:
     """Move a question one place up (-1) or down (+1); past a section's edge it joins the next section."""
     definition = _working_copy(draft)
-    found = find_question(definition, question_key)
-    if found is None:
-        raise EditorError("That question is no longer in the draft")
+    found = _question_still_there(definition, question_key)
     section, index, question = found
     sections = definition["sections"]
     s_index = sections.index(section)
@@ -387,14 +450,11 @@ def move_question(draft: TemplateDraft, expected: int, user, question_key: str, 
 
 def remove_question(draft: TemplateDraft, expected: int, user, question_key: str) -> None:
     definition = _working_copy(draft)
-    found = find_question(definition, question_key)
-    if found is None:
-        raise EditorError("That question is no longer in the draft")
+    found = _question_still_there(definition, question_key)
     section, index, question = found
     _refuse_if_depended_on(definition, {question_key}, "question")
     del section["questions"][index]
-    _change(draft, expected, user, definition, "question_removed", question=question_key,
-            text=question.get("text", ""))
+    _change(draft, expected, user, definition, "question_removed", question=question_key, text=question.get("text", ""))
 
 
 def _check_question(definition: dict, question_key: str) -> None:
@@ -411,7 +471,9 @@ def _check_question(definition: dict, question_key: str) -> None:
         if question.get("key") != question_key or "is used by another" in reason:
             continue
         if match.group(3) == "key":
-            problems.setdefault("key", 'Enter a key of lower-case letters, digits and single underscores, like "dsl_trained"')
+            problems.setdefault(
+                "key", 'Enter a key of lower-case letters, digits and single underscores, like "dsl_trained"'
+            )
         else:
             problems.setdefault(match.group(3) or "", _plain(reason))
     if problems:
@@ -437,8 +499,14 @@ class Problem:
 
     @property
     def text(self) -> str:
-        where = ", ".join(part for part in (f"Section “{self.section}”" if self.section else "",
-                                            f"question “{self.question}”" if self.question else "") if part)
+        where = ", ".join(
+            part
+            for part in (
+                f"Section “{self.section}”" if self.section else "",
+                f"question “{self.question}”" if self.question else "",
+            )
+            if part
+        )
         return f"{where}: {self.message}" if where else self.message
 
 
@@ -463,13 +531,15 @@ def problems_with(draft: TemplateDraft) -> list[Problem]:
         else:
             field_name = where.rsplit(".", 1)[-1] if "." in where else where
             reason = f"{field_name.replace('_', ' ')}: {reason}" if question is not None else reason
-        problems.append(Problem(
-            message=reason,
-            section=(section or {}).get("title", "") if isinstance(section, dict) else "",
-            question=(question or {}).get("text", "") if isinstance(question, dict) else "",
-            section_key=str(section.get("key") or "") if isinstance(section, dict) else "",
-            question_key=str(question.get("key") or "") if isinstance(question, dict) else "",
-        ))
+        problems.append(
+            Problem(
+                message=reason,
+                section=(section or {}).get("title", "") if isinstance(section, dict) else "",
+                question=(question or {}).get("text", "") if isinstance(question, dict) else "",
+                section_key=str(section.get("key") or "") if isinstance(section, dict) else "",
+                question_key=str(question.get("key") or "") if isinstance(question, dict) else "",
+            )
+        )
     return problems
 
 
@@ -495,9 +565,10 @@ def publish(draft: TemplateDraft, expected: int, user) -> AuditTemplate:
     latest = db.session.scalar(select(func.max(AuditTemplate.version)).where(AuditTemplate.key == draft.key)) or 0
     definition = {**draft.definition, "version": latest + 1}
     template, _outcome = load_template(_ordered(definition))
+    template.published = True
     db.session.delete(draft)
     db.session.flush()
-    record("template.published", user, key=template.key, version=template.version, questions=len(template.questions))
+    record("template.published", user.id, key=template.key, version=template.version, questions=len(template.questions))
     return template
 
 
@@ -506,7 +577,7 @@ def discard(draft: TemplateDraft, expected: int, user) -> None:
     key = draft.key
     db.session.delete(draft)
     db.session.flush()
-    record("template.draft_discarded", user, key=key)
+    record("template.draft_discarded", user.id, key=key)
 
 
 # --- exchange -------------------------------------------------------------------------
@@ -555,8 +626,12 @@ class Comparison:
 def _indexed(definition: dict | None) -> dict[str, tuple[dict, str]]:
     if not definition:
         return {}
-    return {q.get("key"): (q, s.get("title", "")) for s in definition.get("sections", []) for q in s.get("questions", [])
-            if q.get("key")}
+    return {
+        q.get("key"): (q, s.get("title", ""))
+        for s in definition.get("sections", [])
+        for q in s.get("questions", [])
+        if q.get("key")
+    }
 
 
 def _gap_words(question: dict) -> str:
@@ -572,9 +647,17 @@ def _option_dicts(options) -> list[dict[str, str]]:
     return [o if isinstance(o, dict) else {"value": o, "label": o} for o in options or []]
 
 
-_OTHER_FIELDS = {"type": "answer type", "options": "options", "required": "required", "not_applicable": "“Not applicable”",
-                 "condition": "condition", "help": "help text", "guidance": "guidance links", "tags": "tags",
-                 "follow_up": "follow-up"}
+_OTHER_FIELDS = {
+    "type": "answer type",
+    "options": "options",
+    "required": "required",
+    "not_applicable": "“Not applicable”",
+    "condition": "condition",
+    "help": "help text",
+    "guidance": "guidance links",
+    "tags": "tags",
+    "follow_up": "follow-up",
+}
 
 
 def compare(earlier: dict | None, later: dict) -> Comparison:
@@ -590,11 +673,18 @@ def compare(earlier: dict | None, later: dict) -> Comparison:
         comparison.prefilled.append(QuestionChange(key, text, section))
         if old.get("text", "").strip() != text.strip():
             comparison.reworded.append(QuestionChange(key, text, section, before=old.get("text", ""), after=text))
-        if (old.get("gap"), old.get("type")) != (question.get("gap"), question.get("type")) or old.get("options") != question.get("options"):
+        if (old.get("gap"), old.get("type")) != (question.get("gap"), question.get("type")) or old.get(
+            "options"
+        ) != question.get("options"):
             if _gap_words(old) != _gap_words(question):
-                comparison.gap_rules.append(QuestionChange(key, text, section, before=_gap_words(old), after=_gap_words(question)))
-        changed = [label for name, label in _OTHER_FIELDS.items()
-                   if name not in ("help", "guidance", "tags", "follow_up") and old.get(name) != question.get(name)]
+                comparison.gap_rules.append(
+                    QuestionChange(key, text, section, before=_gap_words(old), after=_gap_words(question))
+                )
+        changed = [
+            label
+            for name, label in _OTHER_FIELDS.items()
+            if name not in ("help", "guidance", "tags", "follow_up") and old.get(name) != question.get(name)
+        ]
         if changed:
             comparison.other.append(QuestionChange(key, text, section, after=", ".join(changed)))
     for key, (question, section) in before.items():

@@ -1,25 +1,15 @@
 """The lead's template editor: draft, preview, check and publish the next version of an audit template."""
+
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from surveyapp.audits import editor
-from surveyapp.audits.models import (
-    Assignment,
-    AuditTemplate,
-    Cycle,
-    Response as AuditResponse,
-    ResponseStatus,
-)
-from surveyapp.auth.models import Role
-from surveyapp.auth.permissions import lead_required, roles_required
-from surveyapp.establishments.models import Establishment
-from surveyapp.extensions import db
-from surveyapp.forms.audits import SectionForm
-from surveyapp.forms.editor import (
+from surveyapp.audits.editor_forms import (
     ActionForm,
     DetailsForm,
     NewTemplateForm,
@@ -27,15 +17,25 @@ from surveyapp.forms.editor import (
     SectionDetailsForm,
     StartDraftForm,
 )
+from surveyapp.audits.forms import SectionForm
+from surveyapp.audits.models import (
+    Assignment,
+    AuditTemplate,
+    Cycle,
+    Response as AuditResponse,
+    ResponseStatus,
+)
+from surveyapp.establishments.models import Establishment
+from surveyapp.extensions import db
+from surveyapp.policy import Capability as C, requires
 from surveyapp.timeutil import today
 
 bp = Blueprint("editor", __name__, url_prefix="/templates")
-readers_required = roles_required(Role.LEAD, Role.BOARD)
 
 
 @bp.context_processor
 def _words():
-    from surveyapp.forms.editor import TYPE_LABELS
+    from surveyapp.audits.editor_forms import TYPE_LABELS
 
     return {"type_labels": dict(TYPE_LABELS), "gap_words": editor.gap_words, "condition_words": editor.condition_words}
 
@@ -67,31 +67,70 @@ def _stale(draft) -> dict:
     return {"who": who, "at": draft.updated_at}
 
 
+class _Saved(NamedTuple):
+    made: bool
+    result: Any = None  #: what the change returned, once made
+    newer: Any = None  #: the draft as somebody else saved it, when they changed it after the page was opened
+
+
+def _save(form, change) -> _Saved:
+    """Make a change posted from one of the draft's form pages, and commit it once made.
+
+    A change made from an older page is not made: the form takes the draft's version, so sending it again
+    overwrites. A change the editor refuses is not made either: its problems go beside the form's fields.
+    """
+    try:
+        result = change()
+    except editor.StaleDraft as exc:
+        db.session.rollback()
+        form.lock_version.data = exc.draft.lock_version
+        return _Saved(False, newer=exc.draft)
+    except editor.EditorError as exc:
+        db.session.rollback()
+        _problems_to_form(form, exc.problems)
+        return _Saved(False)
+    return _Saved(True, result)
+
+
 # --- starting ---------------------------------------------------------------------------
 
 
+def _start(form, start):
+    """Start a draft as the form asks; None, with the problems beside the form's fields, if it cannot start."""
+    try:
+        draft = start()
+    except editor.EditorError as exc:
+        db.session.rollback()
+        for name, message in exc.problems.items():
+            getattr(form, name or "source", form.source).errors.append(message)
+        return None
+    return draft
+
+
 @bp.route("/new", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def new_template():
     """Start a new template, from scratch or from a JSON file."""
     form = NewTemplateForm()
     if form.validate_on_submit():
-        try:
-            draft = editor.start_new_template(form.source.data, current_user, key=form.key.data or "",
-                                              title=form.title.data or "", upload=_upload_text())
-        except editor.EditorError as exc:
-            db.session.rollback()
-            for name, message in exc.problems.items():
-                getattr(form, name or "source", form.source).errors.append(message)
-        else:
-            db.session.commit()
+        draft = _start(
+            form,
+            lambda: editor.start_new_template(
+                form.source.data,
+                current_user,
+                key=form.key.data or "",
+                title=form.title.data or "",
+                upload=_upload_text(),
+            ),
+        )
+        if draft is not None:
             flash("The new template has been started as a draft. Nothing is live until you publish it.", "success")
             return redirect(url_for("editor.show_draft", key=draft.key))
     return render_template("editor/new_template.html", form=form)
 
 
 @bp.route("/<key>/draft/new", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def start_draft(key: str):
     """Start the next version of a template: from the live version, from scratch or from a JSON file."""
     live = editor.live_version(key) or abort(404)
@@ -101,16 +140,16 @@ def start_draft(key: str):
         return redirect(url_for("editor.show_draft", key=key))
     form = StartDraftForm()
     if form.validate_on_submit():
-        try:
-            draft = editor.start_draft(key, form.source.data, current_user, title=live.title, upload=_upload_text())
-        except editor.EditorError as exc:
-            db.session.rollback()
-            for name, message in exc.problems.items():
-                getattr(form, name or "source", form.source).errors.append(message)
-        else:
-            db.session.commit()
-            flash(f"Version {draft.definition['version']} has been started as a draft. Nothing changes for schools "
-                  "until you publish it.", "success")
+        draft = _start(
+            form,
+            lambda: editor.start_draft(key, form.source.data, current_user, title=live.title, upload=_upload_text()),
+        )
+        if draft is not None:
+            flash(
+                f"Version {draft.definition['version']} has been started as a draft. Nothing changes for schools "
+                "until you publish it.",
+                "success",
+            )
             return redirect(url_for("editor.show_draft", key=key))
     return render_template("editor/start_draft.html", form=form, live=live)
 
@@ -119,35 +158,33 @@ def start_draft(key: str):
 
 
 @bp.get("/<key>/draft")
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def show_draft(key: str):
     """Show the draft's sections and questions, with what can be done to each."""
     draft = _draft_or_404(key)
-    return render_template("editor/draft.html", draft=draft, definition=draft.definition,
-                           live=editor.live_version(key), form=ActionForm())
+    return render_template(
+        "editor/draft.html", draft=draft, definition=draft.definition, live=editor.live_version(key), form=ActionForm()
+    )
 
 
 @bp.route("/<key>/draft/details", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def edit_details(key: str):
     """Change the template's title and description."""
     draft = _draft_or_404(key)
     form = DetailsForm()
     stale = None
     if form.validate_on_submit():
-        try:
-            editor.update_details(draft, form.opened_at, current_user, title=form.title.data,
-                                  description=form.description.data or "")
-        except editor.StaleDraft as exc:
-            db.session.rollback()
-            stale, form.lock_version.data = _stale(exc.draft), exc.draft.lock_version
-        except editor.EditorError as exc:
-            db.session.rollback()
-            _problems_to_form(form, exc.problems)
-        else:
-            db.session.commit()
+        outcome = _save(
+            form,
+            lambda: editor.update_details(
+                draft, form.opened_at, current_user, title=form.title.data, description=form.description.data or ""
+            ),
+        )
+        if outcome.made:
             flash("The title and description have been saved.", "success")
             return redirect(url_for("editor.show_draft", key=key))
+        stale = outcome.newer and _stale(outcome.newer)
     elif request.method == "GET":
         form.title.data = draft.definition.get("title", "")
         form.description.data = draft.definition.get("description", "")
@@ -156,14 +193,14 @@ def edit_details(key: str):
 
 
 @bp.route("/<key>/draft/sections/new", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def add_section(key: str):
     """Add a section at the end of the draft."""
     return _section_page(_draft_or_404(key), None)
 
 
 @bp.route("/<key>/draft/sections/<section_key>", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def edit_section(key: str, section_key: str):
     """Change a section's title and description."""
     draft = _draft_or_404(key)
@@ -175,34 +212,31 @@ def _section_page(draft, section: dict | None):
     form = SectionDetailsForm()
     stale = None
     if form.validate_on_submit():
-        try:
+
+        def change() -> None:
+            details = {"title": form.title.data, "description": form.description.data or ""}
             if section is None:
-                editor.add_section(draft, form.opened_at, current_user, title=form.title.data,
-                                   description=form.description.data or "")
+                editor.add_section(draft, form.opened_at, current_user, **details)
             else:
-                editor.update_section(draft, form.opened_at, current_user, section["key"], title=form.title.data,
-                                      description=form.description.data or "")
-        except editor.StaleDraft as exc:
-            db.session.rollback()
-            stale, form.lock_version.data = _stale(exc.draft), exc.draft.lock_version
-        except editor.EditorError as exc:
-            db.session.rollback()
-            _problems_to_form(form, exc.problems)
-        else:
-            db.session.commit()
+                editor.update_section(draft, form.opened_at, current_user, section["key"], **details)
+
+        outcome = _save(form, change)
+        if outcome.made:
             flash(f"The section ‘{form.title.data.strip()}’ has been saved.", "success")
             return redirect(url_for("editor.show_draft", key=draft.key))
+        stale = outcome.newer and _stale(outcome.newer)
     elif request.method == "GET":
         form.title.data = (section or {}).get("title", "")
         form.description.data = (section or {}).get("description", "")
         form.lock_version.data = draft.lock_version
     saved = editor.find_section(draft.definition, section["key"])[1] if section and stale else None
-    return render_template("editor/section.html", draft=draft, section=section, form=form, stale=stale,
-                           saved=saved), (409 if stale else 200)
+    return render_template("editor/section.html", draft=draft, section=section, form=form, stale=stale, saved=saved), (
+        409 if stale else 200
+    )
 
 
 @bp.route("/<key>/draft/sections/<section_key>/questions/new", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def add_question(key: str, section_key: str):
     """Add a question at the end of a section."""
     draft = _draft_or_404(key)
@@ -211,7 +245,7 @@ def add_question(key: str, section_key: str):
 
 
 @bp.route("/<key>/draft/questions/<question_key>", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def edit_question(key: str, question_key: str):
     """Change a question: its words, answer type, options, gap rule, follow-up, condition and guidance."""
     draft = _draft_or_404(key)
@@ -229,30 +263,28 @@ def _question_page(draft, section: dict, question: dict | None):
         if problems:
             _problems_to_form(form, problems)
         else:
-            try:
+
+            def change() -> str:
                 if question is None:
-                    new_key = editor.add_question(draft, form.opened_at, current_user, section["key"], form.question())
-                else:
-                    new_key = editor.update_question(draft, form.opened_at, current_user, question["key"], form.question())
-            except editor.StaleDraft as exc:
-                db.session.rollback()
-                stale, form.lock_version.data = _stale(exc.draft), exc.draft.lock_version
-                if question is not None:
-                    found = editor.find_question(exc.draft.definition, question["key"])
-                    saved = found[2] if found else {}
-            except editor.EditorError as exc:
-                db.session.rollback()
-                _problems_to_form(form, exc.problems)
-            else:
-                db.session.commit()
+                    return editor.add_question(draft, form.opened_at, current_user, section["key"], form.question())
+                return editor.update_question(draft, form.opened_at, current_user, question["key"], form.question())
+
+            outcome = _save(form, change)
+            if outcome.made:
                 flash(f"The question ‘{form.question()['text']}’ has been saved.", "success")
-                return redirect(url_for("editor.show_draft", key=draft.key) + f"#question-{new_key}")
+                return redirect(url_for("editor.show_draft", key=draft.key) + f"#question-{outcome.result}")
+            if outcome.newer is not None:
+                stale = _stale(outcome.newer)
+                if question is not None:
+                    found = editor.find_question(outcome.newer.definition, question["key"])
+                    saved = found[2] if found else {}
     elif request.method == "GET":
         if question is not None:
             form.fill(question)
         form.lock_version.data = draft.lock_version
-    return render_template("editor/question.html", draft=draft, section=section, question=question, form=form,
-                           stale=stale, saved=saved), (409 if stale else 200)
+    return render_template(
+        "editor/question.html", draft=draft, section=section, question=question, form=form, stale=stale, saved=saved
+    ), (409 if stale else 200)
 
 
 def _act(key: str, do, done: str, what: str):
@@ -266,13 +298,15 @@ def _act(key: str, do, done: str, what: str):
     except editor.StaleDraft as exc:
         db.session.rollback()
         stale = _stale(exc.draft)
-        flash(f"Your change ({what}) was not made: {stale['who']} changed the draft after you opened the page. "
-              "This is the draft as it is now; make the change again if it is still needed.", "info")
+        flash(
+            f"Your change ({what}) was not made: {stale['who']} changed the draft after you opened the page. "
+            "This is the draft as it is now; make the change again if it is still needed.",
+            "info",
+        )
     except editor.EditorError as exc:
         db.session.rollback()
         flash(str(exc), "info")
     else:
-        db.session.commit()
         flash(done, "success")
     return redirect(url_for("editor.show_draft", key=key))
 
@@ -281,36 +315,38 @@ def _direction(form) -> int:
     return {"up": -1, "down": 1}.get(form.direction.data) or abort(400)
 
 
-@bp.post("/<key>/draft/sections/<section_key>/move")
-@lead_required
-def move_section(key: str, section_key: str):
-    """Move a section up or down."""
-    return _act(key, lambda d, f: editor.move_section(d, f.opened_at, current_user, section_key, _direction(f)),
-                "The section has been moved.", f"moving a section {request.form.get('direction', '')}")
+#: what the draft's page moves and removes, by the word in its URLs: the users' word, and the editor's moves
+_PARTS = {
+    "sections": ("section", editor.move_section, editor.remove_section),
+    "questions": ("question", editor.move_question, editor.remove_question),
+}
+_PART = "<any(" + ", ".join(_PARTS) + "):part>"
 
 
-@bp.post("/<key>/draft/sections/<section_key>/remove")
-@lead_required
-def remove_section(key: str, section_key: str):
-    """Remove a section and its questions."""
-    return _act(key, lambda d, f: editor.remove_section(d, f.opened_at, current_user, section_key),
-                "The section has been removed.", "removing a section")
+@bp.post(f"/<key>/draft/{_PART}/<part_key>/move")
+@requires(C.EDIT_TEMPLATES)
+def move_part(key: str, part: str, part_key: str):
+    """Move a section or a question up or down (a question past a section's edge goes into the next section)."""
+    noun, move, _remove = _PARTS[part]
+    return _act(
+        key,
+        lambda d, f: move(d, f.opened_at, current_user, part_key, _direction(f)),
+        f"The {noun} has been moved.",
+        f"moving a {noun} {request.form.get('direction', '')}",
+    )
 
 
-@bp.post("/<key>/draft/questions/<question_key>/move")
-@lead_required
-def move_question(key: str, question_key: str):
-    """Move a question up or down (past a section's edge, into the next section)."""
-    return _act(key, lambda d, f: editor.move_question(d, f.opened_at, current_user, question_key, _direction(f)),
-                "The question has been moved.", f"moving a question {request.form.get('direction', '')}")
-
-
-@bp.post("/<key>/draft/questions/<question_key>/remove")
-@lead_required
-def remove_question(key: str, question_key: str):
-    """Remove a question."""
-    return _act(key, lambda d, f: editor.remove_question(d, f.opened_at, current_user, question_key),
-                "The question has been removed.", "removing a question")
+@bp.post(f"/<key>/draft/{_PART}/<part_key>/remove")
+@requires(C.EDIT_TEMPLATES)
+def remove_part(key: str, part: str, part_key: str):
+    """Remove a section (with its questions) or a question."""
+    noun, _move, remove = _PARTS[part]
+    return _act(
+        key,
+        lambda d, f: remove(d, f.opened_at, current_user, part_key),
+        f"The {noun} has been removed.",
+        f"removing a {noun}",
+    )
 
 
 # --- preview ----------------------------------------------------------------------------
@@ -319,8 +355,14 @@ def remove_question(key: str, question_key: str):
 def _preview_response(draft):
     """An unsaved response to the draft, as a DSL of an example school would start it."""
     template = editor.preview_template(draft)
-    cycle = Cycle(id=0, slug="preview", name=template.title or "Preview", template=template,
-                  opens_on=today(), due_on=today() + timedelta(days=90))
+    cycle = Cycle(
+        id=0,
+        slug="preview",
+        name=template.title or "Preview",
+        template=template,
+        opens_on=today(),
+        due_on=today() + timedelta(days=90),
+    )
     establishment = Establishment(id=0, urn="100000", name="Example Primary School")
     assignment = Assignment(id=0, cycle=cycle, establishment=establishment, establishment_id=0)
     response = AuditResponse(id=0, status=ResponseStatus.NOT_STARTED, assignment=assignment, return_comment="")
@@ -328,19 +370,25 @@ def _preview_response(draft):
 
 
 @bp.get("/<key>/draft/preview")
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def preview_draft(key: str):
     """Show the draft's task list exactly as a DSL will see it; nothing is saved."""
     from surveyapp.audits.services import section_summaries
 
     draft = _draft_or_404(key)
     response = _preview_response(draft)
-    return render_template("audits/task_list.html", response=response, trust_response=None,
-                           sections=section_summaries(response), academies=[], preview=draft)
+    return render_template(
+        "audits/task_list.html",
+        response=response,
+        trust_response=None,
+        sections=section_summaries(response),
+        academies=[],
+        preview=draft,
+    )
 
 
 @bp.route("/<key>/draft/preview/<section_key>", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def preview_section(key: str, section_key: str):
     """Show one section of the draft exactly as a DSL will see it; answers posted are checked, never saved."""
     draft = _draft_or_404(key)
@@ -352,16 +400,26 @@ def preview_section(key: str, section_key: str):
         form.fill_posted(request.form)
     # As for a DSL who has answered nothing elsewhere yet: conditions on other sections' questions are false.
     form.apply_conditions({})
-    return render_template("audits/section.html", response=response, section=section, form=form, conflict=None,
-                           saved_with_errors=False, restored=False, kept_token=None, trust=None,
-                           any_last_year=False, preview=draft)
+    return render_template(
+        "audits/section.html",
+        response=response,
+        section=section,
+        form=form,
+        conflict=None,
+        saved_with_errors=False,
+        restored=False,
+        kept_token=None,
+        trust=None,
+        any_last_year=False,
+        preview=draft,
+    )
 
 
 # --- checking, publishing, discarding, downloading --------------------------------------
 
 
 @bp.route("/<key>/draft/publish", methods=["GET", "POST"])
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def publish_draft(key: str):
     """Check the draft as a whole, compare it with the live version, and publish it."""
     draft = _draft_or_404(key)
@@ -377,21 +435,27 @@ def publish_draft(key: str):
         except editor.StaleDraft as exc:
             db.session.rollback()
             draft = exc.draft
-            flash(f"The draft was not published: {_stale(draft)['who']} changed it after you opened this page. "
-                  "Check it again below, then publish.", "info")
+            flash(
+                f"The draft was not published: {_stale(draft)['who']} changed it after you opened this page. "
+                "Check it again below, then publish.",
+                "info",
+            )
             return redirect(url_for("editor.publish_draft", key=key))
         else:
-            db.session.commit()
-            flash(f"Version {template.version} of ‘{template.title}’ is live. Cycles opened from now on use it; "
-                  "it can no longer change.", "success")
+            flash(
+                f"Version {template.version} of ‘{template.title}’ is live. Cycles opened from now on use it; "
+                "it can no longer change.",
+                "success",
+            )
             return redirect(url_for("manage.show_template", template_id=template.id))
     comparison = editor.compare(live.definition if live else None, draft.definition)
-    return render_template("editor/publish.html", draft=draft, live=live, problems=problems, comparison=comparison,
-                           form=form), (400 if request.method == "POST" else 200)
+    return render_template(
+        "editor/publish.html", draft=draft, live=live, problems=problems, comparison=comparison, form=form
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.post("/<key>/draft/discard")
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def discard_draft(key: str):
     """Throw the draft away; the live version is untouched."""
     draft = _draft_or_404(key)
@@ -404,18 +468,20 @@ def discard_draft(key: str):
         db.session.rollback()
         flash("The draft was not discarded: someone changed it after you opened the page. Check it first.", "info")
         return redirect(url_for("editor.show_draft", key=key))
-    db.session.commit()
     flash("The draft has been discarded.", "success")
     return redirect(url_for("manage.list_templates"))
 
 
 def _json_download(definition: dict, filename: str) -> Response:
-    return Response(editor.export_text(definition), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        editor.export_text(definition),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.get("/<key>/draft.json")
-@lead_required
+@requires(C.EDIT_TEMPLATES)
 def export_draft(key: str):
     """Download the draft as JSON (the file `surveyapp templates load` reads)."""
     draft = _draft_or_404(key)
@@ -423,9 +489,8 @@ def export_draft(key: str):
 
 
 @bp.get("/<int:template_id>.json")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def export_template(template_id: int):
     """Download a published version as JSON; loading it back gives the same version."""
     template = db.session.get(AuditTemplate, template_id) or abort(404)
     return _json_download(template.definition, f"{template.key}-v{template.version}.json")
-

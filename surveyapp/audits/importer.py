@@ -13,6 +13,7 @@ time, each respondent keeps only a summary in memory (who, submitted, its
 sections' states), and the checked answers wait in a temporary file until
 they are written in batches: COPY on PostgreSQL, multi-row inserts elsewhere.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -44,6 +45,7 @@ from surveyapp.audits.models import (
 from surveyapp.audits.questions import InvalidAnswer, normalise
 from surveyapp.audits.services import AnswerInput, reference_for, section_is_complete
 from surveyapp.csvfiles import Column, CsvTable, ImportFailed, ImportProblem, open_csv
+from surveyapp.establishments.importer import whose_row
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
 from surveyapp.timeutil import utcnow
@@ -62,7 +64,7 @@ def _insert_many(model, rows: list[dict]) -> None:
 
 def _chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 #: rows per write of the COPY buffer (PostgreSQL), and per multi-row insert elsewhere
@@ -127,7 +129,7 @@ def bulk_insert(table, columns: list[str], rows: Iterable[tuple], batch: int = I
     statement = table.insert()
     chunk: list[dict] = []
     for row in rows:
-        chunk.append(dict(zip(columns, row)))
+        chunk.append(dict(zip(columns, row, strict=True)))
         if len(chunk) >= batch:
             connection.execute(statement, chunk)
             count += len(chunk)
@@ -208,8 +210,10 @@ class ResponsesPlan:
 
     def summary(self) -> str:
         c = self.counts
-        return (f"{c['respondents']} returns ({c['submitted']} submitted, {c['in_progress']} in progress), "
-                f"{c['answers']} answers; {c['new_assignments']} added to the cycle, {c['replaced']} replaced")
+        return (
+            f"{c['respondents']} returns ({c['submitted']} submitted, {c['in_progress']} in progress), "
+            f"{c['answers']} answers; {c['new_assignments']} added to the cycle, {c['replaced']} replaced"
+        )
 
 
 def _respondent(item) -> tuple[str, int]:
@@ -239,11 +243,19 @@ def plan_responses(cycle: Cycle, data: bytes | BinaryIO | Path) -> ResponsesPlan
     for header in table.unmatched:
         guess = difflib.get_close_matches(header.lower(), keys, n=1)
         hint = f' — did you mean "{guess[0]}"?' if guess else ""
-        table.problems.append(ImportProblem(
-            1, header, f'is not a question of the cycle’s template ({template.key} version {template.version}){hint}'))
+        table.problems.append(
+            ImportProblem(
+                1,
+                header,
+                f"is not a question of the cycle’s template ({template.key} version {template.version}){hint}",
+            )
+        )
     if not table.has("urn") and not table.has("trust_uid"):
-        table.problems.append(ImportProblem(1, None, 'the file has no "URN" column or "Trust UID" column: the header '
-                                                     "row must name one of them"))
+        table.problems.append(
+            ImportProblem(
+                1, None, 'the file has no "URN" column or "Trust UID" column: the header row must name one of them'
+            )
+        )
         raise ImportFailed(table.problems)
     if table.unmatched:
         raise ImportFailed(table.problems)
@@ -251,11 +263,19 @@ def plan_responses(cycle: Cycle, data: bytes | BinaryIO | Path) -> ResponsesPlan
     establishment_ids = dict(db.session.execute(select(Establishment.urn, Establishment.id)).all())
     trust_ids = dict(db.session.execute(select(Trust.uid, Trust.id)).all())
     existing = {
-        ("e", row.establishment_id) if row.establishment_id is not None else ("t", row.trust_id):
-            _Existing(row.id, row.response_id, row.status, bool(row.imported), row.submitted_at)
+        ("e", row.establishment_id) if row.establishment_id is not None else ("t", row.trust_id): _Existing(
+            row.id, row.response_id, row.status, bool(row.imported), row.submitted_at
+        )
         for row in db.session.execute(
-            select(Assignment.id, Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"),
-                   Response.status, Response.imported, Response.submitted_at)
+            select(
+                Assignment.id,
+                Assignment.establishment_id,
+                Assignment.trust_id,
+                Response.id.label("response_id"),
+                Response.status,
+                Response.imported,
+                Response.submitted_at,
+            )
             .outerjoin(Response, Response.assignment_id == Assignment.id)
             .where(Assignment.cycle_id == cycle.id)
         )
@@ -270,38 +290,40 @@ def plan_responses(cycle: Cycle, data: bytes | BinaryIO | Path) -> ResponsesPlan
     return ResponsesPlan(cycle, returns, questions, existing, spool)
 
 
-def _returns(table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_ids, existing,
-             spool) -> list[RespondentReturn]:
+def _returns(
+    table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_ids, existing, spool
+) -> list[RespondentReturn]:
     returns = []
     # Plain copies and memos: a national file repeats the same few values millions of times, and
     # ORM attribute access and normalise() per cell would dominate the import's time.
     checks = [(f"q:{q.key}", q.key, q.type, q.options, q.not_applicable, {}) for q in questions]
-    sections = [(section.key, [SimpleNamespace(key=q.key, required=q.required, follow_up=q.follow_up, type=q.type,
-                                               gap=q.gap) for q in section.questions], {})
-                for section in cycle.template.sections]
+    sections = [
+        (
+            section.key,
+            [
+                SimpleNamespace(key=q.key, required=q.required, follow_up=q.follow_up, type=q.type, gap=q.gap)
+                for q in section.questions
+            ],
+            {},
+        )
+        for section in cycle.template.sections
+    ]
     first_line: dict[tuple[str, int], int] = {}
     for row in table.rows:
         line = row.line
         urn, uid = row.get("urn"), row.get("trust_uid")
-        establishment_id = trust_id = None
-        if urn and uid:
-            table.problem(line, "trust_uid", "give a URN or a Trust UID, not both")
+        found = whose_row(
+            table,
+            row,
+            establishment_ids,
+            trust_ids,
+            both="give a URN or a Trust UID, not both",
+            blank="is blank: say whose return this row is",
+        )
+        if found is None:
             continue
-        if urn:
-            establishment_id = establishment_ids.get(urn)
-            if establishment_id is None:
-                table.problem(line, "urn", f"URN {urn} is not in the register: import the establishments first, or correct the URN")
-                continue
-            label = f"URN {urn}"
-        elif uid:
-            trust_id = trust_ids.get(uid)
-            if trust_id is None:
-                table.problem(line, "trust_uid", f"trust {uid} is not in the register: import the establishments first, or correct the UID")
-                continue
-            label = f"trust {uid}"
-        else:
-            table.problem(line, "urn" if table.has("urn") else "trust_uid", "is blank: say whose return this row is")
-            continue
+        establishment_id, trust_id = found
+        label = f"URN {urn}" if establishment_id is not None else f"trust {uid}"
         respondent = ("e", establishment_id) if establishment_id is not None else ("t", trust_id)
         where = "urn" if establishment_id is not None else "trust_uid"
         if respondent in first_line:
@@ -309,9 +331,18 @@ def _returns(table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_
             continue
         first_line[respondent] = line
         place = existing.get(respondent)
-        if place is not None and place.response_id is not None and not place.imported and place.status is not ResponseStatus.NOT_STARTED:
-            table.problem(line, where, f"{label} has already started this audit in the service ({place.status.label.lower()}): "
-                                       "importing would overwrite its answers")
+        if (
+            place is not None
+            and place.response_id is not None
+            and not place.imported
+            and place.status is not ResponseStatus.NOT_STARTED
+        ):
+            table.problem(
+                line,
+                where,
+                f"{label} has already started this audit in the service ({place.status.label.lower()}): "
+                "importing would overwrite its answers",
+            )
             continue
 
         submitted_text = row.get("submitted").lower()
@@ -341,8 +372,18 @@ def _returns(table: CsvTable, cycle: Cycle, questions, establishment_ids, trust_
             continue  # the file will be refused: keep checking, stop keeping
         index = len(returns)
         spool.write("".join(f"{index}\t{key}\t{value.translate(_COPY_ESCAPES)}\n" for key, value in answers.items()))
-        returns.append(RespondentReturn(line, label, establishment_id, trust_id, urn or uid, submitted,
-                                        len(answers), _section_states(sections, answers, cycle.opens_on)))
+        returns.append(
+            RespondentReturn(
+                line,
+                label,
+                establishment_id,
+                trust_id,
+                urn or uid,
+                submitted,
+                len(answers),
+                _section_states(sections, answers, cycle.opens_on),
+            )
+        )
     return returns
 
 
@@ -356,7 +397,7 @@ def _section_states(sections, answers: dict[str, str], opens_on) -> list[tuple[s
         given_values = tuple(answers.get(q.key, "") for q in questions)
         state = memo.get(given_values, False)
         if state is False:
-            given = {q.key: AnswerInput(v) for q, v in zip(questions, given_values) if v}
+            given = {q.key: AnswerInput(v) for q, v in zip(questions, given_values, strict=True) if v}
             if section_is_complete(questions, given, opens_on):
                 state = SectionState.COMPLETED
             elif given:
@@ -370,7 +411,9 @@ def _section_states(sections, answers: dict[str, str], opens_on) -> list[tuple[s
     return states
 
 
-def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "", progress: Progress | None = None) -> dict[str, int]:
+def apply_responses(
+    plan: ResponsesPlan, actor=None, filename: str = "", progress: Progress | None = None
+) -> dict[str, int]:
     """Write the returns of a plan (flush only): places in the cycle, responses, answers, section
     progress and status; record it in the activity log. Returns the plan's counts.
 
@@ -382,8 +425,10 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "", progres
     db.session.flush()
     missing = [r for r in plan.returns if _respondent(r) not in plan.existing]
     for chunk in _chunks(missing, BATCH):
-        _insert_many(Assignment, [{"cycle_id": cycle.id, "establishment_id": r.establishment_id, "trust_id": r.trust_id}
-                                  for r in chunk])
+        _insert_many(
+            Assignment,
+            [{"cycle_id": cycle.id, "establishment_id": r.establishment_id, "trust_id": r.trust_id} for r in chunk],
+        )
     rows = db.session.execute(
         select(Assignment.id, Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
         .outerjoin(Response, Response.assignment_id == Assignment.id)
@@ -404,13 +449,23 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "", progres
 
     targets = [response_ids[_respondent(r)] for r in plan.returns]
     # Only responses imported before can hold answers or progress (others are refused or not started).
-    replaced = [rid for item, rid in zip(plan.returns, targets)
-                if (place := plan.existing.get(_respondent(item))) is not None and place.response_id is not None]
+    replaced = [
+        rid
+        for item, rid in zip(plan.returns, targets, strict=True)
+        if (place := plan.existing.get(_respondent(item))) is not None and place.response_id is not None
+    ]
     versions: dict[tuple[int, str], int] = {}
     for chunk in _chunks(replaced):
-        versions.update({(rid, key): v for rid, key, v in db.session.execute(
-            select(SectionProgress.response_id, SectionProgress.section_key, SectionProgress.version)
-            .where(SectionProgress.response_id.in_(chunk)))})
+        versions.update(
+            {
+                (rid, key): v
+                for rid, key, v in db.session.execute(
+                    select(SectionProgress.response_id, SectionProgress.section_key, SectionProgress.version).where(
+                        SectionProgress.response_id.in_(chunk)
+                    )
+                )
+            }
+        )
         db.session.execute(delete(Answer).where(Answer.response_id.in_(chunk)))
         db.session.execute(delete(SectionProgress).where(SectionProgress.response_id.in_(chunk)))
 
@@ -434,30 +489,43 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "", progres
 
         copy_lines(Answer.__table__, answer_columns, lines())
     else:
+
         def answer_rows() -> Iterator[tuple]:
             for done, (index, key, value) in enumerate(plan.answers(), start=1):
                 yield targets[index], key, value, None, now, actor_id
                 tell(done)
 
         bulk_insert(Answer.__table__, answer_columns, answer_rows())
-    bulk_insert(SectionProgress.__table__, ["response_id", "section_key", "state", "version", "updated_at", "updated_by_id"],
-                ((rid, key, state.value, versions.get((rid, key), 0) + 1, now, actor_id)
-                 for item, rid in zip(plan.returns, targets) for key, state in item.sections))
+    bulk_insert(
+        SectionProgress.__table__,
+        ["response_id", "section_key", "state", "version", "updated_at", "updated_by_id"],
+        (
+            (rid, key, state.value, versions.get((rid, key), 0) + 1, now, actor_id)
+            for item, rid in zip(plan.returns, targets, strict=True)
+            for key, state in item.sections
+        ),
+    )
 
     response_rows, events = [], []
-    for item, response_id in zip(plan.returns, targets):
+    for item, response_id in zip(plan.returns, targets, strict=True):
         before = old_status.get(_respondent(item), ResponseStatus.NOT_STARTED)
         after = ResponseStatus.SUBMITTED if item.submitted else ResponseStatus.IN_PROGRESS
         if before is ResponseStatus.ACCEPTED and item.submitted:
             after = before  # the lead has accepted this return already: importing it again keeps that
         place = plan.existing.get(_respondent(item))
         kept_submitted_at = place.submitted_at if place is not None and before is after else None
-        response_rows.append({
-            "id": response_id, "status": after, "imported": True, "started_at": now, "updated_at": now,
-            "submitted_at": (kept_submitted_at or now) if item.submitted else None,
-            "submitted_by_id": actor_id if item.submitted else None,
-            "reference": reference_for(_stand_in(cycle, item)) if item.submitted else None,
-        })
+        response_rows.append(
+            {
+                "id": response_id,
+                "status": after,
+                "imported": True,
+                "started_at": now,
+                "updated_at": now,
+                "submitted_at": (kept_submitted_at or now) if item.submitted else None,
+                "submitted_by_id": actor_id if item.submitted else None,
+                "reference": reference_for(_stand_in(cycle, item)) if item.submitted else None,
+            }
+        )
         if before is not after:
             events.append((response_id, before.value, after.value, now, actor_id, IMPORT_COMMENT))
         if len(response_rows) >= BATCH:
@@ -465,13 +533,15 @@ def apply_responses(plan: ResponsesPlan, actor=None, filename: str = "", progres
             response_rows = []
     if response_rows:
         db.session.execute(update(Response), response_rows)
-    bulk_insert(StatusEvent.__table__, ["response_id", "from_status", "to_status", "at", "by_user_id", "comment"], events)
+    bulk_insert(
+        StatusEvent.__table__, ["response_id", "from_status", "to_status", "at", "by_user_id", "comment"], events
+    )
     _plan_actions(cycle, [item for item in plan.returns if item.submitted], response_ids)
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (Assignment, Response, Answer, SectionProgress)):
             db.session.expire(instance)
     db.session.expire(cycle, ["assignments"])
-    record("responses.imported", actor, cycle=cycle, file=filename, **counts)
+    record("responses.imported", actor.id if actor else None, cycle_id=cycle.id, file=filename, **counts)
     db.session.flush()
     plan.close()
     return counts
@@ -482,24 +552,29 @@ def _plan_actions(cycle: Cycle, submitted: list[RespondentReturn], response_ids:
 
     Without this an imported return's gaps never reach the action plans, the overdue list or the workbook.
     """
-    from surveyapp.actions.services import generate_for_cycle  # the actions area builds on audits
+    from surveyapp.audits.signals import returns_imported
 
     ids = {item.establishment_id for item in submitted if item.establishment_id is not None}
     trust_responses = [response_ids[_respondent(item)] for item in submitted if item.trust_id is not None]
     for chunk in range(0, len(trust_responses), 5000):
-        ids.update(db.session.scalars(select(TrustCoverage.establishment_id)
-                                      .where(TrustCoverage.response_id.in_(trust_responses[chunk:chunk + 5000]))))
-    # In chunks, so the gaps read to make the plans never hold a whole national file's answers at once.
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 100):
-        generate_for_cycle(cycle, ordered[start:start + 100])
+        ids.update(
+            db.session.scalars(
+                select(TrustCoverage.establishment_id).where(
+                    TrustCoverage.response_id.in_(trust_responses[chunk : chunk + 5000])
+                )
+            )
+        )
+    returns_imported.send(None, cycle=cycle, establishment_ids=sorted(ids))
 
 
 def _stand_in(cycle: Cycle, item: RespondentReturn) -> SimpleNamespace:
     """Just enough of a response for services.reference_for, without loading one per row."""
     code = item.urn_or_uid
     assignment = SimpleNamespace(
-        cycle=cycle, establishment_id=item.establishment_id, trust_id=item.trust_id,
-        establishment=SimpleNamespace(urn=code), trust=SimpleNamespace(uid=code),
+        cycle=cycle,
+        establishment_id=item.establishment_id,
+        trust_id=item.trust_id,
+        establishment=SimpleNamespace(urn=code),
+        trust=SimpleNamespace(uid=code),
     )
     return SimpleNamespace(assignment=assignment)

@@ -4,6 +4,7 @@ Input is kept only for the person whose sign-in ended in this browser, and given
 only to that person in that same browser: an anonymous POST (no earlier sign-in in the
 cookie) keeps nothing, so nobody can plant answers for someone else to save.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,12 @@ class TooLarge(ValueError):
 
 
 def size_of(formdata: MultiDict) -> int:
-    return sum(len(key.encode()) + len(value.encode())
-               for key in formdata if key not in _NOT_KEPT for value in formdata.getlist(key))
+    return sum(
+        len(key.encode()) + len(value.encode())
+        for key in formdata
+        if key not in _NOT_KEPT
+        for value in formdata.getlist(key)
+    )
 
 
 def keep(path: str, formdata: MultiDict, user_id: int, browser: str) -> str:
@@ -44,8 +49,16 @@ def keep(path: str, formdata: MultiDict, user_id: int, browser: str) -> str:
     token = secrets.token_urlsafe(24)
     form = {key: formdata.getlist(key) for key in formdata if key not in _NOT_KEPT}
     db.session.execute(delete(KeptInput).where(KeptInput.expires_at < utcnow()))
-    db.session.add(KeptInput(token_hash=_digest(token), path=path[:300], form=form, user_id=user_id,
-                             browser_hash=_digest(browser), expires_at=utcnow() + KEEP_FOR))
+    db.session.add(
+        KeptInput(
+            token_hash=_digest(token),
+            path=path[:300],
+            form=form,
+            user_id=user_id,
+            browser_hash=_digest(browser),
+            expires_at=utcnow() + KEEP_FOR,
+        )
+    )
     db.session.flush()
     return token
 
@@ -55,8 +68,13 @@ def fetch(token: str | None, path: str, user_id: int, browser: str | None) -> Mu
     if not token or not browser:
         return None
     row = db.session.scalar(select(KeptInput).where(KeptInput.token_hash == _digest(token)))
-    if (row is None or row.path != path or as_utc(row.expires_at) < utcnow() or row.user_id != user_id
-            or not secrets.compare_digest(row.browser_hash, _digest(browser))):
+    if (
+        row is None
+        or row.path != path
+        or as_utc(row.expires_at) < utcnow()
+        or row.user_id != user_id
+        or not secrets.compare_digest(row.browser_hash, _digest(browser))
+    ):
         return None
     return MultiDict([(key, value) for key, values in row.form.items() for value in values])
 

@@ -2,10 +2,11 @@
 
 Every change is recorded in the activity log against the cycle, with its reason where one is given.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import exists, func, select
 
@@ -42,15 +43,21 @@ def ensure_open(cycle: Cycle) -> None:
 def launch(cycle: Cycle, actor) -> None:
     """Open a draft cycle to its establishments."""
     _move(cycle, CycleState.OPEN)
-    record("cycle.launched", actor, cycle=cycle, slug=cycle.slug)
+    record("cycle.launched", actor.id if actor else None, cycle_id=cycle.id, slug=cycle.slug)
 
 
 def close(cycle: Cycle, actor, reason: str = "") -> None:
     """Close an open cycle: respondents can no longer save, submit or change trust cover or action plans."""
     _move(cycle, CycleState.CLOSED)
     cycle.closed_at = utcnow()
-    record("cycle.closed", actor, cycle=cycle, slug=cycle.slug, reason=reason.strip(),
-           extensions_running=len(running_extensions(cycle)))
+    record(
+        "cycle.closed",
+        actor.id if actor else None,
+        cycle_id=cycle.id,
+        slug=cycle.slug,
+        reason=reason.strip(),
+        extensions_running=len(running_extensions(cycle)),
+    )
 
 
 def reopen(cycle: Cycle, actor, reason: str) -> None:
@@ -59,13 +66,13 @@ def reopen(cycle: Cycle, actor, reason: str) -> None:
         raise LifecycleError("Say why the cycle is being reopened")
     _move(cycle, CycleState.OPEN)
     cycle.closed_at = None
-    record("cycle.reopened", actor, cycle=cycle, slug=cycle.slug, reason=reason.strip())
+    record("cycle.reopened", actor.id if actor else None, cycle_id=cycle.id, slug=cycle.slug, reason=reason.strip())
 
 
 def archive(cycle: Cycle, actor) -> None:
     """Archive a closed cycle: it leaves the lead's list of current cycles and stays readable."""
     _move(cycle, CycleState.ARCHIVED)
-    record("cycle.archived", actor, cycle=cycle, slug=cycle.slug)
+    record("cycle.archived", actor.id if actor else None, cycle_id=cycle.id, slug=cycle.slug)
 
 
 def _move(cycle: Cycle, new_state: CycleState) -> None:
@@ -92,7 +99,14 @@ def extend(cycle: Cycle, due_on: date, actor, establishment: Establishment | Non
     if establishment is None:
         before = cycle.due_on
         cycle.due_on = due_on
-        record("cycle.extended", actor, cycle=cycle, slug=cycle.slug, before=before.isoformat(), after=due_on.isoformat())
+        record(
+            "cycle.extended",
+            actor.id if actor else None,
+            cycle_id=cycle.id,
+            slug=cycle.slug,
+            before=before.isoformat(),
+            after=due_on.isoformat(),
+        )
         db.session.flush()
         return None
     assignment = db.session.scalar(
@@ -102,8 +116,14 @@ def extend(cycle: Cycle, due_on: date, actor, establishment: Establishment | Non
         raise LifecycleError(f"{establishment.name} (URN {establishment.urn}) has no place in {cycle.name}")
     before = assignment.effective_due_on
     assignment.due_on = due_on if due_on > cycle.due_on else None
-    record("cycle.extension_agreed" if assignment.due_on else "cycle.extension_removed", actor, cycle=cycle,
-           establishment=establishment, before=before.isoformat(), after=assignment.effective_due_on.isoformat())
+    record(
+        "cycle.extension_agreed" if assignment.due_on else "cycle.extension_removed",
+        actor.id if actor else None,
+        cycle_id=cycle.id,
+        establishment_id=establishment.id,
+        before=before.isoformat(),
+        after=assignment.effective_due_on.isoformat(),
+    )
     db.session.flush()
     return assignment
 
@@ -129,18 +149,26 @@ class CloseSummary:
 
 
 def close_summary(cycle: Cycle) -> CloseSummary:
-    unfinished = db.session.scalar(
-        select(func.count())
-        .select_from(Response)
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None), Assignment.counted_in(cycle),
-               Response.status.not_in([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
-    ) or 0
+    unfinished = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .where(
+                Assignment.cycle_id == cycle.id,
+                Assignment.establishment_id.is_not(None),
+                Assignment.counted_in(cycle),
+                Response.status.not_in([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]),
+            )
+        )
+        or 0
+    )
     return CloseSummary(unfinished, running_extensions(cycle))
 
 
-def create_historic_cycle(*, slug: str, name: str, template, due_on: date, opens_on: date | None = None,
-                          actor=None) -> Cycle:
+def create_historic_cycle(
+    *, slug: str, name: str, template, due_on: date, opens_on: date | None = None, actor=None
+) -> Cycle:
     """A closed cycle for an earlier year's returns, with no establishment in it yet.
 
     Its places are made by the returns imported into it, so nobody whose establishment is not in the file
@@ -157,11 +185,19 @@ def create_historic_cycle(*, slug: str, name: str, template, due_on: date, opens
     if due_on < opens_on:
         raise CycleError("The due date must be on or after the date the cycle opened")
     # It closed when that year's returns were due: retention periods run from then, not from the import.
-    closed_at = min(utcnow(), datetime.combine(due_on, time(23, 59), tzinfo=timezone.utc))
-    cycle = Cycle(slug=slug, name=name.strip() or slug, template=template, opens_on=opens_on, due_on=due_on,
-                  state=CycleState.CLOSED, closed_at=closed_at, scope={"historic": True},
-                  created_by_id=getattr(actor, "id", None))
+    closed_at = min(utcnow(), datetime.combine(due_on, time(23, 59), tzinfo=UTC))
+    cycle = Cycle(
+        slug=slug,
+        name=name.strip() or slug,
+        template=template,
+        opens_on=opens_on,
+        due_on=due_on,
+        state=CycleState.CLOSED,
+        closed_at=closed_at,
+        scope={"historic": True},
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(cycle)
     db.session.flush()
-    record("cycle.created_historic", actor, cycle=cycle, slug=slug)
+    record("cycle.created_historic", actor.id if actor else None, cycle_id=cycle.id, slug=slug)
     return cycle

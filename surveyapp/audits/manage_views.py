@@ -1,4 +1,5 @@
 """The lead's side of audits: templates, cycles and reviewing returns. Board viewers read only."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -7,48 +8,66 @@ from sqlalchemy import select
 
 from surveyapp import mail
 from surveyapp.audits import printable, services
-from surveyapp.audits.access import load_response
+from surveyapp.audits.manage_forms import OpenCycleForm, ReturnForm
 from surveyapp.audits.models import AuditTemplate, IllegalStatusChange, ResponseStatus
-from surveyapp.auth.models import Role
-from surveyapp.auth.permissions import lead_required, roles_required
+from surveyapp.audits.services import load_response
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
-from surveyapp.forms.manage import OpenCycleForm, ReturnForm
 from surveyapp.numbers import page_number
+from surveyapp.policy import Capability as C, may, requires
+from surveyapp.transaction import commit_now
 
 bp = Blueprint("manage", __name__)
-readers_required = roles_required(Role.LEAD, Role.BOARD)
 
 
 @bp.get("/cycles")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def list_cycles():
     """List the cycles with their completion."""
     return render_template("manage/cycles.html", cycles=services.list_cycles_with_counts())
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
-@lead_required
+@requires(C.MANAGE_CYCLES)
 def open_cycle():
     """Open a new cycle for the establishments in scope."""
-    templates = db.session.scalars(select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version.desc())).all()
-    types = db.session.scalars(select(Establishment.type_name).where(Establishment.type_name != "").distinct().order_by(Establishment.type_name)).all()
-    phases = db.session.scalars(select(Establishment.phase).where(Establishment.phase != "").distinct().order_by(Establishment.phase)).all()
+    templates = db.session.scalars(
+        select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version.desc())
+    ).all()
+    types = db.session.scalars(
+        select(Establishment.type_name)
+        .where(Establishment.type_name != "")
+        .distinct()
+        .order_by(Establishment.type_name)
+    ).all()
+    phases = db.session.scalars(
+        select(Establishment.phase).where(Establishment.phase != "").distinct().order_by(Establishment.phase)
+    ).all()
     form = OpenCycleForm(templates=templates, types=types, phases=phases)
     if form.validate_on_submit():
         template = db.session.get(AuditTemplate, int(form.template.data))
         try:
-            cycle = services.open_cycle(slug=form.slug.data, name=form.name.data, template=template,
-                                        due_on=form.due_on.data, types=form.types.data, phases=form.phases.data,
-                                        actor=current_user, draft=form.draft.data)
+            cycle = services.open_cycle(
+                slug=form.slug.data,
+                name=form.name.data,
+                template=template,
+                due_on=form.due_on.data,
+                types=form.types.data,
+                phases=form.phases.data,
+                actor=current_user,
+                draft=form.draft.data,
+            )
         except services.CycleError as exc:
             db.session.rollback()
             form.slug.errors.append(str(exc))
         else:
-            db.session.commit()
             count = services.status_counts(cycle)["in_scope"]
-            flash(f"{cycle.name} is a draft for {count} establishments: open it to them when it is ready." if form.draft.data
-                  else f"{cycle.name} is open for {count} establishments.", "success")
+            flash(
+                f"{cycle.name} is a draft for {count} establishments: open it to them when it is ready."
+                if form.draft.data
+                else f"{cycle.name} is open for {count} establishments.",
+                "success",
+            )
             return redirect(url_for("manage.show_cycle", slug=cycle.slug))
     return render_template("manage/open_cycle.html", form=form)
 
@@ -58,7 +77,7 @@ def _cycle_or_404(slug: str):
 
 
 @bp.get("/cycles/<slug>/")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_cycle(slug: str):
     """Show a cycle's establishments and where each stands."""
     cycle = _cycle_or_404(slug)
@@ -67,8 +86,16 @@ def show_cycle(slug: str):
         abort(404)
     page = page_number(request.args.get("page"))
     rows, total = services.cycle_rows(cycle, status=status, page=page)
-    return render_template("manage/cycle.html", cycle=cycle, counts=services.status_counts(cycle), rows=rows,
-                           total=total, page=page, status=status, sections=len(cycle.template.sections))
+    return render_template(
+        "manage/cycle.html",
+        cycle=cycle,
+        counts=services.status_counts(cycle),
+        rows=rows,
+        total=total,
+        page=page,
+        status=status,
+        sections=len(cycle.template.sections),
+    )
 
 
 def _cycle_response_or_404(slug: str, response_id: int):
@@ -80,21 +107,24 @@ def _cycle_response_or_404(slug: str, response_id: int):
 
 
 @bp.get("/cycles/<slug>/responses/<int:response_id>")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_response(slug: str, response_id: int):
     """Read a response, with its history, and (for the lead) accept or return it."""
     cycle, response = _cycle_response_or_404(slug, response_id)
     trust_response = services.covering_trust_response(response)
     return render_template(
-        "manage/response.html", cycle=cycle, response=response,
+        "manage/response.html",
+        cycle=cycle,
+        response=response,
         groups=services.effective_answers(response, trust_response),
         trust=trust_response.assignment.trust if trust_response else None,
-        previous=services.previous_answers(response), form=ReturnForm(),
+        previous=services.previous_answers(response),
+        form=ReturnForm(),
     )
 
 
 @bp.get("/cycles/<slug>/responses/<int:response_id>/return.pdf")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def download_response_pdf(slug: str, response_id: int):
     """Download a returned audit as a PDF for the LA's file."""
     _cycle, response = _cycle_response_or_404(slug, response_id)
@@ -102,7 +132,7 @@ def download_response_pdf(slug: str, response_id: int):
 
 
 @bp.post("/cycles/<slug>/responses/<int:response_id>/return")
-@lead_required
+@requires(C.REVIEW_RETURNS)
 def return_response(slug: str, response_id: int):
     """Return a submitted response to its DSL for amendment, with a comment."""
     cycle, response = _cycle_response_or_404(slug, response_id)
@@ -116,15 +146,18 @@ def return_response(slug: str, response_id: int):
         db.session.rollback()
         flash(str(exc), "info")
         return redirect(url_for("manage.show_response", slug=slug, response_id=response.id))
-    db.session.commit()
+    commit_now()  # before the emails: they cannot be taken back
     failures = _tell_respondents(response, form.comment.data)
-    flash(f"{response.assignment.respondent_name}’s audit has been returned for amendment."
-          + (f" The email to {', '.join(failures)} could not be sent." if failures else ""), "success")
+    flash(
+        f"{response.assignment.respondent_name}’s audit has been returned for amendment."
+        + (f" The email to {', '.join(failures)} could not be sent." if failures else ""),
+        "success",
+    )
     return redirect(url_for("manage.show_cycle", slug=slug))
 
 
 @bp.post("/cycles/<slug>/responses/<int:response_id>/accept")
-@lead_required
+@requires(C.REVIEW_RETURNS)
 def accept_response(slug: str, response_id: int):
     """Accept a submitted response."""
     cycle, response = _cycle_response_or_404(slug, response_id)
@@ -134,7 +167,6 @@ def accept_response(slug: str, response_id: int):
         db.session.rollback()
         flash(str(exc), "info")
     else:
-        db.session.commit()
         flash(f"{response.assignment.respondent_name}’s audit has been accepted.", "success")
     return redirect(url_for("manage.show_cycle", slug=slug))
 
@@ -158,30 +190,37 @@ def _tell_respondents(response, comment: str) -> list[str]:
     link = current_app.config["BASE_URL"] + url_for("audits.show_task_list", response_id=response.id)
     failed = []
     for person in people:
-        body = (f"Dear {person.display_name},\n\nYour local authority has returned the {assignment.cycle.name} for "
-                f"{assignment.respondent_name} for you to change.\n\nTheir comment:\n{comment}\n\n"
-                f"Sign in to make the changes and submit it again:\n{link}\n")
+        body = (
+            f"Dear {person.display_name},\n\nYour local authority has returned the {assignment.cycle.name} for "
+            f"{assignment.respondent_name} for you to change.\n\nTheir comment:\n{comment}\n\n"
+            f"Sign in to make the changes and submit it again:\n{link}\n"
+        )
         try:
-            mail.send(settings, person.email, f"Your safeguarding audit has been returned: {assignment.respondent_name}", body)
+            mail.send(
+                settings, person.email, f"Your safeguarding audit has been returned: {assignment.respondent_name}", body
+            )
         except mail.MailError:
             failed.append(person.email)
     return failed
 
 
 @bp.get("/templates")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def list_templates():
     """List the audit templates and their versions."""
     from surveyapp.audits.models import TemplateDraft
-    from surveyapp.auth.permissions import is_lead
 
-    templates = db.session.scalars(select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version.desc())).all()
+    templates = db.session.scalars(
+        select(AuditTemplate).order_by(AuditTemplate.key, AuditTemplate.version.desc())
+    ).all()
     drafts = {draft.key: draft for draft in db.session.scalars(select(TemplateDraft))}
-    return render_template("manage/templates.html", templates=templates, drafts=drafts, may_edit=is_lead(current_user))
+    return render_template(
+        "manage/templates.html", templates=templates, drafts=drafts, may_edit=may(current_user, C.EDIT_TEMPLATES)
+    )
 
 
 @bp.get("/templates/<int:template_id>")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_template(template_id: int):
     """Show a template's sections and questions with their gap rules."""
     template = db.session.get(AuditTemplate, template_id) or abort(404)

@@ -1,20 +1,21 @@
 """Templates (versioned question sets), cycles, assignments, responses and answers."""
+
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.audits.answer_types import TYPES
-from surveyapp.extensions import db, str_enum
+from surveyapp.extensions import Model, db, str_enum
 from surveyapp.timeutil import utcnow
 
 
-class AuditTemplate(db.Model):
-    """One version of a question set. Frozen once a cycle uses it."""
+class AuditTemplate(Model):
+    """One version of a question set. Frozen once it is published or a cycle uses it."""
 
     __tablename__ = "audit_templates"
     __table_args__ = (UniqueConstraint("key", "version"),)
@@ -27,12 +28,18 @@ class AuditTemplate(db.Model):
     #: the validated source, kept verbatim so a version can be compared and re-exported
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    #: published in the editor, so never replaced in place (``templates load`` stores changes as a new version);
+    #: a version loaded from a file stays a replaceable draft until a cycle uses it. Versions stored before
+    #: this column existed count as published (the server default), as nobody can tell which were.
+    published: Mapped[bool] = mapped_column(default=False, server_default=true())
 
     sections: Mapped[list[TemplateSection]] = relationship(
         back_populates="template", order_by="TemplateSection.position", cascade="all, delete-orphan"
     )
     questions: Mapped[list[TemplateQuestion]] = relationship(
-        back_populates="template", order_by="TemplateQuestion.position", cascade="all, delete-orphan",
+        back_populates="template",
+        order_by="TemplateQuestion.position",
+        cascade="all, delete-orphan",
         overlaps="section,questions",
     )
     cycles: Mapped[list[Cycle]] = relationship(back_populates="template")
@@ -45,7 +52,7 @@ class AuditTemplate(db.Model):
         return f"<AuditTemplate {self.key} v{self.version}>"
 
 
-class TemplateSection(db.Model):
+class TemplateSection(Model):
     __tablename__ = "template_sections"
     __table_args__ = (UniqueConstraint("template_id", "key"),)
 
@@ -64,10 +71,11 @@ class TemplateSection(db.Model):
 
 #: one member per answer type in ``surveyapp.audits.answer_types`` (YES_NO = "yes_no", ...): a new type
 #: there is a new member here, with no migration (the column is a VARCHAR)
-QuestionType = enum.StrEnum("QuestionType", [(name.upper(), name) for name in TYPES])
+# mypy cannot list the members of an enum made from a registry; tests/audits/test_answer_types.py pins them.
+QuestionType = enum.StrEnum("QuestionType", [(name.upper(), name) for name in TYPES])  # type: ignore[misc]
 
 
-class TemplateQuestion(db.Model):
+class TemplateQuestion(Model):
     __tablename__ = "template_questions"
     __table_args__ = (UniqueConstraint("template_id", "key"),)
 
@@ -99,7 +107,7 @@ class TemplateQuestion(db.Model):
     section: Mapped[TemplateSection] = relationship(back_populates="questions", overlaps="questions,template")
 
 
-class TemplateDraft(db.Model):
+class TemplateDraft(Model):
     """The next version of a template while the lead edits it; published, it becomes an AuditTemplate.
 
     One draft per template key. Drafts never reach cycles, the analysis or the exports:
@@ -154,7 +162,7 @@ class IllegalCycleChange(Exception):
     """A cycle was asked to move to a state its lifecycle does not allow."""
 
 
-class Cycle(db.Model):
+class Cycle(Model):
     """One yearly issue of an audit to the establishments in scope."""
 
     __tablename__ = "cycles"
@@ -196,13 +204,15 @@ class Cycle(db.Model):
 
     def check_move(self, new_state: CycleState) -> None:
         if new_state not in CYCLE_MOVES[self.state]:
-            raise IllegalCycleChange(f"A cycle that is {self.state.label.lower()} cannot become {new_state.label.lower()}.")
+            raise IllegalCycleChange(
+                f"A cycle that is {self.state.label.lower()} cannot become {new_state.label.lower()}."
+            )
 
     def __repr__(self) -> str:
         return f"<Cycle {self.slug}>"
 
 
-class Assignment(db.Model):
+class Assignment(Model):
     """An establishment's or a trust's place in a cycle."""
 
     __tablename__ = "assignments"
@@ -285,14 +295,16 @@ class IllegalStatusChange(Exception):
     """A response was asked to move to a status its lifecycle does not allow."""
 
 
-class Response(db.Model):
+class Response(Model):
     """What one establishment (or one trust) answered in one cycle."""
 
     __tablename__ = "responses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[ResponseStatus] = mapped_column(str_enum(ResponseStatus), default=ResponseStatus.NOT_STARTED, index=True)
+    status: Mapped[ResponseStatus] = mapped_column(
+        str_enum(ResponseStatus), default=ResponseStatus.NOT_STARTED, index=True
+    )
     #: shown on the confirmation page and in emails, e.g. "S175-2026-27-100001"
     reference: Mapped[str | None] = mapped_column(String(60), unique=True)
     started_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
@@ -318,7 +330,9 @@ class Response(db.Model):
     def check_move(self, new_status: ResponseStatus) -> None:
         """Refuse a status change the lifecycle does not allow."""
         if new_status not in ALLOWED_MOVES[self.status]:
-            raise IllegalStatusChange(f"A response that is {self.status.label.lower()} cannot become {new_status.label.lower()}.")
+            raise IllegalStatusChange(
+                f"A response that is {self.status.label.lower()} cannot become {new_status.label.lower()}."
+            )
 
 
 class SectionState(enum.StrEnum):
@@ -326,7 +340,7 @@ class SectionState(enum.StrEnum):
     COMPLETED = "completed"
 
 
-class SectionProgress(db.Model):
+class SectionProgress(Model):
     """Where a response stands in one section; its version guards against lost updates."""
 
     __tablename__ = "section_progress"
@@ -345,7 +359,7 @@ class SectionProgress(db.Model):
     updated_by = relationship("User")
 
 
-class Answer(db.Model):
+class Answer(Model):
     __tablename__ = "answers"
     __table_args__ = (UniqueConstraint("response_id", "question_key"),)
 
@@ -362,7 +376,7 @@ class Answer(db.Model):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-class TrustCoverage(db.Model):
+class TrustCoverage(Model):
     """An academy that its trust's response answers for."""
 
     __tablename__ = "trust_coverage"
@@ -376,7 +390,7 @@ class TrustCoverage(db.Model):
     establishment = relationship("Establishment")
 
 
-class StatusEvent(db.Model):
+class StatusEvent(Model):
     """Every change of a response's status, with who made it and when."""
 
     __tablename__ = "status_events"
@@ -393,7 +407,7 @@ class StatusEvent(db.Model):
     by_user = relationship("User")
 
 
-class KeptInput(db.Model):
+class KeptInput(Model):
     """What a user typed on a page they posted after their sign-in had ended.
 
     Kept (for a day) so that after signing in again they get it back instead of

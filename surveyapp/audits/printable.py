@@ -2,6 +2,7 @@
 
 A view helper (it renders a template): the permission checks stay in the routes that call it.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,8 @@ from sqlalchemy import select
 from surveyapp.audits import services
 from surveyapp.audits.models import Response, TrustCoverage
 from surveyapp.establishments.models import Establishment
-from surveyapp.exports.pdf import html_to_pdf
 from surveyapp.extensions import db
+from surveyapp.pdf import html_to_pdf
 from surveyapp.timeutil import utcnow
 
 
@@ -27,11 +28,19 @@ def return_context(response: Response) -> dict:
     covered = []
     if response.assignment.trust_id is not None:
         covered = db.session.scalars(
-            select(Establishment).join(TrustCoverage, TrustCoverage.establishment_id == Establishment.id)
-            .where(TrustCoverage.response_id == response.id).order_by(Establishment.name)).all()
-    return {"response": response, "groups": groups, "trust_response": trust_response,
-            "trust_sections": [(section, items) for section, items in from_trust if items],
-            "covered": covered, "printed_at": utcnow()}
+            select(Establishment)
+            .join(TrustCoverage, TrustCoverage.establishment_id == Establishment.id)
+            .where(TrustCoverage.response_id == response.id)
+            .order_by(Establishment.name)
+        ).all()
+    return {
+        "response": response,
+        "groups": groups,
+        "trust_response": trust_response,
+        "trust_sections": [(section, items) for section, items in from_trust if items],
+        "covered": covered,
+        "printed_at": utcnow(),
+    }
 
 
 def return_pdf(response: Response):
@@ -39,5 +48,9 @@ def return_pdf(response: Response):
     if not response.status.is_returned_to_la:
         abort(404)
     pdf = html_to_pdf(render_template("audits/return_pdf.html", **return_context(response)))
-    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{response.reference or 'audit-' + str(response.id)}.pdf")
+    return send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"{response.reference or 'audit-' + str(response.id)}.pdf",
+    )

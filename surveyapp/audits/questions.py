@@ -4,6 +4,7 @@ Plain functions on plain values, shared by the form builder, the imports and the
 value means the same thing everywhere. What differs by answer type is asked of the type's class
 (``surveyapp.audits.answer_types``); Not applicable and conditions, which any type may have, are here.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,7 +20,9 @@ NOT_APPLICABLE = "not_applicable"
 NOT_APPLICABLE_LABEL = "Not applicable"
 
 
-def choices_for(question_type: QuestionType | str, options: list[dict[str, str]] | None = None) -> list[tuple[str, str]]:
+def choices_for(
+    question_type: QuestionType | str, options: list[dict[str, str]] | None = None
+) -> list[tuple[str, str]]:
     return answer_type(question_type).choices(options)
 
 
@@ -35,8 +38,12 @@ def answer_choices(question) -> list[tuple[str, str]]:
     return choices
 
 
-def normalise(question_type: QuestionType | str, raw: Any, options: list[dict[str, str]] | None = None,
-              not_applicable: bool = False) -> str:
+def normalise(
+    question_type: QuestionType | str,
+    raw: Any,
+    options: list[dict[str, str]] | None = None,
+    not_applicable: bool = False,
+) -> str:
     """Turn raw input into the stored canonical text ('' for no answer).
 
     Accepts what a DSL or a spreadsheet would write: "Yes", "no", "Cannot confirm",
@@ -87,7 +94,9 @@ def skipped_keys(questions, values: dict[str, str]) -> set[str]:
     skipped: set[str] = set()
     for question in questions:
         condition = question.condition
-        if condition and (condition["question"] in skipped or values.get(condition["question"], "") not in condition["in"]):
+        if condition and (
+            condition["question"] in skipped or values.get(condition["question"], "") not in condition["in"]
+        ):
             skipped.add(question.key)
     return skipped
 

@@ -6,6 +6,7 @@
 
 Running cycles are the draft and open ones: a closed cycle is a record of its year and is left as it was.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,8 +45,10 @@ class CycleChanges:
         return bool(self.joined or self.left or self.moved)
 
     def summary(self) -> str:
-        return (f"{self.cycle_slug}: {len(self.joined)} joined, {len(self.left)} left the counts (closed), "
-                f"{len(self.moved)} moved to another trust's cover")
+        return (
+            f"{self.cycle_slug}: {len(self.joined)} joined, {len(self.left)} left the counts (closed), "
+            f"{len(self.moved)} moved to another trust's cover"
+        )
 
 
 @register_imported.connect
@@ -79,24 +82,34 @@ def _in_scope(cycle: Cycle):
 
 
 def _join_new(cycle: Cycle, changes: CycleChanges, actor) -> None:
-    placed = select(Assignment.establishment_id).where(Assignment.cycle_id == cycle.id,
-                                                       Assignment.establishment_id.is_not(None))
+    placed = select(Assignment.establishment_id).where(
+        Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None)
+    )
     newcomers = db.session.scalars(
         select(Establishment).where(_in_scope(cycle), Establishment.id.not_in(placed)).order_by(Establishment.name)
     ).all()
     if not newcomers:
         return
     db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "establishment_id": e.id} for e in newcomers])
-    assignment_ids = db.session.scalars(select(Assignment.id).where(
-        Assignment.cycle_id == cycle.id, Assignment.establishment_id.in_([e.id for e in newcomers]))).all()
-    db.session.execute(insert(Response), [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED}
-                                          for a in assignment_ids])
+    assignment_ids = db.session.scalars(
+        select(Assignment.id).where(
+            Assignment.cycle_id == cycle.id, Assignment.establishment_id.in_([e.id for e in newcomers])
+        )
+    ).all()
+    db.session.execute(
+        insert(Response), [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED} for a in assignment_ids]
+    )
     for establishment in newcomers:
         changes.joined.append((establishment.name, establishment.urn))
         if establishment.trust_id is not None:
             _cover(cycle, establishment, establishment.trust_id)
-        record("cycle.establishment_joined", actor, cycle=cycle, establishment=establishment,
-               reason="opened or now in scope after a register import")
+        record(
+            "cycle.establishment_joined",
+            actor.id if actor else None,
+            cycle_id=cycle.id,
+            establishment_id=establishment.id,
+            reason="opened or now in scope after a register import",
+        )
 
 
 def _leave_closed(cycle: Cycle, changes: CycleChanges, actor) -> None:
@@ -108,8 +121,13 @@ def _leave_closed(cycle: Cycle, changes: CycleChanges, actor) -> None:
     for assignment, establishment in rows:
         assignment.left_on = establishment.closed_on or today()
         changes.left.append((establishment.name, establishment.urn, assignment.left_on))
-        record("cycle.establishment_left", actor, cycle=cycle, establishment=establishment,
-               closed_on=assignment.left_on.isoformat())
+        record(
+            "cycle.establishment_left",
+            actor.id if actor else None,
+            cycle_id=cycle.id,
+            establishment_id=establishment.id,
+            closed_on=assignment.left_on.isoformat(),
+        )
 
 
 def _move_trust_cover(cycle: Cycle, changes: CycleChanges, actor) -> None:
@@ -119,10 +137,12 @@ def _move_trust_cover(cycle: Cycle, changes: CycleChanges, actor) -> None:
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .join(Establishment, Establishment.id == TrustCoverage.establishment_id)
-        .where(Assignment.cycle_id == cycle.id,
-               (Establishment.trust_id.is_(None)) | (Establishment.trust_id != Assignment.trust_id),
-               # A trust return already submitted answered for the academy while it was the trust's: kept.
-               Response.status.in_([ResponseStatus.NOT_STARTED, ResponseStatus.IN_PROGRESS, ResponseStatus.RETURNED]))
+        .where(
+            Assignment.cycle_id == cycle.id,
+            (Establishment.trust_id.is_(None)) | (Establishment.trust_id != Assignment.trust_id),
+            # A trust return already submitted answered for the academy while it was the trust's: kept.
+            Response.status.in_([ResponseStatus.NOT_STARTED, ResponseStatus.IN_PROGRESS, ResponseStatus.RETURNED]),
+        )
     ).all()
     for coverage, establishment, old_trust_id in rows:
         db.session.delete(coverage)
@@ -132,28 +152,52 @@ def _move_trust_cover(cycle: Cycle, changes: CycleChanges, actor) -> None:
             _cover(cycle, establishment, new_trust_id)
         old, new = db.session.get(Trust, old_trust_id), db.session.get(Trust, new_trust_id) if new_trust_id else None
         changes.moved.append((establishment.name, establishment.urn, old.name if old else "", new.name if new else ""))
-        record("cycle.trust_cover_moved", actor, cycle=cycle, establishment=establishment, trust=new,
-               from_trust=old.uid if old else "", to_trust=new.uid if new else "")
+        record(
+            "cycle.trust_cover_moved",
+            actor.id if actor else None,
+            cycle_id=cycle.id,
+            establishment_id=establishment.id,
+            trust_id=new.id if new else None,
+            from_trust=old.uid if old else "",
+            to_trust=new.uid if new else "",
+        )
     # An academy that joined a trust (and was in no trust's cover before) comes under its new trust's cover.
-    uncovered = db.session.execute(
-        select(Establishment)
-        .join(Assignment, and_(Assignment.establishment_id == Establishment.id, Assignment.cycle_id == cycle.id))
-        .where(Establishment.trust_id.is_not(None), Assignment.left_on.is_(None),
-               Establishment.id.not_in(select(TrustCoverage.establishment_id)
-                                       .join(Response, Response.id == TrustCoverage.response_id)
-                                       .join(Assignment, Assignment.id == Response.assignment_id)
-                                       .where(Assignment.cycle_id == cycle.id)),
-               Establishment.id.not_in(select(Establishment.id).where(
-                   Establishment.urn.in_([urn for _name, urn in changes.joined]))))
-    ).scalars().all()
+    uncovered = (
+        db.session.execute(
+            select(Establishment)
+            .join(Assignment, and_(Assignment.establishment_id == Establishment.id, Assignment.cycle_id == cycle.id))
+            .where(
+                Establishment.trust_id.is_not(None),
+                Assignment.left_on.is_(None),
+                Establishment.id.not_in(
+                    select(TrustCoverage.establishment_id)
+                    .join(Response, Response.id == TrustCoverage.response_id)
+                    .join(Assignment, Assignment.id == Response.assignment_id)
+                    .where(Assignment.cycle_id == cycle.id)
+                ),
+                Establishment.id.not_in(
+                    select(Establishment.id).where(Establishment.urn.in_([urn for _name, urn in changes.joined]))
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
     for establishment in uncovered:
         if _trust_assignment(cycle, establishment.trust_id) is None:
             # A trust new to the cycle: its academies answered for themselves until now, and it may answer for them.
             _cover(cycle, establishment, establishment.trust_id)
             new = db.session.get(Trust, establishment.trust_id)
             changes.moved.append((establishment.name, establishment.urn, "", new.name))
-            record("cycle.trust_cover_moved", actor, cycle=cycle, establishment=establishment, trust=new,
-                   from_trust="", to_trust=new.uid)
+            record(
+                "cycle.trust_cover_moved",
+                actor.id if actor else None,
+                cycle_id=cycle.id,
+                establishment_id=establishment.id,
+                trust_id=new.id if new else None,
+                from_trust="",
+                to_trust=new.uid,
+            )
 
 
 def _trust_assignment(cycle: Cycle, trust_id: int) -> Assignment | None:

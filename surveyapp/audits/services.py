@@ -1,15 +1,19 @@
 """Cycles, responses and sign-off: plain functions that flush and never commit."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import and_, case, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveyapp.activity.services import record
+from surveyapp.audits.coverage import covered_ids
+from surveyapp.audits.lifecycle import CycleClosed, ensure_open
 from surveyapp.audits.models import (
     EDITABLE_STATUSES,
     Answer,
@@ -27,11 +31,10 @@ from surveyapp.audits.models import (
     TemplateSection,
     TrustCoverage,
 )
-from surveyapp.audits.coverage import covered_ids
-from surveyapp.audits.lifecycle import CycleClosed, ensure_open
 from surveyapp.audits.questions import display, is_gap, skipped_keys
+from surveyapp.audits.signals import return_submitted
 from surveyapp.establishments.models import Establishment, Trust
-from surveyapp.extensions import db
+from surveyapp.extensions import db, rows_changed
 from surveyapp.timeutil import today, utcnow
 
 
@@ -73,8 +76,16 @@ def establishments_in_scope(types: list[str] | None = None, phases: list[str] | 
 
 
 def open_cycle(
-    *, slug: str, name: str, template: AuditTemplate, due_on: date, opens_on: date | None = None,
-    types: list[str] | None = None, phases: list[str] | None = None, actor=None, draft: bool = False,
+    *,
+    slug: str,
+    name: str,
+    template: AuditTemplate,
+    due_on: date,
+    opens_on: date | None = None,
+    types: list[str] | None = None,
+    phases: list[str] | None = None,
+    actor=None,
+    draft: bool = False,
 ) -> Cycle:
     """Create a cycle with one assignment (and empty response) per open establishment in scope,
     and one per trust with academies in scope, covering all of them by default.
@@ -95,8 +106,13 @@ def open_cycle(
     if not establishments:
         raise CycleError("No open establishments match these types and phases")
     cycle = Cycle(
-        slug=slug, name=name.strip() or slug, template=template, opens_on=opens_on, due_on=due_on,
-        scope={"types": types or [], "phases": phases or []}, created_by_id=getattr(actor, "id", None),
+        slug=slug,
+        name=name.strip() or slug,
+        template=template,
+        opens_on=opens_on,
+        due_on=due_on,
+        scope={"types": types or [], "phases": phases or []},
+        created_by_id=getattr(actor, "id", None),
         state=CycleState.DRAFT if draft else CycleState.OPEN,
     )
     db.session.add(cycle)
@@ -111,7 +127,9 @@ def open_cycle(
     db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "establishment_id": e} for e in establishment_ids])
     if trust_academies:
         db.session.execute(insert(Assignment), [{"cycle_id": cycle.id, "trust_id": t} for t in trust_academies])
-    assignment_ids = db.session.execute(select(Assignment.id, Assignment.trust_id).where(Assignment.cycle_id == cycle.id)).all()
+    assignment_ids = db.session.execute(
+        select(Assignment.id, Assignment.trust_id).where(Assignment.cycle_id == cycle.id)
+    ).all()
     db.session.execute(
         insert(Response), [{"assignment_id": a.id, "status": ResponseStatus.NOT_STARTED} for a in assignment_ids]
     )
@@ -129,8 +147,14 @@ def open_cycle(
     ]
     if coverage:
         db.session.execute(insert(TrustCoverage), coverage)
-    record("cycle.drafted" if draft else "cycle.opened", actor, cycle=cycle, slug=slug,
-           establishments=len(establishment_ids), trusts=len(trust_academies))
+    record(
+        "cycle.drafted" if draft else "cycle.opened",
+        actor.id if actor else None,
+        cycle_id=cycle.id,
+        slug=slug,
+        establishments=len(establishment_ids),
+        trusts=len(trust_academies),
+    )
     return cycle
 
 
@@ -138,20 +162,38 @@ def cycle_by_slug(slug: str) -> Cycle | None:
     return db.session.scalar(select(Cycle).where(Cycle.slug == slug))
 
 
+def load_response(response_id: int) -> Response | None:
+    """A response with its template, sections and answers, for the pages that walk all of them."""
+    # The page walks the template's sections and questions: load them in a few queries, not one per section.
+    return db.session.get(
+        Response,
+        response_id,
+        options=[
+            selectinload(Response.assignment).selectinload(Assignment.establishment),
+            selectinload(Response.assignment).selectinload(Assignment.trust),
+            selectinload(Response.assignment)
+            .selectinload(Assignment.cycle)
+            .selectinload(Cycle.template)
+            .selectinload(AuditTemplate.sections)
+            .selectinload(TemplateSection.questions),
+            selectinload(Response.sections),
+            selectinload(Response.answers),
+        ],
+    )
+
+
 # --- what a respondent sees ------------------------------------------------------------
 
 
 def responses_for_user(user) -> list[Response]:
     """Every response this user completes: their establishments' and their trusts', newest cycle first."""
-    from surveyapp.auth.permissions import establishment_ids_of, trust_ids_led_by
+    from surveyapp.establishments.services import establishment_ids_of, trust_ids_led_by
 
-    establishment_ids = establishment_ids_of(user)
-    trust_ids = trust_ids_led_by(user)
+    establishment_ids = establishment_ids_of(user.id)
+    trust_ids = trust_ids_led_by(user.id)
     if not establishment_ids and not trust_ids:
         return []
-    trust_academy_ids = (
-        select(Establishment.id).where(Establishment.trust_id.in_(trust_ids)) if trust_ids else None
-    )
+    trust_academy_ids = select(Establishment.id).where(Establishment.trust_id.in_(trust_ids)) if trust_ids else None
     conditions = [Assignment.establishment_id.in_(establishment_ids), Assignment.trust_id.in_(trust_ids)]
     if trust_academy_ids is not None:
         conditions.append(Assignment.establishment_id.in_(trust_academy_ids))
@@ -186,22 +228,33 @@ class SectionSummary:
 
     @property
     def label(self) -> str:
-        return {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed",
-                "trust": "Answered by trust", "trust_pending": "Being answered by the trust"}[self.state]
+        return {
+            "not_started": "Not started",
+            "in_progress": "In progress",
+            "completed": "Completed",
+            "trust": "Answered by trust",
+            "trust_pending": "Being answered by the trust",
+        }[self.state]
 
 
 def covered_by_returned_trust(responses: list[Response]) -> set[int]:
-    """Of these academies' responses, those whose trust's submitted or accepted return answers for them, in one query."""
-    pairs = {(r.assignment.establishment_id, r.assignment.cycle_id): r.id for r in responses
-             if r.assignment.establishment_id is not None}
+    """Of these academies' responses, those whose trust's submitted or accepted return answers for them, in one
+    query."""
+    pairs = {
+        (r.assignment.establishment_id, r.assignment.cycle_id): r.id
+        for r in responses
+        if r.assignment.establishment_id is not None
+    }
     if not pairs:
         return set()
     rows = db.session.execute(
         select(TrustCoverage.establishment_id, Assignment.cycle_id)
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(TrustCoverage.establishment_id.in_({establishment for establishment, _ in pairs}),
-               Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]))
+        .where(
+            TrustCoverage.establishment_id.in_({establishment for establishment, _ in pairs}),
+            Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED]),
+        )
     ).all()
     return {pairs[key] for key in map(tuple, rows) if key in pairs}
 
@@ -224,7 +277,9 @@ def covering_trust_response(response: Response) -> Response | None:
         select(Response)
         .join(TrustCoverage, TrustCoverage.response_id == Response.id)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(TrustCoverage.establishment_id == assignment.establishment_id, Assignment.cycle_id == assignment.cycle_id)
+        .where(
+            TrustCoverage.establishment_id == assignment.establishment_id, Assignment.cycle_id == assignment.cycle_id
+        )
     )
 
 
@@ -235,9 +290,16 @@ def section_summaries(response: Response, trust_response: Response | None = None
     for section in response.assignment.cycle.template.sections:
         row = progress.get(section.key)
         if row is not None:
-            summaries.append(SectionSummary(section, row.state.value, row.version, row.updated_at,
-                                            row.updated_by.display_name if row.updated_by else ""))
-        elif section.key in trust_progress and trust_response.status.is_returned_to_la:
+            summaries.append(
+                SectionSummary(
+                    section,
+                    row.state.value,
+                    row.version,
+                    row.updated_at,
+                    row.updated_by.display_name if row.updated_by else "",
+                )
+            )
+        elif trust_response is not None and section.key in trust_progress and trust_response.status.is_returned_to_la:
             summaries.append(SectionSummary(section, "trust"))
         elif trust_response is not None and not trust_response.status.is_returned_to_la:
             # The trust has not submitted yet: its answers do not count, but the academy should know they are coming.
@@ -289,7 +351,9 @@ def previous_answers(response: Response) -> dict[str, str]:
     )
     if earlier is None:
         return {}
-    return dict(db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == earlier.id)).all())
+    return dict(
+        db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == earlier.id)).all()
+    )
 
 
 # --- saving a section ------------------------------------------------------------------
@@ -301,8 +365,12 @@ class AnswerInput:
     follow_up: dict[str, str] | None = None
 
 
-def section_is_complete(questions: list[TemplateQuestion], answers: dict[str, AnswerInput | Answer], reference: date,
-                        skipped: set[str] = frozenset()) -> bool:
+def section_is_complete(
+    questions: list[TemplateQuestion],
+    answers: Mapping[str, AnswerInput | Answer],
+    reference: date,
+    skipped: AbstractSet[str] = frozenset(),
+) -> bool:
     """Every required question asked answered, and every gap with a follow-up has its action planned.
 
     :param skipped: keys of questions not asked because their condition is false
@@ -322,7 +390,11 @@ def section_is_complete(questions: list[TemplateQuestion], answers: dict[str, An
 
 
 def save_section(
-    response: Response, section: TemplateSection, inputs: dict[str, AnswerInput], expected_version: int, user,
+    response: Response,
+    section: TemplateSection,
+    inputs: dict[str, AnswerInput],
+    expected_version: int,
+    user,
 ) -> SectionProgress:
     """Save the answers given on one section page, atomically.
 
@@ -335,54 +407,78 @@ def save_section(
     now = utcnow()
     # The conditional update checks the status and that the cycle is open, and takes the response's
     # row lock, so a submit, a close and a save cannot interleave; why it failed is asked only then.
-    started = db.session.execute(
+    started = rows_changed(
         update(Response)
-        .where(Response.id == response.id, Response.status.in_(EDITABLE_STATUSES),
-               Response.assignment_id.in_(
-                   select(Assignment.id).join(Cycle, Cycle.id == Assignment.cycle_id)
-                   .where(Assignment.id == response.assignment_id, Cycle.state == CycleState.OPEN)))
+        .where(
+            Response.id == response.id,
+            Response.status.in_(EDITABLE_STATUSES),
+            Response.assignment_id.in_(
+                select(Assignment.id)
+                .join(Cycle, Cycle.id == Assignment.cycle_id)
+                .where(Assignment.id == response.assignment_id, Cycle.state == CycleState.OPEN)
+            ),
+        )
         .values(updated_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if started != 1:
         ensure_open(response.assignment.cycle)
         raise NotEditable()
     progress = db.session.scalar(
-        select(SectionProgress).where(SectionProgress.response_id == response.id, SectionProgress.section_key == section.key)
+        select(SectionProgress).where(
+            SectionProgress.response_id == response.id, SectionProgress.section_key == section.key
+        )
     )
     if progress is None:
         if expected_version != 0:
             raise StaleSection(None)
-        progress = SectionProgress(response_id=response.id, section_key=section.key, state=SectionState.IN_PROGRESS,
-                                   version=1, updated_at=now, updated_by_id=user.id)
+        progress = SectionProgress(
+            response_id=response.id,
+            section_key=section.key,
+            state=SectionState.IN_PROGRESS,
+            version=1,
+            updated_at=now,
+            updated_by_id=user.id,
+        )
         try:
             with db.session.begin_nested():
                 db.session.add(progress)
         except IntegrityError:
             raise StaleSection(_current_progress(response.id, section.key)) from None
     else:
-        moved = db.session.execute(
+        moved = rows_changed(
             update(SectionProgress)
             .where(SectionProgress.id == progress.id, SectionProgress.version == expected_version)
             .values(version=SectionProgress.version + 1, updated_at=now, updated_by_id=user.id)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if moved != 1:
             db.session.refresh(progress)
             raise StaleSection(progress)
         db.session.refresh(progress)
 
-    existing = {a.question_key: a for a in db.session.scalars(
-        select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_(list(inputs)))
-    )}
+    existing = {
+        a.question_key: a
+        for a in db.session.scalars(
+            select(Answer).where(Answer.response_id == response.id, Answer.question_key.in_(list(inputs)))
+        )
+    }
     changes = _answer_changes(section, inputs, existing)
     new_answers = []
     for key, given in inputs.items():
         answer = existing.get(key)
         if answer is None:
             if given.value:
-                new_answers.append({"response_id": response.id, "question_key": key, "value": given.value,
-                                    "follow_up": given.follow_up, "updated_at": now, "updated_by_id": user.id})
+                new_answers.append(
+                    {
+                        "response_id": response.id,
+                        "question_key": key,
+                        "value": given.value,
+                        "follow_up": given.follow_up,
+                        "updated_at": now,
+                        "updated_by_id": user.id,
+                    }
+                )
         elif answer.value != given.value or answer.follow_up != given.follow_up:
             answer.value = given.value
             answer.follow_up = given.follow_up
@@ -406,14 +502,24 @@ def save_section(
     if response.status is ResponseStatus.NOT_STARTED:
         _move(response, ResponseStatus.IN_PROGRESS, user)
         response.started_at = now
-    record("answers.saved", user, establishment=response.assignment.establishment, trust=response.assignment.trust,
-           cycle=response.assignment.cycle, response=response.id, section=section.key, version=progress.version,
-           changes=changes)
+    record(
+        "answers.saved",
+        user.id,
+        establishment_id=response.assignment.establishment_id,
+        trust_id=response.assignment.trust_id,
+        cycle_id=response.assignment.cycle_id,
+        response=response.id,
+        section=section.key,
+        version=progress.version,
+        changes=changes,
+    )
     db.session.flush()
     return progress
 
 
-def _answer_changes(section: TemplateSection, inputs: dict[str, AnswerInput], existing: dict[str, Answer]) -> list[dict]:
+def _answer_changes(
+    section: TemplateSection, inputs: dict[str, AnswerInput], existing: dict[str, Answer]
+) -> list[dict]:
     """Each answer (and planned action) this save changes, before and after, as the DSL reads them,
     so the trail answers "who changed this from No to Yes, and when?"."""
     questions = {q.key: q for q in section.questions}
@@ -423,22 +529,34 @@ def _answer_changes(section: TemplateSection, inputs: dict[str, AnswerInput], ex
         answer = existing.get(key)
         before = answer.value if answer else ""
         if before != given.value and question is not None:
-            changes.append({"question": key, "before": display(question.type, before, question.options),
-                            "after": display(question.type, given.value, question.options)})
+            changes.append(
+                {
+                    "question": key,
+                    "before": display(question.type, before, question.options),
+                    "after": display(question.type, given.value, question.options),
+                }
+            )
         planned_before, planned_after = _plan_text(answer.follow_up if answer else None), _plan_text(given.follow_up)
         if planned_before != planned_after:
-            changes.append({"question": key, "part": "action planned", "before": planned_before, "after": planned_after})
+            changes.append(
+                {"question": key, "part": "action planned", "before": planned_before, "after": planned_after}
+            )
     return changes
 
 
 def _plan_text(follow_up: dict[str, str] | None) -> str:
-    return ", ".join(follow_up.get(part, "") for part in ("action", "owner", "target_date")
-                     if follow_up.get(part)) if follow_up else ""
+    return (
+        ", ".join(follow_up.get(part, "") for part in ("action", "owner", "target_date") if follow_up.get(part))
+        if follow_up
+        else ""
+    )
 
 
 def _current_progress(response_id: int, section_key: str) -> SectionProgress | None:
     return db.session.scalar(
-        select(SectionProgress).where(SectionProgress.response_id == response_id, SectionProgress.section_key == section_key)
+        select(SectionProgress).where(
+            SectionProgress.response_id == response_id, SectionProgress.section_key == section_key
+        )
     )
 
 
@@ -468,7 +586,9 @@ def effective_answers(response: Response, trust_response: Response | None) -> li
     """The response's own answers, with unanswered questions filled from the covering trust's
     returned response (an academy's own answer always wins)."""
     own = answers_by_key(response)
-    trust = answers_by_key(trust_response) if trust_response is not None and trust_response.status.is_returned_to_la else {}
+    trust = (
+        answers_by_key(trust_response) if trust_response is not None and trust_response.status.is_returned_to_la else {}
+    )
     result = []
     for section in response.assignment.cycle.template.sections:
         group = SectionAnswers(section)
@@ -490,7 +610,9 @@ def effective_answers(response: Response, trust_response: Response | None) -> li
 
 def effective_values(response: Response, trust_response: Response | None) -> dict[str, str]:
     """The effective answer to every question, by key ('' where none)."""
-    return {item.question.key: item.value for group in effective_answers(response, trust_response) for item in group.answers}
+    return {
+        item.question.key: item.value for group in effective_answers(response, trust_response) for item in group.answers
+    }
 
 
 FOLLOW_UP_PARTS = ("action", "owner", "target_date")
@@ -509,7 +631,9 @@ class StillToDo:
         return bool(self.follow_up_parts)
 
 
-def missing_follow_up_parts(question: TemplateQuestion, value: str, follow_up: dict | None, reference: date) -> list[str]:
+def missing_follow_up_parts(
+    question: TemplateQuestion, value: str, follow_up: dict | None, reference: date
+) -> list[str]:
     """The parts of a gap's follow-up still to fill in (none when the answer is not a gap)."""
     if not question.follow_up or not is_gap(question.type, question.gap, value, reference):
         return []
@@ -527,8 +651,11 @@ def still_to_do(response: Response, trust_response: Response | None) -> list[Sti
                 continue
             if question.required and not item.value:
                 left.append(StillToDo(question))
-            elif not item.from_trust and (parts := missing_follow_up_parts(
-                    question, item.value, item.answer.follow_up if item.answer else None, reference)):
+            elif not item.from_trust and (
+                parts := missing_follow_up_parts(
+                    question, item.value, item.answer.follow_up if item.answer else None, reference
+                )
+            ):
                 left.append(StillToDo(question, tuple(parts)))
     return left
 
@@ -558,29 +685,46 @@ def submit(response: Response, *, headteacher_name: str, chair_name: str, declar
     if missing:
         raise IncompleteResponse(missing)
     now = utcnow()
-    moved = db.session.execute(
+    moved = rows_changed(
         update(Response)
         .where(Response.id == response.id, Response.status.in_(EDITABLE_STATUSES))
         .values(
-            status=ResponseStatus.SUBMITTED, submitted_at=now, submitted_by_id=user.id, updated_at=now,
-            headteacher_name=headteacher_name.strip(), chair_name=chair_name.strip(),
-            declaration_date=declaration_date, reference=reference_for(response),
+            status=ResponseStatus.SUBMITTED,
+            submitted_at=now,
+            submitted_by_id=user.id,
+            updated_at=now,
+            headteacher_name=headteacher_name.strip(),
+            chair_name=chair_name.strip(),
+            declaration_date=declaration_date,
+            reference=reference_for(response),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved != 1:
         return False
     previous = response.status
-    db.session.add(StatusEvent(response_id=response.id, from_status=previous, to_status=ResponseStatus.SUBMITTED,
-                               at=now, by_user_id=user.id))
-    record("response.submitted", user, establishment=response.assignment.establishment, trust=response.assignment.trust,
-           cycle=response.assignment.cycle, response=response.id, reference=reference_for(response))
+    db.session.add(
+        StatusEvent(
+            response_id=response.id,
+            from_status=previous,
+            to_status=ResponseStatus.SUBMITTED,
+            at=now,
+            by_user_id=user.id,
+        )
+    )
+    record(
+        "response.submitted",
+        user.id,
+        establishment_id=response.assignment.establishment_id,
+        trust_id=response.assignment.trust_id,
+        cycle_id=response.assignment.cycle_id,
+        response=response.id,
+        reference=reference_for(response),
+    )
     db.session.flush()
     db.session.refresh(response)
-    # In the same transaction, so a submitted return always has its action plan.
-    from surveyapp.actions.services import generate_action_plan  # the actions area builds on audits
-
-    generate_action_plan(response)
+    # The action plans area makes the return's plan, in this same transaction.
+    return_submitted.send(None, response=response)
     return True
 
 
@@ -600,8 +744,9 @@ def accept(response: Response, user, seen: ResponseStatus | None = None) -> None
     _move(response, ResponseStatus.ACCEPTED, user, seen=seen)
 
 
-def _move(response: Response, new_status: ResponseStatus, user, comment: str = "",
-          seen: ResponseStatus | None = None) -> None:
+def _move(
+    response: Response, new_status: ResponseStatus, user, comment: str = "", seen: ResponseStatus | None = None
+) -> None:
     """Change the status only if it is still the one seen, so of simultaneous changes exactly one wins.
 
     :raises IllegalStatusChange: the move is not allowed, or someone else changed the status first
@@ -611,18 +756,34 @@ def _move(response: Response, new_status: ResponseStatus, user, comment: str = "
         raise IllegalStatusChange(_changed_meanwhile(response.status))
     response.check_move(new_status)
     now = utcnow()
-    moved = db.session.execute(
-        update(Response).where(Response.id == response.id, Response.status == seen)
-        .values(status=new_status, updated_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+    moved = rows_changed(
+        update(Response)
+        .where(Response.id == response.id, Response.status == seen)
+        .values(status=new_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if moved != 1:
         db.session.refresh(response, ["status"])
         raise IllegalStatusChange(_changed_meanwhile(response.status))
-    db.session.add(StatusEvent(response_id=response.id, from_status=seen, to_status=new_status,
-                               by_user_id=getattr(user, "id", None), comment=comment))
+    db.session.add(
+        StatusEvent(
+            response_id=response.id,
+            from_status=seen,
+            to_status=new_status,
+            by_user_id=getattr(user, "id", None),
+            comment=comment,
+        )
+    )
     if new_status is not ResponseStatus.IN_PROGRESS:
-        record(f"response.{new_status.value}", user, establishment=response.assignment.establishment,
-               trust=response.assignment.trust, cycle=response.assignment.cycle, response=response.id, comment=comment)
+        record(
+            f"response.{new_status.value}",
+            user.id,
+            establishment_id=response.assignment.establishment_id,
+            trust_id=response.assignment.trust_id,
+            cycle_id=response.assignment.cycle_id,
+            response=response.id,
+            comment=comment,
+        )
     db.session.flush()
     # The row now holds these values: set them on the loaded object without reading it back.
     set_committed_value(response, "status", new_status)
@@ -630,8 +791,10 @@ def _move(response: Response, new_status: ResponseStatus, user, comment: str = "
 
 
 def _changed_meanwhile(now: ResponseStatus) -> str:
-    return (f"Nothing was changed: someone else changed this audit at the same moment, and it is now "
-            f"{now.label.lower()}. Check it before doing anything more.")
+    return (
+        f"Nothing was changed: someone else changed this audit at the same moment, and it is now "
+        f"{now.label.lower()}. Check it before doing anything more."
+    )
 
 
 # --- trusts ---------------------------------------------------------------------------
@@ -643,7 +806,10 @@ def trust_academies_in_cycle(response: Response) -> list[Establishment]:
     return list(
         db.session.scalars(
             select(Establishment)
-            .join(Assignment, and_(Assignment.establishment_id == Establishment.id, Assignment.cycle_id == assignment.cycle_id))
+            .join(
+                Assignment,
+                and_(Assignment.establishment_id == Establishment.id, Assignment.cycle_id == assignment.cycle_id),
+            )
             .where(Establishment.trust_id == assignment.trust_id)
             .order_by(Establishment.name)
         )
@@ -667,8 +833,14 @@ def set_coverage(response: Response, establishment_ids: set[int], user) -> None:
     have = {row.establishment_id for row in response.coverage}
     for establishment_id in establishment_ids - have:
         db.session.add(TrustCoverage(response_id=response.id, establishment_id=establishment_id))
-    record("trust.coverage_changed", user, trust=response.assignment.trust, cycle=response.assignment.cycle,
-           response=response.id, establishments=sorted(establishment_ids))
+    record(
+        "trust.coverage_changed",
+        user.id,
+        trust_id=response.assignment.trust_id,
+        cycle_id=response.assignment.cycle_id,
+        response=response.id,
+        establishments=sorted(establishment_ids),
+    )
     db.session.flush()
 
 

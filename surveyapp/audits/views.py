@@ -1,42 +1,48 @@
 """A DSL's or trust lead's audits: task list, sections, check answers, sign-off and submit."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from surveyapp.audits import kept, printable, services
-from surveyapp.audits.access import respondent_response
+from surveyapp.audits.forms import DeclarationForm, SectionForm
 from surveyapp.audits.lifecycle import CycleClosed
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db, limiter
-from surveyapp.forms.audits import DeclarationForm, SectionForm
-from surveyapp.timeutil import today
 from surveyapp.numbers import whole_number
+from surveyapp.policy import Capability as C, requires
+from surveyapp.timeutil import today
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
 
 
 @bp.get("/")
-@login_required
+@requires(C.USE_SERVICE)
 def list_audits():
     """List the audits this user completes, newest cycle first."""
     responses = services.responses_for_user(current_user)
     trusts = {r.assignment.trust for r in responses if r.assignment.trust_id is not None}
-    return render_template("audits/list.html", responses=responses, groups=services.by_cycle(responses),
-                           covered=services.covered_by_returned_trust(responses),
-                           trusts=sorted(trusts, key=lambda trust: trust.name))
+    return render_template(
+        "audits/list.html",
+        responses=responses,
+        groups=services.by_cycle(responses),
+        covered=services.covered_by_returned_trust(responses),
+        trusts=sorted(trusts, key=lambda trust: trust.name),
+    )
 
 
 @bp.get("/<int:response_id>/")
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response")
 def show_task_list(response):
     """Show the audit's sections and where each stands."""
     trust_response = services.covering_trust_response(response)
     return render_template(
-        "audits/task_list.html", response=response, trust_response=trust_response,
+        "audits/task_list.html",
+        response=response,
+        trust_response=trust_response,
         sections=services.section_summaries(response, trust_response),
         academies=services.trust_academies_in_cycle(response) if response.assignment.trust_id else [],
     )
@@ -47,15 +53,6 @@ def _section_or_404(response, section_key):
         if section.key == section_key:
             return section
     abort(404)
-
-
-@bp.route("/<int:response_id>/sections/<section_key>", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
-def edit_section(response_id: int, section_key: str):
-    """Answer one section; every save is kept, even one posted after the sign-in ended."""
-    if not current_user.is_authenticated:
-        return _keep_and_sign_in()
-    return _edit_section(response_id=response_id, section_key=section_key)
 
 
 def _keep_and_sign_in():
@@ -70,13 +67,15 @@ def _keep_and_sign_in():
         token = kept.keep(request.path, request.form, typist, browser)
     except kept.TooLarge:
         abort(413)
-    db.session.commit()
     back_to = request.path + "?" + urlencode({"kept": token})
     return redirect(url_for("auth.sign_in", next=back_to, kept=1))
 
 
-@respondent_response
-def _edit_section(response, section_key: str):
+@bp.route("/<int:response_id>/sections/<section_key>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response", signed_out=_keep_and_sign_in)
+def edit_section(response, section_key: str):
+    """Answer one section; every save is kept, even one posted after the sign-in ended."""
     section = _section_or_404(response, section_key)
     if not response.status.is_editable:
         flash("This audit has been submitted, so it cannot be changed.", "info")
@@ -88,11 +87,14 @@ def _edit_section(response, section_key: str):
     form = SectionForm(section.questions, cycle.opens_on, all_questions)
     trust_response = services.covering_trust_response(response)
     elsewhere = services.effective_values(response, trust_response)
-    trust_answers = services.answers_by_key(trust_response) if trust_response and trust_response.status.is_returned_to_la else {}
+    trust_answers = (
+        services.answers_by_key(trust_response) if trust_response and trust_response.status.is_returned_to_la else {}
+    )
     progress = next((p for p in response.sections if p.section_key == section.key), None)
     kept_token = request.values.get("kept")
     conflict = None
     saved_with_errors = False
+    next_url = None
     # Arrived from a follow-up on the check answers page: show what it still needs beside its
     # fields, and land on the first of them (static/app.js) rather than on an error summary.
     checking = request.method == "GET" and request.args.get("check") == "1" and not request.args.get("kept")
@@ -100,6 +102,7 @@ def _edit_section(response, section_key: str):
     if request.method == "POST":
         form.fill_posted(request.form)
         form.apply_conditions(elsewhere)
+        form.require_follow_ups()
         expected = _int(request.form.get("version"))
         try:
             progress = services.save_section(response, section, form.valid_inputs(), expected, current_user)
@@ -114,16 +117,16 @@ def _edit_section(response, section_key: str):
             return redirect(url_for("audits.check_answers", response_id=response.id))
         else:
             kept.discard(kept_token)
-            # Worked out before the commit, which expires every loaded row: reading them again
-            # afterwards would reload the whole template for a redirect.
             later = request.form.get("then") == "later"
             title = section.title
-            next_url = (url_for("audits.show_task_list", response_id=response.id) if later
-                        else _next_place(response, section))
-            db.session.commit()
-            if not form.has_errors:
+            next_url = (
+                url_for("audits.show_task_list", response_id=response.id) if later else _next_place(response, section)
+            )
+            # A follow-up still to fill in is saved as it is, and named on the page, unless the DSL
+            # chose to come back later; an invalid answer is never saved, and stays on the page.
+            if not form.has_unsaved and (later or not form.missing_follow_ups):
                 if later:
-                    flash(f"Your answers to ‘{title}’ have been saved.", "success")
+                    flash(form.saved_message(title), "success")
                 return redirect(next_url)
             saved_with_errors = True
             form.version = progress.version
@@ -140,14 +143,23 @@ def _edit_section(response, section_key: str):
             if not state.trust_answer and state.key in trust_answers and not state.value:
                 from surveyapp.audits.questions import display
 
-                state.trust_answer = display(state.question.type, trust_answers[state.key].value, state.question.options)
+                state.trust_answer = display(
+                    state.question.type, trust_answers[state.key].value, state.question.options
+                )
         form.apply_conditions(elsewhere)
         if checking:
             form.require_follow_ups()
 
     return render_template(
-        "audits/section.html", response=response, section=section, form=form, conflict=conflict,
-        saved_with_errors=saved_with_errors, checking=checking, restored=bool(kept_token) and request.method == "GET",
+        "audits/section.html",
+        response=response,
+        section=section,
+        form=form,
+        conflict=conflict,
+        saved_with_errors=saved_with_errors,
+        next_url=next_url,
+        checking=checking,
+        restored=bool(kept_token) and request.method == "GET",
         kept_token=kept_token if request.method == "GET" else None,
         trust=trust_response.assignment.trust if trust_response else None,
         any_last_year=any(s.from_last_year for s in form.states),
@@ -156,11 +168,14 @@ def _edit_section(response, section_key: str):
 
 def _mark_conflicts(form: SectionForm, response_id: int, section) -> None:
     """Show, beside each answer the other person changed, what they saved."""
-    from surveyapp.audits.models import Answer
-    from surveyapp.audits.questions import display
     from sqlalchemy import select
 
-    saved = {a.question_key: a.value for a in db.session.scalars(select(Answer).where(Answer.response_id == response_id))}
+    from surveyapp.audits.models import Answer
+    from surveyapp.audits.questions import display
+
+    saved = {
+        a.question_key: a.value for a in db.session.scalars(select(Answer).where(Answer.response_id == response_id))
+    }
     for state in form.states:
         theirs = saved.get(state.key, "")
         if theirs != (state.value or ""):
@@ -181,8 +196,7 @@ def _int(value) -> int:
 
 
 @bp.get("/<int:response_id>/check")
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response")
 def check_answers(response):
     """Show every answer, section by section, before the declaration."""
     trust_response = services.covering_trust_response(response)
@@ -191,14 +205,17 @@ def check_answers(response):
     # Until the DSL has tried to sign off, what is left is a to-do list, not an error.
     tried = request.args.get("tried") == "1" and bool(missing)
     return render_template(
-        "audits/check_answers.html", response=response, groups=services.effective_answers(response, trust_response),
-        missing=missing, tried=tried, trust=trust_response.assignment.trust if trust_response else None,
+        "audits/check_answers.html",
+        response=response,
+        groups=services.effective_answers(response, trust_response),
+        missing=missing,
+        tried=tried,
+        trust=trust_response.assignment.trust if trust_response else None,
     )
 
 
 @bp.route("/<int:response_id>/declaration", methods=["GET", "POST"])
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response")
 def declaration(response):
     """Name the headteacher and chair of governors, then submit."""
     if response.status in (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED):
@@ -213,19 +230,22 @@ def declaration(response):
         form.declaration_date.data = response.declaration_date or today()
     if form.validate_on_submit():
         try:
-            services.submit(response, headteacher_name=form.headteacher_name.data, chair_name=form.chair_name.data,
-                            declaration_date=form.declaration_date.data, user=current_user)
+            services.submit(
+                response,
+                headteacher_name=form.headteacher_name.data,
+                chair_name=form.chair_name.data,
+                declaration_date=form.declaration_date.data,
+                user=current_user,
+            )
         except services.IncompleteResponse:
             db.session.rollback()
             return redirect(url_for("audits.check_answers", response_id=response.id, tried=1))
-        db.session.commit()
         return redirect(url_for("audits.confirmation", response_id=response.id))
     return render_template("audits/declaration.html", response=response, form=form, for_trust=for_trust)
 
 
 @bp.get("/<int:response_id>/confirmation")
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response")
 def confirmation(response):
     """Confirm the submission and give its reference."""
     if not response.status.is_returned_to_la:
@@ -234,16 +254,14 @@ def confirmation(response):
 
 
 @bp.get("/<int:response_id>/return.pdf")
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_ESTABLISHMENT, load="response")
 def download_return_pdf(response):
     """Download the returned audit as a PDF, with its sign-off, for the governors' and the LA's files."""
     return printable.return_pdf(response)
 
 
 @bp.route("/<int:response_id>/academies", methods=["GET", "POST"])
-@login_required
-@respondent_response
+@requires(C.ANSWER_FOR_TRUST, load="response")
 def choose_academies(response):
     """Choose which academies the trust's response answers for."""
     if response.assignment.trust_id is None:
@@ -259,7 +277,6 @@ def choose_academies(response):
         except ValueError:
             abort(400)
         else:
-            db.session.commit()
             flash(f"This response now answers for {len(chosen)} of {len(academies)} academies.", "success")
         return redirect(url_for("audits.show_task_list", response_id=response.id))
     covered = {row.establishment_id for row in response.coverage}

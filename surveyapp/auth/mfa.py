@@ -1,4 +1,5 @@
 """Two-factor sign-in: time-based one-time codes (TOTP) and single-use recovery codes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,10 @@ MAX_WRONG_PER_SIGN_IN = 5
 #: wrong codes (from anywhere) after which authenticator codes are refused for LOCK_FOR
 MAX_WRONG_PER_ACCOUNT = 10
 LOCK_FOR = timedelta(minutes=15)
-LOCKED_MESSAGE = ("Too many wrong codes have been entered for this account. Use one of your recovery codes, "
-                  "or wait 15 minutes and enter the code from your app")
+LOCKED_MESSAGE = (
+    "Too many wrong codes have been entered for this account. Use one of your recovery codes, "
+    "or wait 15 minutes and enter the code from your app"
+)
 
 
 def new_secret() -> str:

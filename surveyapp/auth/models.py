@@ -1,4 +1,5 @@
 """Users and the single-use tokens that let them set a password."""
+
 from __future__ import annotations
 
 import enum
@@ -8,15 +9,15 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveyapp.extensions import db, str_enum
+from surveyapp.extensions import Model, db, str_enum
 from surveyapp.timeutil import utcnow
 
 
 class Role(enum.StrEnum):
-    LEAD = "lead"            #: the LA's education safeguarding lead: administers everything
-    DSL = "dsl"              #: a designated safeguarding lead (or deputy) of one or more establishments
+    LEAD = "lead"  #: the LA's education safeguarding lead: administers everything
+    DSL = "dsl"  #: a designated safeguarding lead (or deputy) of one or more establishments
     TRUST_LEAD = "trust_lead"  #: a trust's safeguarding lead: the trust and its academies
-    BOARD = "board"          #: a board member: reads analysis, changes nothing
+    BOARD = "board"  #: a board member: reads analysis, changes nothing
 
     @property
     def label(self) -> str:
@@ -28,7 +29,7 @@ class Role(enum.StrEnum):
         }[self.value]
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,7 +83,7 @@ class TokenPurpose(enum.StrEnum):
     PASSWORD_RESET = "password_reset"
 
 
-class AccountToken(db.Model):
+class AccountToken(Model):
     """A single-use link to set a password. Only a hash of the token is stored."""
 
     __tablename__ = "account_tokens"
@@ -100,7 +101,7 @@ class AccountToken(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class SiteSetting(db.Model):
+class SiteSetting(Model):
     """A setting the lead changes in the app (not deployment configuration)."""
 
     __tablename__ = "site_settings"

@@ -1,4 +1,5 @@
 """Accounts: passwords, single-use links, invitations and sign-in checks."""
+
 from __future__ import annotations
 
 import gzip
@@ -13,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from surveyapp.auth.models import AccountToken, Role, TokenPurpose, User
-from surveyapp.extensions import db
+from surveyapp.extensions import db, rows_changed
 from surveyapp.timeutil import as_utc, utcnow
 
 _hasher = PasswordHasher()
@@ -149,12 +150,14 @@ def set_password_with_token(token: str, password: str) -> User:
     if problems:
         raise AccountError(problems[0])
     # Conditional update: of two simultaneous uses of one link, only one succeeds.
-    spent = db.session.execute(
+    spent = rows_changed(
         update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None)).values(used_at=utcnow())
-    ).rowcount
+    )
     if spent != 1:
         raise AccountError("This link has already been used. Ask for a new one.")
     user = row.user
+    if user is None:  # the account was deleted after the link was sent
+        raise AccountError("This link has expired or has already been used. Ask for a new one.")
     user.password_hash = hash_password(password)
     # Every existing session of this user ends: a leaked cookie stops working.
     user.session_epoch += 1
@@ -190,7 +193,12 @@ def set_enabled(user: User, enabled: bool, actor: User | None) -> bool:
         user.session_epoch += 1
     from surveyapp.activity.services import record  # the log builds on accounts
 
-    record("user.enabled" if enabled else "user.disabled", actor, email=user.email, role=user.role.value)
+    record(
+        "user.enabled" if enabled else "user.disabled",
+        actor.id if actor else None,
+        email=user.email,
+        role=user.role.value,
+    )
     db.session.flush()
     return True
 

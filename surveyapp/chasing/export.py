@@ -1,4 +1,5 @@
 """The non-responders export as CSV or xlsx bytes, through the formula-safe helpers (no Flask)."""
+
 from __future__ import annotations
 
 import csv
@@ -6,7 +7,7 @@ import io
 
 import xlsxwriter
 
-from surveyapp.exports.safe import WORKBOOK_OPTIONS, safe_row, write_text_row
+from surveyapp.safe_cells import WORKBOOK_OPTIONS, safe_row, write_text_row
 
 
 def to_csv(header: list[str], rows: list[list]) -> bytes:

@@ -1,4 +1,5 @@
 """Reminders sent to establishments that have not returned their audit, and each cycle's schedule."""
+
 from __future__ import annotations
 
 import enum
@@ -7,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveyapp.extensions import db, str_enum
+from surveyapp.extensions import Model, db, str_enum
 from surveyapp.timeutil import utcnow
 
 
@@ -18,7 +19,9 @@ class ReminderKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"not_started": "Not started", "in_progress": "In progress", "returned": "Returned for amendment"}[self.value]
+        return {"not_started": "Not started", "in_progress": "In progress", "returned": "Returned for amendment"}[
+            self.value
+        ]
 
 
 class ReminderStatus(enum.StrEnum):
@@ -27,7 +30,7 @@ class ReminderStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class Reminder(db.Model):
+class Reminder(Model):
     """One reminder email to one person about one establishment's (or one trust's) audit: the chase log."""
 
     __tablename__ = "reminders"
@@ -63,7 +66,7 @@ class Reminder(db.Model):
         return self.created_by.display_name if self.created_by else "The reminder schedule"
 
 
-class ReminderSchedule(db.Model):
+class ReminderSchedule(Model):
     """When `surveyapp reminders run-due` chases a cycle's non-responders."""
 
     __tablename__ = "reminder_schedules"

@@ -5,6 +5,7 @@ with an idempotency key, committed by the caller before anything is sent) and de
 at most once: a row that is already sent is never sent again, so a retry or a replayed form cannot
 send the same reminder twice).
 """
+
 from __future__ import annotations
 
 import email
@@ -13,24 +14,33 @@ import hashlib
 import smtplib
 import string
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveyapp import mail
 from surveyapp.activity.services import record
 from surveyapp.audits.models import (
-    Assignment, Cycle, CycleState, Response, ResponseStatus, SectionProgress, SectionState, TemplateSection,
+    Assignment,
+    Cycle,
+    CycleState,
+    Response,
+    ResponseStatus,
+    SectionProgress,
+    SectionState,
+    TemplateSection,
 )
 from surveyapp.auth.models import User
 from surveyapp.chasing import tracker
 from surveyapp.chasing.models import Reminder, ReminderKind, ReminderSchedule, ReminderStatus
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust, TrustContact
-from surveyapp.extensions import db
+from surveyapp.extensions import db, rows_changed
 from surveyapp.filters import govuk_date
 from surveyapp.timeutil import as_utc, utcnow
 
@@ -83,8 +93,12 @@ def check_wording(text: str) -> None:
         raise WordingError("Check the curly brackets: each placeholder is written like {establishment}") from exc
     unknown = sorted({name for name in names if name not in PLACEHOLDERS})
     if unknown:
-        raise WordingError("Unknown placeholder " + ", ".join("{" + n + "}" for n in unknown)
-                           + ". Use " + ", ".join("{" + p + "}" for p in PLACEHOLDERS))
+        raise WordingError(
+            "Unknown placeholder "
+            + ", ".join("{" + n + "}" for n in unknown)
+            + ". Use "
+            + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        )
 
 
 def render(text: str, values: dict[str, str]) -> str:
@@ -148,12 +162,15 @@ class Plan:
         return [kind for kind in ReminderKind if any(p.kind is kind for p in self.to_send)]
 
 
-def _chunks(ids: list[int], size: int = 2000) -> Iterable[list[int]]:
+T = TypeVar("T")
+
+
+def _chunks(ids: Sequence[T], size: int = 2000) -> Iterable[Sequence[T]]:
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
-def _selections(chosen: Select | Iterable[int]) -> Iterable[Select | list[int]]:
+def _selections(chosen: Select | Iterable[int]) -> Iterable[Select | Sequence[int]]:
     """What to read the establishments by: the SELECT of their ids in one pass, or a list of ids in chunks."""
     if isinstance(chosen, Select):
         yield chosen.correlate(None)  # a statement of its own, never tied to the tables of the query it sits in
@@ -161,8 +178,81 @@ def _selections(chosen: Select | Iterable[int]) -> Iterable[Select | list[int]]:
         yield from _chunks(sorted(set(chosen)))
 
 
-def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, force: bool = False, cool_off_days: int = 3,
-                   statuses: Iterable[str] | None = None, now=None, max_per_cycle: int | None = None) -> Plan:
+def _incomplete_titles(cycle: Cycle) -> Callable[[str | None], list[str]]:
+    """The titles of the sections not yet completed, given the completed keys as ``_completed_sections`` gives them."""
+    sections = db.session.execute(
+        select(TemplateSection.key, TemplateSection.title)
+        .where(TemplateSection.template_id == cycle.template_id)
+        .order_by(TemplateSection.position)
+    ).all()
+    incomplete: dict[frozenset[str], list[str]] = {}  # many establishments share the same completed sections
+
+    def titles(done: str | None) -> list[str]:
+        keys = frozenset(done.split("\n")) if done else frozenset()
+        if keys not in incomplete:
+            incomplete[keys] = [title for key, title in sections if key not in keys]
+        return incomplete[keys]
+
+    return titles
+
+
+def _reminders_sent(cycle: Cycle, about: tuple, recipient, *, since):
+    """Over the cycle's sent reminders about one establishment or trust (``about``: conditions on the reminder),
+    whether any went out since ``since``, and how many ``recipient`` has had: two correlated subqueries."""
+    sent = (Reminder.cycle_id == cycle.id, *about, Reminder.status == ReminderStatus.SENT)
+    lately = exists().where(*sent, Reminder.sent_at >= since)
+    count = select(func.count()).where(*sent, Reminder.recipient_user_id == recipient).scalar_subquery()
+    return lately, count
+
+
+def _completed_sections():
+    """The keys of the sections completed in the response, one a line: what a reminder lists as still to do."""
+    return (
+        select(func.aggregate_strings(SectionProgress.section_key, "\n"))
+        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
+        .scalar_subquery()
+    )
+
+
+@dataclass
+class _Found:
+    """What the planning statement found for each establishment or trust chosen, one row per contact."""
+
+    rows: dict[int, tuple] = field(default_factory=dict)
+    contacts: dict[int, list[Recipient]] = field(default_factory=dict)
+    reminders_had: dict[int, int] = field(default_factory=dict)
+
+    def add(self, rows) -> None:
+        for key, name, code, response_id, state, lately, done, user_id, contact_name, address, sent in rows:
+            self.rows[key] = (name, code, response_id, state, lately, done)
+            if user_id is not None:
+                self.contacts.setdefault(key, []).append(Recipient(user_id, contact_name or address, address))
+                self.reminders_had[key] = max(self.reminders_had.get(key, 0), sent or 0)
+
+    def by_name(self):
+        return sorted(self.rows.items(), key=lambda item: (item[1][0].lower(), item[0]))
+
+    def held_back(self, key: int, lately: bool, *, force: bool, max_per_cycle: int | None, no_contact: str):
+        """Why one still to respond is skipped all the same (nobody to write to, the cap reached, reminded lately)."""
+        if key not in self.contacts:
+            return no_contact
+        if max_per_cycle is not None and self.reminders_had.get(key, 0) >= max_per_cycle:
+            return "cap"
+        if lately and not force:
+            return "recent"
+        return None
+
+
+def plan_reminders(
+    cycle: Cycle,
+    establishment_ids: Select | Iterable[int],
+    *,
+    force: bool = False,
+    cool_off_days: int = 3,
+    statuses: Iterable[str] | None = None,
+    now=None,
+    max_per_cycle: int | None = None,
+) -> Plan:
     """Who would be sent a reminder, and who is skipped and why, before anything is sent.
 
     :param establishment_ids: the establishments chosen (ids outside the cycle are ignored): a list of ids,
@@ -174,74 +264,68 @@ def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, f
     """
     now = now or utcnow()
     scope = tracker.Scope(cycle)
-    reminded_lately = exists().where(
-        Reminder.cycle_id == cycle.id, Reminder.establishment_id == Establishment.id,
-        Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= now - timedelta(days=cool_off_days),
-    )
-    completed_sections = (
-        select(func.aggregate_strings(SectionProgress.section_key, "\n"))
-        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
-        .scalar_subquery()
-    )
+    completed_sections = _completed_sections()
     dsl = (
         select(EstablishmentContact.establishment_id, User.id.label("user_id"), User.name, User.email)
         .join(User, User.id == EstablishmentContact.user_id)
         .where(EstablishmentContact.role == ContactRole.DSL, User.is_enabled.is_(True))
         .subquery("dsl")
     )
-    sent_to_contact = (
-        select(func.count()).where(Reminder.cycle_id == cycle.id, Reminder.establishment_id == Establishment.id,
-                                   Reminder.recipient_user_id == dsl.c.user_id, Reminder.status == ReminderStatus.SENT)
-        .scalar_subquery()
+    reminded_lately, sent_to_contact = _reminders_sent(
+        cycle,
+        (Reminder.establishment_id == Establishment.id,),
+        dsl.c.user_id,
+        since=now - timedelta(days=cool_off_days),
     )
     # One statement per selection: each establishment once per DSL contact (or once, without one),
     # with its status, whether it was reminded lately, the sections it has completed and how many
     # reminders that contact has had in this cycle.
     query = (
-        scope.select(Establishment.id, Establishment.name, Establishment.urn, Response.id, scope.status,
-                     reminded_lately, completed_sections, dsl.c.user_id, dsl.c.name, dsl.c.email, sent_to_contact)
+        scope.select(
+            Establishment.id,
+            Establishment.name,
+            Establishment.urn,
+            Response.id,
+            scope.status,
+            reminded_lately,
+            completed_sections,
+            dsl.c.user_id,
+            dsl.c.name,
+            dsl.c.email,
+            sent_to_contact,
+        )
         .outerjoin(dsl, dsl.c.establishment_id == Establishment.id)
         .order_by(Establishment.id, dsl.c.user_id)
     )
-    found: dict[int, tuple] = {}
-    contacts: dict[int, list[Recipient]] = {}
-    reminders_had: dict[int, int] = {}
+    found = _Found()
     for chosen in _selections(establishment_ids):
-        for (establishment_id, name, urn, response_id, state, lately, done, user_id, dsl_name, address,
-             sent) in db.session.execute(query.where(Establishment.id.in_(chosen))):
-            found[establishment_id] = (name, urn, response_id, state, lately, done)
-            if user_id is not None:
-                contacts.setdefault(establishment_id, []).append(Recipient(user_id, dsl_name or address, address))
-                reminders_had[establishment_id] = max(reminders_had.get(establishment_id, 0), sent or 0)
-    sections = db.session.execute(
-        select(TemplateSection.key, TemplateSection.title).where(TemplateSection.template_id == cycle.template_id)
-        .order_by(TemplateSection.position)
-    ).all()
-    incomplete: dict[frozenset[str], list[str]] = {}  # many establishments share the same completed sections
+        found.add(db.session.execute(query.where(Establishment.id.in_(chosen))))
+    titles = _incomplete_titles(cycle)
     wanted = set(statuses) if statuses else None
     plan = Plan()
-    for establishment_id, (name, urn, response_id, state, lately, done) in sorted(
-        found.items(), key=lambda item: (item[1][0].lower(), item[0])
-    ):
+    for establishment_id, (name, urn, response_id, state, lately, done) in found.by_name():
         if state in tracker.STATUS_GROUPS["complete"]:
             plan.skipped.append(Skipped(establishment_id, name, urn, "complete"))
             continue
         if wanted is not None and state not in wanted:
             continue
-        if establishment_id not in contacts:
-            plan.skipped.append(Skipped(establishment_id, name, urn, "no_contact"))
+        reason = found.held_back(
+            establishment_id, lately, force=force, max_per_cycle=max_per_cycle, no_contact="no_contact"
+        )
+        if reason is not None:
+            plan.skipped.append(Skipped(establishment_id, name, urn, reason))
             continue
-        if max_per_cycle is not None and reminders_had.get(establishment_id, 0) >= max_per_cycle:
-            plan.skipped.append(Skipped(establishment_id, name, urn, "cap"))
-            continue
-        if lately and not force:
-            plan.skipped.append(Skipped(establishment_id, name, urn, "recent"))
-            continue
-        keys = frozenset(done.split("\n")) if done else frozenset()
-        if keys not in incomplete:
-            incomplete[keys] = [title for key, title in sections if key not in keys]
-        plan.to_send.append(Planned(establishment_id, name, urn, response_id, ReminderKind(state),
-                                    contacts[establishment_id], incomplete[keys]))
+        plan.to_send.append(
+            Planned(
+                establishment_id,
+                name,
+                urn,
+                response_id,
+                ReminderKind(state),
+                found.contacts[establishment_id],
+                titles(done),
+            )
+        )
     return plan
 
 
@@ -249,22 +333,16 @@ def plan_reminders(cycle: Cycle, establishment_ids: Select | Iterable[int], *, f
 UNFINISHED_TRUST_STATUSES = (ResponseStatus.NOT_STARTED, ResponseStatus.IN_PROGRESS, ResponseStatus.RETURNED)
 
 
-def _incomplete_titles(cycle: Cycle) -> Callable[[str | None], list[str]]:
-    sections = db.session.execute(
-        select(TemplateSection.key, TemplateSection.title).where(TemplateSection.template_id == cycle.template_id)
-        .order_by(TemplateSection.position)
-    ).all()
-
-    def titles(done: str | None) -> list[str]:
-        keys = set(done.split("\n")) if done else set()
-        return [title for key, title in sections if key not in keys]
-
-    return titles
-
-
-def plan_trust_reminders(cycle: Cycle, trust_ids: Iterable[int] | None = None, *, force: bool = False,
-                         cool_off_days: int = 3, statuses: Iterable[str] | None = None, now=None,
-                         max_per_cycle: int | None = None) -> Plan:
+def plan_trust_reminders(
+    cycle: Cycle,
+    trust_ids: Iterable[int] | None = None,
+    *,
+    force: bool = False,
+    cool_off_days: int = 3,
+    statuses: Iterable[str] | None = None,
+    now=None,
+    max_per_cycle: int | None = None,
+) -> Plan:
     """Which trusts' safeguarding leads would be reminded of their trust's own response, and which are skipped.
 
     The same rules as for establishments: the wording follows the response's status, a trust reminded
@@ -274,68 +352,69 @@ def plan_trust_reminders(cycle: Cycle, trust_ids: Iterable[int] | None = None, *
     :param trust_ids: the trusts chosen (None: every trust with a response in the cycle)
     """
     now = now or utcnow()
-    reminded_lately = exists().where(
-        Reminder.cycle_id == cycle.id, Reminder.trust_id == Trust.id, Reminder.establishment_id.is_(None),
-        Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= now - timedelta(days=cool_off_days),
-    )
-    completed_sections = (
-        select(func.aggregate_strings(SectionProgress.section_key, "\n"))
-        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
-        .scalar_subquery()
-    )
+    completed_sections = _completed_sections()
     lead = (
         select(TrustContact.trust_id, User.id.label("user_id"), User.name, User.email)
-        .join(User, User.id == TrustContact.user_id).where(User.is_enabled.is_(True))
+        .join(User, User.id == TrustContact.user_id)
+        .where(User.is_enabled.is_(True))
         .subquery("trust_lead")
     )
-    sent_to_lead = (
-        select(func.count()).where(Reminder.cycle_id == cycle.id, Reminder.trust_id == Trust.id,
-                                   Reminder.establishment_id.is_(None), Reminder.recipient_user_id == lead.c.user_id,
-                                   Reminder.status == ReminderStatus.SENT)
-        .scalar_subquery()
+    # a trust's own reminders are those about no establishment
+    reminded_lately, sent_to_lead = _reminders_sent(
+        cycle,
+        (Reminder.trust_id == Trust.id, Reminder.establishment_id.is_(None)),
+        lead.c.user_id,
+        since=now - timedelta(days=cool_off_days),
     )
     query = (
-        select(Trust.id, Trust.name, Trust.uid, Response.id, Response.status, reminded_lately, completed_sections,
-               lead.c.user_id, lead.c.name, lead.c.email, sent_to_lead)
-        .join(Assignment, Assignment.trust_id == Trust.id).join(Response, Response.assignment_id == Assignment.id)
+        select(
+            Trust.id,
+            Trust.name,
+            Trust.uid,
+            Response.id,
+            Response.status,
+            reminded_lately,
+            completed_sections,
+            lead.c.user_id,
+            lead.c.name,
+            lead.c.email,
+            sent_to_lead,
+        )
+        .join(Assignment, Assignment.trust_id == Trust.id)
+        .join(Response, Response.assignment_id == Assignment.id)
         .outerjoin(lead, lead.c.trust_id == Trust.id)
         .where(Assignment.cycle_id == cycle.id)
         .order_by(Trust.id, lead.c.user_id)
     )
     selections = [None] if trust_ids is None else list(_chunks(sorted(set(trust_ids))))
-    found: dict[int, tuple] = {}
-    contacts: dict[int, list[Recipient]] = {}
-    reminders_had: dict[int, int] = {}
+    found = _Found()
     for chosen in selections:
-        statement = query if chosen is None else query.where(Trust.id.in_(chosen))
-        for (trust_id, name, uid, response_id, state, lately, done, user_id, lead_name, address,
-             sent) in db.session.execute(statement):
-            found[trust_id] = (name, uid, response_id, state, lately, done)
-            if user_id is not None:
-                contacts.setdefault(trust_id, []).append(Recipient(user_id, lead_name or address, address))
-                reminders_had[trust_id] = max(reminders_had.get(trust_id, 0), sent or 0)
+        found.add(db.session.execute(query if chosen is None else query.where(Trust.id.in_(chosen))))
     titles = _incomplete_titles(cycle)
     wanted = set(statuses) if statuses else None
     plan = Plan()
-    for trust_id, (name, uid, response_id, state, lately, done) in sorted(
-        found.items(), key=lambda item: (item[1][0].lower(), item[0])
-    ):
+    for trust_id, (name, uid, response_id, state, lately, done) in found.by_name():
         if state not in UNFINISHED_TRUST_STATUSES:
             plan.skipped.append(Skipped(None, name, uid, "submitted", trust_id))
             continue
         if wanted is not None and state.value not in wanted:
             continue
-        if trust_id not in contacts:
-            plan.skipped.append(Skipped(None, name, uid, "no_trust_lead", trust_id))
+        reason = found.held_back(trust_id, lately, force=force, max_per_cycle=max_per_cycle, no_contact="no_trust_lead")
+        if reason is not None:
+            plan.skipped.append(Skipped(None, name, uid, reason, trust_id))
             continue
-        if max_per_cycle is not None and reminders_had.get(trust_id, 0) >= max_per_cycle:
-            plan.skipped.append(Skipped(None, name, uid, "cap", trust_id))
-            continue
-        if lately and not force:
-            plan.skipped.append(Skipped(None, name, uid, "recent", trust_id))
-            continue
-        plan.to_send.append(Planned(None, name, uid, response_id, ReminderKind(state.value), contacts[trust_id],
-                                    titles(done), trust_id))
+        plan.to_send.append(
+            Planned(
+                None,
+                name,
+                uid,
+                response_id,
+                ReminderKind(state.value),
+                found.contacts[trust_id],
+                titles(done),
+                trust_id,
+            )
+        )
     return plan
 
 
@@ -352,42 +431,58 @@ class UnfinishedTrust:
 def unfinished_trust_responses(cycle: Cycle) -> list[UnfinishedTrust]:
     """The trusts whose own response in the cycle is not yet submitted or accepted, with their leads and chasing."""
     rows = db.session.execute(
-        select(Trust, Response.id, Response.status).join(Assignment, Assignment.trust_id == Trust.id)
+        select(Trust, Response.id, Response.status)
+        .join(Assignment, Assignment.trust_id == Trust.id)
         .join(Response, Response.assignment_id == Assignment.id)
         .where(Assignment.cycle_id == cycle.id, Response.status.in_(UNFINISHED_TRUST_STATUSES))
         .order_by(Trust.name, Trust.id)
     ).all()
     ids = [trust.id for trust, _r, _s in rows]
     leads: dict[int, list[str]] = {}
-    chased: dict[int, tuple[int, object]] = {}
+    chased: dict[int | None, tuple[int, object]] = {}
     for chunk in _chunks(ids):
         for trust_id, address in db.session.execute(
-            select(TrustContact.trust_id, User.email).join(User, User.id == TrustContact.user_id)
-            .where(TrustContact.trust_id.in_(chunk), User.is_enabled.is_(True)).order_by(User.email)
+            select(TrustContact.trust_id, User.email)
+            .join(User, User.id == TrustContact.user_id)
+            .where(TrustContact.trust_id.in_(chunk), User.is_enabled.is_(True))
+            .order_by(User.email)
         ):
             leads.setdefault(trust_id, []).append(address)
-        for trust_id, count, last in db.session.execute(
+        for chased_id, count, last in db.session.execute(
             select(Reminder.trust_id, func.count(), func.max(Reminder.sent_at))
-            .where(Reminder.cycle_id == cycle.id, Reminder.establishment_id.is_(None), Reminder.trust_id.in_(chunk),
-                   Reminder.status == ReminderStatus.SENT)
+            .where(
+                Reminder.cycle_id == cycle.id,
+                Reminder.establishment_id.is_(None),
+                Reminder.trust_id.in_(chunk),
+                Reminder.status == ReminderStatus.SENT,
+            )
             .group_by(Reminder.trust_id)
         ):
-            chased[trust_id] = (count, last)
-    return [UnfinishedTrust(trust, response_id, status, leads.get(trust.id, []), *chased.get(trust.id, (0, None)))
-            for trust, response_id, status in rows]
+            chased[chased_id] = (count, last)
+    return [
+        UnfinishedTrust(trust, response_id, status, leads.get(trust.id, []), *chased.get(trust.id, (0, None)))
+        for trust, response_id, status in rows
+    ]
 
 
 # --- queueing and delivering ----------------------------------------------------------------
 
 
-def _key(batch: str, target: int | str, address: str) -> str:
+def _key(batch: str, target: int | str | None, address: str) -> str:
     """The idempotency key: ``target`` is the establishment's id, or "trust-<id>" for a trust's own response."""
     digest = hashlib.sha256(f"{target}:{address.lower()}".encode()).hexdigest()[:32]
     return f"{batch[:80]}:{digest}"
 
 
-def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, actor=None,
-                    wording: dict[ReminderKind, tuple[str, str]] | None = None) -> list[Reminder]:
+def queue_reminders(
+    cycle: Cycle,
+    plan: Plan,
+    *,
+    batch: str,
+    base_url: str,
+    actor=None,
+    wording: dict[ReminderKind, tuple[str, str]] | None = None,
+) -> list[Reminder]:
     """Add one queued reminder per planned address, worded for the establishment's status.
 
     :param batch: identifies this sending (a form's one-off token, or the schedule's day): an address
@@ -398,8 +493,11 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
     for subject, body in wording.values():
         check_wording(subject)
         check_wording(body)
-    keys = {_key(batch, p.establishment_id if p.trust_id is None else f"trust-{p.trust_id}", r.email): (p, r)
-            for p in plan.to_send for r in p.recipients}
+    keys = {
+        _key(batch, p.establishment_id if p.trust_id is None else f"trust-{p.trust_id}", r.email): (p, r)
+        for p in plan.to_send
+        for r in p.recipients
+    }
     existing = set()
     for chunk in _chunks(list(keys)):
         existing |= set(db.session.scalars(select(Reminder.idempotency_key).where(Reminder.idempotency_key.in_(chunk))))
@@ -416,11 +514,20 @@ def queue_reminders(cycle: Cycle, plan: Plan, *, batch: str, base_url: str, acto
             "incomplete_sections": "\n".join(f"- {title}" for title in planned.incomplete_sections) or "- none",
         }
         reminder = Reminder(
-            cycle_id=cycle.id, establishment_id=planned.establishment_id, trust_id=planned.trust_id,
+            cycle_id=cycle.id,
+            establishment_id=planned.establishment_id,
+            trust_id=planned.trust_id,
             recipient_email=recipient.email,
-            recipient_user_id=recipient.user_id, kind=planned.kind, subject=one_line(render(subject, values))[:255],
-            body=render(body, values), created_by_id=getattr(actor, "id", None), created_at=utcnow(),
-            status=ReminderStatus.QUEUED, attempts=0, last_error="", idempotency_key=key,
+            recipient_user_id=recipient.user_id,
+            kind=planned.kind,
+            subject=one_line(render(subject, values))[:255],
+            body=render(body, values),
+            created_by_id=getattr(actor, "id", None),
+            created_at=utcnow(),
+            status=ReminderStatus.QUEUED,
+            attempts=0,
+            last_error="",
+            idempotency_key=key,
         )
         db.session.add(reminder)
         queued.append(reminder)
@@ -451,15 +558,34 @@ def _is_permanent(exc: mail.MailError) -> bool:
     return isinstance(code, int) and code >= 500
 
 
-def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attempts: int = 3, backoff: float = 2.0,
-            sleep: Callable[[float], None] = time.sleep, actor=None,
-            progress: Callable[[int, int], None] | None = None) -> Delivery:
+#: why a reminder whose sending was cut off (its worker lost mid-send) is not sent again
+INTERRUPTED = (
+    "Sending was interrupted (the worker stopped) before the mail server's answer was recorded: it may "
+    "have arrived. It is not sent again, so nobody gets it twice; check with the recipient before resending."
+)
+
+
+def deliver(
+    reminders: Iterable[Reminder],
+    settings: mail.MailSettings,
+    *,
+    attempts: int = 3,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+    actor=None,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+) -> Delivery:
     """Send each queued reminder, retrying a temporary failure up to ``attempts`` times with exponential backoff.
 
     A reminder that is not queued (already sent or failed) is left alone, so delivering twice sends nothing twice.
     A failure that persists is recorded on the reminder (status failed, last error) and shown on the tracker.
 
-    :param progress: called with (reminders done, reminders in all) after each one
+    :param progress: called with (reminders done, reminders in all) before each one and at the end
+    :param checkpoint: commits, for a caller that makes every step durable (a job whose worker may be killed).
+        Each attempt is then claimed in the database and committed before it goes to the mail server: a reminder
+        found still queued with an attempt already made was cut off mid-send, and is marked failed (INTERRUPTED)
+        rather than sent again, and a reminder another run claimed first is left to that run
     """
     result = Delivery()
     reminders = list(reminders)
@@ -468,8 +594,16 @@ def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attem
             progress(done - 1, len(reminders))
         if reminder.status is not ReminderStatus.QUEUED:
             continue
-        for attempt in range(attempts):
-            reminder.attempts += 1
+        if reminder.attempts and checkpoint is not None:
+            reminder.status = ReminderStatus.FAILED
+            reminder.last_error = INTERRUPTED
+        taken = False
+        for attempt in range(attempts if reminder.status is ReminderStatus.QUEUED else 0):
+            if checkpoint is None:
+                reminder.attempts += 1
+            elif not _claim_attempt(reminder, checkpoint):
+                taken = True
+                break
             try:
                 mail.send(settings, reminder.recipient_email, reminder.subject, reminder.body)
             except mail.MailError as exc:
@@ -477,27 +611,57 @@ def deliver(reminders: Iterable[Reminder], settings: mail.MailSettings, *, attem
                 if _is_permanent(exc) or attempt == attempts - 1:
                     reminder.status = ReminderStatus.FAILED
                     break
-                sleep(backoff * (2 ** attempt))
+                sleep(backoff * (2**attempt))
             else:
                 reminder.status = ReminderStatus.SENT
                 reminder.sent_at = utcnow()
                 break
+        if taken:
+            continue
         if reminder.status is ReminderStatus.SENT:
             result.sent += 1
         else:
             result.failed.append(reminder)
-        record("reminder." + reminder.status.value, actor, establishment=reminder.establishment, trust=reminder.trust,
-               cycle_id=reminder.cycle_id, to=reminder.recipient_email, kind=reminder.kind.value,
-               attempts=reminder.attempts, error=reminder.last_error)
+        record(
+            "reminder." + reminder.status.value,
+            actor.id if actor else None,
+            establishment_id=reminder.establishment_id,
+            trust_id=reminder.trust_id,
+            cycle_id=reminder.cycle_id,
+            to=reminder.recipient_email,
+            kind=reminder.kind.value,
+            attempts=reminder.attempts,
+            error=reminder.last_error,
+        )
         db.session.flush()
     if progress is not None:
         progress(len(reminders), len(reminders))
     return result
 
 
+def _claim_attempt(reminder: Reminder, checkpoint: Callable[[], None]) -> bool:
+    """Count one more attempt on the reminder in the database, only if no other run has since, and commit it
+    before the attempt is made; False when another run (a worker thought lost, still sending) holds it."""
+    seen = reminder.attempts
+    db.session.flush()
+    won = (
+        rows_changed(
+            update(Reminder)
+            .where(Reminder.id == reminder.id, Reminder.status == ReminderStatus.QUEUED, Reminder.attempts == seen)
+            .values(attempts=seen + 1)
+            .execution_options(synchronize_session=False)
+        )
+        == 1
+    )
+    checkpoint()
+    if won:
+        set_committed_value(reminder, "attempts", seen + 1)
+    return won
+
+
 def reload_queued(ids: list[int]) -> list[Reminder]:
     """The reminders with these ids, after the commit that made them durable."""
-    found = []
+    found: list[Reminder] = []
     for chunk in _chunks(ids):
         found += db.session.scalars(select(Reminder).where(Reminder.id.in_(chunk)).order_by(Reminder.id)).all()
     return found
@@ -510,7 +674,9 @@ def schedule_for(cycle: Cycle) -> ReminderSchedule | None:
     return db.session.scalar(select(ReminderSchedule).where(ReminderSchedule.cycle_id == cycle.id))
 
 
-def set_schedule(cycle: Cycle, days_before_due: Iterable[int], weekly_when_overdue: bool, actor=None) -> ReminderSchedule:
+def set_schedule(
+    cycle: Cycle, days_before_due: Iterable[int], weekly_when_overdue: bool, actor=None
+) -> ReminderSchedule:
     """Create or change the cycle's reminder schedule."""
     days = sorted({int(d) for d in days_before_due if int(d) >= 0}, reverse=True)
     schedule = schedule_for(cycle) or ReminderSchedule(cycle_id=cycle.id)
@@ -518,7 +684,13 @@ def set_schedule(cycle: Cycle, days_before_due: Iterable[int], weekly_when_overd
     schedule.weekly_when_overdue = weekly_when_overdue
     schedule.updated_by_id = getattr(actor, "id", None)
     db.session.add(schedule)
-    record("reminders.schedule_set", actor, cycle=cycle, days_before_due=days, weekly_when_overdue=weekly_when_overdue)
+    record(
+        "reminders.schedule_set",
+        actor.id if actor else None,
+        cycle_id=cycle.id,
+        days_before_due=days,
+        weekly_when_overdue=weekly_when_overdue,
+    )
     db.session.flush()
     return schedule
 
@@ -534,7 +706,8 @@ def is_due(schedule: ReminderSchedule, cycle: Cycle, on: date) -> bool:
 def due_cycles(on: date) -> list[Cycle]:
     """Open cycles whose schedule sends on this day."""
     rows = db.session.execute(
-        select(Cycle, ReminderSchedule).join(ReminderSchedule, ReminderSchedule.cycle_id == Cycle.id)
+        select(Cycle, ReminderSchedule)
+        .join(ReminderSchedule, ReminderSchedule.cycle_id == Cycle.id)
         .where(Cycle.state == CycleState.OPEN)
         .order_by(Cycle.due_on)
     ).all()
@@ -550,23 +723,41 @@ def incomplete_establishments(cycle: Cycle, status: str | None = None) -> Select
 
 
 def chase_history(cycle: Cycle, establishment: Establishment) -> list[Reminder]:
-    return list(db.session.scalars(
-        select(Reminder).where(Reminder.cycle_id == cycle.id, Reminder.establishment_id == establishment.id)
-        .order_by(Reminder.created_at.desc(), Reminder.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Reminder)
+            .where(Reminder.cycle_id == cycle.id, Reminder.establishment_id == establishment.id)
+            .order_by(Reminder.created_at.desc(), Reminder.id.desc())
+        )
+    )
 
 
 def trust_chase_history(cycle: Cycle, trust: Trust) -> list[Reminder]:
     """The reminders about the trust's own response in this cycle, newest first."""
-    return list(db.session.scalars(
-        select(Reminder).where(Reminder.cycle_id == cycle.id, Reminder.trust_id == trust.id,
-                               Reminder.establishment_id.is_(None))
-        .order_by(Reminder.created_at.desc(), Reminder.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Reminder)
+            .where(Reminder.cycle_id == cycle.id, Reminder.trust_id == trust.id, Reminder.establishment_id.is_(None))
+            .order_by(Reminder.created_at.desc(), Reminder.id.desc())
+        )
+    )
 
 
-NON_RESPONDER_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Status", "Sections completed",
-                        "DSL name", "DSL email", "Reminders sent", "Last reminder", "Chase history"]
+NON_RESPONDER_HEADER = [
+    "URN",
+    "Establishment",
+    "Phase",
+    "Type",
+    "District",
+    "Trust",
+    "Status",
+    "Sections completed",
+    "DSL name",
+    "DSL email",
+    "Reminders sent",
+    "Last reminder",
+    "Chase history",
+]
 
 
 def non_responders(cycle: Cycle, trust_scope: int | None = None) -> tuple[list[str], list[list]]:
@@ -576,19 +767,37 @@ def non_responders(cycle: Cycle, trust_scope: int | None = None) -> tuple[list[s
     """
     filters = tracker.TrackerFilters(status="incomplete")
     page = tracker.establishment_list(cycle, filters, trust_scope, per_page=10**9)
-    history: dict[int, list[str]] = {}
+    history: dict[int | None, list[str]] = {}
     for establishment_id, created, sent, status, address, kind in db.session.execute(
-        select(Reminder.establishment_id, Reminder.created_at, Reminder.sent_at, Reminder.status,
-               Reminder.recipient_email, Reminder.kind)
-        .where(Reminder.cycle_id == cycle.id).order_by(Reminder.establishment_id, Reminder.created_at, Reminder.id)
+        select(
+            Reminder.establishment_id,
+            Reminder.created_at,
+            Reminder.sent_at,
+            Reminder.status,
+            Reminder.recipient_email,
+            Reminder.kind,
+        )
+        .where(Reminder.cycle_id == cycle.id)
+        .order_by(Reminder.establishment_id, Reminder.created_at, Reminder.id)
     ):
         when = as_utc(sent or created).strftime("%Y-%m-%d %H:%M")
         history.setdefault(establishment_id, []).append(f"{when} {status.value} to {address} ({kind.label.lower()})")
     rows = [
-        [r.urn, r.name, r.phase, r.type_name, r.district, r.trust_name or "", r.status_label,
-         f"{r.sections_done} of {page.sections_total}", r.dsl_name or "", r.dsl_email or "", r.reminders_sent,
-         as_utc(r.last_reminder_at).strftime("%Y-%m-%d %H:%M") if r.last_reminder_at else "",
-         "; ".join(history.get(r.establishment_id, []))]
+        [
+            r.urn,
+            r.name,
+            r.phase,
+            r.type_name,
+            r.district,
+            r.trust_name or "",
+            r.status_label,
+            f"{r.sections_done} of {page.sections_total}",
+            r.dsl_name or "",
+            r.dsl_email or "",
+            r.reminders_sent,
+            as_utc(r.last_reminder_at).strftime("%Y-%m-%d %H:%M") if r.last_reminder_at else "",
+            "; ".join(history.get(r.establishment_id, [])),
+        ]
         for r in page.rows
     ]
     return NON_RESPONDER_HEADER, rows
@@ -617,6 +826,13 @@ def outbox(folder: str, limit: int = 200) -> list[OutboxMessage]:
         except (TypeError, ValueError):
             sent = None
         body = message.get_body(preferencelist=("plain",))
-        messages.append(OutboxMessage(file.stem, str(message["To"] or ""), str(message["Subject"] or ""), sent,
-                                      body.get_content() if body else ""))
+        messages.append(
+            OutboxMessage(
+                file.stem,
+                str(message["To"] or ""),
+                str(message["Subject"] or ""),
+                sent,
+                body.get_content() if body else "",
+            )
+        )
     return messages

@@ -7,6 +7,7 @@ An establishment is *complete* when it returned its own response (submitted or a
 its trust's returned response covers it: the rule of ``surveyapp.audits.coverage``, shared with
 ``surveyapp.audits.services.status_counts``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -22,8 +23,8 @@ from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust
 from surveyapp.extensions import db
-from surveyapp.timeutil import today
 from surveyapp.numbers import page_number
+from surveyapp.timeutil import today
 
 #: the effective statuses an establishment can have on the tracker, in the order the page shows them
 STATUSES = {
@@ -67,11 +68,14 @@ class Scope:
 
     def __post_init__(self) -> None:
         self.cover = trust_cover([self.cycle.id]).subquery("cover")
-        self.status = type_coerce(case(
-            (Response.status.in_(RETURNED), Response.status),
-            (self.cover.c.establishment_id.is_not(None), literal("covered_by_trust")),
-            else_=Response.status,
-        ), String)
+        self.status = type_coerce(
+            case(
+                (Response.status.in_(RETURNED), Response.status),
+                (self.cover.c.establishment_id.is_not(None), literal("covered_by_trust")),
+                else_=Response.status,
+            ),
+            String,
+        )
 
     def select(self, *columns) -> Select:
         """SELECT ... FROM the cycle's establishment assignments with their response, trust and trust cover."""
@@ -82,8 +86,13 @@ class Scope:
             .join(Response, Response.assignment_id == Assignment.id)
             .outerjoin(Trust, Trust.id == Establishment.trust_id)
             # joined on both columns: unique, so the database drops the join where the status is not asked for
-            .outerjoin(self.cover, and_(self.cover.c.cycle_id == Assignment.cycle_id,
-                                        self.cover.c.establishment_id == Assignment.establishment_id))
+            .outerjoin(
+                self.cover,
+                and_(
+                    self.cover.c.cycle_id == Assignment.cycle_id,
+                    self.cover.c.establishment_id == Assignment.establishment_id,
+                ),
+            )
             # An establishment that closed during the cycle keeps its work but leaves the counts and the chase.
             .where(Assignment.cycle_id == self.cycle.id, Assignment.counted_in(self.cycle))
         )
@@ -114,8 +123,10 @@ class TrackerFilters:
         page = page_number(args.get("page"))
         return cls(
             status=status if status in STATUSES or status in STATUS_GROUPS else "",
-            phase=args.get("phase", "").strip(), type=args.get("type", "").strip(),
-            district=args.get("district", "").strip(), trust=args.get("trust", "").strip(),
+            phase=args.get("phase", "").strip(),
+            type=args.get("type", "").strip(),
+            district=args.get("district", "").strip(),
+            trust=args.get("trust", "").strip(),
             no_contact=args.get("no_contact") in ("1", "y", "on", "true"),
             q=args.get("q", "").strip()[:100],
             sort=sort if sort in SORTS else "name",
@@ -192,7 +203,9 @@ def _apply_filters(query: Select, scope: Scope, filters: TrackerFilters) -> Sele
         query = query.where(~_has_dsl_contact())
     if filters.q:
         needle = filters.q.lower()
-        query = query.where(or_(func.lower(Establishment.name).contains(needle, autoescape=True), Establishment.urn == filters.q))
+        query = query.where(
+            or_(func.lower(Establishment.name).contains(needle, autoescape=True), Establishment.urn == filters.q)
+        )
     return query
 
 
@@ -228,7 +241,9 @@ class Counts:
             raise AttributeError(name) from None
 
 
-def headline(cycle: Cycle, trust_scope: int | None = None, breakdown_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def headline(
+    cycle: Cycle, trust_scope: int | None = None, breakdown_rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """In scope, complete (own or trust), in progress, not started, returned; % complete; days left.
 
     :param breakdown_rows: any one breakdown of the same cycle and scope, if the page has one already:
@@ -259,8 +274,12 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
     """
     scope = Scope(cycle, trust_scope)
     each = scope.select(
-        Establishment.phase.label("phase"), Establishment.type_name.label("type"), Establishment.district.label("district"),
-        Trust.uid.label("trust"), Trust.name.label("trust_name"), scope.status.label("status"),
+        Establishment.phase.label("phase"),
+        Establishment.type_name.label("type"),
+        Establishment.district.label("district"),
+        Trust.uid.label("trust"),
+        Trust.name.label("trust_name"),
+        scope.status.label("status"),
     ).cte("each_establishment")
     per_status = [func.count(case((each.c.status == key, 1))) for key in STATUSES]
     parts = []
@@ -276,7 +295,9 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
             value, name = (value, name) if value is not None else ("none", "Not in a trust")
         else:
             value, name = value or "", value or "Not recorded"
-        found[dimension].append({"value": value, "label": name, "counts": Counts(dict(zip(STATUSES, numbers)))})
+        found[dimension].append(
+            {"value": value, "label": name, "counts": Counts(dict(zip(STATUSES, numbers, strict=True)))}
+        )
     for rows in found.values():
         rows.sort(key=lambda g: (-g["counts"].in_scope, g["label"]))
     return found
@@ -308,7 +329,7 @@ class GroupPage:
         pages = max((len(groups) + cls.PER_PAGE - 1) // cls.PER_PAGE, 1)
         number = min(page_number(page), pages)
         start = (number - 1) * cls.PER_PAGE
-        return cls(groups[start:start + cls.PER_PAGE], len(groups), number, pages)
+        return cls(groups[start : start + cls.PER_PAGE], len(groups), number, pages)
 
 
 # --- the establishment list -----------------------------------------------------------------
@@ -345,7 +366,9 @@ class TrackerRow:
     @property
     def reminder_failed(self) -> bool:
         """The latest attempt to remind it failed after every retry."""
-        return self.last_failure_at is not None and (self.last_reminder_at is None or self.last_failure_at > self.last_reminder_at)
+        return self.last_failure_at is not None and (
+            self.last_reminder_at is None or self.last_failure_at > self.last_reminder_at
+        )
 
 
 @dataclass
@@ -412,11 +435,22 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
     by_id = len(rows) <= _DETAILS_BY_ID
     response_ids = [row.response_id for row in rows] if by_id else None
     establishment_ids = [row.establishment_id for row in rows] if by_id else None
-    done, dsl, chased = _sections_done(response_ids), _dsl_contacts(establishment_ids), _reminder_summary(cycle, establishment_ids)
+    done, dsl, chased = (
+        _sections_done(response_ids),
+        _dsl_contacts(establishment_ids),
+        _reminder_summary(cycle, establishment_ids),
+    )
     dsl_user = aliased(User)
     query = (
-        select(Response.id, func.coalesce(done.c.done, 0), dsl_user.name, dsl_user.email,
-               func.coalesce(chased.c.sent, 0), chased.c.last_sent, chased.c.last_failed)
+        select(
+            Response.id,
+            func.coalesce(done.c.done, 0),
+            dsl_user.name,
+            dsl_user.email,
+            func.coalesce(chased.c.sent, 0),
+            chased.c.last_sent,
+            chased.c.last_failed,
+        )
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .outerjoin(done, done.c.response_id == Response.id)
@@ -447,8 +481,11 @@ def _ordered(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope)
         order = case(STATUS_ORDER, value=scope.status, else_=len(STATUS_ORDER))
     else:
         order = {
-            "name": func.lower(Establishment.name), "urn": Establishment.urn,
-            "activity": Response.updated_at, "trust": Trust.name, "phase": Establishment.phase,
+            "name": func.lower(Establishment.name),
+            "urn": Establishment.urn,
+            "activity": Response.updated_at,
+            "trust": Trust.name,
+            "phase": Establishment.phase,
             "district": Establishment.district,
         }[filters.sort]
     order = order.desc() if filters.direction == "desc" else order.asc()
@@ -457,8 +494,9 @@ def _ordered(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope)
     return query.order_by(order, Establishment.name, Establishment.id)
 
 
-def establishment_list(cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None,
-                       per_page: int = PER_PAGE) -> TrackerPage:
+def establishment_list(
+    cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None, per_page: int = PER_PAGE
+) -> TrackerPage:
     """One page of the cycle's establishments, filtered, searched and sorted: two queries whatever the size.
 
     The first picks the page's rows and counts every match in the same pass (a window count); the second
@@ -468,10 +506,19 @@ def establishment_list(cycle: Cycle, filters: TrackerFilters, trust_scope: int |
     scope = Scope(cycle, trust_scope)
     sections_total = select(func.count()).where(TemplateSection.template_id == cycle.template_id).scalar_subquery()
     query = scope.select(
-        Establishment.id.label("establishment_id"), Establishment.urn, Establishment.name, Establishment.phase,
-        Establishment.type_name, Establishment.district, Trust.uid, Trust.name.label("trust_name"),
-        Response.id.label("response_id"), scope.status.label("status"), Response.updated_at,
-        func.count().over().label("total"), sections_total.label("sections_total"),
+        Establishment.id.label("establishment_id"),
+        Establishment.urn,
+        Establishment.name,
+        Establishment.phase,
+        Establishment.type_name,
+        Establishment.district,
+        Trust.uid,
+        Trust.name.label("trust_name"),
+        Response.id.label("response_id"),
+        scope.status.label("status"),
+        Response.updated_at,
+        func.count().over().label("total"),
+        sections_total.label("sections_total"),
     )
     query = _ordered(_apply_filters(query, scope, filters), cycle, filters, scope)
     rows = db.session.execute(query.limit(per_page).offset((filters.page - 1) * per_page)).all()
@@ -481,11 +528,30 @@ def establishment_list(cycle: Cycle, filters: TrackerFilters, trust_scope: int |
     details = _details(cycle, rows)
     listed = []
     for row in rows:
-        done, dsl_name, dsl_email, sent, last_sent, last_failed = details.get(row.response_id, (0, None, None, 0, None, None))
-        listed.append(TrackerRow(
-            row.establishment_id, row.urn, row.name, row.phase, row.type_name, row.district, row.uid, row.trust_name,
-            row.response_id, row.status, done, row.updated_at, dsl_name, dsl_email, sent, last_sent, last_failed,
-        ))
+        done, dsl_name, dsl_email, sent, last_sent, last_failed = details.get(
+            row.response_id, (0, None, None, 0, None, None)
+        )
+        listed.append(
+            TrackerRow(
+                row.establishment_id,
+                row.urn,
+                row.name,
+                row.phase,
+                row.type_name,
+                row.district,
+                row.uid,
+                row.trust_name,
+                row.response_id,
+                row.status,
+                done,
+                row.updated_at,
+                dsl_name,
+                dsl_email,
+                sent,
+                last_sent,
+                last_failed,
+            )
+        )
     return TrackerPage(listed, rows[0].total, filters.page, per_page, rows[0].sections_total or 0)
 
 
@@ -528,13 +594,21 @@ def completions_by_day(cycles: list[Cycle], trust_scope: int | None = None) -> d
         select(Assignment.cycle_id, day, func.count())
         .select_from(Assignment)
         .join(Response, Response.assignment_id == Assignment.id)
-        .outerjoin(cover, and_(cover.c.cycle_id == Assignment.cycle_id, cover.c.establishment_id == Assignment.establishment_id))
-        .where(Assignment.cycle_id.in_(ids), Assignment.establishment_id.is_not(None),
-               or_(*(and_(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle)) for cycle in cycles)))
+        .outerjoin(
+            cover,
+            and_(cover.c.cycle_id == Assignment.cycle_id, cover.c.establishment_id == Assignment.establishment_id),
+        )
+        .where(
+            Assignment.cycle_id.in_(ids),
+            Assignment.establishment_id.is_not(None),
+            or_(*(and_(Assignment.cycle_id == cycle.id, Assignment.counted_in(cycle)) for cycle in cycles)),
+        )
         .group_by(Assignment.cycle_id, day)
     )
     if trust_scope is not None:
-        query = query.join(Establishment, Establishment.id == Assignment.establishment_id).where(Establishment.trust_id == trust_scope)
+        query = query.join(Establishment, Establishment.id == Assignment.establishment_id).where(
+            Establishment.trust_id == trust_scope
+        )
     found: dict[int, tuple[int, dict[date, int]]] = {cycle_id: (0, {}) for cycle_id in ids}
     for cycle_id, when, number in db.session.execute(query):
         in_scope, days = found[cycle_id]
@@ -559,13 +633,21 @@ class ProgressPoint:
 
 @dataclass
 class Progress:
-    """Cumulative completions against days before the due date, this cycle and the previous one."""
+    """Cumulative completions against days before the due date, this cycle and the previous one.
+
+    ``surveyapp.chasing.chart`` draws it; this module only reads the figures."""
 
     points: list[ProgressPoint]
     in_scope: int
     previous: Cycle | None
     previous_in_scope: int
-    span: int  #: days from opening to due (or to today, if later)
+    span: int  #: days from opening to due
+    due_on: date
+    today: date  #: the day the figures were read (the chart marks it)
+
+    @property
+    def opens_on(self) -> date:
+        return self.due_on - timedelta(days=self.span)
 
     def table_points(self) -> list[ProgressPoint]:
         """Weekly rows (and the latest day) for the table alternative to the chart."""
@@ -576,30 +658,10 @@ class Progress:
             chosen.append(self.points[-1])
         return chosen
 
-    def svg(self, width: int = 600, height: int = 240) -> dict[str, Any]:
-        """Polyline points (percent complete against days before due) for an inline SVG."""
-        pad = 40
-        span = max(self.span, 1)
-        overdue = max(0, -min((p.days_before_due for p in self.points), default=0))
 
-        def x(days_before: int) -> float:
-            return round(pad + (span - days_before) * (width - 2 * pad) / (span + overdue), 1)
-
-        def y(number: int, total: int) -> float:
-            share = number / total if total else 0
-            return round(height - pad - share * (height - 2 * pad), 1)
-
-        this = " ".join(f"{x(p.days_before_due)},{y(p.complete, self.in_scope)}" for p in self.points)
-        last = " ".join(
-            f"{x(p.days_before_due)},{y(p.previous_complete, self.previous_in_scope)}"
-            for p in self.points if p.previous_complete is not None
-        )
-        return {"width": width, "height": height, "pad": pad, "this": this, "previous": last, "due_x": x(0),
-                "top": pad, "bottom": height - pad, "mid": y(50, 100)}
-
-
-def submissions_over_time(cycle: Cycle, trust_scope: int | None = None, on: date | None = None,
-                          in_scope: int | None = None) -> Progress:
+def submissions_over_time(
+    cycle: Cycle, trust_scope: int | None = None, on: date | None = None, in_scope: int | None = None
+) -> Progress:
     """Cumulative completions per day from the cycle's opening to today (at most eight weeks past the due date),
     with the previous cycle's cumulative count at the same number of days before its due date."""
     on = on or today()
@@ -629,4 +691,6 @@ def submissions_over_time(cycle: Cycle, trust_scope: int | None = None, on: date
             before = (cycle.due_on - day).days
             earlier = previous.due_on - timedelta(days=before) if previous else None
             points.append(ProgressPoint(before, day, number, theirs.get(earlier) if previous else None))
-    return Progress(points, in_scope, previous, previous_in_scope, (cycle.due_on - cycle.opens_on).days)
+    return Progress(
+        points, in_scope, previous, previous_in_scope, (cycle.due_on - cycle.opens_on).days, cycle.due_on, on
+    )

@@ -3,27 +3,28 @@
 Board viewers read the tracker; a trust lead reads it for their own trust's academies only (another trust
 is 404); only the lead sends reminders.
 """
+
 from __future__ import annotations
 
 import secrets
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
-from surveyapp import mail
 from surveyapp.audits.services import cycle_by_slug
-from surveyapp.auth.models import Role
-from surveyapp.auth.permissions import can_view_trust, is_lead, lead_required, roles_required
 from surveyapp.chasing import export, services, tracker
+from surveyapp.chasing.chart import progress_chart
+from surveyapp.chasing.forms import ReminderForm, ScheduleForm, tracker_filter_form
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.extensions import db
-from surveyapp.forms.chasing import ReminderForm, ScheduleForm, tracker_filter_form
+from surveyapp.jobs import runner, services as jobs
+from surveyapp.jobs.models import JobKind
 from surveyapp.numbers import whole_number
+from surveyapp.policy import Capability as C, may, requires
 
 bp = Blueprint("chasing", __name__)
-readers_required = roles_required(Role.LEAD, Role.BOARD)
 
 
 def _cycle_or_404(slug: str):
@@ -33,7 +34,7 @@ def _cycle_or_404(slug: str):
 def _trust_for_reader(uid: str) -> Trust:
     """The trust in the URL, for the lead, board viewers and that trust's own leads; 404 for anyone else."""
     trust = db.session.scalar(select(Trust).where(Trust.uid == uid))
-    if trust is None or not can_view_trust(current_user, trust.id):
+    if trust is None or not may(current_user, C.READ_TRUST_FIGURES, trust):
         abort(404)
     return trust
 
@@ -51,26 +52,38 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
 
     breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
     headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
+    progress = tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope)
     return render_template(
-        template, cycle=cycle, trust=trust, filters=filters, page=page, headline=headline, breakdowns=breakdowns,
+        template,
+        cycle=cycle,
+        trust=trust,
+        filters=filters,
+        page=page,
+        headline=headline,
+        breakdowns=breakdowns,
         dimensions=tracker.DIMENSIONS,
-        progress=tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope),
-        form=tracker_filter_form(request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None),
-        schedule=services.schedule_for(cycle), can_send=current_user.role is Role.LEAD and trust is None,
+        progress=progress,
+        chart=progress_chart(progress),
+        form=tracker_filter_form(
+            request.args, choices=tracker.choices_from_breakdowns(breakdowns), show_trust=trust is None
+        ),
+        schedule=services.schedule_for(cycle),
+        can_send=may(current_user, C.CHASE_NON_RESPONDERS) and trust is None,
         unfinished_trusts=len(services.unfinished_trust_responses(cycle)) if trust is None else 0,
-        link=link, **extra,
+        link=link,
+        **extra,
     )
 
 
 @bp.get("/cycles/<slug>/tracker")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_tracker(slug: str):
     """Show the cycle's live tracker: headline, breakdowns, progress and every establishment."""
     return _tracker_page(_cycle_or_404(slug), None)
 
 
 @bp.get("/trusts/<uid>/cycles/<slug>/tracker")
-@login_required
+@requires(C.USE_SERVICE)
 def show_trust_tracker(uid: str, slug: str):
     """Show the tracker limited to one trust's academies (for its trust leads, the lead and board viewers)."""
     trust = _trust_for_reader(uid)
@@ -78,7 +91,7 @@ def show_trust_tracker(uid: str, slug: str):
 
 
 @bp.get("/cycles/<slug>/tracker/by-<dimension>")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_breakdown(slug: str, dimension: str):
     """Show one breakdown (phase, type, district or trust) in full, each row linking to the filtered list."""
     if dimension not in tracker.DIMENSIONS:
@@ -92,8 +105,14 @@ def show_breakdown(slug: str, dimension: str):
         args = tracker.TrackerFilters().to_args(**changes)
         return f"{tracker_url}?{urlencode(args)}" if args else tracker_url
 
-    return render_template("chasing/breakdown.html", cycle=cycle, field=dimension, link=link,
-                           title=tracker.DIMENSIONS[dimension][0], groups=groups)
+    return render_template(
+        "chasing/breakdown.html",
+        cycle=cycle,
+        field=dimension,
+        link=link,
+        title=tracker.DIMENSIONS[dimension][0],
+        groups=groups,
+    )
 
 
 # --- reminders -------------------------------------------------------------------------------
@@ -106,24 +125,55 @@ def _selection(cycle):
     return [n for n in map(whole_number, request.form.getlist("establishment")) if n is not None]
 
 
+def _limits(force: bool) -> dict:
+    """How often anyone may be reminded, as the planners of both kinds of reminder take it."""
+    return {
+        "force": force,
+        "cool_off_days": current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+        "max_per_cycle": current_app.config.get("REMINDER_MAX_PER_CYCLE", 6),
+    }
+
+
 def _plan(cycle, force: bool):
-    return services.plan_reminders(cycle, _selection(cycle), force=force,
-                                   cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
-                                   max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
+    return services.plan_reminders(cycle, _selection(cycle), **_limits(force))
+
+
+def _preview(cycle, plan_for, page, *, nothing_chosen: str, back: str):
+    """Plan the chosen reminders and show their preview with a fresh batch, or go back when nothing was chosen.
+
+    Establishments and trusts are previewed alike; only how they are planned and shown differs.
+    """
+    force = request.form.get("force") == "1"
+    plan = plan_for(cycle, force)
+    if not plan.to_send and not plan.skipped:
+        flash(nothing_chosen, "info")
+        return redirect(back)
+    form = ReminderForm(formdata=None, batch=secrets.token_urlsafe(16), force="1" if force else "")
+    return page(cycle, plan, form, force)
+
+
+def _send(cycle, plan_for, page, **delivery):
+    """Plan the previewed reminders again now and queue them, or show the preview again if the form is not valid."""
+    form = ReminderForm()
+    force = form.force.data == "1"
+    plan = plan_for(cycle, force)
+    if not form.validate_on_submit() or not form.batch.data:
+        return page(cycle, plan, form, force), 400
+    job = _queue_and_deliver(cycle, plan, form, **delivery)
+    return redirect(url_for("jobs.show_job", job_id=job.id))
 
 
 @bp.post("/cycles/<slug>/reminders/preview")
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def preview_reminders(slug: str):
     """Show how many reminders will be sent and skipped (and why), with the wording to edit."""
-    cycle = _cycle_or_404(slug)
-    force = request.form.get("force") == "1"
-    plan = _plan(cycle, force)
-    if not plan.to_send and not plan.skipped:
-        flash("Choose at least one establishment to remind.", "info")
-        return redirect(url_for("chasing.show_tracker", slug=slug, **tracker.TrackerFilters.from_args(request.form).to_args()))
-    form = ReminderForm(formdata=None, batch=secrets.token_urlsafe(16), force="1" if force else "")
-    return _preview_page(cycle, plan, form, force)
+    return _preview(
+        _cycle_or_404(slug),
+        _plan,
+        _preview_page,
+        nothing_chosen="Choose at least one establishment to remind.",
+        back=url_for("chasing.show_tracker", slug=slug, **tracker.TrackerFilters.from_args(request.form).to_args()),
+    )
 
 
 #: names listed in each group of the preview before "and N more"
@@ -132,14 +182,23 @@ PREVIEW_NAMES = 50
 
 def _preview_page(cycle, plan, form, force: bool):
     """The preview: counts, the first names of each group, and the wording to edit."""
-    chosen = tracker.TrackerFilters.from_args(request.form) if request.form.get("all") == "1" else tracker.TrackerFilters()
+    chosen = (
+        tracker.TrackerFilters.from_args(request.form) if request.form.get("all") == "1" else tracker.TrackerFilters()
+    )
     # the establishments skipped for want of a contact are the unfinished ones of the selection without one
     no_contact = chosen.to_args(no_contact=True, status=chosen.status or "incomplete", page=1)
-    return render_template("chasing/preview.html", cycle=cycle, plan=plan, form=form, force=force,
-                           unfinished_trusts=len(services.unfinished_trust_responses(cycle)),
-                           selection=_selection_fields(), cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
-                           list_limit=PREVIEW_NAMES,
-                           no_contact_link=url_for("chasing.show_tracker", slug=cycle.slug, **no_contact) + "#establishments")
+    return render_template(
+        "chasing/preview.html",
+        cycle=cycle,
+        plan=plan,
+        form=form,
+        force=force,
+        unfinished_trusts=len(services.unfinished_trust_responses(cycle)),
+        selection=_selection_fields(),
+        cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+        list_limit=PREVIEW_NAMES,
+        no_contact_link=url_for("chasing.show_tracker", slug=cycle.slug, **no_contact) + "#establishments",
+    )
 
 
 def _selection_fields() -> list[tuple[str, str]]:
@@ -149,121 +208,148 @@ def _selection_fields() -> list[tuple[str, str]]:
 
 
 @bp.post("/cycles/<slug>/reminders/send")
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def send_reminders(slug: str):
-    """Send the previewed reminders: planned again now, queued and committed, then delivered with retries."""
-    cycle = _cycle_or_404(slug)
-    form = ReminderForm()
-    force = form.force.data == "1"
-    plan = _plan(cycle, force)
-    if not form.validate_on_submit() or not form.batch.data:
-        return _preview_page(cycle, plan, form, force), 400
-    _queue_and_deliver(cycle, plan, form, skipped_noun="establishment", failures_seen_on="the tracker")
-    return redirect(url_for("chasing.show_tracker", slug=slug))
+    """Send the previewed reminders: planned again now, queued and committed, then delivered by a job."""
+    return _send(
+        _cycle_or_404(slug),
+        _plan,
+        _preview_page,
+        skipped_noun="establishment",
+        failures_seen_on="the tracker",
+        back="tracker",
+    )
 
 
-def _queue_and_deliver(cycle, plan, form, *, skipped_noun: str, failures_seen_on: str) -> None:
-    """Queue the planned reminders, commit, deliver them with retries, commit, and say what happened."""
-    queued = services.queue_reminders(cycle, plan, batch=f"web:{form.batch.data}", actor=current_user,
-                                      base_url=current_app.config["BASE_URL"], wording=form.wording())
-    ids = [reminder.id for reminder in queued]
-    # Committed before sending: mail cannot be rolled back, so the log must exist before anything goes.
-    db.session.commit()
-    delivery = _deliver(ids)
-    db.session.commit()
-    message = f"{delivery.sent} reminder{'s' if delivery.sent != 1 else ''} sent."
-    if plan.skipped:
-        message += f" {len(plan.skipped)} {skipped_noun}{'s' if len(plan.skipped) != 1 else ''} skipped."
-    if delivery.failed:
-        message += f" {len(delivery.failed)} could not be sent after retrying: see {failures_seen_on}."
-    if not queued and plan.to_send:
-        message = "These reminders have already been sent."
-    flash(message, "success" if not delivery.failed else "info")
+def _queue_and_deliver(cycle, plan, form, *, skipped_noun: str, failures_seen_on: str, back: str):
+    """Queue the planned reminders and a job to deliver them, commit both, and start the job.
 
-
-def _deliver(ids: list[int]):
-    config = current_app.config
-    return services.deliver(services.reload_queued(ids), mail.MailSettings.from_config(config),
-                            attempts=config.get("REMINDER_ATTEMPTS", 3), backoff=config.get("REMINDER_BACKOFF_SECONDS", 2.0),
-                            actor=current_user)
+    A worker sends them when a queue is set up, otherwise they are sent now; either way the job's page
+    shows the progress and then what happened. A replayed form (same batch) finds the same job.
+    """
+    batch = f"web:{form.batch.data}"
+    key = f"reminders:{batch}"
+    job = jobs.job_for_key(key)
+    if job is not None:
+        return job
+    queued = services.queue_reminders(
+        cycle, plan, batch=batch, actor=current_user, base_url=current_app.config["BASE_URL"], wording=form.wording()
+    )
+    job = jobs.start_job(
+        JobKind.REMINDERS,
+        current_user,
+        cycle=cycle,
+        key=key,
+        message=f"Waiting to send {len(queued):,} reminder{'s' if len(queued) != 1 else ''}",
+        params={
+            "batch": batch,
+            "planned": bool(plan.to_send),
+            "skipped": len(plan.skipped),
+            "skipped_noun": skipped_noun,
+            "failures_seen_on": failures_seen_on,
+            "back": back,
+        },
+    )
+    runner.dispatch(job)
+    return job
 
 
 @bp.get("/cycles/<slug>/establishments/<urn>/reminders")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_chase_history(slug: str, urn: str):
     """Show every reminder sent about one establishment in this cycle."""
     cycle = _cycle_or_404(slug)
     establishment = db.session.scalar(select(Establishment).where(Establishment.urn == urn)) or abort(404)
-    return render_template("chasing/history.html", cycle=cycle, establishment=establishment,
-                           reminders=services.chase_history(cycle, establishment))
+    return render_template(
+        "chasing/history.html",
+        cycle=cycle,
+        establishment=establishment,
+        reminders=services.chase_history(cycle, establishment),
+    )
 
 
 # --- trusts' own responses --------------------------------------------------------------------
 
 
 @bp.get("/cycles/<slug>/tracker/trusts")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_trust_responses(slug: str):
     """List the trusts whose own response is not yet submitted, with their leads and chasing so far."""
     cycle = _cycle_or_404(slug)
-    return render_template("chasing/trust_responses.html", cycle=cycle,
-                           trusts=services.unfinished_trust_responses(cycle), can_send=is_lead(current_user))
+    return render_template(
+        "chasing/trust_responses.html",
+        cycle=cycle,
+        trusts=services.unfinished_trust_responses(cycle),
+        can_send=may(current_user, C.CHASE_NON_RESPONDERS),
+    )
 
 
 def _trust_plan(cycle, force: bool):
-    chosen = None if request.form.get("all") == "1" else [
-        n for n in map(whole_number, request.form.getlist("trust")) if n is not None]
-    return services.plan_trust_reminders(cycle, chosen, force=force,
-                                         cool_off_days=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
-                                         max_per_cycle=current_app.config.get("REMINDER_MAX_PER_CYCLE", 6))
+    chosen = (
+        None
+        if request.form.get("all") == "1"
+        else [n for n in map(whole_number, request.form.getlist("trust")) if n is not None]
+    )
+    return services.plan_trust_reminders(cycle, chosen, **_limits(force))
 
 
 def _trust_preview_page(cycle, plan, form, force: bool):
     selection = [(key, value) for key in ("all", "trust") for value in request.form.getlist(key)]
-    return render_template("chasing/trust_preview.html", cycle=cycle, plan=plan, form=form, force=force,
-                           selection=selection, cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3))
+    return render_template(
+        "chasing/trust_preview.html",
+        cycle=cycle,
+        plan=plan,
+        form=form,
+        force=force,
+        selection=selection,
+        cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
+    )
 
 
 @bp.post("/cycles/<slug>/trust-reminders/preview")
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def preview_trust_reminders(slug: str):
     """Show how many trust leads will be reminded of their trust's response and who is skipped, with the wording."""
-    cycle = _cycle_or_404(slug)
-    force = request.form.get("force") == "1"
-    plan = _trust_plan(cycle, force)
-    if not plan.to_send and not plan.skipped:
-        flash("Choose at least one trust to remind.", "info")
-        return redirect(url_for("chasing.show_trust_responses", slug=slug))
-    form = ReminderForm(formdata=None, batch=secrets.token_urlsafe(16), force="1" if force else "")
-    return _trust_preview_page(cycle, plan, form, force)
+    return _preview(
+        _cycle_or_404(slug),
+        _trust_plan,
+        _trust_preview_page,
+        nothing_chosen="Choose at least one trust to remind.",
+        back=url_for("chasing.show_trust_responses", slug=slug),
+    )
 
 
 @bp.post("/cycles/<slug>/trust-reminders/send")
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def send_trust_reminders(slug: str):
-    """Send the previewed trust reminders: planned again now, queued and committed, then delivered."""
-    cycle = _cycle_or_404(slug)
-    form = ReminderForm()
-    force = form.force.data == "1"
-    plan = _trust_plan(cycle, force)
-    if not form.validate_on_submit() or not form.batch.data:
-        return _trust_preview_page(cycle, plan, form, force), 400
-    _queue_and_deliver(cycle, plan, form, skipped_noun="trust", failures_seen_on="the chase history")
-    return redirect(url_for("chasing.show_trust_responses", slug=slug))
+    """Send the previewed trust reminders: planned again now, queued and committed, then delivered by a job."""
+    return _send(
+        _cycle_or_404(slug),
+        _trust_plan,
+        _trust_preview_page,
+        skipped_noun="trust",
+        failures_seen_on="the chase history",
+        back="trust_responses",
+    )
 
 
 @bp.get("/cycles/<slug>/trusts/<uid>/reminders")
-@readers_required
+@requires(C.READ_LA_FIGURES)
 def show_trust_chase_history(slug: str, uid: str):
     """Show every reminder sent about one trust's own response in this cycle."""
     cycle = _cycle_or_404(slug)
     trust = db.session.scalar(select(Trust).where(Trust.uid == uid)) or abort(404)
-    return render_template("chasing/history.html", cycle=cycle, establishment=None, trust=trust,
-                           reminders=services.trust_chase_history(cycle, trust))
+    return render_template(
+        "chasing/history.html",
+        cycle=cycle,
+        establishment=None,
+        trust=trust,
+        reminders=services.trust_chase_history(cycle, trust),
+    )
 
 
 @bp.get("/cycles/<slug>/non-responders.<fmt>")
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def export_non_responders(slug: str, fmt: str):
     """Download the establishments not yet complete, with their chase history, as CSV or xlsx."""
     if fmt not in ("csv", "xlsx"):
@@ -274,12 +360,15 @@ def export_non_responders(slug: str, fmt: str):
     if fmt == "csv":
         body, mimetype = export.to_csv(header, rows), "text/csv; charset=utf-8"
     else:
-        body, mimetype = export.to_xlsx(header, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = (
+            export.to_xlsx(header, rows),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/cycles/<slug>/reminders/schedule", methods=["GET", "POST"])
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def edit_schedule(slug: str):
     """Set the days before the due date on which `surveyapp reminders run-due` chases this cycle."""
     cycle = _cycle_or_404(slug)
@@ -290,16 +379,17 @@ def edit_schedule(slug: str):
         form.weekly.data = schedule.weekly_when_overdue if schedule else True
     if form.validate_on_submit():
         services.set_schedule(cycle, form.day_numbers, form.weekly.data, actor=current_user)
-        db.session.commit()
         flash("The reminder schedule has been saved.", "success")
         return redirect(url_for("chasing.show_tracker", slug=slug))
     return render_template("chasing/schedule.html", cycle=cycle, form=form)
 
 
 @bp.get("/outbox")
-@lead_required
+@requires(C.CHASE_NON_RESPONDERS)
 def list_outbox():
     """List the emails written to the outbox folder because no mail server is configured."""
-    return render_template("chasing/outbox.html", messages=services.outbox(current_app.config["MAIL_OUTBOX"]),
-                           smtp=bool(current_app.config.get("SMTP_HOST")))
-
+    return render_template(
+        "chasing/outbox.html",
+        messages=services.outbox(current_app.config["MAIL_OUTBOX"]),
+        smtp=bool(current_app.config.get("SMTP_HOST")),
+    )

@@ -1,4 +1,5 @@
 """`surveyapp establishments` and `surveyapp contacts` commands."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from surveyapp.csvfiles import ImportFailed
 from surveyapp.extensions import db
+from surveyapp.transaction import commit_now
 
 establishments = AppGroup("establishments", help="The register of schools and settings (GIAS).")
 contacts = AppGroup("contacts", help="DSLs, deputies and trust safeguarding leads.")
@@ -18,15 +20,18 @@ def _refuse(path: str, exc: ImportFailed) -> None:
     from surveyapp.cli import fail
 
     count = len(exc.problems)
-    fail(f"{path} was not imported ({count} problem{'s' if count != 1 else ''}); nothing was changed:\n"
-         + "\n".join(f"  {problem}" for problem in exc.problems))
+    fail(
+        f"{path} was not imported ({count} problem{'s' if count != 1 else ''}); nothing was changed:\n"
+        + "\n".join(f"  {problem}" for problem in exc.problems)
+    )
 
 
 def _commit_or_fail() -> None:
+    """The import's one commit, which a concurrent change of the register can refuse."""
     from surveyapp.cli import fail
 
     try:
-        db.session.commit()
+        commit_now()
     except IntegrityError:
         fail("The register changed while the file was being imported; nothing was changed. Run the import again.")
 
@@ -35,8 +40,10 @@ def _flag_formula_like(flags) -> None:
     """Name the values a spreadsheet would read as formulas (imported as given; exports show them as text)."""
     if not flags:
         return
-    click.echo(f"{len(flags)} value{'s' if len(flags) != 1 else ''} look like spreadsheet formulas; they are "
-               "imported as given and every export shows them as text:")
+    click.echo(
+        f"{len(flags)} value{'s' if len(flags) != 1 else ''} look like spreadsheet formulas; they are "
+        "imported as given and every export shows them as text:"
+    )
     for flag in flags[:20]:
         click.echo(f"  line {flag.line}, column {flag.column}: {flag.reason.split(' starts with')[0]}")
 
@@ -60,8 +67,10 @@ def import_establishments_command(path: str, dry_run: bool) -> None:
         for record in plan.new[:10]:
             click.echo(f"  new: {record.urn} {record.name}")
         for change in plan.updated[:10]:
-            click.echo(f"  updated: {change.record.urn} {change.record.name}: "
-                       + "; ".join(f"{c.label} {c.old!r} -> {c.new!r}" for c in change.changes))
+            click.echo(
+                f"  updated: {change.record.urn} {change.record.name}: "
+                + "; ".join(f"{c.label} {c.old!r} -> {c.new!r}" for c in change.changes)
+            )
         _echo_cycle_changes(in_cycles, "would")
         return
     apply_establishments(plan, actor=None, filename=Path(path).name)

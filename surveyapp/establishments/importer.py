@@ -2,30 +2,40 @@
 
 ``plan_*`` reads the file and compares it with the register without writing
 anything, so the same plan serves a dry run, the web preview and the import.
+The file is read a row at a time and only the rows that change something are
+kept, so a national extract is never held whole. A plan turns into compact
+bytes (``dump_plan``) and back, so the web import reads its file once, at the
+upload, and confirms the plan it showed; ``register_version`` and
+``contacts_version`` fingerprint what a plan was made against, so a plan the
+register has since moved away from is noticed and made again.
 ``apply_*`` writes the plan with bulk statements (a national GIAS extract is
 50,000 rows: existing rows are loaded once into dicts, never one SELECT per
 row) and only flushes: the caller commits once.
 """
+
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import re
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, insert, select, update
 
 from surveyapp import mail
 from surveyapp.activity.services import record
-from surveyapp.audits.questions import InvalidAnswer, parse_date
 from surveyapp.auth.invitations import send_invitation
 from surveyapp.auth.models import Role, User
-from surveyapp.csvfiles import Column, CsvTable, ImportFailed, ImportProblem, read_csv
+from surveyapp.csvfiles import Column, CsvRow, CsvTable, ImportFailed, ImportProblem, open_csv, read_csv
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust, TrustContact
 from surveyapp.extensions import db
-from surveyapp.timeutil import utcnow
+from surveyapp.timeutil import NotADate, parse_date, utcnow
 
 #: how many rows of each kind of change a preview lists
 SAMPLE_SIZE = 20
@@ -53,22 +63,34 @@ def _insert_many(model, rows: list[dict[str, Any]]) -> None:
 
 def _chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # --- establishments --------------------------------------------------------------------
 
 ESTABLISHMENT_COLUMNS = [
     Column("urn", "URN", required=True),
-    Column("name", "EstablishmentName", ("Name", "School name", "Establishment"), required=True, text=True, max_length=255),
-    Column("type_name", "TypeOfEstablishment (name)", ("TypeOfEstablishment", "Type", "Establishment type"), text=True, max_length=120),
+    Column(
+        "name", "EstablishmentName", ("Name", "School name", "Establishment"), required=True, text=True, max_length=255
+    ),
+    Column(
+        "type_name",
+        "TypeOfEstablishment (name)",
+        ("TypeOfEstablishment", "Type", "Establishment type"),
+        text=True,
+        max_length=120,
+    ),
     Column("phase", "PhaseOfEducation (name)", ("PhaseOfEducation", "Phase"), text=True, max_length=60),
     Column("status_name", "EstablishmentStatus (name)", ("EstablishmentStatus", "Status"), text=True, max_length=60),
     Column("la_code", "LA (code)", ("LA code", "Local authority code"), max_length=10),
-    Column("la_name", "LA (name)", ("LA", "LA name", "Local authority", "Local authority name"), text=True, max_length=120),
+    Column(
+        "la_name", "LA (name)", ("LA", "LA name", "Local authority", "Local authority name"), text=True, max_length=120
+    ),
     Column("trust_uid", "Trusts (code)", ("Trust UID", "Trust code", "Trusts UID", "Group UID"), max_length=20),
     Column("trust_name", "Trusts (name)", ("Trust name", "Trust"), text=True, max_length=255),
-    Column("district", "DistrictAdministrative (name)", ("DistrictAdministrative", "District"), text=True, max_length=120),
+    Column(
+        "district", "DistrictAdministrative (name)", ("DistrictAdministrative", "District"), text=True, max_length=120
+    ),
     Column("number_of_pupils", "NumberOfPupils", ("Pupils", "Number of pupils", "Number on roll")),
     Column("opened_on", "OpenDate", ("Opened", "Opened on", "Open date")),
     Column("closed_on", "CloseDate", ("Closed", "Closed on", "Close date")),
@@ -76,9 +98,18 @@ ESTABLISHMENT_COLUMNS = [
 
 #: the register fields each column sets, and how a preview names them
 FIELD_LABELS = {
-    "name": "Name", "type_name": "Type", "phase": "Phase", "status_name": "Status", "is_open": "Open",
-    "la_code": "LA code", "la_name": "LA", "district": "District", "number_of_pupils": "Pupils",
-    "opened_on": "Opened", "closed_on": "Closed", "trust_id": "Trust",
+    "name": "Name",
+    "type_name": "Type",
+    "phase": "Phase",
+    "status_name": "Status",
+    "is_open": "Open",
+    "la_code": "LA code",
+    "la_name": "LA",
+    "district": "District",
+    "number_of_pupils": "Pupils",
+    "opened_on": "Opened",
+    "closed_on": "Closed",
+    "trust_id": "Trust",
 }
 _TEXT_FIELDS = ("name", "type_name", "phase", "status_name", "la_code", "la_name", "district")
 
@@ -89,7 +120,7 @@ def is_open_status(status: str) -> bool:
     return status == "" or status.lower().startswith("open")
 
 
-@dataclass
+@dataclass(slots=True)
 class EstablishmentRecord:
     """One valid row of the file: the fields its columns give (absent columns are left out)."""
 
@@ -105,14 +136,14 @@ class EstablishmentRecord:
         return self.fields["name"]
 
 
-@dataclass
+@dataclass(slots=True)
 class FieldChange:
     label: str
     old: str
     new: str
 
 
-@dataclass
+@dataclass(slots=True)
 class EstablishmentChange:
     record: EstablishmentRecord
     establishment_id: int
@@ -124,7 +155,8 @@ class EstablishmentsPlan:
     """What importing a file would do, computed without writing."""
 
     encoding: str
-    records: list[EstablishmentRecord]
+    #: the file's establishments (its valid rows); only those that change something are kept
+    rows: int = 0
     new: list[EstablishmentRecord] = field(default_factory=list)
     updated: list[EstablishmentChange] = field(default_factory=list)
     unchanged: int = 0
@@ -141,9 +173,13 @@ class EstablishmentsPlan:
     @property
     def counts(self) -> dict[str, int]:
         return {
-            "rows": len(self.records), "new": len(self.new), "updated": len(self.updated),
-            "unchanged": self.unchanged, "closed": len(self.closed),
-            "new_trusts": len(self.new_trusts), "renamed_trusts": len(self.renamed_trusts),
+            "rows": self.rows,
+            "new": len(self.new),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "closed": len(self.closed),
+            "new_trusts": len(self.new_trusts),
+            "renamed_trusts": len(self.renamed_trusts),
         }
 
     @property
@@ -152,30 +188,36 @@ class EstablishmentsPlan:
 
     def summary(self) -> str:
         c = self.counts
-        return (f"{c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged, {c['closed']} closed; "
-                f"trusts: {c['new_trusts']} new, {c['renamed_trusts']} renamed")
+        return (
+            f"{c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged, {c['closed']} closed; "
+            f"trusts: {c['new_trusts']} new, {c['renamed_trusts']} renamed"
+        )
 
 
-def plan_establishments(data: bytes) -> EstablishmentsPlan:
+def plan_establishments(data: bytes | BinaryIO) -> EstablishmentsPlan:
     """Read a GIAS establishment extract (or a file of the same shape) and compare it with the register.
 
-    :param data: the file's bytes
+    The file is read a row at a time; a row that changes nothing is counted and let go.
+
+    :param data: the file's bytes, or a seekable binary file
     :raises ImportFailed: every problem with the file; nothing is planned
     """
-    table = read_csv(data, ESTABLISHMENT_COLUMNS)
-    records = _establishment_records(table)
-    trusts = {uid: (trust_id, name) for trust_id, uid, name in db.session.execute(select(Trust.id, Trust.uid, Trust.name))}
-    new_trusts, renamed = _plan_trusts(table, records, trusts)
-    table.raise_if_problems()
-
-    plan = EstablishmentsPlan(encoding=table.encoding, records=records, new_trusts=new_trusts, renamed_trusts=renamed,
-                              trust_ids_before={uid: trust_id for uid, (trust_id, _name) in trusts.items()},
-                              formula_like=table.formula_like)
-    trust_names = {uid: name for uid, (_id, name) in trusts.items()} | new_trusts
+    table = open_csv(_binary(data), ESTABLISHMENT_COLUMNS)
+    trusts = {
+        uid: (trust_id, name) for trust_id, uid, name in db.session.execute(select(Trust.id, Trust.uid, Trust.name))
+    }
+    plan = EstablishmentsPlan(
+        encoding=table.encoding, trust_ids_before={uid: trust_id for uid, (trust_id, _name) in trusts.items()}
+    )
+    trusts_in_file = _TrustsInFile(table, trusts)
     uid_of = {trust_id: uid for uid, (trust_id, _name) in trusts.items()}
     columns = [getattr(Establishment, name) for name in ("id", "urn", *FIELD_LABELS)]
     existing = {row.urn: row for row in db.session.execute(select(*columns))}
-    for record_ in records:
+    #: trust changes, named once the file has given every new trust's name: (change, old uid, new uid)
+    trust_changes: list[tuple[FieldChange, str, str]] = []
+    for record_ in _establishment_records(table):
+        plan.rows += 1
+        trusts_in_file.add(record_)
         current = existing.get(record_.urn)
         if current is None:
             plan.new.append(record_)
@@ -187,7 +229,8 @@ def plan_establishments(data: bytes) -> EstablishmentsPlan:
         if record_.trust_uid is not None:
             old_uid = uid_of.get(current.trust_id, "")
             if old_uid != record_.trust_uid:
-                changes.append(FieldChange("Trust", _trust_shown(old_uid, trust_names), _trust_shown(record_.trust_uid, trust_names)))
+                changes.append(change := FieldChange("Trust", "", ""))
+                trust_changes.append((change, old_uid, record_.trust_uid))
         if not changes:
             plan.unchanged += 1
             continue
@@ -195,11 +238,21 @@ def plan_establishments(data: bytes) -> EstablishmentsPlan:
         plan.updated.append(change)
         if current.is_open and record_.fields.get("is_open") is False:
             plan.closed.append(change)
+    plan.new_trusts, plan.renamed_trusts = trusts_in_file.planned()
+    table.raise_if_problems()
+    plan.formula_like = table.formula_like
+    trust_names = {uid: name for uid, (_id, name) in trusts.items()} | plan.new_trusts
+    for change, old_uid, new_uid in trust_changes:
+        change.old, change.new = _trust_shown(old_uid, trust_names), _trust_shown(new_uid, trust_names)
     return plan
 
 
-def _establishment_records(table: CsvTable) -> list[EstablishmentRecord]:
-    records: list[EstablishmentRecord] = []
+def _binary(data: bytes | BinaryIO) -> BinaryIO:
+    """A file to read: bytes are wrapped (``BytesIO`` shares them, it does not copy)."""
+    return io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+
+
+def _establishment_records(table: CsvTable) -> Iterator[EstablishmentRecord]:
     first_line: dict[str, int] = {}
     for row in table.rows:
         urn = clean_identifier(row.get("urn"))
@@ -208,7 +261,9 @@ def _establishment_records(table: CsvTable) -> list[EstablishmentRecord]:
         elif urn is None:
             table.problem(row.line, "urn", f'"{row.get("urn")}" {IDENTIFIER_RULE}')
         elif urn in first_line:
-            table.problem(row.line, "urn", f"URN {urn} is also on line {first_line[urn]}: each establishment must appear once")
+            table.problem(
+                row.line, "urn", f"URN {urn} is also on line {first_line[urn]}: each establishment must appear once"
+            )
             urn = None
         else:
             first_line[urn] = row.line
@@ -231,8 +286,7 @@ def _establishment_records(table: CsvTable) -> list[EstablishmentRecord]:
             if trust_uid and clean_identifier(trust_uid) is None:
                 table.problem(row.line, "trust_uid", f'"{trust_uid}" {IDENTIFIER_RULE}')
         if urn is not None and row.get("name"):
-            records.append(EstablishmentRecord(row.line, urn, fields, trust_uid, row.get("trust_name")))
-    return records
+            yield EstablishmentRecord(row.line, urn, fields, trust_uid, row.get("trust_name"))
 
 
 def _whole_number(table: CsvTable, line: int, text: str) -> int | None:
@@ -249,40 +303,57 @@ def _date(table: CsvTable, line: int, name: str, text: str) -> date | None:
         return None
     try:
         return parse_date(text)
-    except InvalidAnswer as exc:
+    except NotADate as exc:
         table.problem(line, name, f'"{text}" {exc} (dd-mm-yyyy, like 01-09-2012, or yyyy-mm-dd)')
         return None
 
 
-def _plan_trusts(table: CsvTable, records: list[EstablishmentRecord], trusts: dict[str, tuple[int, str]]):
-    """New trusts and renamed trusts; a name without a UID, or one UID given two names, is a problem."""
-    names: dict[str, tuple[str, int]] = {}
-    for record_ in records:
+class _TrustsInFile:
+    """The trusts a file names, gathered row by row: new trusts and renamed trusts. A name without a
+    UID, one UID given two names, or a new UID never given a name is a problem."""
+
+    def __init__(self, table: CsvTable, trusts: dict[str, tuple[int, str]]):
+        self.table, self.trusts = table, trusts
+        #: uid -> (name, the line that first gave it)
+        self.names: dict[str, tuple[str, int]] = {}
+        #: uid -> the lines of a trust not in the register, in the order they first appear
+        self.unknown: dict[str, list[int]] = {}
+
+    def add(self, record_: EstablishmentRecord) -> None:
+        table, names = self.table, self.names
         uid, name = record_.trust_uid or "", record_.trust_name
+        if uid and uid not in self.trusts:
+            self.unknown.setdefault(uid, []).append(record_.line)
         if not uid:
             if name and table.has("trust_uid"):
-                table.problem(record_.line, "trust_uid", f'is blank but the trust name is "{name}": give the trust’s UID too')
-            continue
+                table.problem(
+                    record_.line, "trust_uid", f'is blank but the trust name is "{name}": give the trust’s UID too'
+                )
+            return
         if not name:
-            continue
+            return
         if uid in names and names[uid][0] != name:
-            table.problem(record_.line, "trust_name", f'trust {uid} is called "{names[uid][0]}" on line {names[uid][1]}')
-            continue
+            table.problem(
+                record_.line, "trust_name", f'trust {uid} is called "{names[uid][0]}" on line {names[uid][1]}'
+            )
+            return
         names.setdefault(uid, (name, record_.line))
-    new_trusts: dict[str, str] = {}
-    renamed: dict[str, tuple[str, str]] = {}
-    for record_ in records:
-        uid = record_.trust_uid
-        if not uid or uid in trusts or uid in new_trusts:
-            continue
-        if uid not in names:
-            table.problem(record_.line, "trust_name", f"trust {uid} is new: give its name")
-            continue
-        new_trusts[uid] = names[uid][0]
-    for uid, (name, _line) in names.items():
-        if uid in trusts and trusts[uid][1] != name:
-            renamed[uid] = (trusts[uid][1], name)
-    return new_trusts, renamed
+
+    def planned(self) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+        """(new trusts: uid -> name, renamed trusts: uid -> (old name, new name)), once every row is added."""
+        new_trusts: dict[str, str] = {}
+        for uid, lines in self.unknown.items():
+            if uid in self.names:
+                new_trusts[uid] = self.names[uid][0]
+            else:
+                for line in lines:
+                    self.table.problem(line, "trust_name", f"trust {uid} is new: give its name")
+        renamed = {
+            uid: (self.trusts[uid][1], name)
+            for uid, (name, _line) in self.names.items()
+            if uid in self.trusts and self.trusts[uid][1] != name
+        }
+        return new_trusts, renamed
 
 
 def _shown(value: Any) -> str:
@@ -309,9 +380,13 @@ def apply_establishments(plan: EstablishmentsPlan, actor=None, filename: str = "
         _insert_many(Trust, [{"uid": uid, "name": name, "updated_at": now} for uid, name in plan.new_trusts.items()])
     if plan.renamed_trusts:
         ids = plan.trust_ids_before
-        db.session.execute(update(Trust), [{"id": ids[uid], "name": new, "updated_at": now}
-                                           for uid, (_old, new) in plan.renamed_trusts.items()])
-    trust_ids = dict(db.session.execute(select(Trust.uid, Trust.id)).all()) if plan.new_trusts else plan.trust_ids_before
+        db.session.execute(
+            update(Trust),
+            [{"id": ids[uid], "name": new, "updated_at": now} for uid, (_old, new) in plan.renamed_trusts.items()],
+        )
+    trust_ids = (
+        dict(db.session.execute(select(Trust.uid, Trust.id)).all()) if plan.new_trusts else plan.trust_ids_before
+    )
 
     def values(record_: EstablishmentRecord) -> dict[str, Any]:
         result = dict(record_.fields)
@@ -321,19 +396,108 @@ def apply_establishments(plan: EstablishmentsPlan, actor=None, filename: str = "
         return result
 
     if plan.new:
-        defaults = {"type_name": "", "phase": "", "status_name": "", "is_open": True, "la_code": "", "la_name": "",
-                    "district": "", "number_of_pupils": None, "opened_on": None, "closed_on": None, "trust_id": None}
+        defaults = {
+            "type_name": "",
+            "phase": "",
+            "status_name": "",
+            "is_open": True,
+            "la_code": "",
+            "la_name": "",
+            "district": "",
+            "number_of_pupils": None,
+            "opened_on": None,
+            "closed_on": None,
+            "trust_id": None,
+        }
         _insert_many(Establishment, [{**defaults, "urn": r.urn, **values(r)} for r in plan.new])
     if plan.updated:
-        db.session.execute(update(Establishment), [{"id": c.establishment_id, **values(c.record)} for c in plan.updated])
+        db.session.execute(
+            update(Establishment), [{"id": c.establishment_id, **values(c.record)} for c in plan.updated]
+        )
     # Bulk statements bypass the identity map: make loaded rows read the new values.
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (Establishment, Trust)):
             db.session.expire(instance)
     counts = plan.counts
-    record("establishments.imported", actor, file=filename, encoding=plan.encoding, **counts)
+    record("establishments.imported", actor.id if actor else None, file=filename, encoding=plan.encoding, **counts)
     db.session.flush()
     return counts
+
+
+def register_version() -> str:
+    """A fingerprint of what an establishments plan is made against: every establishment's fields and
+    every trust. Two equal fingerprints mean a plan made at one still holds at the other."""
+    return _fingerprint(
+        select(*[getattr(Establishment, name) for name in ("id", "urn", *FIELD_LABELS)]).order_by(Establishment.id),
+        select(Trust.id, Trust.uid, Trust.name).order_by(Trust.id),
+    )
+
+
+_DATE_FIELDS = ("opened_on", "closed_on")
+
+
+def _establishments_plan_json(plan: EstablishmentsPlan) -> dict:
+    # Every record of one file has the same fields (its columns): name them once, give values in that order.
+    sample = plan.new[:1] or [change.record for change in plan.updated[:1]]
+    names = list(sample[0].fields) if sample else []
+
+    def record_json(r: EstablishmentRecord) -> list:
+        values = [r.fields[name] for name in names]
+        values = [v.isoformat() if isinstance(v, date) else v for v in values]
+        return [r.line, r.urn, values, r.trust_uid, r.trust_name]
+
+    closed = {id(change) for change in plan.closed}
+    return {
+        "encoding": plan.encoding,
+        "rows": plan.rows,
+        "unchanged": plan.unchanged,
+        "fields": names,
+        "new": [record_json(r) for r in plan.new],
+        "updated": [
+            [*record_json(c.record), c.establishment_id, [[f.label, f.old, f.new] for f in c.changes], id(c) in closed]
+            for c in plan.updated
+        ],
+        "new_trusts": plan.new_trusts,
+        "renamed_trusts": plan.renamed_trusts,
+        "trust_ids_before": plan.trust_ids_before,
+        "formula_like": [[p.line, p.column, p.reason] for p in plan.formula_like],
+    }
+
+
+def _establishments_plan_from(data: dict) -> EstablishmentsPlan:
+    names = data["fields"]
+    dates = [name in _DATE_FIELDS for name in names]
+
+    def record_from(line, urn, values, trust_uid, trust_name) -> EstablishmentRecord:
+        fields = {
+            name: date.fromisoformat(value) if is_date and value is not None else value
+            for name, value, is_date in zip(names, values, dates, strict=True)
+        }
+        return EstablishmentRecord(line, urn, fields, trust_uid, trust_name)
+
+    plan = EstablishmentsPlan(
+        encoding=data["encoding"],
+        rows=data["rows"],
+        unchanged=data["unchanged"],
+        new=[record_from(*item) for item in data["new"]],
+        new_trusts=data["new_trusts"],
+        renamed_trusts={uid: (old, new) for uid, (old, new) in data["renamed_trusts"].items()},
+        trust_ids_before=data["trust_ids_before"],
+        formula_like=[ImportProblem(*item) for item in data["formula_like"]],
+    )
+    for *record_items, establishment_id, changes, closed in data["updated"]:
+        change = EstablishmentChange(
+            record_from(*record_items), establishment_id, [FieldChange(*item) for item in changes]
+        )
+        plan.updated.append(change)
+        if closed:
+            plan.closed.append(change)
+    return plan
+
+
+def load_establishments_plan(data: bytes) -> EstablishmentsPlan:
+    """The establishments plan ``dump_plan`` made."""
+    return _establishments_plan_from(_loaded(data))
 
 
 # --- contacts --------------------------------------------------------------------------
@@ -347,10 +511,14 @@ CONTACT_COLUMNS = [
 ]
 
 _ROLE_WORDS = {
-    "dsl": ContactRole.DSL.value, "designatedsafeguardinglead": ContactRole.DSL.value,
-    "deputydsl": ContactRole.DEPUTY_DSL.value, "deputy": ContactRole.DEPUTY_DSL.value,
-    "ddsl": ContactRole.DEPUTY_DSL.value, "deputydesignatedsafeguardinglead": ContactRole.DEPUTY_DSL.value,
-    "trustlead": "trust_lead", "trustsafeguardinglead": "trust_lead",
+    "dsl": ContactRole.DSL.value,
+    "designatedsafeguardinglead": ContactRole.DSL.value,
+    "deputydsl": ContactRole.DEPUTY_DSL.value,
+    "deputy": ContactRole.DEPUTY_DSL.value,
+    "ddsl": ContactRole.DEPUTY_DSL.value,
+    "deputydesignatedsafeguardinglead": ContactRole.DEPUTY_DSL.value,
+    "trustlead": "trust_lead",
+    "trustsafeguardinglead": "trust_lead",
 }
 
 
@@ -389,8 +557,12 @@ class ContactsPlan:
     @property
     def counts(self) -> dict[str, int]:
         return {
-            "rows": len(self.records), "new_users": len(self.new_users), "updated_users": len(self.updated_users),
-            "new_links": len(self.new_links), "changed_links": len(self.changed_links), "unchanged": self.unchanged,
+            "rows": len(self.records),
+            "new_users": len(self.new_users),
+            "updated_users": len(self.updated_users),
+            "new_links": len(self.new_links),
+            "changed_links": len(self.changed_links),
+            "unchanged": self.unchanged,
             "removed_links": len(self.removed_links),
         }
 
@@ -401,8 +573,10 @@ class ContactsPlan:
     def summary(self) -> str:
         c = self.counts
         removed = f"{c['removed_links']} links removed; " if self.sync else ""
-        return (f"{removed}{c['new_users']} people added, {c['updated_users']} updated; {c['new_links']} links added, "
-                f"{c['changed_links']} roles changed, {c['unchanged']} rows unchanged")
+        return (
+            f"{removed}{c['new_users']} people added, {c['updated_users']} updated; {c['new_links']} links added, "
+            f"{c['changed_links']} roles changed, {c['unchanged']} rows unchanged"
+        )
 
 
 @dataclass
@@ -443,12 +617,19 @@ def plan_contacts(data: bytes, sync: bool = False) -> ContactsPlan:
     trust_links: set[tuple[int, int]] = set()
     for chunk in _chunks(existing_ids):
         for link_id, user_id, establishment_id, role in db.session.execute(
-            select(EstablishmentContact.id, EstablishmentContact.user_id, EstablishmentContact.establishment_id,
-                   EstablishmentContact.role).where(EstablishmentContact.user_id.in_(chunk))
+            select(
+                EstablishmentContact.id,
+                EstablishmentContact.user_id,
+                EstablishmentContact.establishment_id,
+                EstablishmentContact.role,
+            ).where(EstablishmentContact.user_id.in_(chunk))
         ):
             school_links[(user_id, establishment_id)] = (link_id, role)
-        trust_links.update(db.session.execute(
-            select(TrustContact.user_id, TrustContact.trust_id).where(TrustContact.user_id.in_(chunk))).all())
+        trust_links.update(
+            db.session.execute(
+                select(TrustContact.user_id, TrustContact.trust_id).where(TrustContact.user_id.in_(chunk))
+            ).all()
+        )
 
     leads_trust = {r.email for r in records if r.trust_id is not None}
     names = {}
@@ -514,7 +695,8 @@ def _links_not_in(records: list[ContactRecord]) -> list[RemovedLink]:
             removed.append(RemovedLink(link_id, email, name, f"URN {urn} {where}", trust=False))
     for link_id, email, name, trust_id, uid, where in db.session.execute(
         select(TrustContact.id, User.email, User.name, Trust.id, Trust.uid, Trust.name)
-        .join(User, User.id == TrustContact.user_id).join(Trust, Trust.id == TrustContact.trust_id)
+        .join(User, User.id == TrustContact.user_id)
+        .join(Trust, Trust.id == TrustContact.trust_id)
         .order_by(Trust.uid, User.email)
     ):
         if (email, None, trust_id) not in in_file:
@@ -523,36 +705,73 @@ def _links_not_in(records: list[ContactRecord]) -> list[RemovedLink]:
 
 
 def _no_where_column() -> ImportProblem:
-    return ImportProblem(1, None, 'the file has no "URN" column (for DSLs and deputies) or "Trust UID" column '
-                                  "(for trust safeguarding leads): the header row must name one of them")
+    return ImportProblem(
+        1,
+        None,
+        'the file has no "URN" column (for DSLs and deputies) or "Trust UID" column '
+        "(for trust safeguarding leads): the header row must name one of them",
+    )
 
 
-def _contact_records(table: CsvTable, establishment_ids: dict[str, int], trust_ids: dict[str, int]) -> list[ContactRecord]:
+def whose_row(
+    table: CsvTable,
+    row: CsvRow,
+    establishment_ids: dict[str, int],
+    trust_ids: dict[str, int],
+    *,
+    both: str,
+    blank: str,
+) -> tuple[int | None, int | None] | None:
+    """The establishment or the trust a row is about, found in the register by its URN or its Trust UID.
+
+    None, with the problem noted on the row, when it gives both, neither (``both`` and ``blank`` say so in the
+    words of the import) or one the register does not hold. The contacts import and the returns import share it.
+    """
+    line, urn, uid = row.line, row.get("urn"), row.get("trust_uid")
+    if urn and uid:
+        table.problem(line, "trust_uid", both)
+        return None
+    if urn:
+        establishment_id = establishment_ids.get(urn)
+        if establishment_id is None:
+            table.problem(
+                line, "urn", f"URN {urn} is not in the register: import the establishments first, or correct the URN"
+            )
+            return None
+        return establishment_id, None
+    if uid:
+        trust_id = trust_ids.get(uid)
+        if trust_id is None:
+            table.problem(
+                line,
+                "trust_uid",
+                f"trust {uid} is not in the register: import the establishments first, or correct the UID",
+            )
+            return None
+        return None, trust_id
+    table.problem(line, "urn" if table.has("urn") else "trust_uid", blank)
+    return None
+
+
+def _contact_records(
+    table: CsvTable, establishment_ids: dict[str, int], trust_ids: dict[str, int]
+) -> list[ContactRecord]:
     records = []
     school_roles: dict[tuple[str, int], tuple[ContactRole, int]] = {}
     names: dict[str, tuple[str, int]] = {}
     for row in table.rows:
         line = row.line
         urn, uid = row.get("urn"), row.get("trust_uid")
-        establishment_id = trust_id = None
-        ok = True
-        if urn and uid:
-            table.problem(line, "trust_uid", "give a URN (for a DSL or deputy) or a Trust UID (for a trust lead), not both")
-            ok = False
-        elif urn:
-            establishment_id = establishment_ids.get(urn)
-            if establishment_id is None:
-                table.problem(line, "urn", f"URN {urn} is not in the register: import the establishments first, or correct the URN")
-                ok = False
-        elif uid:
-            trust_id = trust_ids.get(uid)
-            if trust_id is None:
-                table.problem(line, "trust_uid", f"trust {uid} is not in the register: import the establishments first, or correct the UID")
-                ok = False
-        else:
-            table.problem(line, "urn" if table.has("urn") else "trust_uid",
-                          "is blank: give the establishment’s URN (or a Trust UID for a trust safeguarding lead)")
-            ok = False
+        found = whose_row(
+            table,
+            row,
+            establishment_ids,
+            trust_ids,
+            both="give a URN (for a DSL or deputy) or a Trust UID (for a trust lead), not both",
+            blank="is blank: give the establishment’s URN (or a Trust UID for a trust safeguarding lead)",
+        )
+        ok = found is not None
+        establishment_id, trust_id = found or (None, None)
 
         email = _email(table, line, row.get("email"))
         ok = ok and email is not None
@@ -576,19 +795,34 @@ def _contact_records(table: CsvTable, establishment_ids: dict[str, int], trust_i
         name = row.get("name")
         if ok and name:
             if email in names and names[email][0] != name:
-                table.problem(line, "name", f'{email} is named "{names[email][0]}" on line {names[email][1]}: use one name')
+                table.problem(
+                    line, "name", f'{email} is named "{names[email][0]}" on line {names[email][1]}: use one name'
+                )
                 ok = False
             names.setdefault(email, (name, line))
         if ok and establishment_id is not None:
             earlier = school_roles.get((email, establishment_id))
             if earlier is not None and earlier[0] != role:
-                table.problem(line, "role", f"{email} is listed for URN {urn} as {role.value} here and as "
-                                            f"{earlier[0].value} on line {earlier[1]}: give one role")
+                table.problem(
+                    line,
+                    "role",
+                    f"{email} is listed for URN {urn} as {role.value} here and as "
+                    f"{earlier[0].value} on line {earlier[1]}: give one role",
+                )
                 ok = False
             school_roles.setdefault((email, establishment_id), (role, line))
         if ok:
-            records.append(ContactRecord(line, email, name, establishment_id, trust_id, role,
-                                         f"URN {urn}" if establishment_id is not None else f"trust {uid}"))
+            records.append(
+                ContactRecord(
+                    line,
+                    email,
+                    name,
+                    establishment_id,
+                    trust_id,
+                    role,
+                    f"URN {urn}" if establishment_id is not None else f"trust {uid}",
+                )
+            )
     return records
 
 
@@ -619,30 +853,136 @@ def apply_contacts(plan: ContactsPlan, actor=None, filename: str = "") -> Contac
     db.session.flush()
     user_ids.update({user.email: user.id for user in new_users})
     if plan.updated_users:
-        db.session.execute(update(User), [{"id": user_ids[email], **change} for email, change in plan.updated_users.items()])
-    school_rows = [{"user_id": user_ids[r.email], "establishment_id": r.establishment_id, "role": r.role}
-                   for r in plan.new_links if r.establishment_id is not None]
-    trust_rows = [{"user_id": user_ids[r.email], "trust_id": r.trust_id} for r in plan.new_links if r.trust_id is not None]
+        db.session.execute(
+            update(User), [{"id": user_ids[email], **change} for email, change in plan.updated_users.items()]
+        )
+    school_rows = [
+        {"user_id": user_ids[r.email], "establishment_id": r.establishment_id, "role": r.role}
+        for r in plan.new_links
+        if r.establishment_id is not None
+    ]
+    trust_rows = [
+        {"user_id": user_ids[r.email], "trust_id": r.trust_id} for r in plan.new_links if r.trust_id is not None
+    ]
     _insert_many(EstablishmentContact, school_rows)
     _insert_many(TrustContact, trust_rows)
     if plan.changed_links:
-        db.session.execute(update(EstablishmentContact), [{"id": link_id, "role": r.role} for r, link_id, _old in plan.changed_links])
+        db.session.execute(
+            update(EstablishmentContact), [{"id": link_id, "role": r.role} for r, link_id, _old in plan.changed_links]
+        )
     for removed in plan.removed_links:
         model = TrustContact if removed.trust else EstablishmentContact
         db.session.execute(delete(model).where(model.id == removed.link_id))
-        record("contact.removed", actor, email=removed.email, where=removed.where, via="contacts import --sync")
+        record(
+            "contact.removed",
+            actor.id if actor else None,
+            email=removed.email,
+            where=removed.where,
+            via="contacts import --sync",
+        )
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (User, EstablishmentContact, TrustContact)):
             db.session.expire(instance)
     counts = plan.counts
-    record("contacts.imported", actor, file=filename, **counts)
+    record("contacts.imported", actor.id if actor else None, file=filename, **counts)
     db.session.flush()
     invite_ids = [user_ids[email] for email in sorted(plan.without_password)]
     to_invite = []
     for chunk in _chunks(invite_ids):
-        to_invite.extend(db.session.scalars(
-            select(User).where(User.id.in_(chunk), User.password_hash.is_(None), User.is_enabled.is_(True))))
+        to_invite.extend(
+            db.session.scalars(
+                select(User).where(User.id.in_(chunk), User.password_hash.is_(None), User.is_enabled.is_(True))
+            )
+        )
     return ContactsResult(counts, sorted(to_invite, key=lambda u: u.email))
+
+
+def contacts_version() -> str:
+    """A fingerprint of what a contacts plan is made against: the establishments and trusts it names,
+    the accounts (their names, roles and whether they have a password) and every link."""
+    return _fingerprint(
+        select(Establishment.id, Establishment.urn, Establishment.name).order_by(Establishment.id),
+        select(Trust.id, Trust.uid, Trust.name).order_by(Trust.id),
+        select(User.id, User.email, User.name, User.role, User.password_hash.is_(None)).order_by(User.id),
+        select(
+            EstablishmentContact.id,
+            EstablishmentContact.user_id,
+            EstablishmentContact.establishment_id,
+            EstablishmentContact.role,
+        ).order_by(EstablishmentContact.id),
+        select(TrustContact.id, TrustContact.user_id, TrustContact.trust_id).order_by(TrustContact.id),
+    )
+
+
+def _contacts_plan_json(plan: ContactsPlan) -> dict:
+    index = {id(r): n for n, r in enumerate(plan.records)}
+    return {
+        "records": [
+            [r.line, r.email, r.name, r.establishment_id, r.trust_id, r.role.value if r.role else None, r.where]
+            for r in plan.records
+        ],
+        "new_users": {email: [name, role.value] for email, (name, role) in plan.new_users.items()},
+        "updated_users": {
+            email: {key: value.value if key == "role" else value for key, value in change.items()}
+            for email, change in plan.updated_users.items()
+        },
+        "new_links": [index[id(r)] for r in plan.new_links],
+        "changed_links": [[index[id(r)], link_id, old.value] for r, link_id, old in plan.changed_links],
+        "unchanged": plan.unchanged,
+        "without_password": sorted(plan.without_password),
+        "user_ids": plan.user_ids,
+        "formula_like": [[p.line, p.column, p.reason] for p in plan.formula_like],
+        "removed_links": [[r.link_id, r.email, r.name, r.where, r.trust] for r in plan.removed_links],
+        "sync": plan.sync,
+    }
+
+
+def load_contacts_plan(data: bytes) -> ContactsPlan:
+    """The contacts plan ``dump_plan`` made."""
+    data_ = _loaded(data)
+    records = [
+        ContactRecord(line, email, name, establishment_id, trust_id, ContactRole(role) if role else None, where)
+        for line, email, name, establishment_id, trust_id, role, where in data_["records"]
+    ]
+    return ContactsPlan(
+        records=records,
+        new_users={email: (name, Role(role)) for email, (name, role) in data_["new_users"].items()},
+        updated_users={
+            email: {key: Role(value) if key == "role" else value for key, value in change.items()}
+            for email, change in data_["updated_users"].items()
+        },
+        new_links=[records[n] for n in data_["new_links"]],
+        changed_links=[(records[n], link_id, ContactRole(old)) for n, link_id, old in data_["changed_links"]],
+        unchanged=data_["unchanged"],
+        without_password=set(data_["without_password"]),
+        user_ids=data_["user_ids"],
+        formula_like=[ImportProblem(*item) for item in data_["formula_like"]],
+        removed_links=[RemovedLink(*item) for item in data_["removed_links"]],
+        sync=data_["sync"],
+    )
+
+
+# --- keeping a plan ---------------------------------------------------------------------
+
+
+def dump_plan(plan: EstablishmentsPlan | ContactsPlan) -> bytes:
+    """A plan as compact bytes (compressed JSON) to keep beside its upload; ``load_*_plan`` reads it back."""
+    data = _establishments_plan_json(plan) if isinstance(plan, EstablishmentsPlan) else _contacts_plan_json(plan)
+    return zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+
+
+def _loaded(data: bytes) -> dict:
+    return json.loads(zlib.decompress(data))
+
+
+def _fingerprint(*statements) -> str:
+    """SHA-256 of the rows the statements select, read in batches (never the whole register at once)."""
+    digest = hashlib.sha256()
+    for statement in statements:
+        for row in db.session.execute(statement.execution_options(yield_per=2000)):
+            digest.update(repr(tuple(row)).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 @dataclass
@@ -668,7 +1008,7 @@ def send_invitations(users: list[User], *, invited_by: str, commit: Callable[[],
             db.session.rollback()
             report.failed.append((email, str(exc)))
             continue
-        record("user.invited", actor, email=email, via="contacts import")
+        record("user.invited", actor.id if actor else None, email=email, via="contacts import")
         commit()
         report.sent.append(email)
     return report

@@ -1,4 +1,5 @@
 """The register: establishments (schools and settings), trusts, and who their contacts are."""
+
 from __future__ import annotations
 
 import enum
@@ -7,11 +8,11 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveyapp.extensions import db, str_enum
+from surveyapp.extensions import Model, db, str_enum
 from surveyapp.timeutil import utcnow
 
 
-class Trust(db.Model):
+class Trust(Model):
     """A multi-academy trust (or federation), keyed by its GIAS group UID."""
 
     __tablename__ = "trusts"
@@ -29,7 +30,7 @@ class Trust(db.Model):
         return f"<Trust {self.uid} {self.name}>"
 
 
-class Establishment(db.Model):
+class Establishment(Model):
     """A school or setting, keyed by URN (settings outside GIAS are given one locally)."""
 
     __tablename__ = "establishments"
@@ -55,7 +56,9 @@ class Establishment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     trust: Mapped[Trust | None] = relationship(back_populates="academies")
-    contacts: Mapped[list[EstablishmentContact]] = relationship(back_populates="establishment", cascade="all, delete-orphan")
+    contacts: Mapped[list[EstablishmentContact]] = relationship(
+        back_populates="establishment", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<Establishment {self.urn} {self.name}>"
@@ -70,7 +73,7 @@ class ContactRole(enum.StrEnum):
         return "Designated safeguarding lead" if self is ContactRole.DSL else "Deputy designated safeguarding lead"
 
 
-class EstablishmentContact(db.Model):
+class EstablishmentContact(Model):
     """A user's safeguarding role at an establishment: what lets a DSL see it."""
 
     __tablename__ = "establishment_contacts"
@@ -85,7 +88,7 @@ class EstablishmentContact(db.Model):
     user = relationship("User", back_populates="establishment_links")
 
 
-class TrustContact(db.Model):
+class TrustContact(Model):
     """A trust safeguarding lead: sees the trust and all of its academies."""
 
     __tablename__ = "trust_contacts"
@@ -99,7 +102,7 @@ class TrustContact(db.Model):
     user = relationship("User", back_populates="trust_links")
 
 
-class KeptUpload(db.Model):
+class KeptUpload(Model):
     """An import file kept between its preview and its confirmation, in the database so that any
     app host can confirm what another one previewed."""
 
@@ -112,5 +115,13 @@ class KeptUpload(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
-    data: Mapped[bytes] = mapped_column(db.LargeBinary)
+    #: the file as uploaded; read again only when the register has changed since its plan was made
+    data: Mapped[bytes] = mapped_column(db.LargeBinary, deferred=True)
     uploaded_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
+    #: what importing the file would do, made when it was uploaded (compressed JSON, see importer.dump_plan):
+    #: the preview shows it and the confirmation applies it, without reading the file again
+    plan: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    #: the options the plan was made with (JSON, e.g. {"sync": true} for contacts)
+    plan_options: Mapped[str] = mapped_column(String(200), default="")
+    #: a fingerprint of the register the plan was made against: if it differs now, the plan is stale
+    register_version: Mapped[str] = mapped_column(String(64), default="")

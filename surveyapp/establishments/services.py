@@ -1,5 +1,6 @@
 """The register: searching establishments, reading one establishment or trust, and holding an
 uploaded import file between its preview and its confirmation. Plain functions; nothing commits."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact
@@ -35,7 +36,9 @@ class RegisterPage:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def search_register(query: str = "", phase: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE) -> RegisterPage:
+def search_register(
+    query: str = "", phase: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> RegisterPage:
     """One page of the register, by name.
 
     :param query: part of a name, or a URN (matched exactly)
@@ -45,12 +48,14 @@ def search_register(query: str = "", phase: str = "", status: str = "", page: in
     conditions = []
     query = query.strip()
     if query:
-        conditions.append(or_(func.lower(Establishment.name).contains(query.lower(), autoescape=True), Establishment.urn == query))
+        conditions.append(
+            or_(func.lower(Establishment.name).contains(query.lower(), autoescape=True), Establishment.urn == query)
+        )
     if phase:
         conditions.append(Establishment.phase == phase)
     if status in ("open", "closed"):
         conditions.append(Establishment.is_open.is_(status == "open"))
-    total = db.session.scalar(select(func.count(Establishment.id)).where(*conditions))
+    total = db.session.scalar(select(func.count(Establishment.id)).where(*conditions)) or 0
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     contacts = (
         select(func.count(EstablishmentContact.id))
@@ -71,7 +76,11 @@ def search_register(query: str = "", phase: str = "", status: str = "", page: in
 
 
 def phases_in_register() -> list[str]:
-    return list(db.session.scalars(select(Establishment.phase).where(Establishment.phase != "").distinct().order_by(Establishment.phase)))
+    return list(
+        db.session.scalars(
+            select(Establishment.phase).where(Establishment.phase != "").distinct().order_by(Establishment.phase)
+        )
+    )
 
 
 def establishment_by_urn(urn: str) -> Establishment | None:
@@ -79,7 +88,9 @@ def establishment_by_urn(urn: str) -> Establishment | None:
     return db.session.scalar(
         select(Establishment)
         .where(Establishment.urn == urn)
-        .options(joinedload(Establishment.trust), selectinload(Establishment.contacts).joinedload(EstablishmentContact.user))
+        .options(
+            joinedload(Establishment.trust), selectinload(Establishment.contacts).joinedload(EstablishmentContact.user)
+        )
     )
 
 
@@ -121,39 +132,96 @@ class PendingUpload:
     kind: str
     filename: str
     owner_id: int
-    data: bytes
+    #: what importing the file would do (``importer.dump_plan``), None if none was kept
+    plan: bytes | None
+    #: the options the plan was made with, and the fingerprint of the register it was made against
+    plan_options: str
+    register_version: str
 
 
-def store_upload(*, kind: str, owner_id: int, filename: str, data: bytes) -> str:
-    """Keep an uploaded file until it is confirmed (flush only); return the random token that names it.
+def store_upload(
+    *,
+    kind: str,
+    owner_id: int,
+    filename: str,
+    data: bytes,
+    plan: bytes | None = None,
+    plan_options: str = "",
+    register_version: str = "",
+) -> str:
+    """Keep an uploaded file and its plan until it is confirmed (flush only); return the random token that names it.
 
-    The file is kept in the database, not on the host that received it: behind a load balancer
-    the confirmation may reach another host.
+    The file and its plan are kept in the database, not on the host that received them: behind a load
+    balancer the preview and the confirmation may reach other hosts.
 
     :param kind: what the file is for, e.g. "establishments"; checked again on confirmation
     :param owner_id: the uploading user: only they may confirm it
+    :param plan: what importing it would do, so the confirmation need not read the file again
+    :param plan_options: the options the plan was made with
+    :param register_version: a fingerprint of the register the plan was made against
     """
     purge_old_uploads()
     token = secrets.token_urlsafe(32)
-    db.session.add(KeptUpload(token_hash=_hash(token), kind=kind, owner_id=owner_id, filename=filename[:255],
-                              data=data, uploaded_at=utcnow()))
-    db.session.flush()
+    # A Core insert: the ORM would keep the file's bytes in the session until the request ends.
+    db.session.execute(
+        insert(KeptUpload).values(
+            token_hash=_hash(token),
+            kind=kind,
+            owner_id=owner_id,
+            filename=filename[:255],
+            data=data,
+            uploaded_at=utcnow(),
+            plan=plan,
+            plan_options=plan_options,
+            register_version=register_version,
+        )
+    )
     return token
 
 
 def load_upload(token: str, *, kind: str, owner_id: int) -> PendingUpload:
-    """The upload with this token, if this user made it for this kind of import.
+    """The upload with this token (its plan, not its file), if this user made it for this kind of import.
 
     :raises UploadNotFound: otherwise (the reason is not told apart, so tokens reveal nothing)
     """
     if not _TOKEN.match(token or ""):
         raise UploadNotFound(token)
-    kept = db.session.scalar(select(KeptUpload).where(
-        KeptUpload.token_hash == _hash(token),
-        KeptUpload.uploaded_at >= utcnow() - timedelta(seconds=UPLOAD_MAX_AGE_SECONDS)))
+    kept = db.session.execute(
+        select(
+            KeptUpload.kind,
+            KeptUpload.owner_id,
+            KeptUpload.filename,
+            KeptUpload.plan,
+            KeptUpload.plan_options,
+            KeptUpload.register_version,
+        ).where(
+            KeptUpload.token_hash == _hash(token),
+            KeptUpload.uploaded_at >= utcnow() - timedelta(seconds=UPLOAD_MAX_AGE_SECONDS),
+        )
+    ).first()
     if kept is None or kept.kind != kind or kept.owner_id != owner_id:
         raise UploadNotFound(token)
-    return PendingUpload(token, kind, kept.filename, owner_id, kept.data)
+    return PendingUpload(
+        token, kind, kept.filename, owner_id, kept.plan, kept.plan_options or "", kept.register_version or ""
+    )
+
+
+def upload_data(upload: PendingUpload) -> bytes:
+    """The file of a loaded upload, to check it again."""
+    data = db.session.scalar(select(KeptUpload.data).where(KeptUpload.token_hash == _hash(upload.token)))
+    if data is None:
+        raise UploadNotFound(upload.token)
+    return data
+
+
+def keep_plan(upload: PendingUpload, plan: bytes, *, plan_options: str, register_version: str) -> None:
+    """Replace an upload's plan with one made again (flush only)."""
+    db.session.execute(
+        update(KeptUpload)
+        .where(KeptUpload.token_hash == _hash(upload.token))
+        .values(plan=plan, plan_options=plan_options, register_version=register_version)
+    )
+    upload.plan, upload.plan_options, upload.register_version = plan, plan_options, register_version
 
 
 def discard_upload(token: str) -> None:
@@ -181,17 +249,43 @@ def remove_contact(user_id: int, actor, *, establishment: Establishment | None =
     from surveyapp.auth.models import User
     from surveyapp.establishments.models import EstablishmentContact, TrustContact
 
+    link: EstablishmentContact | TrustContact | None
     if establishment is not None:
-        link = db.session.scalar(select(EstablishmentContact).where(
-            EstablishmentContact.establishment_id == establishment.id, EstablishmentContact.user_id == user_id))
+        link = db.session.scalar(
+            select(EstablishmentContact).where(
+                EstablishmentContact.establishment_id == establishment.id, EstablishmentContact.user_id == user_id
+            )
+        )
+    elif trust is not None:
+        link = db.session.scalar(
+            select(TrustContact).where(TrustContact.trust_id == trust.id, TrustContact.user_id == user_id)
+        )
     else:
-        link = db.session.scalar(select(TrustContact).where(
-            TrustContact.trust_id == trust.id, TrustContact.user_id == user_id))
-    if link is None:
-        return None
+        raise ValueError("remove_contact needs an establishment or a trust")
     user = db.session.get(User, user_id)
+    if link is None or user is None:
+        return None
     db.session.delete(link)
-    record("contact.removed", actor, establishment=establishment, trust=trust, email=user.email,
-           role=getattr(link, "role", None) and link.role.value)
+    role = link.role.value if isinstance(link, EstablishmentContact) else None
+    record(
+        "contact.removed",
+        actor.id if actor else None,
+        establishment_id=establishment.id if establishment else None,
+        trust_id=trust.id if trust else None,
+        email=user.email,
+        role=role,
+    )
     db.session.flush()
     return user
+
+
+def establishment_ids_of(user_id: int) -> set[int]:
+    """The establishments a user is a DSL or deputy of."""
+    return set(
+        db.session.scalars(select(EstablishmentContact.establishment_id).where(EstablishmentContact.user_id == user_id))
+    )
+
+
+def trust_ids_led_by(user_id: int) -> set[int]:
+    """The trusts a user is a safeguarding lead of."""
+    return set(db.session.scalars(select(TrustContact.trust_id).where(TrustContact.user_id == user_id)))

@@ -1,4 +1,5 @@
 """What the establishments area tells the rest of the app, without importing it."""
+
 from __future__ import annotations
 
 from blinker import Namespace

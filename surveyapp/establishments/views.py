@@ -1,32 +1,35 @@
 """The lead's register of establishments and trusts, and the web imports.
 
-An import is three steps: upload (the file is checked; if it is good it is kept
-under a random token in the instance folder), preview (what would change) and
-confirm (the file is checked again against the register as it is now, applied,
-committed, and deleted). Only the user who uploaded a file may preview or
+An import is three steps: upload (the file is read and checked once; if it is
+good, it and its plan, what importing it would do, are kept in the database
+under a random token, with a fingerprint of the register the plan was made
+against), preview (the kept plan is shown) and confirm (the kept plan is
+applied, committed, and deleted, without reading the file again). If the
+register has changed since the plan was made, the kept file is checked again
+against the register as it is now: the preview shows the new plan, and a
+confirmation shows it too, to be confirmed again, rather than applying changes
+the lead has not seen. Only the user who uploaded a file may preview or
 confirm it.
 """
+
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from surveyapp.auth.permissions import lead_required
 from surveyapp.csvfiles import ImportFailed
 from surveyapp.establishments import importer, services
+from surveyapp.establishments.forms import ConfirmContactsForm, ConfirmImportForm, RegisterFilterForm, UploadCsvForm
 from surveyapp.establishments.signals import consequences_of_register_import, preview_register_import
-from surveyapp.extensions import db
-from surveyapp.forms.establishments import ConfirmContactsForm, ConfirmImportForm, RegisterFilterForm, UploadCsvForm
 from surveyapp.numbers import page_number
+from surveyapp.policy import Capability as C, requires
+from surveyapp.transaction import commit_now
 
 bp = Blueprint("establishments", __name__, url_prefix="/establishments")
-
-#: what each kind of import is called, and how it reads a file
-IMPORTS = {
-    "establishments": {"title": "Import establishments (GIAS extract)", "plan": importer.plan_establishments},
-    "contacts": {"title": "Import contacts", "plan": importer.plan_contacts},
-}
 
 
 def page_numbers(page: int, pages: int) -> list[int | None]:
@@ -44,18 +47,20 @@ def page_numbers(page: int, pages: int) -> list[int | None]:
 
 
 @bp.get("/")
-@lead_required
+@requires(C.MANAGE_REGISTER)
 def list_establishments():
     """List the register, searched by name or URN and filtered by phase and status."""
     form = RegisterFilterForm(request.args, phases=services.phases_in_register())
-    page = services.search_register(form.q.data or "", form.phase.data or "", form.status.data or "",
-                                    page=page_number(request.args.get("page")))
-    return render_template("establishments/list.html", form=form, register=page,
-                           page_numbers=page_numbers(page.page, page.pages))
+    page = services.search_register(
+        form.q.data or "", form.phase.data or "", form.status.data or "", page=page_number(request.args.get("page"))
+    )
+    return render_template(
+        "establishments/list.html", form=form, register=page, page_numbers=page_numbers(page.page, page.pages)
+    )
 
 
 @bp.get("/<urn>")
-@lead_required
+@requires(C.MANAGE_REGISTER)
 def show_establishment(urn: str):
     """Show an establishment: its details, its trust and its contacts."""
     establishment = services.establishment_by_urn(urn) or abort(404)
@@ -63,7 +68,7 @@ def show_establishment(urn: str):
 
 
 @bp.get("/trusts/<uid>")
-@lead_required
+@requires(C.MANAGE_REGISTER)
 def show_trust(uid: str):
     """Show a trust: its academies and its safeguarding leads."""
     trust = services.trust_by_uid(uid) or abort(404)
@@ -72,143 +77,242 @@ def show_trust(uid: str):
 
 
 @bp.post("/<urn>/contacts/<int:user_id>/remove")
-@lead_required
+@requires(C.MANAGE_REGISTER)
 def remove_establishment_contact(urn: str, user_id: int):
     """Remove a person from an establishment: they no longer see it."""
     establishment = services.establishment_by_urn(urn) or abort(404)
-    user = services.remove_contact(user_id, current_user, establishment=establishment) or abort(404)
-    db.session.commit()
-    flash(f"{user.display_name} ({user.email}) has been removed from {establishment.name}.", "success")
-    return redirect(url_for("establishments.show_establishment", urn=urn))
+    return _remove_contact(user_id, url_for("establishments.show_establishment", urn=urn), establishment=establishment)
 
 
 @bp.post("/trusts/<uid>/contacts/<int:user_id>/remove")
-@lead_required
+@requires(C.MANAGE_REGISTER)
 def remove_trust_contact(uid: str, user_id: int):
     """Remove a person from a trust: they no longer see it or its academies."""
     trust = services.trust_by_uid(uid) or abort(404)
-    user = services.remove_contact(user_id, current_user, trust=trust) or abort(404)
-    db.session.commit()
-    flash(f"{user.display_name} ({user.email}) has been removed from {trust.name}.", "success")
-    return redirect(url_for("establishments.show_trust", uid=uid))
+    return _remove_contact(user_id, url_for("establishments.show_trust", uid=uid), trust=trust)
+
+
+def _remove_contact(user_id: int, back: str, *, establishment=None, trust=None):
+    """Remove a person from an establishment or a trust (404 if they are not linked to it), then go ``back``."""
+    user = services.remove_contact(user_id, current_user, establishment=establishment, trust=trust) or abort(404)
+    flash(f"{user.display_name} ({user.email}) has been removed from {(establishment or trust).name}.", "success")
+    return redirect(back)
 
 
 # --- imports ------------------------------------------------------------------------------
+#
+# The two imports share their steps; what differs (how a file is read, what the preview adds, how it is
+# applied and reported, the rows its preview shows) is named once per kind in IMPORTS below.
 
 
-def _upload(kind: str):
+def _sync_option(values) -> dict:
+    """Contacts: whether the import makes the links match the file (removing links it does not have)."""
+    return {"sync": values.get("sync") == "1"}
+
+
+def _preview_establishments(upload, plan) -> dict:
+    # What the import would change in running audit cycles: worked out by the same code as the real
+    # import, in a savepoint that is rolled back.
+    return {
+        "in_cycles": preview_register_import(
+            lambda: importer.apply_establishments(plan, actor=None, filename=upload.filename)
+        )
+    }
+
+
+def _apply_establishments(upload, plan) -> list:
+    importer.apply_establishments(plan, actor=current_user, filename=upload.filename)
+    return consequences_of_register_import(current_user)
+
+
+def _report_establishments(plan, in_cycles, form) -> None:
+    flash(
+        f"Establishments imported: {plan.summary()}." + "".join(f" {change.summary()}." for change in in_cycles),
+        "success",
+    )
+
+
+def _apply_contacts(upload, plan):
+    return importer.apply_contacts(plan, actor=current_user, filename=upload.filename)
+
+
+def _report_contacts(plan, result, form) -> None:
+    """Say what was imported, then invite the people without a password if the lead asked to."""
+    flash(f"Contacts imported: {plan.summary()}.", "success")
+    if form.invite.data:
+        commit_now()  # the import first: invitations go out by email, which cannot be taken back
+        report = importer.send_invitations(
+            result.to_invite, invited_by=current_user.display_name, commit=commit_now, actor=current_user
+        )
+        flash(f"Invitations sent: {len(report.sent)}.", "success")
+        if report.failed:
+            flash(
+                "The contacts were imported, but invitations could not be sent to: "
+                + "; ".join(f"{email} ({reason})" for email, reason in report.failed),
+                "error",
+            )
+
+
+def _nothing(*args) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """One kind of web import: how its file is read, previewed, applied and reported."""
+
+    name: str  #: in the URL, and what the kept upload is filed under
+    title: str  #: the upload page's heading
+    plan: Callable  #: reads and checks a file: (data, **options) -> plan, raising ImportFailed
+    load_plan: Callable[[bytes], object]  #: a kept plan (importer.dump_plan) read back
+    version: Callable[[], str]  #: a fingerprint of what a plan is made against; a plan made at another is stale
+    apply: Callable  #: (upload, plan) -> result; flushes, the view commits
+    report: Callable[..., None]  #: (plan, result, confirm form), after the commit: flash what was done
+    confirm_form: type[ConfirmImportForm]
+    partial: str  #: the template of the preview's own rows (see preview_import.html)
+    options: Callable[[Mapping[str, str]], dict] = (
+        _nothing  #: the plan's options, from the preview's query or the confirm form
+    )
+    preview: Callable[..., dict] = _nothing  #: (upload, plan) -> what else the preview page shows
+
+
+IMPORTS = {
+    kind.name: kind
+    for kind in (
+        ImportKind(
+            name="establishments",
+            title="Import establishments (GIAS extract)",
+            plan=importer.plan_establishments,
+            load_plan=importer.load_establishments_plan,
+            version=importer.register_version,
+            preview=_preview_establishments,
+            apply=_apply_establishments,
+            report=_report_establishments,
+            confirm_form=ConfirmImportForm,
+            partial="establishments/_preview_establishments.html",
+        ),
+        ImportKind(
+            name="contacts",
+            title="Import contacts",
+            plan=importer.plan_contacts,
+            load_plan=importer.load_contacts_plan,
+            version=importer.contacts_version,
+            options=_sync_option,
+            apply=_apply_contacts,
+            report=_report_contacts,
+            confirm_form=ConfirmContactsForm,
+            partial="establishments/_preview_contacts.html",
+        ),
+    )
+}
+
+#: the URL part that names an import: only the kinds above route
+_KIND = "<any(" + ", ".join(IMPORTS) + "):kind>"
+
+
+def _options_key(options: Mapping) -> str:
+    return json.dumps(options, sort_keys=True)
+
+
+def _kept_plan(importing: ImportKind, token: str, **options):
+    """The user's kept upload and its plan, made again from the kept file only if the register has changed
+    since (or the plan was made with other options).
+
+    Returns ``(upload, plan, rechecked, None)``, where ``rechecked`` says the register had changed, or
+    ``(upload, None, False, page)`` where the page says why the file no longer imports.
+    """
+    try:
+        upload = services.load_upload(token, kind=importing.name, owner_id=current_user.id)
+    except services.UploadNotFound:
+        abort(404)
+    # The fingerprint before the plan: a change landing between the two makes the plan look stale, never fresh.
+    version, wanted = importing.version(), _options_key(options)
+    if upload.plan is not None and upload.plan_options == wanted and upload.register_version == version:
+        return upload, importing.load_plan(upload.plan), False, None
+    rechecked = upload.plan is not None and upload.register_version != version
+    try:
+        plan = importing.plan(services.upload_data(upload), **options)
+    except ImportFailed as exc:
+        services.discard_upload(token)
+        form = UploadCsvForm(formdata=None)
+        form.file.errors = ["The file cannot be imported now: fix the problems listed and upload it again"]
+        return (
+            upload,
+            None,
+            False,
+            render_template("establishments/upload.html", form=form, problems=exc.problems, kind=importing),
+        )
+    services.keep_plan(upload, importer.dump_plan(plan), plan_options=wanted, register_version=version)
+    return upload, plan, rechecked, None
+
+
+def _preview_page(importing: ImportKind, upload, plan, options: dict, rechecked: bool):
+    return render_template(
+        "establishments/preview_import.html",
+        kind=importing,
+        plan=plan,
+        upload=upload,
+        form=importing.confirm_form(),
+        sample=importer.SAMPLE_SIZE,
+        rechecked=rechecked,
+        **options,
+        **importing.preview(upload, plan),
+    )
+
+
+@bp.route(f"/import/{_KIND}", methods=["GET", "POST"])
+@requires(C.MANAGE_REGISTER)
+def upload_import(kind: str):
+    """Upload a GIAS establishment extract or a contacts file to check it."""
+    importing = IMPORTS[kind]
     form = UploadCsvForm()
     problems = []
     if form.validate_on_submit():
         data = form.file.data.read()
+        options = importing.options({})
+        version = importing.version()
         try:
-            IMPORTS[kind]["plan"](data)
+            plan = importing.plan(data, **options)
         except ImportFailed as exc:
             problems = exc.problems
             form.file.errors.append("The file cannot be imported: fix the problems listed and upload it again")
         else:
-            token = services.store_upload(kind=kind, owner_id=current_user.id,
-                                          filename=form.file.data.filename or "", data=data)
-            db.session.commit()
-            return redirect(url_for(f".preview_{kind}", token=token))
-    return render_template("establishments/upload.html", form=form, problems=problems, kind=kind,
-                           title=IMPORTS[kind]["title"])
+            token = services.store_upload(
+                kind=importing.name,
+                owner_id=current_user.id,
+                filename=form.file.data.filename or "",
+                data=data,
+                plan=importer.dump_plan(plan),
+                plan_options=_options_key(options),
+                register_version=version,
+            )
+            return redirect(url_for(".preview_import", kind=kind, token=token))
+    return render_template("establishments/upload.html", form=form, problems=problems, kind=importing)
 
 
-def _checked(kind: str, token: str, **options):
-    """The user's kept upload and its plan, checked again now (the register may have changed since).
-
-    Returns ``(upload, plan, None)``, or ``(upload, None, page)`` where the page says why it no longer imports.
-    """
-    try:
-        upload = services.load_upload(token, kind=kind, owner_id=current_user.id)
-    except services.UploadNotFound:
-        abort(404)
-    try:
-        return upload, IMPORTS[kind]["plan"](upload.data, **options), None
-    except ImportFailed as exc:
-        services.discard_upload(token)
-        db.session.commit()
-        form = UploadCsvForm(formdata=None)
-        form.file.errors = ["The file cannot be imported now: fix the problems listed and upload it again"]
-        return upload, None, render_template("establishments/upload.html", form=form, problems=exc.problems,
-                                             kind=kind, title=IMPORTS[kind]["title"])
+@bp.get(f"/import/{_KIND}/<token>")
+@requires(C.MANAGE_REGISTER)
+def preview_import(kind: str, token: str):
+    """Show what importing the uploaded file would change."""
+    importing = IMPORTS[kind]
+    options = importing.options(request.args)
+    upload, plan, rechecked, refused = _kept_plan(importing, token, **options)
+    return refused or _preview_page(importing, upload, plan, options, rechecked)
 
 
-@bp.route("/import/establishments", methods=["GET", "POST"])
-@lead_required
-def upload_establishments():
-    """Upload a GIAS establishment extract to check it."""
-    return _upload("establishments")
-
-
-@bp.get("/import/establishments/<token>")
-@lead_required
-def preview_establishments(token: str):
-    """Show what importing the uploaded GIAS extract would change."""
-    upload, plan, refused = _checked("establishments", token)
+@bp.post(f"/import/{_KIND}/<token>")
+@requires(C.MANAGE_REGISTER)
+def confirm_import(kind: str, token: str):
+    """Import the uploaded file as its preview showed it; if the register has changed since, show it again."""
+    importing = IMPORTS[kind]
+    form = importing.confirm_form()
+    options = importing.options(request.form)
+    upload, plan, rechecked, refused = _kept_plan(importing, token, **options)
     if refused:
         return refused
-    # What the import would change in running audit cycles: worked out by the same code as the real
-    # import, in a savepoint that is rolled back.
-    in_cycles = preview_register_import(
-        lambda: importer.apply_establishments(plan, actor=None, filename=upload.filename))
-    return render_template("establishments/preview_establishments.html", plan=plan, upload=upload,
-                           form=ConfirmImportForm(), sample=importer.SAMPLE_SIZE, in_cycles=in_cycles)
-
-
-@bp.post("/import/establishments/<token>")
-@lead_required
-def confirm_establishments(token: str):
-    """Import the uploaded GIAS extract, checking it again first."""
-    upload, plan, refused = _checked("establishments", token)
-    if refused:
-        return refused
-    importer.apply_establishments(plan, actor=current_user, filename=upload.filename)
-    in_cycles = consequences_of_register_import(current_user)
+    if rechecked:  # the lead has not seen what the file would do now: show them, to confirm again
+        return _preview_page(importing, upload, plan, options, rechecked)
+    result = importing.apply(upload, plan)
     services.discard_upload(token)
-    db.session.commit()
-    flash(f"Establishments imported: {plan.summary()}." + "".join(f" {change.summary()}." for change in in_cycles),
-          "success")
-    return redirect(url_for(".list_establishments"))
-
-
-@bp.route("/import/contacts", methods=["GET", "POST"])
-@lead_required
-def upload_contacts():
-    """Upload a contacts file to check it."""
-    return _upload("contacts")
-
-
-@bp.get("/import/contacts/<token>")
-@lead_required
-def preview_contacts(token: str):
-    """Show what importing the uploaded contacts would change."""
-    sync = request.args.get("sync") == "1"
-    upload, plan, refused = _checked("contacts", token, sync=sync)
-    if refused:
-        return refused
-    return render_template("establishments/preview_contacts.html", plan=plan, upload=upload, sync=sync,
-                           form=ConfirmContactsForm(), sample=importer.SAMPLE_SIZE)
-
-
-@bp.post("/import/contacts/<token>")
-@lead_required
-def confirm_contacts(token: str):
-    """Import the uploaded contacts, checking them again first; invite them if asked."""
-    form = ConfirmContactsForm()
-    upload, plan, refused = _checked("contacts", token, sync=request.form.get("sync") == "1")
-    if refused:
-        return refused
-    result = importer.apply_contacts(plan, actor=current_user, filename=upload.filename)
-    services.discard_upload(token)
-    db.session.commit()
-    flash(f"Contacts imported: {plan.summary()}.", "success")
-    if form.invite.data:
-        report = importer.send_invitations(result.to_invite, invited_by=current_user.display_name,
-                                           commit=db.session.commit, actor=current_user)
-        flash(f"Invitations sent: {len(report.sent)}.", "success")
-        if report.failed:
-            flash("The contacts were imported, but invitations could not be sent to: "
-                  + "; ".join(f"{email} ({reason})" for email, reason in report.failed), "error")
+    importing.report(plan, result, form)
     return redirect(url_for(".list_establishments"))

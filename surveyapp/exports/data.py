@@ -4,6 +4,7 @@ The figures themselves (completion, classes, gaps) come from the analysis layer 
 ``surveyapp.exports.tables``); this module reads what only the lead's sheets need: DSL
 contacts, reminder history and action plans. Every function takes a SQLAlchemy session.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ def dsl_contacts(session, establishment_ids: list[int]) -> dict[int, list[tuple[
         rows = session.execute(
             select(EstablishmentContact.establishment_id, User.name, User.email, EstablishmentContact.role)
             .join(User, User.id == EstablishmentContact.user_id)
-            .where(EstablishmentContact.establishment_id.in_(establishment_ids[start:start + 1000]))
+            .where(EstablishmentContact.establishment_id.in_(establishment_ids[start : start + 1000]))
             .order_by(EstablishmentContact.establishment_id, EstablishmentContact.role, User.email)
         )
         for establishment_id, name, email, role in rows:

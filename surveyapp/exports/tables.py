@@ -6,20 +6,18 @@ One source of figures: every count, rate and class in the exports comes from
 and the analysis does not need: answers as they read on the page, and the follow-up plans.
 Everything is whole-array work (numpy/pandas), never a Python loop per answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from surveyapp.analysis import figures
+# CLASS_LABELS: what the exports call each class (the same words as the analysis page)
 from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, RETURNED, Analysis
 from surveyapp.audits.questions import display
 
-#: what the exports call each class (the same words as the analysis page)
-CLASS_LABELS = figures.CLASS_LABELS
 #: the classes listed on the Gaps sheet and in the gaps CSV: the analysis's gaps, and answers that
 #: cannot confirm a requirement (they need an action too)
 LISTED_CLASSES = ("not_met", "partly", "cannot_confirm")
@@ -57,7 +55,7 @@ def shown_answers(analysis: Analysis) -> np.ndarray:
     """Every effective answer as displayed, in the analysis's (establishments x questions) order."""
     questions = analysis.data.questions
     shown = np.empty(analysis.values.shape, dtype=object)
-    for j, (kind, options) in enumerate(zip(questions["type"], questions["options"])):
+    for j, (kind, options) in enumerate(zip(questions["type"], questions["options"], strict=True)):
         shown[:, j] = _shown_column(analysis.values[:, j], kind, options or [])
     # A question not asked (its condition is false) reads "Not needed", whatever was left stored for it.
     shown[analysis.classes == CLASSES.index("skipped")] = CLASS_LABELS["skipped"]
@@ -96,20 +94,22 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
     i, j = np.nonzero(np.isin(analysis.classes, codes))
     establishments, questions = analysis.establishments, analysis.data.questions
     from_trust = analysis.source[i, j] == 2
-    frame = pd.DataFrame({
-        "establishment_id": establishments["establishment_id"].to_numpy()[i],
-        "urn": establishments["urn"].to_numpy()[i],
-        "name": establishments["name"].to_numpy()[i],
-        "phase": establishments["phase"].to_numpy()[i],
-        "trust_name": establishments["trust_name"].to_numpy()[i],
-        "section_title": questions["section_title"].to_numpy()[j],
-        "question_key": questions["question_key"].to_numpy()[j],
-        "text": questions["text"].to_numpy()[j],
-        "value": analysis.values[i, j],
-        "shown": shown[i, j],
-        "class": np.asarray(CLASSES, dtype=object)[analysis.classes[i, j]],
-        "from_trust": from_trust,
-    })
+    frame = pd.DataFrame(
+        {
+            "establishment_id": establishments["establishment_id"].to_numpy()[i],
+            "urn": establishments["urn"].to_numpy()[i],
+            "name": establishments["name"].to_numpy()[i],
+            "phase": establishments["phase"].to_numpy()[i],
+            "trust_name": establishments["trust_name"].to_numpy()[i],
+            "section_title": questions["section_title"].to_numpy()[j],
+            "question_key": questions["question_key"].to_numpy()[j],
+            "text": questions["text"].to_numpy()[j],
+            "value": analysis.values[i, j],
+            "shown": shown[i, j],
+            "class": np.asarray(CLASSES, dtype=object)[analysis.classes[i, j]],
+            "from_trust": from_trust,
+        }
+    )
     frame["class_label"] = frame["class"].map(CLASS_LABELS)
     frame["action"], frame["owner"], frame["target_date"] = "", "", None
     if follow_ups is not None and not follow_ups.empty and len(frame):
@@ -117,12 +117,18 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
         cover = analysis.data.coverage
         cover = cover[cover["status"].isin(RETURNED)].drop_duplicates("establishment_id")
         trust_response = frame["establishment_id"].map(cover.set_index("establishment_id")["trust_response_id"])
-        frame["response_id"] = np.where(from_trust, trust_response.fillna(-1).to_numpy(dtype=np.int64),
-                                        establishments["response_id"].to_numpy(dtype=np.int64)[i])
+        frame["response_id"] = np.where(
+            from_trust,
+            trust_response.fillna(-1).to_numpy(dtype=np.int64),
+            establishments["response_id"].to_numpy(dtype=np.int64)[i],
+        )
         plans = follow_ups.drop_duplicates(["response_id", "question_key"])
         plans = plans.astype({"response_id": np.int64, "question_key": object})
-        found = frame[["response_id", "question_key"]].astype({"question_key": object}).merge(
-            plans, on=["response_id", "question_key"], how="left")
+        found = (
+            frame[["response_id", "question_key"]]
+            .astype({"question_key": object})
+            .merge(plans, on=["response_id", "question_key"], how="left")
+        )
         frame["action"] = found["action"].fillna("").to_numpy(dtype=object)
         frame["owner"] = found["owner"].fillna("").to_numpy(dtype=object)
         frame["target_date"] = _target_dates(found["target_date"])
@@ -132,8 +138,13 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
 
 def board_tables(analysis: Analysis, follow_ups: pd.DataFrame | None = None) -> BoardTables:
     shown = shown_answers(analysis)
-    return BoardTables(analysis=analysis, shown=shown, gaps=gap_rows(analysis, shown, follow_ups),
-                       covered=_covered(analysis), returned=completion_words(analysis.establishments))
+    return BoardTables(
+        analysis=analysis,
+        shown=shown,
+        gaps=gap_rows(analysis, shown, follow_ups),
+        covered=_covered(analysis),
+        returned=completion_words(analysis.establishments),
+    )
 
 
 def group_label(value) -> str:

@@ -6,13 +6,14 @@ as the analysis page and ``surveyapp analysis --format json``), then each sheet 
 those frames with ``write_row``. Formats that apply to a whole column (percentages, dates) are
 column formats, so no cell needs Python formatting of its own.
 
-Every user text is written with xlsxwriter's formula and URL detection off (exports.safe's
+Every user text is written with xlsxwriter's formula and URL detection off (safe_cells's
 WORKBOOK_OPTIONS), so a school called "=HYPERLINK(...)" stays text.
 """
+
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -23,32 +24,99 @@ from surveyapp.analysis import figures, formatting
 from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis
 from surveyapp.analysis.loading import load_cycle, load_follow_ups
 from surveyapp.audits.questions import describe_gap_rule
-from surveyapp.exports import data, la_actions
-from surveyapp.exports.safe import WORKBOOK_OPTIONS, write_value
+from surveyapp.exports import data
 from surveyapp.exports.tables import BoardTables, board_tables, group_label
+from surveyapp.la_actions import export as la_actions
+from surveyapp.safe_cells import WORKBOOK_OPTIONS, write_value
 from surveyapp.timeutil import today, utcnow
 
+#: establishments turned into rows at a time on the Responses sheet
+ROWS_AT_A_TIME = 1_000
+#: gaps turned into rows at a time on the Gaps sheet
+GAPS_AT_A_TIME = 10_000
 #: day 0 of Excel's 1900 date system (as counted for dates after February 1900)
 EXCEL_EPOCH = date(1899, 12, 30)
 SHEETS = ("Summary", "Completion", "Questions", "Gaps", "Non-responders", "Action plans", la_actions.SHEET, "Responses")
-RESPONSES_FIXED = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
-                   "Answers from trust"]
-GAPS_HEADER = ["URN", "Establishment", "Phase", "Trust", "Section", "Question", "Answer", "Class",
-               "From trust", "Planned action", "Owner", "Target date", "Question key"]
+RESPONSES_FIXED = [
+    "URN",
+    "Establishment",
+    "Phase",
+    "Type",
+    "District",
+    "Trust",
+    "Return",
+    "Covered by trust",
+    "Answers from trust",
+]
+GAPS_HEADER = [
+    "URN",
+    "Establishment",
+    "Phase",
+    "Trust",
+    "Section",
+    "Question",
+    "Answer",
+    "Class",
+    "From trust",
+    "Planned action",
+    "Owner",
+    "Target date",
+    "Question key",
+]
 #: what each class's count and rate columns are called on the Questions sheet (rates are of the returns)
-QUESTION_CLASS_HEADERS = {"met": "Met", "partly": "Partly met", "not_met": "Not met", "cannot_confirm": "Cannot confirm",
-                          "unanswered": "Not answered", "not_applicable": "Not applicable",
-                          "skipped": "Not needed"}
+QUESTION_CLASS_HEADERS = {
+    "met": "Met",
+    "partly": "Partly met",
+    "not_met": "Not met",
+    "cannot_confirm": "Cannot confirm",
+    "unanswered": "Not answered",
+    "not_applicable": "Not applicable",
+    "skipped": "Not needed",
+}
 RATED_CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
-QUESTIONS_HEADER = (["Question", "Section", "Tags", "Returns"] + [QUESTION_CLASS_HEADERS[name] for name in CLASSES]
-                    + [f"{QUESTION_CLASS_HEADERS[name]} % of returns" for name in RATED_CLASSES]
-                    + ["From trusts", "A gap when", "Question key"])
-COMPLETION_HEADER = ["Grouped by", "Group", "In scope", "Own return", "Covered by trust", "Complete", "Not submitted",
-                     "Completion rate"]
-ACTIONS_HEADER = ["URN", "Establishment", "Question", "Action", "Owner", "Target date", "Status", "RAG", "Overdue",
-                  "From trust", "Notes", "Last updated", "Question key"]
-NON_RESPONDERS_HEADER = ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return status", "DSL",
-                         "DSL email", "Other contacts"]
+QUESTIONS_HEADER = (
+    ["Question", "Section", "Tags", "Returns"]
+    + [QUESTION_CLASS_HEADERS[name] for name in CLASSES]
+    + [f"{QUESTION_CLASS_HEADERS[name]} % of returns" for name in RATED_CLASSES]
+    + ["From trusts", "A gap when", "Question key"]
+)
+COMPLETION_HEADER = [
+    "Grouped by",
+    "Group",
+    "In scope",
+    "Own return",
+    "Covered by trust",
+    "Complete",
+    "Not submitted",
+    "Completion rate",
+]
+ACTIONS_HEADER = [
+    "URN",
+    "Establishment",
+    "Question",
+    "Action",
+    "Owner",
+    "Target date",
+    "Status",
+    "RAG",
+    "Overdue",
+    "From trust",
+    "Notes",
+    "Last updated",
+    "Question key",
+]
+NON_RESPONDERS_HEADER = [
+    "URN",
+    "Establishment",
+    "Phase",
+    "Type",
+    "District",
+    "Trust",
+    "Return status",
+    "DSL",
+    "DSL email",
+    "Other contacts",
+]
 
 #: the Summary's figure rows, by label: what a test (or a reader) can look each figure up by
 SUMMARY_LABELS = {
@@ -92,7 +160,9 @@ class WorkbookResult:
 
 class _Formats:
     def __init__(self, book):
-        self.header = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DEE0E2", "border": 1})
+        self.header = book.add_format(
+            {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DEE0E2", "border": 1}
+        )
         self.title = book.add_format({"bold": True, "font_size": 16})
         self.subtitle = book.add_format({"bold": True, "font_size": 13})
         self.bold = book.add_format({"bold": True})
@@ -138,6 +208,11 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
     follow_ups = load_follow_ups(cycle, session)
     loaded = time.perf_counter()
     analysis = figures.analyse(cycle_data)
+    # The answers are in the analysis's matrices now: their frames (a million rows at national scale)
+    # are let go before the sheets' tables are built, so the two are never in memory together.
+    analysis.data = cycle_data = replace(
+        cycle_data, answers=cycle_data.answers.iloc[:0], trust_answers=cycle_data.trust_answers.iloc[:0]
+    )
     tables = board_tables(analysis, follow_ups)
     analysed = time.perf_counter()
 
@@ -150,8 +225,15 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
     _write_questions(sheets["Questions"], fmt, analysis, result)
     _write_gaps(sheets["Gaps"], fmt, tables, result)
     _write_non_responders(session, cycle, sheets["Non-responders"], fmt, analysis, result)
-    actions = _write_actions(session, cycle, sheets["Action plans"], fmt, on, result,
-                             dict(zip(cycle_data.questions["question_key"], cycle_data.questions["text"])))
+    actions = _write_actions(
+        session,
+        cycle,
+        sheets["Action plans"],
+        fmt,
+        on,
+        result,
+        dict(zip(cycle_data.questions["question_key"], cycle_data.questions["text"], strict=True)),
+    )
     _write_la_actions(session, sheets[la_actions.SHEET], fmt, on, result)
     _write_responses(sheets["Responses"], fmt, tables, result)
     _write_summary(book, sheets["Summary"], fmt, cycle, analysis, completion_rows, actions, result)
@@ -166,7 +248,9 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
 def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
     analysis = tables.analysis
     questions = analysis.data.questions
-    header = RESPONSES_FIXED + [f"{text} ({key})" for key, text in zip(questions["question_key"], questions["text"])]
+    header = RESPONSES_FIXED + [
+        f"{text} ({key})" for key, text in zip(questions["question_key"], questions["text"], strict=True)
+    ]
     _header(sheet, fmt.header, header, [10, 36, 12, 22, 16, 30, 22, 12, 10] + [18] * len(questions))
     establishments = analysis.establishments
     fixed = np.empty((len(establishments), len(RESPONSES_FIXED)), dtype=object)
@@ -175,38 +259,63 @@ def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) ->
     fixed[:, 6] = tables.returned
     fixed[:, 7] = tables.covered
     fixed[:, 8] = establishments["answers_from_trust"].astype(int).to_numpy()
-    rows = np.concatenate([fixed, tables.shown], axis=1).tolist()
     # The trust's answers are rewritten in their own format (italics on blue): constant-memory mode
     # keeps the current row open, so a cell can be written again before the next row starts.
     trust_cells: dict[int, list[int]] = {}
-    for i, j in zip(*np.nonzero(analysis.source == 2)):
+    for i, j in zip(*np.nonzero(analysis.source == 2), strict=True):
         trust_cells.setdefault(int(i), []).append(int(j) + len(RESPONSES_FIXED))
     write_row, write_string, trust = sheet.write_row, sheet.write_string, fmt.trust
-    for i, row in enumerate(rows):
-        write_row(i + 1, 0, row)
-        for column in trust_cells.get(i, ()):
-            write_string(i + 1, column, row[column], trust)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
+    # Rows are made into lists a block at a time: the whole sheet as lists (establishments x
+    # columns of Python objects) would be the largest thing in memory while it is written.
+    for start in range(0, len(fixed), ROWS_AT_A_TIME):
+        block = np.concatenate(
+            [fixed[start : start + ROWS_AT_A_TIME], tables.shown[start : start + ROWS_AT_A_TIME]], axis=1
+        )
+        for i, row in enumerate(block.tolist(), start=start):
+            write_row(i + 1, 0, row)
+            for column in trust_cells.get(i, ()):
+                write_string(i + 1, column, row[column], trust)
+    sheet.autofilter(0, 0, max(len(fixed), 1), len(header) - 1)
     answers = int((tables.shown != "").sum())
     fixed_strings = int((fixed[:, :8] != "").sum())
-    result.sheets["Responses"] = SheetCells(rows=len(rows) + 1, strings=len(header) + fixed_strings + answers,
-                                            numbers=len(rows))
+    result.sheets["Responses"] = SheetCells(
+        rows=len(fixed) + 1, strings=len(header) + fixed_strings + answers, numbers=len(fixed)
+    )
 
 
 def _write_gaps(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
     _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 50, 16, 14, 10, 40, 20, 12, 20], {11: fmt.date})
     gaps = tables.gaps
-    # Dates as Excel day numbers under the column's date format: no per-cell date conversion.
-    targets = [(value - EXCEL_EPOCH).days if isinstance(value, date) else value for value in gaps["target_date"]]
-    columns = [gaps["urn"], gaps["name"], gaps["phase"].fillna(""), gaps["trust_name"], gaps["section_title"],
-               gaps["text"], gaps["shown"], gaps["class_label"],
-               np.where(gaps["from_trust"], "Yes", "No"), gaps["action"], gaps["owner"], targets, gaps["question_key"]]
     write_row = sheet.write_row
-    row = 0
-    for row, values in enumerate(zip(*[np.asarray(c, dtype=object).tolist() for c in columns]), start=1):
-        write_row(row, 0, values)
+    row = strings = 0
+    # A block of gaps at a time is made into lists, not the whole sheet (one row per gap).
+    for start in range(0, len(gaps), GAPS_AT_A_TIME):
+        block = gaps.iloc[start : start + GAPS_AT_A_TIME]
+        # Dates as Excel day numbers under the column's date format: no per-cell date conversion.
+        targets = [(value - EXCEL_EPOCH).days if isinstance(value, date) else value for value in block["target_date"]]
+        columns = [
+            np.asarray(column, dtype=object)
+            for column in (
+                block["urn"],
+                block["name"],
+                block["phase"].fillna(""),
+                block["trust_name"],
+                block["section_title"],
+                block["text"],
+                block["shown"],
+                block["class_label"],
+                np.where(block["from_trust"], "Yes", "No"),
+                block["action"],
+                block["owner"],
+                targets,
+                block["question_key"],
+            )
+        ]
+        first = row + 1
+        for row, values in enumerate(zip(*[c.tolist() for c in columns], strict=True), start=first):
+            write_row(row, 0, values)
+        strings += sum(int((c != "").sum()) for c in columns[:11] + columns[12:])
     sheet.autofilter(0, 0, max(row, 1), len(GAPS_HEADER) - 1)
-    strings = sum(int((np.asarray(c, dtype=object) != "").sum()) for c in columns[:11] + columns[12:])
     dates = int(gaps["target_date"].notna().sum()) if len(gaps) else 0
     result.sheets["Gaps"] = SheetCells(rows=row + 1, strings=len(GAPS_HEADER) + strings, numbers=dates)
 
@@ -219,31 +328,53 @@ def _write_completion(sheet, fmt, analysis: Analysis, result: WorkbookResult) ->
     rows: list[tuple] = []
     for group, label in GROUPS.items():
         for r in figures.completion_by(analysis, group).itertuples():
-            rows.append((label, group_label(r.group), int(r.in_scope), int(r.own), int(r.by_trust), int(r.submitted),
-                         int(r.not_submitted), float(r.completion_rate)))
+            rows.append(
+                (
+                    label,
+                    group_label(r.group),
+                    int(r.in_scope),
+                    int(r.own),
+                    int(r.by_trust),
+                    int(r.submitted),
+                    int(r.not_submitted),
+                    float(r.completion_rate),
+                )
+            )
     for row, values in enumerate(rows, start=1):
         sheet.write_row(row, 0, values)
     last = max(len(rows), 1)
     sheet.autofilter(0, 0, last, len(COMPLETION_HEADER) - 1)
     _rag_scale(sheet, fmt, 1, 7, last, 7, red_at=0.8, amber_at=0.95, higher_is_worse=False)
-    result.sheets["Completion"] = SheetCells(rows=len(rows) + 1, strings=len(COMPLETION_HEADER) + 2 * len(rows),
-                                             numbers=6 * len(rows))
+    result.sheets["Completion"] = SheetCells(
+        rows=len(rows) + 1, strings=len(COMPLETION_HEADER) + 2 * len(rows), numbers=6 * len(rows)
+    )
     return rows
 
 
 def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
     first_rate = 4 + len(CLASSES)
-    _header(sheet, fmt.header, QUESTIONS_HEADER, [60, 22, 14, 8] + [9] * len(CLASSES) + [11] * len(RATED_CLASSES) + [9, 36, 22],
-            {column: fmt.pct for column in range(first_rate, first_rate + len(RATED_CLASSES))})
+    _header(
+        sheet,
+        fmt.header,
+        QUESTIONS_HEADER,
+        [60, 22, 14, 8] + [9] * len(CLASSES) + [11] * len(RATED_CLASSES) + [9, 36, 22],
+        {column: fmt.pct for column in range(first_rate, first_rate + len(RATED_CLASSES))},
+    )
     questions = analysis.questions
     rules = analysis.data.questions.set_index("question_key")
     strings = numbers = 0
     for row, q in enumerate(questions.to_dict("records"), start=1):
         rule = rules.loc[q["question_key"]]
-        values = ([q["text"], q["section_title"], ", ".join(q["tags"] or []), int(q["returned"])]
-                  + [int(q[name]) for name in CLASSES] + [float(q[f"{name}_rate"]) for name in RATED_CLASSES]
-                  + [int(q["from_trust"]), describe_gap_rule(rule["type"], rule["gap"], rule["options"]) or "Never a gap",
-                     q["question_key"]])
+        values = (
+            [q["text"], q["section_title"], ", ".join(q["tags"] or []), int(q["returned"])]
+            + [int(q[name]) for name in CLASSES]
+            + [float(q[f"{name}_rate"]) for name in RATED_CLASSES]
+            + [
+                int(q["from_trust"]),
+                describe_gap_rule(rule["type"], rule["gap"], rule["options"]) or "Never a gap",
+                q["question_key"],
+            ]
+        )
         sheet.write_row(row, 0, values)
         counted = _count(values)
         strings, numbers = strings + counted[0], numbers + counted[1]
@@ -252,8 +383,9 @@ def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> 
     # RAG on the not-met rate: a fifth or more of returns is red, a tenth amber.
     not_met = first_rate + RATED_CLASSES.index("not_met")
     _rag_scale(sheet, fmt, 1, not_met, last, not_met, red_at=0.2, amber_at=0.1, higher_is_worse=True)
-    result.sheets["Questions"] = SheetCells(rows=len(questions) + 1, strings=len(QUESTIONS_HEADER) + strings,
-                                            numbers=numbers)
+    result.sheets["Questions"] = SheetCells(
+        rows=len(questions) + 1, strings=len(QUESTIONS_HEADER) + strings, numbers=numbers
+    )
 
 
 def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, amber_at, higher_is_worse):
@@ -262,9 +394,13 @@ def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, 
     else:
         rules = [("<", red_at, fmt.red), ("<", amber_at, fmt.amber), (">=", amber_at, fmt.green)]
     for criteria, value, style in rules:
-        sheet.conditional_format(first_row, first_col, last_row, last_col,
-                                 {"type": "cell", "criteria": criteria, "value": value, "format": style,
-                                  "stop_if_true": True})
+        sheet.conditional_format(
+            first_row,
+            first_col,
+            last_row,
+            last_col,
+            {"type": "cell", "criteria": criteria, "value": value, "format": style, "stop_if_true": True},
+        )
 
 
 # --- the lead's working sheets: who to chase, what is planned ----------------------------------
@@ -285,8 +421,18 @@ def _write_non_responders(session, cycle, sheet, fmt, analysis: Analysis, result
         people = contacts.get(e["establishment_id"], [])
         first = people[0] if people else ("", "", "")
         others = "; ".join(f"{name} <{email}> ({role})" for name, email, role in people[1:])
-        values = [e["urn"], e["name"], e["phase"] or "", e["type_name"] or "", e["district"] or "", e["trust_name"],
-                  str(e["status"]).replace("_", " ").capitalize(), first[0], first[1], others]
+        values = [
+            e["urn"],
+            e["name"],
+            e["phase"] or "",
+            e["type_name"] or "",
+            e["district"] or "",
+            e["trust_name"],
+            str(e["status"]).replace("_", " ").capitalize(),
+            first[0],
+            first[1],
+            others,
+        ]
         if reminders is not None:
             count, last = reminders.get(e["establishment_id"], (0, None))
             values += [count, last.replace(tzinfo=None) if last is not None else None]
@@ -309,8 +455,9 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult, texts
         counts[colour] += 1
         counts["done"] += not item.status.is_open
         counts["overdue"] += overdue
-        for column, value in enumerate((urn, name, texts.get(item.question_key, item.question_key), item.action,
-                                        item.owner)):
+        for column, value in enumerate(
+            (urn, name, texts.get(item.question_key, item.question_key), item.action, item.owner)
+        ):
             write_value(sheet, row, column, value)
         write_value(sheet, row, 5, item.target_date, fmt.date)
         write_value(sheet, row, 6, item.status.label)
@@ -323,7 +470,9 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult, texts
     last = max(row, 1)
     sheet.autofilter(0, 0, last, len(ACTIONS_HEADER) - 1)
     for word, style in (("Red", fmt.red), ("Amber", fmt.amber), ("Green", fmt.green)):
-        sheet.conditional_format(1, 7, last, 7, {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": style})
+        sheet.conditional_format(
+            1, 7, last, 7, {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": style}
+        )
     result.sheets["Action plans"] = SheetCells(rows=row + 1, strings=len(ACTIONS_HEADER) + 11 * row, numbers=2 * row)
     return counts
 
@@ -331,8 +480,9 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult, texts
 def _write_la_actions(session, sheet, fmt, on, result: WorkbookResult) -> None:
     """The LA's own action plan (every action, whichever cycle it started from)."""
     count = la_actions.write_la_actions_sheet(session, sheet, fmt.header, fmt.date, fmt.wrap, on)
-    result.sheets[la_actions.SHEET] = SheetCells(rows=count + 1, strings=len(la_actions.HEADER) + 12 * count,
-                                                 numbers=4 * count)
+    result.sheets[la_actions.SHEET] = SheetCells(
+        rows=count + 1, strings=len(la_actions.HEADER) + 12 * count, numbers=4 * count
+    )
 
 
 # --- the Summary: headline figures, how to read the workbook, charts ---------------------------
@@ -340,8 +490,10 @@ def _write_la_actions(session, sheet, fmt, on, result: WorkbookResult) -> None:
 
 def _scope_text(cycle) -> str:
     scope = cycle.scope or {}
-    parts = [("Types: " + ", ".join(scope.get("types") or [])) if scope.get("types") else "",
-             ("Phases: " + ", ".join(scope.get("phases") or [])) if scope.get("phases") else ""]
+    parts = [
+        ("Types: " + ", ".join(scope.get("types") or [])) if scope.get("types") else "",
+        ("Phases: " + ", ".join(scope.get("phases") or [])) if scope.get("phases") else "",
+    ]
     return "; ".join(part for part in parts if part) or "Every open establishment"
 
 
@@ -357,16 +509,24 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
     lists = figures.establishment_lists(analysis)
     whole = analysis.in_scope
     rate = analysis.rate
-    counts = {"in_scope": whole, "submitted": totals["submitted"], "submitted_own": totals["submitted_own"],
-              "covered_by_trust": totals["covered_by_trust"], "not_submitted": len(totals["not_submitted"]),
-              **{name: len(urns) for name, urns in lists.items()}}
+    counts = {
+        "in_scope": whole,
+        "submitted": totals["submitted"],
+        "submitted_own": totals["submitted_own"],
+        "covered_by_trust": totals["covered_by_trust"],
+        "not_submitted": len(totals["not_submitted"]),
+        **{name: len(urns) for name, urns in lists.items()},
+    }
     written = utcnow()
     rows: list[tuple] = [
         ("title", f"{cycle.name}: board summary"),
         ("wrap", formatting.headline(analysis) + "."),
-        ("wrap", f"Completion is a share of the {whole:,} establishments in scope; requirements are a share of the "
-                 f"{analysis.returned:,} establishments that returned (own return or through their trust). Each "
-                 "column says which. 'How to read this workbook', below the figures, explains each term."),
+        (
+            "wrap",
+            f"Completion is a share of the {whole:,} establishments in scope; requirements are a share of the "
+            f"{analysis.returned:,} establishments that returned (own return or through their trust). Each "
+            "column says which. 'How to read this workbook', below the figures, explains each term.",
+        ),
         ("blank",),
         ("text", "Cycle", cycle.slug),
         ("text", "Template", f"{cycle.template.title} (version {cycle.template.version})"),
@@ -376,12 +536,16 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
         ("text", "Figures as at", f"{_day(written)} {written:%H:%M} UTC"),
         ("blank",),
         ("head", "Completion", "Establishments", "% of in scope"),
-        *[("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
-          for key in ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")],
+        *[
+            ("figure", SUMMARY_LABELS[key], counts[key], rate(counts[key]))
+            for key in ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")
+        ],
         ("blank",),
         ("head", "Requirements", "Establishments", "% of returns"),
-        *[("figure", SUMMARY_LABELS[key], counts[key], analysis.compliance_rate(counts[key]))
-          for key in ("fully_met", "cannot_confirm", "with_gaps")],
+        *[
+            ("figure", SUMMARY_LABELS[key], counts[key], analysis.compliance_rate(counts[key]))
+            for key in ("fully_met", "cannot_confirm", "with_gaps")
+        ],
         ("blank",),
     ]
     tags = figures.coverage(analysis, "tag")
@@ -392,17 +556,33 @@ def _write_summary(book, sheet, fmt, cycle, analysis: Analysis, completion_rows,
         rows += [
             ("head", f"Questions tagged {label}", "Establishments", "% of in scope"),
             ("figure", f"Answered the {label} questions", int(tag["answered"]), float(tag["answered_rate"])),
-            ("figure", "  of which through their trust's return", int(tag["covered_by_trust"]),
-             float(tag["covered_by_trust_rate"])),
-            ("figure", f"Did not answer the {label} questions", int(tag["not_answered_count"]),
-             float(tag["not_answered_count_rate"])),
+            (
+                "figure",
+                "  of which through their trust's return",
+                int(tag["covered_by_trust"]),
+                float(tag["covered_by_trust_rate"]),
+            ),
+            (
+                "figure",
+                f"Did not answer the {label} questions",
+                int(tag["not_answered_count"]),
+                float(tag["not_answered_count_rate"]),
+            ),
             ("figure", "  of which submitted but skipped them", int(tag["skipped"]), rate(int(tag["skipped"]))),
-            ("figure", "  of which have not completed the audit", int(tag["not_submitted"]),
-             rate(int(tag["not_submitted"]))),
+            (
+                "figure",
+                "  of which have not completed the audit",
+                int(tag["not_submitted"]),
+                rate(int(tag["not_submitted"])),
+            ),
             ("head", f"{label} requirements", "Establishments", "% of those answering"),
             ("figure", f"Met every {label} requirement", int(j["fully_met"]), float(j["fully_met_rate"])),
-            ("figure", f"Cannot confirm at least one {label} requirement", int(j["cannot_confirm"]),
-             float(j["cannot_confirm_rate"])),
+            (
+                "figure",
+                f"Cannot confirm at least one {label} requirement",
+                int(j["cannot_confirm"]),
+                float(j["cannot_confirm_rate"]),
+            ),
             ("figure", f"At least one {label} gap", int(j["with_gaps"]), float(j["with_gaps_rate"])),
             ("blank",),
         ]
@@ -497,17 +677,29 @@ def _summary_charts(book, sheet, fmt, analysis: Analysis, completion_rows, row: 
     top_last = row
     if phase_rows:
         chart = book.add_chart({"type": "column"})
-        chart.add_series({"name": "Completion rate", "categories": ["Summary", phase_first, 0, phase_last, 0],
-                          "values": ["Summary", phase_first, 2, phase_last, 2], "data_labels": {"value": True}})
+        chart.add_series(
+            {
+                "name": "Completion rate",
+                "categories": ["Summary", phase_first, 0, phase_last, 0],
+                "values": ["Summary", phase_first, 2, phase_last, 2],
+                "data_labels": {"value": True},
+            }
+        )
         chart.set_title({"name": "Completion by phase"})
         chart.set_y_axis({"num_format": "0%", "max": 1, "min": 0})
         chart.set_legend({"none": True})
         sheet.insert_chart(0, 4, chart, {"x_scale": 1.3, "y_scale": 1.1})
     if len(ranked):
         chart = book.add_chart({"type": "bar"})
-        chart.add_series({"name": "Not met, % of returns", "categories": ["Summary", top_first, 0, top_last, 0],
-                          "values": ["Summary", top_first, 2, top_last, 2], "data_labels": {"value": True},
-                          "fill": {"color": "#D4351C"}})
+        chart.add_series(
+            {
+                "name": "Not met, % of returns",
+                "categories": ["Summary", top_first, 0, top_last, 0],
+                "values": ["Summary", top_first, 2, top_last, 2],
+                "data_labels": {"value": True},
+                "fill": {"color": "#D4351C"},
+            }
+        )
         chart.set_title({"name": "Questions most often not met"})
         chart.set_x_axis({"num_format": "0%", "min": 0})
         chart.set_y_axis({"reverse": True})

@@ -4,6 +4,7 @@ Not to be confused with ``surveyapp.actions`` (each establishment's plan for the
 these actions belong to the local authority, to no establishment and to no cycle, and only the lead
 changes them. An action may start from an audit finding (a question's gaps in a cycle).
 """
+
 from __future__ import annotations
 
 import enum
@@ -12,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveyapp.extensions import db, str_enum
+from surveyapp.extensions import Model, db, str_enum
 from surveyapp.timeutil import utcnow
 
 #: the areas of Islington's plan, in its order; the lead may add others
@@ -45,8 +46,12 @@ class LaActionStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"not_started": "Not started", "in_progress": "In progress", "ongoing": "Ongoing",
-                "complete": "Complete"}[self.value]
+        return {
+            "not_started": "Not started",
+            "in_progress": "In progress",
+            "ongoing": "Ongoing",
+            "complete": "Complete",
+        }[self.value]
 
     @property
     def is_open(self) -> bool:
@@ -65,7 +70,7 @@ class Rag(enum.StrEnum):
         return self.value.capitalize()
 
 
-class LaAction(db.Model):
+class LaAction(Model):
     """One action in the LA's plan."""
 
     __tablename__ = "la_actions"
@@ -82,8 +87,9 @@ class LaAction(db.Model):
     support: Mapped[str] = mapped_column(String(400), default="")
     outcomes: Mapped[str] = mapped_column(Text, default="")
     rag: Mapped[Rag] = mapped_column(str_enum(Rag), default=Rag.AMBER)
-    status: Mapped[LaActionStatus] = mapped_column(str_enum(LaActionStatus), default=LaActionStatus.NOT_STARTED,
-                                                   index=True)
+    status: Mapped[LaActionStatus] = mapped_column(
+        str_enum(LaActionStatus), default=LaActionStatus.NOT_STARTED, index=True
+    )
     objective_1: Mapped[bool] = mapped_column(default=False)
     objective_2: Mapped[bool] = mapped_column(default=False)
     objective_3: Mapped[bool] = mapped_column(default=False)
@@ -101,8 +107,10 @@ class LaAction(db.Model):
     created_by = relationship("User", foreign_keys=[created_by_id])
     updated_by = relationship("User", foreign_keys=[updated_by_id])
     updates: Mapped[list[LaActionUpdate]] = relationship(
-        back_populates="la_action", order_by="(LaActionUpdate.written_on.desc(), LaActionUpdate.id.desc())",
-        cascade="all, delete-orphan")
+        back_populates="la_action",
+        order_by="(LaActionUpdate.written_on.desc(), LaActionUpdate.id.desc())",
+        cascade="all, delete-orphan",
+    )
 
     @property
     def objectives(self) -> list[int]:
@@ -110,7 +118,7 @@ class LaAction(db.Model):
 
     @property
     def objectives_text(self) -> str:
-        """"1, 2 & 3" as the council plans write it."""
+        """ "1, 2 & 3" as the council plans write it."""
         numbers = [str(n) for n in self.objectives]
         return " & ".join(filter(None, [", ".join(numbers[:-1]), numbers[-1]])) if numbers else ""
 
@@ -118,7 +126,7 @@ class LaAction(db.Model):
         return self.status.is_open and self.target_date is not None and self.target_date < on
 
 
-class LaActionUpdate(db.Model):
+class LaActionUpdate(Model):
     """A dated progress note on an action ("Oct update: ..."); never edited, so the history stays."""
 
     __tablename__ = "la_action_updates"

@@ -4,6 +4,7 @@ Plain functions taking a SQLAlchemy session (the committee report and the workbo
 a request): they flush and never commit. Figures about an audit finding come from the analysis layer
 (``surveyapp.analysis``), the same figures as the analysis pages, the JSON and the workbook.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,8 +23,22 @@ from surveyapp.la_actions.models import STANDARD_AREAS, LaAction, LaActionStatus
 from surveyapp.timeutil import utcnow
 
 #: the fields the lead edits (the finding is fixed when the action is added)
-FIELDS = ("reference", "area", "action", "milestones", "measures", "target_date", "lead", "support", "outcomes",
-          "rag", "status", "objective_1", "objective_2", "objective_3")
+FIELDS = (
+    "reference",
+    "area",
+    "action",
+    "milestones",
+    "measures",
+    "target_date",
+    "lead",
+    "support",
+    "outcomes",
+    "rag",
+    "status",
+    "objective_1",
+    "objective_2",
+    "objective_3",
+)
 
 
 class StaleLaAction(Exception):
@@ -64,9 +79,12 @@ def list_actions(session, *, area: str | None = None, status: LaActionStatus | s
 
 def overdue_actions(session, today: date) -> list[LaAction]:
     """Open actions whose target date is before ``today``, longest overdue first."""
-    query = (select(LaAction).options(selectinload(LaAction.updates))
-             .where(LaAction.status != LaActionStatus.COMPLETE, LaAction.target_date < today)
-             .order_by(LaAction.target_date, LaAction.reference, LaAction.id))
+    query = (
+        select(LaAction)
+        .options(selectinload(LaAction.updates))
+        .where(LaAction.status != LaActionStatus.COMPLETE, LaAction.target_date < today)
+        .order_by(LaAction.target_date, LaAction.reference, LaAction.id)
+    )
     return list(session.scalars(query))
 
 
@@ -160,8 +178,9 @@ def reference_taken(session, reference: str, except_id: int | None = None) -> bo
     return session.scalar(query.limit(1)) is not None
 
 
-def create_action(session, user, /, *, finding_cycle: Cycle | None = None, finding_question_key: str | None = None,
-                  **values) -> LaAction:
+def create_action(
+    session, user, /, *, finding_cycle: Cycle | None = None, finding_question_key: str | None = None, **values
+) -> LaAction:
     """Add an action to the plan (optionally started from a question's gaps in a cycle).
 
     :param values: the fields in ``FIELDS``
@@ -170,13 +189,24 @@ def create_action(session, user, /, *, finding_cycle: Cycle | None = None, findi
     cleaned = _clean(values)
     if reference_taken(session, cleaned["reference"]):
         raise DuplicateReference(cleaned["reference"])
-    action = LaAction(**cleaned, finding_cycle=finding_cycle if finding_question_key else None,
-                      finding_question_key=finding_question_key if finding_cycle is not None else None,
-                      created_by_id=getattr(user, "id", None), updated_by_id=getattr(user, "id", None))
+    action = LaAction(
+        **cleaned,
+        finding_cycle=finding_cycle if finding_question_key else None,
+        finding_question_key=finding_question_key if finding_cycle is not None else None,
+        created_by_id=getattr(user, "id", None),
+        updated_by_id=getattr(user, "id", None),
+    )
     session.add(action)
     session.flush()
-    record("la_action.created", user, cycle=action.finding_cycle, la_action=action.id, reference=action.reference,
-           area=action.area, finding=action.finding_question_key)
+    record(
+        "la_action.created",
+        user.id,
+        cycle_id=action.finding_cycle_id,
+        la_action=action.id,
+        reference=action.reference,
+        area=action.area,
+        finding=action.finding_question_key,
+    )
     session.flush()
     return action
 
@@ -201,19 +231,34 @@ def update_action(session, action: LaAction, /, *, expected_version: int, user, 
     if moved != 1:
         raise StaleLaAction(action)
     changed = sorted(name for name, old in before.items() if old != getattr(action, name))
-    record("la_action.updated", user, la_action=action.id, reference=action.reference, changed=changed,
-           status=action.status.value, rag=action.rag.value)
+    record(
+        "la_action.updated",
+        user.id,
+        la_action=action.id,
+        reference=action.reference,
+        changed=changed,
+        status=action.status.value,
+        rag=action.rag.value,
+    )
     session.flush()
     return action
 
 
 def add_update(session, action: LaAction, user, *, written_on: date, text: str) -> LaActionUpdate:
     """Add a dated progress update to the action."""
-    entry = LaActionUpdate(la_action=action, written_on=written_on, text=text.strip(), author_id=getattr(user, "id", None))
+    entry = LaActionUpdate(
+        la_action=action, written_on=written_on, text=text.strip(), author_id=getattr(user, "id", None)
+    )
     session.add(entry)
     session.flush()
-    record("la_action.progress_added", user, la_action=action.id, reference=action.reference,
-           written_on=written_on.isoformat(), update=entry.id)
+    record(
+        "la_action.progress_added",
+        user.id,
+        la_action=action.id,
+        reference=action.reference,
+        written_on=written_on.isoformat(),
+        update=entry.id,
+    )
     session.flush()
     return entry
 
@@ -260,8 +305,9 @@ def _analysis(session, cycle: Cycle, cache: dict | None) -> figures.Analysis:
     return cache[cycle.id]
 
 
-def question_gaps(session, cycle: Cycle, question_key: str, analysis: figures.Analysis | None = None,
-                  cache: dict | None = None) -> FindingFigure | None:
+def question_gaps(
+    session, cycle: Cycle, question_key: str, analysis: figures.Analysis | None = None, cache: dict | None = None
+) -> FindingFigure | None:
     """The establishments with a gap on this question in this cycle, from the analysis layer; None if the
     cycle's template has no such question.
 
@@ -278,9 +324,14 @@ def question_gaps(session, cycle: Cycle, question_key: str, analysis: figures.An
     chosen["class"] = [figures.CLASS_LABELS[figures.CLASSES[code]] for code in analysis.classes[mask, column]]
     chosen = chosen[["establishment_id", "urn", "name", "phase", "trust_name", "how", "class"]].reset_index(drop=True)
     row = analysis.questions.iloc[column]
-    return FindingFigure(cycle=cycle, question_key=question_key, question_text=str(row["text"]),
-                         gaps=int(sum(int(row[name]) for name in figures.GAP_CLASSES)),
-                         in_scope=analysis.in_scope, establishments=chosen)
+    return FindingFigure(
+        cycle=cycle,
+        question_key=question_key,
+        question_text=str(row["text"]),
+        gaps=int(sum(int(row[name]) for name in figures.GAP_CLASSES)),
+        in_scope=analysis.in_scope,
+        establishments=chosen,
+    )
 
 
 def findings_for_cycle(session, cycle: Cycle) -> list[FindingFigure]:
@@ -298,9 +349,12 @@ def next_cycle(session, cycle: Cycle, question_key: str) -> Cycle | None:
     """The first cycle due after ``cycle`` whose template asks the same question."""
     return session.scalar(
         select(Cycle)
-        .where(Cycle.due_on > cycle.due_on,
-               select(TemplateQuestion.id).where(TemplateQuestion.template_id == Cycle.template_id,
-                                                 TemplateQuestion.key == question_key).exists())
+        .where(
+            Cycle.due_on > cycle.due_on,
+            select(TemplateQuestion.id)
+            .where(TemplateQuestion.template_id == Cycle.template_id, TemplateQuestion.key == question_key)
+            .exists(),
+        )
         .order_by(Cycle.due_on, Cycle.id)
         .limit(1)
     )
@@ -317,5 +371,6 @@ def finding_for(session, action: LaAction, cache: dict | None = None) -> Finding
     if baseline is None:
         return None
     later = next_cycle(session, action.finding_cycle, action.finding_question_key)
-    return Finding(baseline, None if later is None else
-                   question_gaps(session, later, action.finding_question_key, cache=cache))
+    return Finding(
+        baseline, None if later is None else question_gaps(session, later, action.finding_question_key, cache=cache)
+    )

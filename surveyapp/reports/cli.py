@@ -1,4 +1,5 @@
 """`surveyapp report`: write a cycle's committee report as Word, PDF or HTML."""
+
 from __future__ import annotations
 
 import sys
@@ -11,8 +12,13 @@ from flask.cli import with_appcontext
 
 @click.command("report")
 @click.option("--cycle", "slug", required=True, help="The cycle's short name, e.g. 2026-27.")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="The file to write: its ending (.docx, .pdf or .html) chooses the format.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The file to write: its ending (.docx, .pdf or .html) chooses the format.",
+)
 @with_appcontext
 def report_command(slug: str, out: str) -> None:
     """Write a cycle's committee report (purpose, completion, requirements, year on year, chasing, actions)."""

@@ -4,6 +4,7 @@ Every number comes from ``surveyapp.analysis.figures`` (the same figures as the 
 `surveyapp analysis --format json`), from the reminder history and from the action plans. The content is
 built once and written as HTML (for the PDF too) and as Word by ``surveyapp.reports.writers``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,55 +75,73 @@ def build_report(session, cycle, council: str, on: date | None = None) -> Report
         _action_plans(session, cycle, on),
         _la_actions(session, on),
     ]
-    return Report(title=f"{cycle.name}: report to committee", council=council, cycle_slug=cycle.slug, as_at=on,
-                  sections=sections)
+    return Report(
+        title=f"{cycle.name}: report to committee", council=council, cycle_slug=cycle.slug, as_at=on, sections=sections
+    )
 
 
 def _purpose(cycle, council: str, on: date) -> Section:
-    return Section("Purpose", [
-        f"This report tells the committee how schools and settings answered {council}'s safeguarding self-audit "
-        f"({cycle.name}), where they meet the statutory requirements (including the Prevent duty), where they do not, "
-        "and what is being done about it.",
-        f"The figures are as they stood on {_day(on)}.",
-    ])
+    return Section(
+        "Purpose",
+        [
+            f"This report tells the committee how schools and settings answered {council}'s safeguarding self-audit "
+            f"({cycle.name}), where they meet the statutory requirements (including the Prevent duty), "
+            "where they do not, and what is being done about it.",
+            f"The figures are as they stood on {_day(on)}.",
+        ],
+    )
 
 
 def _scope(cycle, analysis) -> Section:
     scope = cycle.scope or {}
     kinds = ", ".join(scope.get("types") or []) or "every open school and setting"
     questions = analysis.data.questions
-    return Section("Scope and method", [
-        f"The audit was sent to {_n(analysis.in_scope, 'establishment', 'establishments')} ({kinds.lower()}). "
-        f"It opened on {_day(cycle.opens_on)} and was due on {_day(cycle.due_on)}.",
-        f"Each establishment's designated safeguarding lead answered {_n(len(questions), 'question', 'questions')} "
-        f"in {_n(questions['section_key'].nunique(), 'section', 'sections')} online, and the head teacher or "
-        "chair of governors signed it off. A multi-academy trust could answer some questions once for all of its "
-        "academies; an academy's own answer counts first.",
-        "Completion figures are out of every establishment in scope. Figures about requirements are out of the "
-        "establishments that returned the audit, on their own or through their trust, so a school that has not "
-        "returned does not count as failing a requirement. A question answered \"not applicable\" is left out of "
-        "that question's figures.",
-    ])
+    return Section(
+        "Scope and method",
+        [
+            f"The audit was sent to {_n(analysis.in_scope, 'establishment', 'establishments')} ({kinds.lower()}). "
+            f"It opened on {_day(cycle.opens_on)} and was due on {_day(cycle.due_on)}.",
+            f"Each establishment's designated safeguarding lead answered {_n(len(questions), 'question', 'questions')} "
+            f"in {_n(questions['section_key'].nunique(), 'section', 'sections')} online, and the head teacher or "
+            "chair of governors signed it off. A multi-academy trust could answer some questions once for all of its "
+            "academies; an academy's own answer counts first.",
+            "Completion figures are out of every establishment in scope. Figures about requirements are out of the "
+            "establishments that returned the audit, on their own or through their trust, so a school that has not "
+            'returned does not count as failing a requirement. A question answered "not applicable" is left out of '
+            "that question's figures.",
+        ],
+    )
 
 
 def _completion(cycle, analysis) -> Section:
     totals = figures.completion(analysis)
     by_trust = totals["covered_by_trust"]
     paragraphs = [
-        f"In the {cycle.slug} audit, {totals['submitted']} establishments out of {totals['in_scope']} completed the audit, "
-        f"a completion rate of {pct(totals['completion_rate'])}.",
-        (f"{_n(by_trust, 'academy was', 'academies were')} covered by their trust's return."
-         if by_trust else "No academy was covered by its trust's return alone."),
+        f"In the {cycle.slug} audit, {totals['submitted']} establishments out of {totals['in_scope']} "
+        f"completed the audit, a completion rate of {pct(totals['completion_rate'])}.",
+        (
+            f"{_n(by_trust, 'academy was', 'academies were')} covered by their trust's return."
+            if by_trust
+            else "No academy was covered by its trust's return alone."
+        ),
     ]
     tags = figures.coverage(analysis, "tag")
     for row in tags.to_dict("records"):
         paragraphs.append(
-            f"{row['answered']} establishments responded to the {tag_label(row['tag'])} questions (a completion rate of "
-            f"{pct(row['answered_rate'])}), {row['covered_by_trust']} of them through their trust.")
+            f"{row['answered']} establishments responded to the {tag_label(row['tag'])} questions "
+            f"(a completion rate of {pct(row['answered_rate'])}), "
+            f"{row['covered_by_trust']} of them through their trust."
+        )
     phases = figures.completion_by(analysis, "phase")
-    table = Table("Completion by phase", ["Phase", "In scope", "Completed", "Through their trust", "Completion rate"],
-                  [[str(r.group), int(r.in_scope), int(r.submitted), int(r.by_trust), pct(r.completion_rate)]
-                   for r in phases.itertuples()], chart=(0, 4))
+    table = Table(
+        "Completion by phase",
+        ["Phase", "In scope", "Completed", "Through their trust", "Completion rate"],
+        [
+            [str(r.group), int(r.in_scope), int(r.submitted), int(r.by_trust), pct(r.completion_rate)]
+            for r in phases.itertuples()
+        ],
+        chart=(0, 4),
+    )
     return Section("Completion", paragraphs, [table])
 
 
@@ -138,51 +157,99 @@ def _compliance(analysis) -> Section:
         f"confirm at least one requirement, and {counts['with_gaps']} ({pct(rate(counts['with_gaps']))}) had at least "
         "one requirement not met or only partly met.",
     ]
-    headline = Table("Headline figures", ["Headline figure", "Establishments", "Out of", "Rate"], [
-        ["Completed the audit", figures.completion(analysis)["submitted"], analysis.in_scope,
-         pct(figures.completion(analysis)["completion_rate"])],
-        ["Met all of the requirements", counts["fully_met"], returned, pct(rate(counts["fully_met"]))],
-        ["Not able to confirm at least one", counts["cannot_confirm"], returned, pct(rate(counts["cannot_confirm"]))],
-        ["At least one requirement not met", counts["with_gaps"], returned, pct(rate(counts["with_gaps"]))],
-    ])
+    headline = Table(
+        "Headline figures",
+        ["Headline figure", "Establishments", "Out of", "Rate"],
+        [
+            [
+                "Completed the audit",
+                figures.completion(analysis)["submitted"],
+                analysis.in_scope,
+                pct(figures.completion(analysis)["completion_rate"]),
+            ],
+            ["Met all of the requirements", counts["fully_met"], returned, pct(rate(counts["fully_met"]))],
+            [
+                "Not able to confirm at least one",
+                counts["cannot_confirm"],
+                returned,
+                pct(rate(counts["cannot_confirm"])),
+            ],
+            ["At least one requirement not met", counts["with_gaps"], returned, pct(rate(counts["with_gaps"]))],
+        ],
+    )
     tables = [headline]
     judged = figures.compliance_by(analysis, "tag")
     if not judged.empty:
         rows = []
         for row in judged.to_dict("records"):
             label = tag_label(row["tag"])
-            rows.append([label, row["answered"], row["fully_met"], pct(row["fully_met_rate"]), row["cannot_confirm"],
-                         pct(row["cannot_confirm_rate"]), row["with_gaps"], pct(row["with_gaps_rate"])])
+            rows.append(
+                [
+                    label,
+                    row["answered"],
+                    row["fully_met"],
+                    pct(row["fully_met_rate"]),
+                    row["cannot_confirm"],
+                    pct(row["cannot_confirm_rate"]),
+                    row["with_gaps"],
+                    pct(row["with_gaps_rate"]),
+                ]
+            )
             paragraphs.append(
                 f"Of the {row['answered']} establishments that answered the {label} questions, around "
                 f"{pct(row['fully_met_rate'])} had actioned all of the requirements. {pct(row['cannot_confirm_rate'])} "
                 f"were not able to confirm that they have all the expected elements in place, and "
-                f"{pct(row['with_gaps_rate'])} had at least one requirement not met or only partly met.")
-        tables.append(Table("Requirements by topic", ["Topic", "Answered", "Met all", "Met all rate", "Not able to confirm",
-                                                      "Not able to confirm rate", "With gaps", "With gaps rate"], rows,
-                            chart=(0, 3)))
+                f"{pct(row['with_gaps_rate'])} had at least one requirement not met or only partly met."
+            )
+        tables.append(
+            Table(
+                "Requirements by topic",
+                [
+                    "Topic",
+                    "Answered",
+                    "Met all",
+                    "Met all rate",
+                    "Not able to confirm",
+                    "Not able to confirm rate",
+                    "With gaps",
+                    "With gaps rate",
+                ],
+                rows,
+                chart=(0, 3),
+            )
+        )
     return Section("How many meet the requirements", paragraphs, tables)
 
 
 def _most_not_met(analysis) -> Section:
     worst = figures.most_not_met(analysis, 10)
     if worst.empty:
-        return Section("The requirements most often not met", ["No establishment that returned said a requirement was not met."])
+        return Section(
+            "The requirements most often not met", ["No establishment that returned said a requirement was not met."]
+        )
     top = worst.iloc[0]
     paragraphs = [
         f"The requirement most often not met was \u201c{top['text']}\u201d: {int(top['not_met'])} of the "
         f"{int(top['base'])} establishments that answered it ({pct(top['not_met_rate'])}) said it was not met.",
     ]
-    table = Table("Requirements most often not met", ["Question (most often not met)", "Not met", "Out of", "Rate"],
-                  [[row["text"], int(row["not_met"]), int(row["base"]), pct(row["not_met_rate"])]
-                   for row in worst.to_dict("records")], chart=(0, 3))
+    table = Table(
+        "Requirements most often not met",
+        ["Question (most often not met)", "Not met", "Out of", "Rate"],
+        [
+            [row["text"], int(row["not_met"]), int(row["base"]), pct(row["not_met_rate"])]
+            for row in worst.to_dict("records")
+        ],
+        chart=(0, 3),
+    )
     return Section("The requirements most often not met", paragraphs, [table])
 
 
 def _year_on_year(analysis) -> Section:
     basis = figures.comparison(analysis)
     if basis is None:
-        return Section("Compared with last year", ["There is no earlier audit with the same questions to compare with."])
+        return Section(
+            "Compared with last year", ["There is no earlier audit with the same questions to compare with."]
+        )
     changes = figures.year_on_year_questions(analysis)
     paragraphs = [
         f"This year is compared with {basis['previous_cycle']}: {comparison_words(basis)}. Each year's rate is out of "
@@ -194,14 +261,29 @@ def _year_on_year(analysis) -> Section:
         direction = "rose" if moved["met_rate_change"] > 0 else "fell" if moved["met_rate_change"] < 0 else "stayed"
         paragraphs.append(
             f"The largest change was in \u201c{moved['text']}\u201d: the share meeting it {direction} from "
-            f"{pct(moved['met_rate_previous'])} to {pct(moved['met_rate'])}.")
-    rows = [[row["text"], pct(row["met_rate_previous"]), pct(row["met_rate"]),
-             f"{round(100 * row['met_rate_change']):+d}",
-             f"{pct(row['met_rate_both_previous'])} to {pct(row['met_rate_both'])} (of {int(row['both_years'])})"]
-            for row in changes.to_dict("records")]
-    table = Table("Met, last year and this year",
-                  ["Question (year on year)", f"Met {basis['previous_cycle']}", f"Met {analysis.data.slug}",
-                   "Change (points)", "Returned both years"], rows)
+            f"{pct(moved['met_rate_previous'])} to {pct(moved['met_rate'])}."
+        )
+    rows = [
+        [
+            row["text"],
+            pct(row["met_rate_previous"]),
+            pct(row["met_rate"]),
+            f"{round(100 * row['met_rate_change']):+d}",
+            f"{pct(row['met_rate_both_previous'])} to {pct(row['met_rate_both'])} (of {int(row['both_years'])})",
+        ]
+        for row in changes.to_dict("records")
+    ]
+    table = Table(
+        "Met, last year and this year",
+        [
+            "Question (year on year)",
+            f"Met {basis['previous_cycle']}",
+            f"Met {analysis.data.slug}",
+            "Change (points)",
+            "Returned both years",
+        ],
+        rows,
+    )
     return Section("Compared with last year", paragraphs, [table])
 
 
@@ -214,16 +296,28 @@ def _non_responders(session, cycle, analysis) -> Section:
         count, last = history.get(e["establishment_id"], (0, None))
         sent += count
         none += count == 0
-        rows.append([e["name"], e["urn"], str(e["status"]).replace("_", " ").capitalize(), int(count),
-                     _day(last.date()) if last is not None else "None sent"])
+        rows.append(
+            [
+                e["name"],
+                e["urn"],
+                str(e["status"]).replace("_", " ").capitalize(),
+                int(count),
+                _day(last.date()) if last is not None else "None sent",
+            ]
+        )
     if not rows:
-        return Section("Establishments that have not returned", ["Every establishment in scope has returned the audit."])
+        return Section(
+            "Establishments that have not returned", ["Every establishment in scope has returned the audit."]
+        )
     paragraphs = [
         f"{_n(len(rows), 'establishment has', 'establishments have')} not returned the audit. Between them they "
         f"were sent {_n(sent, 'reminder', 'reminders')}; {none} of them had not been sent one.",
     ]
-    table = Table("Establishments that have not returned",
-                  ["Establishment (not returned)", "URN", "Audit", "Reminders sent", "Last reminder"], rows)
+    table = Table(
+        "Establishments that have not returned",
+        ["Establishment (not returned)", "URN", "Audit", "Reminders sent", "Last reminder"],
+        rows,
+    )
     return Section("Establishments that have not returned", paragraphs, [table])
 
 
@@ -249,9 +343,16 @@ def _action_plans(session, cycle, on: date) -> Section:
         f"{_is(counts['completed'], 'has', 'have')} been completed and {_is(counts['open'])} open, of which "
         f"{_is(counts['overdue'])} past the target date.",
     ]
-    table = Table("Establishments' actions", ["Actions (establishments)", "Number"],
-                  [["Planned", counts["total"]], ["Open", counts["open"]], ["Overdue", counts["overdue"]],
-                   ["Completed", counts["completed"]]])
+    table = Table(
+        "Establishments' actions",
+        ["Actions (establishments)", "Number"],
+        [
+            ["Planned", counts["total"]],
+            ["Open", counts["open"]],
+            ["Overdue", counts["overdue"]],
+            ["Completed", counts["completed"]],
+        ],
+    )
     return Section("Establishments' action plans", paragraphs, [table])
 
 
@@ -268,16 +369,35 @@ def _la_actions(session, on: date) -> Section:
         f"{_is(plan.by_rag.get('red', 0))} rated red, {plan.by_rag.get('amber', 0)} amber and "
         f"{plan.by_rag.get('green', 0)} green.",
     ]
-    by_area = Table("The local authority's actions by area", ["Area", "Actions", "Open", "Overdue", "Completed"],
-                    [[row.area, row.total, row.open, row.overdue, row.complete] for row in plan.by_area])
-    actions = Table("The local authority's actions",
-                    ["Reference", "Area", "Action", "Target date", "Lead", "RAG", "Status"],
-                    [[a.reference, a.area, a.action, _day(a.target_date) if a.target_date else "", a.lead,
-                      a.rag.label, a.status.label] for a in la_actions.list_actions(session)])
+    by_area = Table(
+        "The local authority's actions by area",
+        ["Area", "Actions", "Open", "Overdue", "Completed"],
+        [[row.area, row.total, row.open, row.overdue, row.complete] for row in plan.by_area],
+    )
+    actions = Table(
+        "The local authority's actions",
+        ["Reference", "Area", "Action", "Target date", "Lead", "RAG", "Status"],
+        [
+            [
+                a.reference,
+                a.area,
+                a.action,
+                _day(a.target_date) if a.target_date else "",
+                a.lead,
+                a.rag.label,
+                a.status.label,
+            ]
+            for a in la_actions.list_actions(session)
+        ],
+    )
     tables = [by_area, actions]
     overdue = la_actions.overdue_actions(session, on)
     if overdue:
-        tables.append(Table("Overdue actions", ["Reference (overdue)", "Action", "Target date", "Lead"],
-                            [[a.reference, a.action, _day(a.target_date), a.lead] for a in overdue]))
+        tables.append(
+            Table(
+                "Overdue actions",
+                ["Reference (overdue)", "Action", "Target date", "Lead"],
+                [[a.reference, a.action, _day(a.target_date), a.lead] for a in overdue],
+            )
+        )
     return Section(heading, paragraphs, tables)
-

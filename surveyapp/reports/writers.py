@@ -3,18 +3,28 @@
 Each table that is also a chart is drawn as an SVG bar chart in HTML and PDF, with the table right after it;
 the Word document carries the tables (a committee clerk edits them there).
 """
+
 from __future__ import annotations
 
 from html import escape
 
 from surveyapp.reports.content import Report, Table
 
-FORMATS = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-           "pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+FORMATS = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+}
 
 _CSS = """
-@page { size: A4; margin: 20mm 18mm; @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 9pt; } }
-body { font-family: Arial, Helvetica, sans-serif; font-size: 11pt; line-height: 1.4; color: #0b0c0c; max-width: 48em; margin: 1em auto; padding: 0 1em; }
+@page {
+  size: A4; margin: 20mm 18mm;
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 9pt; }
+}
+body {
+  font-family: Arial, Helvetica, sans-serif; font-size: 11pt; line-height: 1.4; color: #0b0c0c;
+  max-width: 48em; margin: 1em auto; padding: 0 1em;
+}
 h1 { font-size: 20pt; margin-bottom: 0.2em; }
 h2 { font-size: 15pt; margin-top: 1.4em; border-bottom: 2px solid #0b0c0c; padding-bottom: 0.1em; }
 .council { font-size: 13pt; color: #505a5f; margin: 0; }
@@ -28,7 +38,11 @@ figcaption { font-size: 9pt; color: #505a5f; }
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or (isinstance(value, str) and value.endswith("%"))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        or (isinstance(value, str) and value.endswith("%"))
+    )
 
 
 def _rate(text) -> float:
@@ -43,21 +57,27 @@ def _chart(table: Table, index: int) -> str:
     label_column, rate_column = table.chart
     row_height, label_width, bar_width = 26, 300, 300
     height = row_height * len(table.rows) + 8
-    parts = [f'<figure><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-{index}-title" '
-             f'width="100%" viewBox="0 0 680 {height}" font-family="Arial, sans-serif">'
-             f'<title id="chart-{index}-title">{escape(table.caption)}</title>']
+    parts = [
+        f'<figure><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="chart-{index}-title" '
+        f'width="100%" viewBox="0 0 680 {height}" font-family="Arial, sans-serif">'
+        f'<title id="chart-{index}-title">{escape(table.caption)}</title>'
+    ]
     for n, row in enumerate(table.rows):
         y = n * row_height + 4
         label = str(row[label_column])
         label = label if len(label) <= 48 else label[:47].rstrip() + "\u2026"
         width = bar_width * _rate(row[rate_column])
-        parts.append(f'<text x="0" y="{y + 15}" font-size="11" fill="#0b0c0c">{escape(label)}</text>'
-                     f'<rect x="{label_width}" y="{y}" width="{bar_width}" height="18" fill="#ffffff" stroke="#b1b4b6"/>'
-                     f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="18" fill="#1d70b8"/>'
-                     f'<text x="{label_width + bar_width + 8}" y="{y + 15}" font-size="11" fill="#0b0c0c">'
-                     f'{escape(str(row[rate_column]))}</text>')
-    parts.append(f'</svg><figcaption>{escape(table.caption)} (chart). The same figures are in the table below.'
-                 '</figcaption></figure>')
+        parts.append(
+            f'<text x="0" y="{y + 15}" font-size="11" fill="#0b0c0c">{escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y}" width="{bar_width}" height="18" fill="#ffffff" stroke="#b1b4b6"/>'
+            f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="18" fill="#1d70b8"/>'
+            f'<text x="{label_width + bar_width + 8}" y="{y + 15}" font-size="11" fill="#0b0c0c">'
+            f"{escape(str(row[rate_column]))}</text>"
+        )
+    parts.append(
+        f"</svg><figcaption>{escape(table.caption)} (chart). The same figures are in the table below."
+        "</figcaption></figure>"
+    )
     return "".join(parts)
 
 
@@ -67,10 +87,12 @@ def _table(table: Table) -> str:
     body = []
     for row in table.rows:
         cells = [f'<th scope="row">{escape(str(row[0]))}</th>']
-        cells += [f'<td{number if _is_number(v) else ""}>{escape(str(v))}</td>' for v in row[1:]]
+        cells += [f"<td{number if _is_number(v) else ''}>{escape(str(v))}</td>" for v in row[1:]]
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table><caption>{escape(table.caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f"<table><caption>{escape(table.caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def to_html(report: Report) -> str:
@@ -121,13 +143,13 @@ def write_docx(report: Report, target) -> None:
             document.add_paragraph(table.caption, style="Caption")
             grid = document.add_table(rows=1, cols=len(table.header))
             grid.style = "Table Grid"
-            for cell, text in zip(grid.rows[0].cells, table.header):
+            for cell, text in zip(grid.rows[0].cells, table.header, strict=True):
                 cell.text = str(text)
                 for run in cell.paragraphs[0].runs:
                     run.bold = True
             for row in table.rows:
                 cells = grid.add_row().cells
-                for column, (cell, value) in enumerate(zip(cells, row)):
+                for column, (cell, value) in enumerate(zip(cells, row, strict=True)):
                     cell.text = str(value)
                     if column and _is_number(value):
                         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT

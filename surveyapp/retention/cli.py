@@ -1,4 +1,5 @@
 """`surveyapp data` commands."""
+
 from __future__ import annotations
 
 import os
@@ -11,12 +12,20 @@ data = AppGroup("data", help="Personal data: retention.")
 
 
 @data.command("retention")
-@click.option("--older-than-years", "years", type=click.IntRange(min=1), required=True,
-              help="Pseudonymise personal data of cycles closed more than this many years ago.")
+@click.option(
+    "--older-than-years",
+    "years",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Pseudonymise personal data of cycles closed more than this many years ago.",
+)
 @click.option("--dry-run", is_flag=True, help="Count what would change, without changing anything.")
-@click.option("--owner-url", default=None,
-              help="Database URL of the tables' owner (default RETENTION_DATABASE_URL, else the app's own): "
-                   "only the owner may rewrite the append-only activity log.")
+@click.option(
+    "--owner-url",
+    default=None,
+    help="Database URL of the tables' owner (default RETENTION_DATABASE_URL, else the app's own): "
+    "only the owner may rewrite the append-only activity log.",
+)
 def retention_command(years: int, dry_run: bool, owner_url: str | None) -> None:
     """Pseudonymise names, emails and sign-in addresses older than the retention period; keep every answer."""
     from sqlalchemy import create_engine, insert
@@ -33,16 +42,22 @@ def retention_command(years: int, dry_run: bool, owner_url: str | None) -> None:
     now = utcnow()
     try:
         with engine.begin() as connection:
-            report = pseudonymise(connection, secret=current_app.config["SECRET_KEY"], older_than_years=years,
-                                  now=now, dry_run=dry_run)
+            report = pseudonymise(
+                connection, secret=current_app.config["SECRET_KEY"], older_than_years=years, now=now, dry_run=dry_run
+            )
             if not dry_run:
-                connection.execute(insert(ActivityRecord).values(
-                    at=now, action="data.retention_applied", detail={"older_than_years": years,
-                                                                      "cycles": report.cycles, **report.counts}))
+                connection.execute(
+                    insert(ActivityRecord).values(
+                        at=now,
+                        action="data.retention_applied",
+                        detail={"older_than_years": years, "cycles": report.cycles, **report.counts},
+                    )
+                )
     except DBAPIError as exc:
         raise click.ClickException(
             "Nothing was changed: the database refused the change. Run this as the owner of the tables "
-            f"(--owner-url or RETENTION_DATABASE_URL). The database said: {exc.orig}") from None
+            f"(--owner-url or RETENTION_DATABASE_URL). The database said: {exc.orig}"
+        ) from None
     finally:
         engine.dispose()
     verb = "Would pseudonymise" if dry_run else "Pseudonymised"

@@ -18,6 +18,7 @@ stay linked to each other. The log is append-only to the app's own database acco
 rewritten here through a connection as the tables' owner (see ``pseudonymise``), in one transaction that
 turns the append-only trigger off and on again, so the app's account still cannot rewrite history.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -73,8 +74,9 @@ def _is_pseudonym(value) -> bool:
     return not isinstance(value, str) or value.endswith("@" + PSEUDONYM_DOMAIN) or value.startswith("address-")
 
 
-def pseudonymise(connection: Connection, *, secret: str, older_than_years: int, now: datetime,
-                 dry_run: bool = False) -> RetentionReport:
+def pseudonymise(
+    connection: Connection, *, secret: str, older_than_years: int, now: datetime, dry_run: bool = False
+) -> RetentionReport:
     """Pseudonymise personal data older than the cut-off, in the connection's transaction.
 
     :param connection: a connection as the owner of the tables (it may turn the log's trigger off)
@@ -83,27 +85,52 @@ def pseudonymise(connection: Connection, *, secret: str, older_than_years: int, 
     cutoff = now - timedelta(days=round(365.25 * older_than_years))
     report = RetentionReport(cutoff)
     cycles = connection.execute(
-        select(Cycle.id, Cycle.slug).where(Cycle.state.in_([CycleState.CLOSED, CycleState.ARCHIVED]),
-                                           Cycle.closed_at < cutoff).order_by(Cycle.due_on)
+        select(Cycle.id, Cycle.slug)
+        .where(Cycle.state.in_([CycleState.CLOSED, CycleState.ARCHIVED]), Cycle.closed_at < cutoff)
+        .order_by(Cycle.due_on)
     ).all()
     cycle_ids = [row.id for row in cycles]
     report.cycles = [row.slug for row in cycles]
-    responses = select(Response.id).join(Assignment, Assignment.id == Response.assignment_id).where(
-        Assignment.cycle_id.in_(cycle_ids))
+    responses = (
+        select(Response.id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id.in_(cycle_ids))
+    )
 
     counts = report.counts
-    counts["responses"] = _set(connection, dry_run, Response, Response.id.in_(responses), or_(
-        and_(Response.headteacher_name != "", Response.headteacher_name != REMOVED),
-        and_(Response.chair_name != "", Response.chair_name != REMOVED),
-        and_(Response.return_comment != "", Response.return_comment != REMOVED)),
+    counts["responses"] = _set(
+        connection,
+        dry_run,
+        Response,
+        Response.id.in_(responses),
+        or_(
+            and_(Response.headteacher_name != "", Response.headteacher_name != REMOVED),
+            and_(Response.chair_name != "", Response.chair_name != REMOVED),
+            and_(Response.return_comment != "", Response.return_comment != REMOVED),
+        ),
         headteacher_name=_removed_unless_blank(Response.headteacher_name),
         chair_name=_removed_unless_blank(Response.chair_name),
-        return_comment=_removed_unless_blank(Response.return_comment))
-    counts["actions"] = _set(connection, dry_run, ActionItem, ActionItem.cycle_id.in_(cycle_ids),
-                             ActionItem.owner != "", ActionItem.owner != REMOVED, owner=REMOVED)
-    counts["status_events"] = _set(connection, dry_run, StatusEvent, StatusEvent.response_id.in_(responses),
-                                   StatusEvent.comment != "", StatusEvent.comment != REMOVED,
-                                   StatusEvent.comment != IMPORT_COMMENT, comment=REMOVED)
+        return_comment=_removed_unless_blank(Response.return_comment),
+    )
+    counts["actions"] = _set(
+        connection,
+        dry_run,
+        ActionItem,
+        ActionItem.cycle_id.in_(cycle_ids),
+        ActionItem.owner != "",
+        ActionItem.owner != REMOVED,
+        owner=REMOVED,
+    )
+    counts["status_events"] = _set(
+        connection,
+        dry_run,
+        StatusEvent,
+        StatusEvent.response_id.in_(responses),
+        StatusEvent.comment != "",
+        StatusEvent.comment != REMOVED,
+        StatusEvent.comment != IMPORT_COMMENT,
+        comment=REMOVED,
+    )
     counts["answers"] = _answer_owners(connection, dry_run, responses)
     counts["reminders"] = _reminders(connection, dry_run, secret, cycle_ids)
     counts["users"] = _users(connection, dry_run, secret, cutoff)
@@ -124,10 +151,14 @@ def _set(connection: Connection, dry_run: bool, model, *where, **values) -> int:
 
 
 def _answer_owners(connection: Connection, dry_run: bool, responses) -> int:
-    rows = connection.execute(select(Answer.id, Answer.follow_up).where(
-        Answer.response_id.in_(responses), Answer.follow_up.is_not(None))).all()
-    changed = [{"id": row.id, "follow_up": {**row.follow_up, "owner": REMOVED}} for row in rows
-               if (row.follow_up or {}).get("owner") not in (None, "", REMOVED)]
+    rows = connection.execute(
+        select(Answer.id, Answer.follow_up).where(Answer.response_id.in_(responses), Answer.follow_up.is_not(None))
+    ).all()
+    changed = [
+        {"id": row.id, "follow_up": {**row.follow_up, "owner": REMOVED}}
+        for row in rows
+        if (row.follow_up or {}).get("owner") not in (None, "", REMOVED)
+    ]
     if changed and not dry_run:
         for row in changed:
             connection.execute(update(Answer).where(Answer.id == row["id"]).values(follow_up=row["follow_up"]))
@@ -135,36 +166,56 @@ def _answer_owners(connection: Connection, dry_run: bool, responses) -> int:
 
 
 def _reminders(connection: Connection, dry_run: bool, secret: str, cycle_ids: list[int]) -> int:
-    rows = connection.execute(select(Reminder.id, Reminder.recipient_email).where(
-        Reminder.cycle_id.in_(cycle_ids), Reminder.body != REMOVED)).all()
+    rows = connection.execute(
+        select(Reminder.id, Reminder.recipient_email).where(Reminder.cycle_id.in_(cycle_ids), Reminder.body != REMOVED)
+    ).all()
     if not dry_run:
         for row in rows:
-            connection.execute(update(Reminder).where(Reminder.id == row.id).values(
-                recipient_email=pseudonym(secret, row.recipient_email, "email"), body=REMOVED))
+            connection.execute(
+                update(Reminder)
+                .where(Reminder.id == row.id)
+                .values(recipient_email=pseudonym(secret, row.recipient_email, "email"), body=REMOVED)
+            )
     return len(rows)
 
 
 def _users(connection: Connection, dry_run: bool, secret: str, cutoff: datetime) -> int:
     last_used = func.coalesce(User.last_sign_in_at, User.created_at)
-    rows = connection.execute(select(User.id, User.email).where(
-        User.is_enabled.is_(False), last_used < cutoff, ~User.email.endswith("@" + PSEUDONYM_DOMAIN))).all()
+    rows = connection.execute(
+        select(User.id, User.email).where(
+            User.is_enabled.is_(False), last_used < cutoff, ~User.email.endswith("@" + PSEUDONYM_DOMAIN)
+        )
+    ).all()
     if not dry_run:
         for row in rows:
-            connection.execute(update(User).where(User.id == row.id).values(
-                email=pseudonym(secret, row.email, "email"), name=REMOVED, password_hash=None, totp_secret=None,
-                recovery_codes=[]))
+            connection.execute(
+                update(User)
+                .where(User.id == row.id)
+                .values(
+                    email=pseudonym(secret, row.email, "email"),
+                    name=REMOVED,
+                    password_hash=None,
+                    totp_secret=None,
+                    recovery_codes=[],
+                )
+            )
     return len(rows)
 
 
 def _activity(connection: Connection, dry_run: bool, secret: str, cycle_ids: list[int], cutoff: datetime) -> int:
     in_old_cycle = ActivityRecord.cycle_id.in_(cycle_ids)
-    old_reminder = and_(ActivityRecord.cycle_id.is_(None), ActivityRecord.action.startswith("reminder."),
-                        ActivityRecord.detail["cycle_id"].as_integer().in_(cycle_ids))
-    old_sign_in = and_(or_(*(ActivityRecord.action.startswith(prefix) for prefix in SIGN_IN_ACTIONS)),
-                       ActivityRecord.at < cutoff)
+    old_reminder = and_(
+        ActivityRecord.cycle_id.is_(None),
+        ActivityRecord.action.startswith("reminder."),
+        ActivityRecord.detail["cycle_id"].as_integer().in_(cycle_ids),
+    )
+    old_sign_in = and_(
+        or_(*(ActivityRecord.action.startswith(prefix) for prefix in SIGN_IN_ACTIONS)), ActivityRecord.at < cutoff
+    )
     changed = []
-    for row in connection.execute(select(ActivityRecord.id, ActivityRecord.detail).where(
-            or_(in_old_cycle, old_reminder, old_sign_in))):
+    for row in connection.execute(
+        select(ActivityRecord.id, ActivityRecord.detail).where(or_(in_old_cycle, old_reminder, old_sign_in))
+    ):
         detail = dict(row.detail or {})
         new = dict(detail)
         for key in EMAIL_KEYS:

@@ -1,25 +1,27 @@
 """Action plans: generated from gaps on submission, updated by the DSL, overdue ones seen by the lead."""
+
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import openpyxl
-import io
 import pytest
 from sqlalchemy import func, select
 
 from surveyapp.actions.models import ActionItem, ActionStatus
 from surveyapp.actions.services import generate_for_cycle
 from surveyapp.audits import services as audit_services
-from surveyapp.audits.models import Answer, ResponseStatus
+from surveyapp.audits.models import Answer
 from surveyapp.extensions import db
 from tests.exports import cycle_data
 from tests.exports.cycle_data import FORMULA_ACTION
 
 
 def _items(establishment):
-    return db.session.scalars(select(ActionItem).where(ActionItem.establishment_id == establishment.id)
-                              .order_by(ActionItem.question_key)).all()
+    return db.session.scalars(
+        select(ActionItem).where(ActionItem.establishment_id == establishment.id).order_by(ActionItem.question_key)
+    ).all()
 
 
 def test_generating_adds_one_action_per_gap_and_only_the_missing_ones(make):
@@ -48,23 +50,38 @@ def test_submitting_a_response_with_gaps_makes_its_plan(make):
     dsl = make.dsl(school)
     cycle = make.cycle()
     response = cycle.assignments[0].response
-    for key, value, plan in (("policy_current", "no", {"action": "Rewrite the policy", "owner": "Head", "target_date": "2027-01-31"}),
-                             ("policy_review_date", "2026-06-01", None), ("prevent_wrap", "yes", None),
-                             ("prevent_trained_pct", "50", None), ("prevent_sef", "yes", None)):
+    for key, value, plan in (
+        ("policy_current", "no", {"action": "Rewrite the policy", "owner": "Head", "target_date": "2027-01-31"}),
+        ("policy_review_date", "2026-06-01", None),
+        ("prevent_wrap", "yes", None),
+        ("prevent_trained_pct", "50", None),
+        ("prevent_sef", "yes", None),
+    ):
         db.session.add(Answer(response_id=response.id, question_key=key, value=value, follow_up=plan))
     db.session.commit()
-    assert audit_services.submit(response, headteacher_name="Ann", chair_name="Cal", declaration_date=date(2026, 10, 1), user=dsl)
+    assert audit_services.submit(
+        response, headteacher_name="Ann", chair_name="Cal", declaration_date=date(2026, 10, 1), user=dsl
+    )
     db.session.commit()
     items = {i.question_key: i for i in _items(school)}
     assert set(items) == {"policy_current", "prevent_trained_pct"}
-    assert (items["policy_current"].action, items["policy_current"].target_date) == ("Rewrite the policy", date(2027, 1, 31))
+    assert (items["policy_current"].action, items["policy_current"].target_date) == (
+        "Rewrite the policy",
+        date(2027, 1, 31),
+    )
 
 
 def _form(item, **changes):
     prefix = f"item{item.id}-"
-    data = {"item_id": str(item.id), prefix + "version": str(item.version), prefix + "action": item.action,
-            prefix + "owner": item.owner, prefix + "status": item.status.value, prefix + "notes": item.notes,
-            prefix + "target_date": ["31", "1", "2027"]}
+    data = {
+        "item_id": str(item.id),
+        prefix + "version": str(item.version),
+        prefix + "action": item.action,
+        prefix + "owner": item.owner,
+        prefix + "status": item.status.value,
+        prefix + "notes": item.notes,
+        prefix + "target_date": ["31", "1", "2027"],
+    }
     data.update({prefix + key: value for key, value in changes.items()})
     return data
 
@@ -80,11 +97,18 @@ def test_dsl_updates_their_plan_and_a_stale_edit_does_not_overwrite_a_newer_one(
     assert "4 actions" in page and FORMULA_ACTION.replace("'", "&#39;") in page
     item = next(i for i in _items(built["formula"]) if i.question_key == "policy_current")
     opened = _form(item)
-    saved = client.post(f"/audits/{response.id}/action-plan", data=_form(item, status="on_track", notes="Draft written"))
+    saved = client.post(
+        f"/audits/{response.id}/action-plan", data=_form(item, status="on_track", notes="Draft written")
+    )
     assert saved.status_code == 302
     db.session.expire_all()
     item = db.session.get(ActionItem, item.id)
-    assert (item.status, item.notes, item.version, item.updated_by_id) == (ActionStatus.ON_TRACK, "Draft written", 2, dsl.id)
+    assert (item.status, item.notes, item.version, item.updated_by_id) == (
+        ActionStatus.ON_TRACK,
+        "Draft written",
+        2,
+        dsl.id,
+    )
     # A second tab opened before that save tries to mark it blocked.
     opened[f"item{item.id}-status"] = "blocked"
     stale = client.post(f"/audits/{response.id}/action-plan", data=opened)
@@ -116,13 +140,26 @@ def test_lead_sees_overdue_actions_across_establishments(client, make, sign_in, 
     assert "6 actions" in every
 
 
-@pytest.mark.parametrize("path", ["/cycles/2026-27/actions?overdue=1", "/cycles/2026-27/workbook.xlsx",
-                                  "/cycles/2026-27/responses.csv", "/cycles/2026-27/gaps.csv"])
-@pytest.mark.parametrize("role,expected", [("lead", 200), ("board", 200), ("dsl", 403), ("trust_lead", 404), ("anonymous", 302)])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cycles/2026-27/actions?overdue=1",
+        "/cycles/2026-27/workbook.xlsx",
+        "/cycles/2026-27/responses.csv",
+        "/cycles/2026-27/gaps.csv",
+    ],
+)
+@pytest.mark.parametrize(
+    "role,expected", [("lead", 200), ("board", 200), ("dsl", 403), ("trust_lead", 403), ("anonymous", 302)]
+)
 def test_who_may_read_the_lead_pages_and_downloads(client, make, sign_in, path, role, expected):
     built = cycle_data.build(make)
-    users = {"lead": make.lead, "board": make.board, "dsl": lambda: make.dsl(built["formula"]),
-             "trust_lead": lambda: make.trust_lead(built["trust"])}
+    users = {
+        "lead": make.lead,
+        "board": make.board,
+        "dsl": lambda: make.dsl(built["formula"]),
+        "trust_lead": lambda: make.trust_lead(built["trust"]),
+    }
     if role != "anonymous":
         user = users[role]()
         db.session.commit()
@@ -147,11 +184,22 @@ def test_the_download_button_gives_the_workbook(client, make, sign_in):
 
 
 def test_cli_exports_the_workbook_and_csvs_and_generates_plans(runner, make, tmp_path):
-    built = cycle_data.build(make)
+    cycle_data.build(make)
     result = runner.invoke(args=["actions", "generate", "--cycle", "2026-27"])
     assert result.exit_code == 0 and "Added 6 actions" in result.output
-    result = runner.invoke(args=["export", "--cycle", "2026-27", "--out", str(tmp_path / "b.xlsx"),
-                                 "--responses-csv", str(tmp_path / "r.csv"), "--gaps-csv", str(tmp_path / "g.csv")])
+    result = runner.invoke(
+        args=[
+            "export",
+            "--cycle",
+            "2026-27",
+            "--out",
+            str(tmp_path / "b.xlsx"),
+            "--responses-csv",
+            str(tmp_path / "r.csv"),
+            "--gaps-csv",
+            str(tmp_path / "g.csv"),
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Exporting: 0 of 3 files" in result.output and "Exporting: 3 of 3 files" in result.output
     assert openpyxl.load_workbook(tmp_path / "b.xlsx")["Action plans"].max_row == 7
@@ -159,10 +207,13 @@ def test_cli_exports_the_workbook_and_csvs_and_generates_plans(runner, make, tmp
     assert runner.invoke(args=["export", "--cycle", "nope", "--out", str(tmp_path / "x.xlsx")]).exit_code != 0
 
 
-@pytest.mark.parametrize("version, action", [("1", ""), ("not a number", ""), ("not a number", "Review it"),
-                                             ("99999999999999999999", "Review it")])
-def test_a_form_without_its_target_date_boxes_that_fails_validation_is_shown_again(client, make, sign_in, version,
-                                                                                   action):
+@pytest.mark.parametrize(
+    "version, action",
+    [("1", ""), ("not a number", ""), ("not a number", "Review it"), ("99999999999999999999", "Review it")],
+)
+def test_a_form_without_its_target_date_boxes_that_fails_validation_is_shown_again(
+    client, make, sign_in, version, action
+):
     """The review's finding: such a post was a server error (500)."""
     built = cycle_data.build(make)
     generate_for_cycle(built["cycle"])

@@ -15,6 +15,7 @@ G      200007  Eta Academy     Elm (T2)   Elm's response covers it but is still 
 F      200006  Foxglove Closed -          closed before the cycle opened       -> not in scope
 =====  ======  ==============  =========  ======================================================
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,17 +28,35 @@ from tests.factories import SMALL_TEMPLATE
 
 TEMPLATE = copy.deepcopy(SMALL_TEMPLATE)
 TEMPLATE["key"] = "mini-online"
-TEMPLATE["sections"].append({
-    "key": "online", "title": "Online safety",
-    "questions": [{"key": "online_filtering", "text": "Are filtering and monitoring checked termly?", "type": "yes_no",
-                   "required": False, "tags": ["online"], "gap": {"when": ["no"]}}],
-})
+TEMPLATE["sections"].append(
+    {
+        "key": "online",
+        "title": "Online safety",
+        "questions": [
+            {
+                "key": "online_filtering",
+                "text": "Are filtering and monitoring checked termly?",
+                "type": "yes_no",
+                "required": False,
+                "tags": ["online"],
+                "gap": {"when": ["no"]},
+            }
+        ],
+    }
+)
 
 CURRENT = {"slug": "2026-27", "opens_on": date(2026, 9, 1), "due_on": date(2027, 3, 31)}
 PREVIOUS = {"slug": "2025-26", "opens_on": date(2025, 9, 1), "due_on": date(2026, 3, 31)}
 
-ALL_MET = {"policy_current": "yes", "policy_review_date": "2026-06-01", "policy_notes": "All fine", "prevent_wrap": "yes",
-           "prevent_trained_pct": "95", "prevent_sef": "yes", "online_filtering": "yes"}
+ALL_MET = {
+    "policy_current": "yes",
+    "policy_review_date": "2026-06-01",
+    "policy_notes": "All fine",
+    "prevent_wrap": "yes",
+    "prevent_trained_pct": "95",
+    "prevent_sef": "yes",
+    "online_filtering": "yes",
+}
 
 #: code: urn, name, phase, type, district, trust code, open?
 ESTABLISHMENTS = {
@@ -55,24 +74,71 @@ TRUSTS = {"T1": ("Oak Learning Trust", "9001"), "T2": ("Elm Trust", "9002")}
 CURRENT_RESPONSES = {
     "A": ("submitted", ALL_MET),
     "B": ("not_started", {}),
-    "C": ("accepted", {"policy_current": "yes", "policy_review_date": "2025-01-01", "prevent_sef": "unsure",
-                       "online_filtering": "no"}),
+    "C": (
+        "accepted",
+        {
+            "policy_current": "yes",
+            "policy_review_date": "2025-01-01",
+            "prevent_sef": "unsure",
+            "online_filtering": "no",
+        },
+    ),
     "D": ("in_progress", {"policy_current": "no", "prevent_wrap": "no"}),
-    "E": ("submitted", {"policy_current": "no", "policy_review_date": "2026-02-01", "prevent_wrap": "no",
-                        "prevent_trained_pct": "90", "prevent_sef": "no"}),
+    "E": (
+        "submitted",
+        {
+            "policy_current": "no",
+            "policy_review_date": "2026-02-01",
+            "prevent_wrap": "no",
+            "prevent_trained_pct": "90",
+            "prevent_sef": "no",
+        },
+    ),
     "G": ("not_started", {}),
-    "T1": ("submitted", {"policy_current": "yes", "policy_review_date": "2026-01-01", "prevent_wrap": "partly",
-                         "prevent_trained_pct": "95", "prevent_sef": "yes"}),
+    "T1": (
+        "submitted",
+        {
+            "policy_current": "yes",
+            "policy_review_date": "2026-01-01",
+            "prevent_wrap": "partly",
+            "prevent_trained_pct": "95",
+            "prevent_sef": "yes",
+        },
+    ),
     "T2": ("in_progress", {"policy_current": "yes", "prevent_wrap": "yes"}),
 }
 #: last year (only A, C and E were open, in Oak for C)
 PREVIOUS_RESPONSES = {
-    "A": ("accepted", {"policy_current": "no", "policy_review_date": "2025-06-01", "prevent_wrap": "yes",
-                       "prevent_trained_pct": "95", "prevent_sef": "yes"}),
-    "C": ("accepted", {"policy_current": "yes", "policy_review_date": "2025-01-01", "prevent_wrap": "yes",
-                       "prevent_trained_pct": "95", "prevent_sef": "yes"}),
-    "E": ("submitted", {"policy_current": "no", "policy_review_date": "2025-06-01", "prevent_wrap": "partly",
-                        "prevent_trained_pct": "95", "prevent_sef": "yes"}),
+    "A": (
+        "accepted",
+        {
+            "policy_current": "no",
+            "policy_review_date": "2025-06-01",
+            "prevent_wrap": "yes",
+            "prevent_trained_pct": "95",
+            "prevent_sef": "yes",
+        },
+    ),
+    "C": (
+        "accepted",
+        {
+            "policy_current": "yes",
+            "policy_review_date": "2025-01-01",
+            "prevent_wrap": "yes",
+            "prevent_trained_pct": "95",
+            "prevent_sef": "yes",
+        },
+    ),
+    "E": (
+        "submitted",
+        {
+            "policy_current": "no",
+            "policy_review_date": "2025-06-01",
+            "prevent_wrap": "partly",
+            "prevent_trained_pct": "95",
+            "prevent_sef": "yes",
+        },
+    ),
     "T1": ("not_started", {}),
 }
 PREVIOUS_CODES = ("A", "C", "E")
@@ -94,10 +160,22 @@ def questions_frame(definition: dict | None = None) -> pd.DataFrame:
     rows = []
     for s_pos, section in enumerate((definition or TEMPLATE)["sections"], 1):
         for q_pos, q in enumerate(section["questions"], 1):
-            rows.append({"question_key": q["key"], "text": q["text"], "section_key": section["key"],
-                         "section_title": section["title"], "type": q["type"], "required": q.get("required", True),
-                         "tags": q.get("tags", []), "gap": q.get("gap"), "options": q.get("options", []),
-                         "section_position": s_pos, "position": q_pos, "condition": q.get("condition")})
+            rows.append(
+                {
+                    "question_key": q["key"],
+                    "text": q["text"],
+                    "section_key": section["key"],
+                    "section_title": section["title"],
+                    "type": q["type"],
+                    "required": q.get("required", True),
+                    "tags": q.get("tags", []),
+                    "gap": q.get("gap"),
+                    "options": q.get("options", []),
+                    "section_position": s_pos,
+                    "position": q_pos,
+                    "condition": q.get("condition"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -106,31 +184,70 @@ def cycle_data(which: str = "current") -> CycleData:
     codes = [c for c, e in ESTABLISHMENTS.items() if e[6]] if which == "current" else list(PREVIOUS_CODES)
     ids = {code: n for n, code in enumerate(ESTABLISHMENTS, 1)}
     trust_ids = {"T1": 1, "T2": 2}
-    establishments = pd.DataFrame([
-        {"establishment_id": ids[c], "urn": ESTABLISHMENTS[c][0], "name": ESTABLISHMENTS[c][1],
-         "phase": ESTABLISHMENTS[c][2], "type_name": ESTABLISHMENTS[c][3], "district": ESTABLISHMENTS[c][4],
-         "trust_id": trust_ids.get(ESTABLISHMENTS[c][5]), "trust_name": TRUSTS[ESTABLISHMENTS[c][5]][0] if ESTABLISHMENTS[c][5] else None,
-         "response_id": 100 + ids[c], "status": responses[c][0]}
-        for c in sorted(codes, key=lambda c: ESTABLISHMENTS[c][1])
-    ])
+    establishments = pd.DataFrame(
+        [
+            {
+                "establishment_id": ids[c],
+                "urn": ESTABLISHMENTS[c][0],
+                "name": ESTABLISHMENTS[c][1],
+                "phase": ESTABLISHMENTS[c][2],
+                "type_name": ESTABLISHMENTS[c][3],
+                "district": ESTABLISHMENTS[c][4],
+                "trust_id": trust_ids.get(ESTABLISHMENTS[c][5]),
+                "trust_name": TRUSTS[ESTABLISHMENTS[c][5]][0] if ESTABLISHMENTS[c][5] else None,
+                "response_id": 100 + ids[c],
+                "status": responses[c][0],
+            }
+            for c in sorted(codes, key=lambda c: ESTABLISHMENTS[c][1])
+        ]
+    )
     establishments["trust_id"] = establishments["trust_id"].astype("Int64")
     answers = pd.DataFrame(
-        [{"establishment_id": ids[c], "question_key": k, "value": v, "status": responses[c][0]}
-         for c in codes for k, v in responses[c][1].items()],
-        columns=["establishment_id", "question_key", "value", "status"])
+        [
+            {"establishment_id": ids[c], "question_key": k, "value": v, "status": responses[c][0]}
+            for c in codes
+            for k, v in responses[c][1].items()
+        ],
+        columns=["establishment_id", "question_key", "value", "status"],
+    )
     trusts = [t for t in TRUSTS if t in responses]
     trust_answers = pd.DataFrame(
-        [{"trust_id": trust_ids[t], "trust_response_id": 900 + trust_ids[t], "question_key": k, "value": v,
-          "status": responses[t][0]} for t in trusts for k, v in responses[t][1].items()],
-        columns=["trust_id", "trust_response_id", "question_key", "value", "status"])
+        [
+            {
+                "trust_id": trust_ids[t],
+                "trust_response_id": 900 + trust_ids[t],
+                "question_key": k,
+                "value": v,
+                "status": responses[t][0],
+            }
+            for t in trusts
+            for k, v in responses[t][1].items()
+        ],
+        columns=["trust_id", "trust_response_id", "question_key", "value", "status"],
+    )
     coverage = pd.DataFrame(
-        [{"establishment_id": ids[c], "trust_response_id": 900 + trust_ids[ESTABLISHMENTS[c][5]],
-          "trust_id": trust_ids[ESTABLISHMENTS[c][5]], "status": responses[ESTABLISHMENTS[c][5]][0]}
-         for c in codes if ESTABLISHMENTS[c][5]],
-        columns=["establishment_id", "trust_response_id", "trust_id", "status"])
-    return CycleData(slug=info["slug"], name=f"Safeguarding audit {info['slug']}", reference=info["opens_on"],
-                     establishments=establishments, questions=questions_frame(), answers=answers,
-                     trust_answers=trust_answers, coverage=coverage)
+        [
+            {
+                "establishment_id": ids[c],
+                "trust_response_id": 900 + trust_ids[ESTABLISHMENTS[c][5]],
+                "trust_id": trust_ids[ESTABLISHMENTS[c][5]],
+                "status": responses[ESTABLISHMENTS[c][5]][0],
+            }
+            for c in codes
+            if ESTABLISHMENTS[c][5]
+        ],
+        columns=["establishment_id", "trust_response_id", "trust_id", "status"],
+    )
+    return CycleData(
+        slug=info["slug"],
+        name=f"Safeguarding audit {info['slug']}",
+        reference=info["opens_on"],
+        establishments=establishments,
+        questions=questions_frame(),
+        answers=answers,
+        trust_answers=trust_answers,
+        coverage=coverage,
+    )
 
 
 # --- real rows ----------------------------------------------------------------------------
@@ -150,18 +267,29 @@ def build_database(make) -> dict:
 
     def add(code):
         u, name, phase, type_name, district, trust, is_open = ESTABLISHMENTS[code]
-        made[code] = make.establishment(name=name, urn=u, phase=phase, type_name=type_name, district=district,
-                                        trust=made[trust] if trust else None, is_open=is_open)
+        made[code] = make.establishment(
+            name=name,
+            urn=u,
+            phase=phase,
+            type_name=type_name,
+            district=district,
+            trust=made[trust] if trust else None,
+            is_open=is_open,
+        )
 
     def fill(cycle, responses):
-        rows = db.session.execute(select(Assignment, Response).join(Response).where(Assignment.cycle_id == cycle.id)).all()
+        rows = db.session.execute(
+            select(Assignment, Response).join(Response).where(Assignment.cycle_id == cycle.id)
+        ).all()
         by_code = {}
         for assignment, response in rows:
             for code, obj in made.items():
                 if code not in ESTABLISHMENTS and code not in TRUSTS:
                     continue
                 is_trust = code in TRUSTS
-                if (is_trust and assignment.trust_id == obj.id) or (not is_trust and assignment.establishment_id == obj.id):
+                if (is_trust and assignment.trust_id == obj.id) or (
+                    not is_trust and assignment.establishment_id == obj.id
+                ):
                     by_code[code] = response
         for code, (status, answers) in responses.items():
             response = by_code[code]
@@ -173,11 +301,15 @@ def build_database(make) -> dict:
 
     for code in PREVIOUS_CODES:
         add(code)
-    previous = make.cycle(slug=PREVIOUS["slug"], template=template, due_on=PREVIOUS["due_on"], opens_on=PREVIOUS["opens_on"])
+    previous = make.cycle(
+        slug=PREVIOUS["slug"], template=template, due_on=PREVIOUS["due_on"], opens_on=PREVIOUS["opens_on"]
+    )
     made["previous_responses"] = fill(previous, PREVIOUS_RESPONSES)
     for code in ("B", "D", "F", "G"):
         add(code)
-    current = make.cycle(slug=CURRENT["slug"], template=template, due_on=CURRENT["due_on"], opens_on=CURRENT["opens_on"])
+    current = make.cycle(
+        slug=CURRENT["slug"], template=template, due_on=CURRENT["due_on"], opens_on=CURRENT["opens_on"]
+    )
     made["responses"] = fill(current, CURRENT_RESPONSES)
     made["cycle"], made["previous"] = current, previous
     db.session.commit()

@@ -1,12 +1,14 @@
 """`surveyapp analysis` on real rows: loading by SQL gives the same figures as the hand-built frames."""
+
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 from surveyapp.analysis import figures, formatting
+from surveyapp.analysis.loading import load_with_previous, previous_cycle
 from surveyapp.audits.models import CycleState
 from surveyapp.extensions import db
-from surveyapp.analysis.loading import load_with_previous, previous_cycle
 from tests.analysis.scenario import build_database, cycle_data, urn, urns
 
 
@@ -23,18 +25,32 @@ def test_json_figures_for_a_cycle(make, runner):
     assert prevent["not_answered"] == urns("D", "G")
     assert data["tags"]["online"]["skipped"] == urns("B", "E")
     # Compliance counts are of the 4 establishments that returned (own or through their trust), not the 6 in scope.
-    expected = {"policy_current": [3, 0, 1, 0, 0, 0, 0], "policy_review_date": [3, 0, 1, 0, 0, 0, 0],
-                "policy_notes": [1, 0, 0, 0, 3, 0, 0], "prevent_wrap": [1, 2, 1, 0, 0, 0, 0],
-                "prevent_trained_pct": [4, 0, 0, 0, 0, 0, 0], "prevent_sef": [2, 0, 1, 1, 0, 0, 0],
-                "online_filtering": [1, 0, 1, 0, 2, 0, 0]}
+    expected = {
+        "policy_current": [3, 0, 1, 0, 0, 0, 0],
+        "policy_review_date": [3, 0, 1, 0, 0, 0, 0],
+        "policy_notes": [1, 0, 0, 0, 3, 0, 0],
+        "prevent_wrap": [1, 2, 1, 0, 0, 0, 0],
+        "prevent_trained_pct": [4, 0, 0, 0, 0, 0, 0],
+        "prevent_sef": [2, 0, 1, 1, 0, 0, 0],
+        "online_filtering": [1, 0, 1, 0, 2, 0, 0],
+    }
     assert {key: [data["questions"][key][c] for c in figures.CLASSES] for key in expected} == expected
     assert {k: data["establishments"][k] for k in ("fully_met", "cannot_confirm", "with_gaps")} == {
-        "fully_met": urns("A"), "cannot_confirm": urns("C"), "with_gaps": urns("B", "E", "C")}
+        "fully_met": urns("A"),
+        "cannot_confirm": urns("C"),
+        "with_gaps": urns("B", "E", "C"),
+    }
     assert data["year_on_year"]["previous_cycle"] == "2025-26"
-    assert data["year_on_year"]["establishments"][urn("C")]["worse"] == ["policy_review_date", "prevent_sef", "prevent_wrap"]
+    assert data["year_on_year"]["establishments"][urn("C")]["worse"] == [
+        "policy_review_date",
+        "prevent_sef",
+        "prevent_wrap",
+    ]
     assert data["year_on_year"]["questions"]["policy_current"]["met_rate_change"] == round(3 / 4 - 1 / 3, 4)
     assert data["year_on_year"]["basis"] == "same_point"  # the cycle is open
-    assert data["tags"]["prevent"]["fully_met"] == urns("A") and data["tags"]["prevent"]["with_gaps"] == urns("B", "E", "C")
+    assert data["tags"]["prevent"]["fully_met"] == urns("A") and data["tags"]["prevent"]["with_gaps"] == urns(
+        "B", "E", "C"
+    )
 
 
 def test_loading_matches_the_frames_the_pure_tests_use(make):
@@ -49,13 +65,13 @@ def test_loading_matches_the_frames_the_pure_tests_use(make):
 
 
 def test_an_open_cycle_counts_last_years_returns_submitted_by_the_same_day_before_the_due_date(make):
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     made = build_database(make)
     last_year = made["previous_responses"]
     # Due 31 March both years; last year Alpha returned on 1 March, Gamma on 20 March and Epsilon on 30 March.
     for code, day in (("A", 1), ("C", 20), ("E", 30)):
-        last_year[code].submitted_at = datetime(2026, 3, day, 12, tzinfo=timezone.utc)
+        last_year[code].submitted_at = datetime(2026, 3, day, 12, tzinfo=UTC)
     db.session.commit()
     current, previous = load_with_previous(made["cycle"], on=date(2027, 3, 20))
     analysis = figures.analyse(current, previous)
@@ -68,7 +84,10 @@ def test_an_open_cycle_counts_last_years_returns_submitted_by_the_same_day_befor
 def test_text_summary_and_unknown_cycle(make, runner):
     build_database(make)
     text = runner.invoke(args=["analysis", "--cycle", "2026-27", "--format", "text"]).output
-    assert "4 of 6 establishments (67%) completed the audit; 4 (67%) answered the Prevent questions, 2 of them through their trust" in text
+    assert (
+        "4 of 6 establishments (67%) completed the audit; "
+        "4 (67%) answered the Prevent questions, 2 of them through their trust" in text
+    )
     assert f"Not submitted (2): {urn('D')}, {urn('G')}" in text
     missing = runner.invoke(args=["analysis", "--cycle", "1999-00"])
     assert missing.exit_code == 1 and 'There is no cycle called "1999-00"' in missing.output

@@ -1,7 +1,8 @@
 """The pure analysis layer on frames built by hand: no app, no database."""
+
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pandas as pd
 import pytest
@@ -38,8 +39,14 @@ def test_effective_answers_are_own_returned_answers_filled_from_the_covering_tru
 
 def test_completion_counts_trust_cover_and_lists_who_has_not_submitted(analysis):
     result = figures.completion(analysis)
-    assert result == {"in_scope": 6, "submitted": 4, "completion_rate": 4 / 6, "submitted_own": 3,
-                      "covered_by_trust": 1, "not_submitted": urns("D", "G")}
+    assert result == {
+        "in_scope": 6,
+        "submitted": 4,
+        "completion_rate": 4 / 6,
+        "submitted_own": 3,
+        "covered_by_trust": 1,
+        "not_submitted": urns("D", "G"),
+    }
     assert urn("F") not in set(analysis.establishments["urn"])  # closed: not in scope
 
 
@@ -94,7 +101,9 @@ def test_not_applicable_answers_leave_that_questions_compliance_denominator():
     answers = data.answers.copy()
     frame = data.establishments.set_index("urn")
     alpha = int(frame.loc[urn("A"), "establishment_id"])
-    answers.loc[(answers["establishment_id"] == alpha) & (answers["question_key"] == "online_filtering"), "value"] = "not_applicable"
+    answers.loc[(answers["establishment_id"] == alpha) & (answers["question_key"] == "online_filtering"), "value"] = (
+        "not_applicable"
+    )
     data.answers = answers
     analysis = figures.analyse(data)
     q = analysis.questions.set_index("question_key")
@@ -117,7 +126,11 @@ def test_fully_met_cannot_confirm_and_with_gaps_per_tag_and_per_section(analysis
     assert prevent["fully_met_urns"] == urns("A")
     assert prevent["cannot_confirm_urns"] == urns("C")
     assert prevent["with_gaps_urns"] == urns("B", "E", "C")
-    assert (prevent["fully_met_rate"], prevent["cannot_confirm_rate"], prevent["with_gaps_rate"]) == (1 / 4, 1 / 4, 3 / 4)
+    assert (prevent["fully_met_rate"], prevent["cannot_confirm_rate"], prevent["with_gaps_rate"]) == (
+        1 / 4,
+        1 / 4,
+        3 / 4,
+    )
     online = tags.loc["online"]
     assert (online["answered"], online["fully_met_urns"], online["with_gaps_urns"]) == (2, urns("A"), urns("C"))
     sections = figures.compliance_by(analysis, "section").set_index("section_key")
@@ -132,7 +145,13 @@ def test_gap_rates_by_phase_and_type(analysis):
     phase = figures.question_rates_by(analysis, "phase").set_index(["group", "question_key"])
     assert phase.loc[("Secondary", "prevent_wrap"), ["partly", "partly_rate"]].tolist() == [1, 1.0]
     # Over the primaries that returned (Alpha, Gamma, Epsilon), not the five in scope.
-    assert phase.loc[("Primary", "prevent_wrap"), ["met", "partly", "not_met", "unanswered", "returned"]].tolist() == [1, 1, 1, 0, 3]
+    assert phase.loc[("Primary", "prevent_wrap"), ["met", "partly", "not_met", "unanswered", "returned"]].tolist() == [
+        1,
+        1,
+        1,
+        0,
+        3,
+    ]
     assert phase.loc[("Primary", "prevent_wrap"), "met_rate"] == 1 / 3
     kind = figures.question_rates_by(analysis, "type_name").set_index(["group", "question_key"])
     assert kind.loc[("Voluntary aided school", "prevent_sef"), "not_met"] == 1
@@ -140,14 +159,24 @@ def test_gap_rates_by_phase_and_type(analysis):
 
 def test_lists_of_establishments_and_each_ones_gaps(analysis):
     assert figures.establishment_lists(analysis) == {
-        "fully_met": urns("A"), "cannot_confirm": urns("C"), "with_gaps": urns("B", "E", "C"),  # in name order
+        "fully_met": urns("A"),
+        "cannot_confirm": urns("C"),
+        "with_gaps": urns("B", "E", "C"),  # in name order
     }
     gaps = figures.establishment_gaps(analysis)
     by_school = gaps.groupby("urn")["question_key"].agg(list).to_dict()
-    assert by_school == {urn("B"): ["prevent_wrap"], urn("C"): ["policy_review_date", "prevent_wrap", "online_filtering"],
-                         urn("E"): ["policy_current", "prevent_wrap", "prevent_sef"]}
+    assert by_school == {
+        urn("B"): ["prevent_wrap"],
+        urn("C"): ["policy_review_date", "prevent_wrap", "online_filtering"],
+        urn("E"): ["policy_current", "prevent_wrap", "prevent_sef"],
+    }
     assert figures.most_not_met(analysis)["question_key"].tolist() == [
-        "policy_current", "policy_review_date", "prevent_wrap", "prevent_sef", "online_filtering"]
+        "policy_current",
+        "policy_review_date",
+        "prevent_wrap",
+        "prevent_sef",
+        "online_filtering",
+    ]
 
 
 def test_year_on_year_per_question_and_per_establishment(analysis):
@@ -158,18 +187,28 @@ def test_year_on_year_per_question_and_per_establishment(analysis):
     assert questions.loc["prevent_wrap", "partly_rate_change"] == pytest.approx(2 / 4 - 1 / 3)
     # Among the establishments that returned both years (Alpha, Gamma, Epsilon): 2 of 3 meet it now, 1 of 3 then.
     assert questions.loc["policy_current", ["both_years", "met_both", "met_both_previous"]].tolist() == [3, 2, 1]
-    assert figures.comparison(analysis) == {"previous_cycle": "2025-26", "basis": "whole_cycle", "previous_as_at": None,
-                                            "days_before_due": None, "returned_both": 3}
+    assert figures.comparison(analysis) == {
+        "previous_cycle": "2025-26",
+        "basis": "whole_cycle",
+        "previous_as_at": None,
+        "days_before_due": None,
+        "returned_both": 3,
+    }
     changes = figures.year_on_year_establishments(analysis)
     better = changes[changes["change"] == "better"].groupby("urn")["question_key"].agg(sorted).to_dict()
     worse = changes[changes["change"] == "worse"].groupby("urn")["question_key"].agg(sorted).to_dict()
     assert better == {urn("A"): ["policy_current"]}
-    assert worse == {urn("C"): ["policy_review_date", "prevent_sef", "prevent_wrap"], urn("E"): ["prevent_sef", "prevent_wrap"]}
+    assert worse == {
+        urn("C"): ["policy_review_date", "prevent_sef", "prevent_wrap"],
+        urn("E"): ["prevent_sef", "prevent_wrap"],
+    }
 
 
 def test_headline_sentence(analysis):
     assert formatting.headline(analysis) == (
-        "4 of 6 establishments (67%) completed the audit; 4 (67%) answered the Prevent questions, 2 of them through their trust")
+        "4 of 6 establishments (67%) completed the audit; "
+        "4 (67%) answered the Prevent questions, 2 of them through their trust"
+    )
 
 
 def test_json_summary_has_the_contract_keys(analysis):
@@ -178,12 +217,25 @@ def test_json_summary_has_the_contract_keys(analysis):
     assert data["not_submitted"] == urns("D", "G")
     assert data["tags"]["prevent"]["answered"] == 4 and data["tags"]["prevent"]["covered_by_trust"] == 2
     assert data["tags"]["prevent"]["not_answered"] == urns("D", "G")
-    assert data["questions"]["prevent_sef"] == {**data["questions"]["prevent_sef"], "met": 2, "partly": 0, "not_met": 1,
-                                                "cannot_confirm": 1, "unanswered": 0, "not_applicable": 0,
-                                                "returned": 4, "base": 4, "met_rate": 0.5}
+    assert data["questions"]["prevent_sef"] == {
+        **data["questions"]["prevent_sef"],
+        "met": 2,
+        "partly": 0,
+        "not_met": 1,
+        "cannot_confirm": 1,
+        "unanswered": 0,
+        "not_applicable": 0,
+        "returned": 4,
+        "base": 4,
+        "met_rate": 0.5,
+    }
     assert (data["returned"], data["denominators"]) == (4, {"completion": "in_scope", "compliance": "returned"})
     prevent = data["tags"]["prevent"]
-    assert (prevent["fully_met"], prevent["cannot_confirm"], prevent["with_gaps"]) == (urns("A"), urns("C"), urns("B", "E", "C"))
+    assert (prevent["fully_met"], prevent["cannot_confirm"], prevent["with_gaps"]) == (
+        urns("A"),
+        urns("C"),
+        urns("B", "E", "C"),
+    )
     assert (prevent["judged"], prevent["fully_met_rate"]) == (4, 0.25)
     assert data["sections"]["policies"]["fully_met"] == urns("A", "B")
     assert data["establishments"]["fully_met_rate"] == 0.25  # of the 4 returns
@@ -212,12 +264,16 @@ VALUES = {
 
 def test_vectorised_gaps_agree_with_is_gap():
     questions = questions_frame()
-    rows = [(key, value) for key, kind in zip(questions["question_key"], questions["type"]) for value in VALUES[kind]]
+    rows = [
+        (key, value)
+        for key, kind in zip(questions["question_key"], questions["type"], strict=True)
+        for value in VALUES[kind]
+    ]
     grid = pd.DataFrame(rows, columns=["question_key", "value"])
     reference = date(2026, 9, 1)
     classes = figures.classify(grid, questions, reference)
     rules = questions.set_index("question_key")
-    for (key, value), found in zip(rows, classes):
+    for (key, value), found in zip(rows, classes, strict=True):
         kind, rule = rules.loc[key, "type"], rules.loc[key, "gap"]
         gap = is_gap(kind, rule, value, reference)
         if value == "":
@@ -232,12 +288,15 @@ def test_vectorised_gaps_agree_with_is_gap():
 
 
 def test_an_open_cycle_is_compared_with_last_years_returns_at_the_same_distance_from_the_due_date():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     previous = cycle_data("previous")
     # Last year Alpha returned on 1 March 2026, Gamma on 20 March, Epsilon (and nobody else) on 30 March.
-    when = {urn("A"): datetime(2026, 3, 1, 10, tzinfo=timezone.utc), urn("C"): datetime(2026, 3, 20, 9, tzinfo=timezone.utc),
-            urn("E"): datetime(2026, 3, 30, 23, 59, tzinfo=timezone.utc)}
+    when = {
+        urn("A"): datetime(2026, 3, 1, 10, tzinfo=UTC),
+        urn("C"): datetime(2026, 3, 20, 9, tzinfo=UTC),
+        urn("E"): datetime(2026, 3, 30, 23, 59, tzinfo=UTC),
+    }
     previous.establishments["submitted_at"] = previous.establishments["urn"].map(when)
     previous.due_on = date(2026, 3, 31)
     # Today is 20 March 2027, 11 days before this year's due date: last year is counted at 20 March 2026.
@@ -254,4 +313,5 @@ def test_an_open_cycle_is_compared_with_last_years_returns_at_the_same_distance_
     assert urn("E") not in set(changes["urn"])
     assert set(changes["urn"]) == set(urns("A", "C"))
     assert formatting.comparison_words(figures.comparison(analysis)) == (
-        "last year's returns as they stood 11 days before its due date, as this year's stand now")
+        "last year's returns as they stood 11 days before its due date, as this year's stand now"
+    )

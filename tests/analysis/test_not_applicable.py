@@ -1,4 +1,5 @@
 """Not applicable answers and questions skipped by a condition are never met, a gap or unanswered."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,17 +10,45 @@ import pytest
 from surveyapp.analysis import figures
 from tests.analysis.scenario import questions_frame
 
-DEFINITION = {"sections": [{"key": "provision", "title": "Provision", "questions": [
-    {"key": "uses_ap", "text": "Do pupils attend alternative provision?", "type": "yes_no"},
-    {"key": "ap_checks", "text": "Do you have the provider's written confirmation of checks?", "type": "yes_no",
-     "condition": {"question": "uses_ap", "in": ["yes"]}, "gap": {"when": ["no"]}},
-    {"key": "ap_daily", "text": "Do you know where each pupil is every day?", "type": "yes_no_unsure",
-     "condition": {"question": "ap_checks", "in": ["yes", "no"]}, "gap": {"when": ["no", "unsure"]}},
-    {"key": "lettings", "text": "Do hire agreements cover safeguarding?", "type": "yes_no_partly",
-     "not_applicable": True, "gap": {"when": ["no", "partly"]}},
-    {"key": "staff_pct", "text": "What percentage of staff are trained?", "type": "percentage",
-     "not_applicable": True, "gap": {"below": 90}},
-]}]}
+DEFINITION = {
+    "sections": [
+        {
+            "key": "provision",
+            "title": "Provision",
+            "questions": [
+                {"key": "uses_ap", "text": "Do pupils attend alternative provision?", "type": "yes_no"},
+                {
+                    "key": "ap_checks",
+                    "text": "Do you have the provider's written confirmation of checks?",
+                    "type": "yes_no",
+                    "condition": {"question": "uses_ap", "in": ["yes"]},
+                    "gap": {"when": ["no"]},
+                },
+                {
+                    "key": "ap_daily",
+                    "text": "Do you know where each pupil is every day?",
+                    "type": "yes_no_unsure",
+                    "condition": {"question": "ap_checks", "in": ["yes", "no"]},
+                    "gap": {"when": ["no", "unsure"]},
+                },
+                {
+                    "key": "lettings",
+                    "text": "Do hire agreements cover safeguarding?",
+                    "type": "yes_no_partly",
+                    "not_applicable": True,
+                    "gap": {"when": ["no", "partly"]},
+                },
+                {
+                    "key": "staff_pct",
+                    "text": "What percentage of staff are trained?",
+                    "type": "percentage",
+                    "not_applicable": True,
+                    "gap": {"below": 90},
+                },
+            ],
+        }
+    ]
+}
 
 #: establishment -> its answers; "stale" answers to skipped questions must count for nothing
 ANSWERS = {
@@ -32,17 +61,43 @@ ANSWERS = {
 
 @pytest.fixture(scope="module")
 def analysis():
-    establishments = pd.DataFrame([
-        {"establishment_id": n, "urn": str(100000 + n), "name": f"School {n}", "phase": "Primary",
-         "type_name": "Community school", "district": "Northtown", "trust_id": None, "trust_name": None,
-         "response_id": 100 + n, "status": "submitted"} for n in ANSWERS])
+    establishments = pd.DataFrame(
+        [
+            {
+                "establishment_id": n,
+                "urn": str(100000 + n),
+                "name": f"School {n}",
+                "phase": "Primary",
+                "type_name": "Community school",
+                "district": "Northtown",
+                "trust_id": None,
+                "trust_name": None,
+                "response_id": 100 + n,
+                "status": "submitted",
+            }
+            for n in ANSWERS
+        ]
+    )
     establishments["trust_id"] = establishments["trust_id"].astype("Int64")
-    answers = pd.DataFrame([{"establishment_id": n, "question_key": k, "value": v, "status": "submitted"}
-                            for n, given in ANSWERS.items() for k, v in given.items()])
+    answers = pd.DataFrame(
+        [
+            {"establishment_id": n, "question_key": k, "value": v, "status": "submitted"}
+            for n, given in ANSWERS.items()
+            for k, v in given.items()
+        ]
+    )
     empty_trust = pd.DataFrame(columns=["trust_id", "trust_response_id", "question_key", "value", "status"])
     coverage = pd.DataFrame(columns=["establishment_id", "trust_response_id", "trust_id", "status"])
-    data = figures.CycleData("2026-27", "Audit", date(2026, 9, 1), establishments, questions_frame(DEFINITION),
-                             answers, empty_trust, coverage)
+    data = figures.CycleData(
+        "2026-27",
+        "Audit",
+        date(2026, 9, 1),
+        establishments,
+        questions_frame(DEFINITION),
+        answers,
+        empty_trust,
+        coverage,
+    )
     return figures.analyse(data)
 
 
@@ -76,7 +131,14 @@ def test_rates_leave_not_applicable_and_skipped_out_of_their_denominator(analysi
 def test_not_applicable_and_skipped_do_not_stop_an_establishment_fully_meeting_the_audit(analysis):
     schools = analysis.establishments.set_index("establishment_id")
     # School 3: not applicable, skipped, but a percentage below the threshold: one gap.
-    assert schools.loc[3, ["met", "not_met", "unanswered", "not_applicable", "skipped", "gaps"]].tolist() == [1, 1, 0, 1, 2, 1]
+    assert schools.loc[3, ["met", "not_met", "unanswered", "not_applicable", "skipped", "gaps"]].tolist() == [
+        1,
+        1,
+        0,
+        1,
+        2,
+        1,
+    ]
     # School 2 has a gap (lettings "no") and nothing unanswered: its skipped questions are not missing.
     assert schools.loc[2, "required_unanswered"] == 0
     assert schools.loc[4, "required_unanswered"] == 1 and not schools.loc[4, "fully_met"]
@@ -84,16 +146,47 @@ def test_not_applicable_and_skipped_do_not_stop_an_establishment_fully_meeting_t
 
 
 def test_every_question_with_only_not_applicable_answers_has_no_rates():
-    data_questions = questions_frame({"sections": [{"key": "s", "title": "S", "questions": [
-        {"key": "q", "text": "Q?", "type": "yes_no", "not_applicable": True}]}]})
-    establishments = pd.DataFrame([{"establishment_id": 1, "urn": "100001", "name": "A", "phase": "Primary",
-                                    "type_name": "Community school", "district": "N", "trust_id": None,
-                                    "trust_name": None, "response_id": 1, "status": "submitted"}])
+    data_questions = questions_frame(
+        {
+            "sections": [
+                {
+                    "key": "s",
+                    "title": "S",
+                    "questions": [{"key": "q", "text": "Q?", "type": "yes_no", "not_applicable": True}],
+                }
+            ]
+        }
+    )
+    establishments = pd.DataFrame(
+        [
+            {
+                "establishment_id": 1,
+                "urn": "100001",
+                "name": "A",
+                "phase": "Primary",
+                "type_name": "Community school",
+                "district": "N",
+                "trust_id": None,
+                "trust_name": None,
+                "response_id": 1,
+                "status": "submitted",
+            }
+        ]
+    )
     establishments["trust_id"] = establishments["trust_id"].astype("Int64")
-    answers = pd.DataFrame([{"establishment_id": 1, "question_key": "q", "value": "not_applicable", "status": "submitted"}])
-    data = figures.CycleData("x", "x", date(2026, 9, 1), establishments, data_questions, answers,
-                             pd.DataFrame(columns=["trust_id", "trust_response_id", "question_key", "value", "status"]),
-                             pd.DataFrame(columns=["establishment_id", "trust_response_id", "trust_id", "status"]))
+    answers = pd.DataFrame(
+        [{"establishment_id": 1, "question_key": "q", "value": "not_applicable", "status": "submitted"}]
+    )
+    data = figures.CycleData(
+        "x",
+        "x",
+        date(2026, 9, 1),
+        establishments,
+        data_questions,
+        answers,
+        pd.DataFrame(columns=["trust_id", "trust_response_id", "question_key", "value", "status"]),
+        pd.DataFrame(columns=["establishment_id", "trust_response_id", "trust_id", "status"]),
+    )
     q = figures.analyse(data).questions.iloc[0]
     assert (q["met_rate"], q["not_met_rate"], q["not_applicable_rate"]) == (0.0, 0.0, 1.0)
     assert bool(figures.analyse(data).establishments.loc[0, "fully_met"])

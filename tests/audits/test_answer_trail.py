@@ -1,4 +1,5 @@
 """The trail of changes: every saved answer records its value before and after, who changed it and when."""
+
 from __future__ import annotations
 
 import csv
@@ -25,14 +26,19 @@ def test_the_lead_finds_who_changed_an_answer_from_no_to_yes(client, make, sign_
     other = client.application.test_client()
 
     sign_in(first)
-    client.post(f"/audits/{response.id}/sections/prevent",
-                data={"version": "0", "prevent_wrap": "no", "prevent_trained_pct": "95", "prevent_sef": "yes"})
+    client.post(
+        f"/audits/{response.id}/sections/prevent",
+        data={"version": "0", "prevent_wrap": "no", "prevent_trained_pct": "95", "prevent_sef": "yes"},
+    )
     sign_in(second, test_client=other)
-    other.post(f"/audits/{response.id}/sections/prevent",
-               data={"version": "1", "prevent_wrap": "yes", "prevent_trained_pct": "95", "prevent_sef": "yes"})
+    other.post(
+        f"/audits/{response.id}/sections/prevent",
+        data={"version": "1", "prevent_wrap": "yes", "prevent_trained_pct": "95", "prevent_sef": "yes"},
+    )
 
-    saves = db.session.scalars(select(ActivityRecord).where(ActivityRecord.action == "answers.saved")
-                               .order_by(ActivityRecord.id)).all()
+    saves = db.session.scalars(
+        select(ActivityRecord).where(ActivityRecord.action == "answers.saved").order_by(ActivityRecord.id)
+    ).all()
     assert [r.actor_id for r in saves] == [first.id, second.id]
     assert {"question": "prevent_wrap", "before": "No", "after": "Yes"} in saves[1].detail["changes"]
     # An answer the save did not change is not in its trail.
@@ -51,15 +57,26 @@ def test_the_lead_finds_who_changed_an_answer_from_no_to_yes(client, make, sign_
     exported = lead_client.get(f"/activity.csv?cycle={cycle.slug}&question=prevent_wrap").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
     assert [(r["Actor email"], "prevent_wrap: No → Yes" in r["Detail"]) for r in rows] == [
-        ("dee.first@example.org", False), ("sam.second@example.org", True)]
+        ("dee.first@example.org", False),
+        ("sam.second@example.org", True),
+    ]
 
     # A planned action is part of the trail too.
-    client.post(f"/audits/{response.id}/sections/policies",
-                data={"version": "0", "policy_current": "no", "policy_review_date-day": "1",
-                      "policy_review_date-month": "6", "policy_review_date-year": "2026",
-                      "policy_current__action": "Rewrite the policy", "policy_current__owner": "Dee",
-                      "policy_current__target-day": "1", "policy_current__target-month": "2",
-                      "policy_current__target-year": "2027"})
+    client.post(
+        f"/audits/{response.id}/sections/policies",
+        data={
+            "version": "0",
+            "policy_current": "no",
+            "policy_review_date-day": "1",
+            "policy_review_date-month": "6",
+            "policy_review_date-year": "2026",
+            "policy_current__action": "Rewrite the policy",
+            "policy_current__owner": "Dee",
+            "policy_current__target-day": "1",
+            "policy_current__target-month": "2",
+            "policy_current__target-year": "2027",
+        },
+    )
     exported = lead_client.get(f"/activity.csv?cycle={cycle.slug}&question=policy_current").get_data(as_text=True)
     (row,) = csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))
     assert "policy_current: (blank) → No" in row["Detail"]

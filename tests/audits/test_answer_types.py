@@ -1,4 +1,5 @@
 """One class per answer type: every part of the product asks the type's class, so the types agree everywhere."""
+
 from __future__ import annotations
 
 import random
@@ -8,21 +9,37 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from surveyapp.audits.answer_types import TYPES, DemoContext, InvalidAnswer, answer_type
+from surveyapp.audits.answer_types import TYPES, DemoContext, InvalidAnswer, answer_type, date_name
+from surveyapp.audits.forms import QuestionState
 from surveyapp.audits.models import QuestionType
 from surveyapp.audits.questions import display, is_gap, normalise
-from surveyapp.forms.audits import QuestionState
 
 OPTIONS = ["LA", {"value": "trust", "label": "Trust"}, "Other"]
-RULES = {"yes_no": {"when": ["no"]}, "yes_no_partly": {"when": ["no", "partly"]}, "yes_no_unsure": {"when": ["no", "unsure"]},
-         "date": {"older_than_months": 12}, "number": {"below": 1}, "percentage": {"below": 90}, "text": None,
-         "choice": {"when": ["Other"]}}
+RULES = {
+    "yes_no": {"when": ["no"]},
+    "yes_no_partly": {"when": ["no", "partly"]},
+    "yes_no_unsure": {"when": ["no", "unsure"]},
+    "date": {"older_than_months": 12},
+    "number": {"below": 1},
+    "percentage": {"below": 90},
+    "text": None,
+    "choice": {"when": ["Other"]},
+}
 REFERENCE = date(2026, 9, 1)
 
 
 def _question(kind, **extra):
-    return SimpleNamespace(key=f"q_{kind}", text=f"A {kind} question?", type=QuestionType(kind), required=True, help="",
-                           options=OPTIONS if kind == "choice" else [], gap=RULES[kind], not_applicable=False, **extra)
+    return SimpleNamespace(
+        key=f"q_{kind}",
+        text=f"A {kind} question?",
+        type=QuestionType(kind),
+        required=True,
+        help="",
+        options=OPTIONS if kind == "choice" else [],
+        gap=RULES[kind],
+        not_applicable=False,
+        **extra,
+    )
 
 
 def test_question_type_has_one_member_per_answer_type_in_the_same_order():
@@ -36,8 +53,11 @@ def test_question_type_has_one_member_per_answer_type_in_the_same_order():
 def test_demo_answers_are_valid_answers_and_the_gap_test_agrees_with_the_analysis(kind):
     kind_class, question = answer_type(kind), _question(kind)
     rng = random.Random(7)
-    values = [kind_class.demo_value(rng, question, strength, DemoContext(REFERENCE, date(2026, 10, 1), 300, ["All fine"]))
-              for strength in (0.0, 0.5, 1.0) for _ in range(40)]
+    values = [
+        kind_class.demo_value(rng, question, strength, DemoContext(REFERENCE, date(2026, 10, 1), 300, ["All fine"]))
+        for strength in (0.0, 0.5, 1.0)
+        for _ in range(40)
+    ]
     assert all(normalise(kind, value, question.options) == value for value in values)
     assert all(display(kind, value, question.options) for value in values)
     if RULES[kind]:
@@ -48,22 +68,36 @@ def test_demo_answers_are_valid_answers_and_the_gap_test_agrees_with_the_analysi
         assert any(mask) or kind == "choice", kind
 
 
-@pytest.mark.parametrize(("kind", "typed", "stored", "shown"), [
-    ("yes_no", "YES", "yes", "Yes"), ("yes_no_partly", "partly", "partly", "Partly"),
-    ("yes_no_unsure", "not sure", "unsure", "Cannot confirm"), ("date", "31/03/2026", "2026-03-31", "31 March 2026"),
-    ("number", "1,200", "1200", "1200"), ("percentage", "85%", "85", "85%"), ("text", " Notes ", "Notes", "Notes"),
-    ("choice", "trust", "trust", "Trust"), ("choice", "la", "LA", "LA"),
-])
+@pytest.mark.parametrize(
+    ("kind", "typed", "stored", "shown"),
+    [
+        ("yes_no", "YES", "yes", "Yes"),
+        ("yes_no_partly", "partly", "partly", "Partly"),
+        ("yes_no_unsure", "not sure", "unsure", "Cannot confirm"),
+        ("date", "31/03/2026", "2026-03-31", "31 March 2026"),
+        ("number", "1,200", "1200", "1200"),
+        ("percentage", "85%", "85", "85%"),
+        ("text", " Notes ", "Notes", "Notes"),
+        ("choice", "trust", "trust", "Trust"),
+        ("choice", "la", "LA", "LA"),
+    ],
+)
 def test_each_type_reads_what_people_type_and_shows_it_back(kind, typed, stored, shown):
     assert normalise(kind, typed, OPTIONS) == stored
     assert display(kind, stored, OPTIONS) == shown
 
 
-@pytest.mark.parametrize(("kind", "typed", "reason"), [
-    ("yes_no", "maybe", "must be one of: Yes, No"), ("date", "March", "must be a date, like 31/03/2026"),
-    ("number", "-1", "must be 0 or more"), ("percentage", "150", "must be between 0 and 100"), ("text", "x" * 5001, "5,000"),
-    ("choice", "Council", "must be one of: LA, Trust, Other"),
-])
+@pytest.mark.parametrize(
+    ("kind", "typed", "reason"),
+    [
+        ("yes_no", "maybe", "must be one of: Yes, No"),
+        ("date", "March", "must be a date, like 31/03/2026"),
+        ("number", "-1", "must be 0 or more"),
+        ("percentage", "150", "must be between 0 and 100"),
+        ("text", "x" * 5001, "5,000"),
+        ("choice", "Council", "must be one of: LA, Trust, Other"),
+    ],
+)
 def test_each_type_refuses_what_it_cannot_read_with_a_reason(kind, typed, reason):
     with pytest.raises(InvalidAnswer, match=reason):
         normalise(kind, typed, OPTIONS)
@@ -82,3 +116,27 @@ def test_each_type_draws_its_field_with_the_id_that_error_links_point_to(kind):
     assert legend_or_label["text"] == question.text  # a field without its question would be unlabelled
     if kind_class.has_choices:
         assert [item["value"] for item in params["items"]] == [value for value, _label in kind_class.choices(OPTIONS)]
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("When did the DSL last complete Prevent training?", "The date the DSL last completed Prevent training"),
+        (
+            "When was your child protection policy last reviewed and approved by the governing body?",
+            "The date your child protection policy was last reviewed and approved by the governing body",
+        ),
+        (
+            "When was the single central record last checked by a governor or senior leader?",
+            "The date the single central record was last checked by a governor or senior leader",
+        ),
+        (
+            "What was the date of the meeting where governors discussed this audit?",
+            "The date of the meeting where governors discussed this audit",
+        ),
+        ("When did the lead last take part in a drill?", "The date the lead last took part in a drill"),
+        ("Fire drill held on", "The date for ‘Fire drill held on’"),  # worded otherwise: named in full
+    ],
+)
+def test_a_date_question_is_named_in_its_errors(question, name):
+    assert date_name(question) == name

@@ -1,4 +1,5 @@
 """A DSL answering questions that allow Not applicable, or are asked only after a given answer."""
+
 from __future__ import annotations
 
 import re
@@ -9,23 +10,56 @@ from surveyapp.audits.models import Answer, Assignment, Response, ResponseStatus
 from surveyapp.extensions import db
 
 TEMPLATE = {
-    "key": "conditional", "title": "Conditional audit", "version": 1,
+    "key": "conditional",
+    "title": "Conditional audit",
+    "version": 1,
     "sections": [
-        {"key": "pupils", "title": "Pupils", "questions": [
-            {"key": "uses_ap", "text": "Do any pupils attend alternative provision?", "type": "yes_no"},
-            {"key": "ap_checks", "text": "Do you have written confirmation of the provider's safeguarding checks?",
-             "type": "yes_no", "condition": {"question": "uses_ap", "in": ["yes"]}, "gap": {"when": ["no"]},
-             "guidance": [{"title": "KCSIE 2025, paragraph 181",
-                           "url": "https://www.gov.uk/government/publications/keeping-children-safe-in-education--2"}]},
-            {"key": "lettings", "text": "Do hire agreements cover safeguarding?", "type": "yes_no_partly",
-             "not_applicable": True, "gap": {"when": ["no", "partly"]}},
-            {"key": "scr_date", "text": "When was the record last checked?", "type": "date", "not_applicable": True},
-        ]},
-        {"key": "provision", "title": "Provision", "questions": [
-            {"key": "ap_daily", "text": "Do you know where each pupil in alternative provision is every day?",
-             "type": "yes_no", "condition": {"question": "uses_ap", "in": ["yes"]}},
-            {"key": "notes", "text": "Anything else?", "type": "text", "required": False},
-        ]},
+        {
+            "key": "pupils",
+            "title": "Pupils",
+            "questions": [
+                {"key": "uses_ap", "text": "Do any pupils attend alternative provision?", "type": "yes_no"},
+                {
+                    "key": "ap_checks",
+                    "text": "Do you have written confirmation of the provider's safeguarding checks?",
+                    "type": "yes_no",
+                    "condition": {"question": "uses_ap", "in": ["yes"]},
+                    "gap": {"when": ["no"]},
+                    "guidance": [
+                        {
+                            "title": "KCSIE 2025, paragraph 181",
+                            "url": "https://www.gov.uk/government/publications/keeping-children-safe-in-education--2",
+                        }
+                    ],
+                },
+                {
+                    "key": "lettings",
+                    "text": "Do hire agreements cover safeguarding?",
+                    "type": "yes_no_partly",
+                    "not_applicable": True,
+                    "gap": {"when": ["no", "partly"]},
+                },
+                {
+                    "key": "scr_date",
+                    "text": "When was the record last checked?",
+                    "type": "date",
+                    "not_applicable": True,
+                },
+            ],
+        },
+        {
+            "key": "provision",
+            "title": "Provision",
+            "questions": [
+                {
+                    "key": "ap_daily",
+                    "text": "Do you know where each pupil in alternative provision is every day?",
+                    "type": "yes_no",
+                    "condition": {"question": "uses_ap", "in": ["yes"]},
+                },
+                {"key": "notes", "text": "Anything else?", "type": "text", "required": False},
+            ],
+        },
     ],
 }
 
@@ -39,7 +73,9 @@ def _setup(make):
 
 
 def _answers(response):
-    return dict(db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all())
+    return dict(
+        db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all()
+    )
 
 
 def test_the_section_page_offers_not_applicable_shows_guidance_and_says_when_a_question_is_asked(client, make, sign_in):
@@ -47,7 +83,12 @@ def test_the_section_page_offers_not_applicable_shows_guidance_and_says_when_a_q
     sign_in(dsl)
     page = client.get(f"/audits/{response.id}/sections/pupils").get_data(as_text=True)
     lettings = re.search(r'id="question-lettings".*?id="question-scr_date"', page, re.S).group(0)
-    assert re.findall(r'name="lettings" type="radio" value="(\w+)"', lettings) == ["yes", "partly", "no", "not_applicable"]
+    assert re.findall(r'name="lettings" type="radio" value="(\w+)"', lettings) == [
+        "yes",
+        "partly",
+        "no",
+        "not_applicable",
+    ]
     assert re.search(r"for=\"lettings-4\">\s*Not applicable\s*<", lettings)
     assert 'name="scr_date__na"' in page  # a date question's Not applicable is a checkbox beside it
     assert 'data-condition-question="uses_ap" data-condition-values="yes"' in page
@@ -59,8 +100,16 @@ def test_the_section_page_offers_not_applicable_shows_guidance_and_says_when_a_q
 def test_an_answer_to_a_question_not_asked_is_cleared_and_never_required(client, make, sign_in):
     dsl, response = _setup(make)
     sign_in(dsl)
-    saved = client.post(f"/audits/{response.id}/sections/pupils", data={
-        "version": "0", "uses_ap": "no", "ap_checks": "no", "lettings": "not_applicable", "scr_date__na": "not_applicable"})
+    saved = client.post(
+        f"/audits/{response.id}/sections/pupils",
+        data={
+            "version": "0",
+            "uses_ap": "no",
+            "ap_checks": "no",
+            "lettings": "not_applicable",
+            "scr_date__na": "not_applicable",
+        },
+    )
     assert saved.status_code == 302
     assert _answers(response) == {"uses_ap": "no", "lettings": "not_applicable", "scr_date": "not_applicable"}
     task_list = client.get(f"/audits/{response.id}/").get_data(as_text=True)
@@ -77,8 +126,17 @@ def test_an_answer_to_a_question_not_asked_is_cleared_and_never_required(client,
 def test_a_question_asked_after_the_answer_that_calls_for_it_is_required(client, make, sign_in):
     dsl, response = _setup(make)
     sign_in(dsl)
-    client.post(f"/audits/{response.id}/sections/pupils", data={
-        "version": "0", "uses_ap": "yes", "lettings": "yes", "scr_date-day": "1", "scr_date-month": "9", "scr_date-year": "2026"})
+    client.post(
+        f"/audits/{response.id}/sections/pupils",
+        data={
+            "version": "0",
+            "uses_ap": "yes",
+            "lettings": "yes",
+            "scr_date-day": "1",
+            "scr_date-month": "9",
+            "scr_date-year": "2026",
+        },
+    )
     task_list = client.get(f"/audits/{response.id}/").get_data(as_text=True)
     assert "Completed" not in task_list  # ap_checks is now asked and unanswered
     check = client.get(f"/audits/{response.id}/check").get_data(as_text=True)
@@ -90,9 +148,18 @@ def test_a_question_asked_after_the_answer_that_calls_for_it_is_required(client,
 def test_not_applicable_and_an_answer_together_are_refused(client, make, sign_in):
     dsl, response = _setup(make)
     sign_in(dsl)
-    page = client.post(f"/audits/{response.id}/sections/pupils", data={
-        "version": "0", "uses_ap": "no", "lettings": "yes", "scr_date__na": "not_applicable",
-        "scr_date-day": "1", "scr_date-month": "9", "scr_date-year": "2026"})
+    page = client.post(
+        f"/audits/{response.id}/sections/pupils",
+        data={
+            "version": "0",
+            "uses_ap": "no",
+            "lettings": "yes",
+            "scr_date__na": "not_applicable",
+            "scr_date-day": "1",
+            "scr_date-month": "9",
+            "scr_date-year": "2026",
+        },
+    )
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Either answer, or select Not applicable, not both, for: When was the record last checked?" in body

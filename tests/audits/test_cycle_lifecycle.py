@@ -1,4 +1,5 @@
 """A cycle over time: draft, open, closed, archived; extensions; what respondents may do in each."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,13 +16,23 @@ from surveyapp.audits.models import (
     SectionProgress,
     TrustCoverage,
 )
-from surveyapp.audits.services import cycle_by_slug, save_section, AnswerInput
+from surveyapp.audits.services import AnswerInput, cycle_by_slug, save_section
 from surveyapp.extensions import db
 
-POLICIES = {"version": "1", "policy_current": "no", "policy_review_date-day": "1", "policy_review_date-month": "6",
-            "policy_review_date-year": "2026", "policy_notes": "Governors review it in the spring"}
-DECLARATION = {"headteacher_name": "Ann Head", "chair_name": "Cal Chair", "declaration_date": ["3", "3", "2027"],
-               "confirm": "y"}
+POLICIES = {
+    "version": "1",
+    "policy_current": "no",
+    "policy_review_date-day": "1",
+    "policy_review_date-month": "6",
+    "policy_review_date-year": "2026",
+    "policy_notes": "Governors review it in the spring",
+}
+DECLARATION = {
+    "headteacher_name": "Ann Head",
+    "chair_name": "Cal Chair",
+    "declaration_date": ["3", "3", "2027"],
+    "confirm": "y",
+}
 
 
 def _response_of(establishment) -> Response:
@@ -29,8 +40,12 @@ def _response_of(establishment) -> Response:
 
 
 def _actions(prefix: str) -> list[tuple[str, dict]]:
-    return [(r.action, r.detail) for r in db.session.scalars(
-        select(ActivityRecord).where(ActivityRecord.action.startswith(prefix)).order_by(ActivityRecord.id))]
+    return [
+        (r.action, r.detail)
+        for r in db.session.scalars(
+            select(ActivityRecord).where(ActivityRecord.action.startswith(prefix)).order_by(ActivityRecord.id)
+        )
+    ]
 
 
 def _saved_once(make, school, dsl):
@@ -65,8 +80,12 @@ def test_a_closed_cycle_refuses_a_save_and_gives_back_what_was_typed(client, mak
     db.session.expire_all()
     progress = db.session.scalar(select(SectionProgress).where(SectionProgress.response_id == response.id))
     assert progress.version == 1  # not 2: nothing was saved
-    assert db.session.scalar(select(Answer.value).where(Answer.response_id == response.id,
-                                                        Answer.question_key == "policy_current")) == "yes"
+    assert (
+        db.session.scalar(
+            select(Answer.value).where(Answer.response_id == response.id, Answer.question_key == "policy_current")
+        )
+        == "yes"
+    )
     assert _actions("cycle.closed")[0][1]["reason"] == "Returns went to committee"
 
     # Opening the section again shows the same page, not a form that cannot be saved.
@@ -85,8 +104,19 @@ def test_a_closed_cycle_refuses_submission_trust_cover_and_action_plans(client, 
     cycle = make.cycle()
     response = _response_of(academy)
     for section in cycle.template.sections:
-        inputs = {q.key: AnswerInput({"yes_no": "yes", "yes_no_partly": "yes", "yes_no_unsure": "yes", "date": "2026-10-01",
-                                      "percentage": "100", "text": "fine"}[q.type.value]) for q in section.questions}
+        inputs = {
+            q.key: AnswerInput(
+                {
+                    "yes_no": "yes",
+                    "yes_no_partly": "yes",
+                    "yes_no_unsure": "yes",
+                    "date": "2026-10-01",
+                    "percentage": "100",
+                    "text": "fine",
+                }[q.type.value]
+            )
+            for q in section.questions
+        }
         save_section(response, section, inputs, 0, dsl)
     trust_response = db.session.scalar(select(Response).join(Assignment).where(Assignment.trust_id == trust.id))
     cycle.state = CycleState.CLOSED
@@ -100,12 +130,18 @@ def test_a_closed_cycle_refuses_submission_trust_cover_and_action_plans(client, 
 
     lead_client = client.application.test_client()
     sign_in(trust_lead, test_client=lead_client)
-    before = db.session.scalar(select(func.count()).select_from(TrustCoverage).where(TrustCoverage.response_id == trust_response.id))
+    before = db.session.scalar(
+        select(func.count()).select_from(TrustCoverage).where(TrustCoverage.response_id == trust_response.id)
+    )
     cover = lead_client.post(f"/audits/{trust_response.id}/academies", data={})
     assert cover.status_code == 409
     db.session.expire_all()
-    assert db.session.scalar(
-        select(func.count()).select_from(TrustCoverage).where(TrustCoverage.response_id == trust_response.id)) == before
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(TrustCoverage).where(TrustCoverage.response_id == trust_response.id)
+        )
+        == before
+    )
 
 
 def test_a_closed_cycle_refuses_action_plan_changes(client, make, sign_in):
@@ -122,10 +158,18 @@ def test_a_closed_cycle_refuses_action_plan_changes(client, make, sign_in):
     item = db.session.scalar(select(ActionItem).where(ActionItem.establishment_id == built["formula"].id).limit(1))
     prefix = f"item{item.id}-"
     sign_in(dsl)
-    refused = client.post(f"/audits/{response.id}/action-plan", data={
-        "item_id": str(item.id), prefix + "version": str(item.version), prefix + "action": "Train every governor",
-        prefix + "owner": item.owner, prefix + "status": "on_track", prefix + "notes": "",
-        prefix + "target_date": ["31", "1", "2027"]})
+    refused = client.post(
+        f"/audits/{response.id}/action-plan",
+        data={
+            "item_id": str(item.id),
+            prefix + "version": str(item.version),
+            prefix + "action": "Train every governor",
+            prefix + "owner": item.owner,
+            prefix + "status": "on_track",
+            prefix + "notes": "",
+            prefix + "target_date": ["31", "1", "2027"],
+        },
+    )
     assert refused.status_code == 409 and "Train every governor" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(ActionItem, item.id).version == item.version
@@ -139,7 +183,9 @@ def test_reopening_needs_a_reason_and_lets_the_school_save_again(client, make, s
     assert runner.invoke(args=["cycles", "close", "--slug", "2025-26"]).exit_code == 0
     no_reason = runner.invoke(args=["cycles", "reopen", "--slug", "2025-26", "--reason", "  "])
     assert no_reason.exit_code != 0 and "Say why" in no_reason.output
-    reopened = runner.invoke(args=["cycles", "reopen", "--slug", "2025-26", "--reason", "Two schools agreed late returns"])
+    reopened = runner.invoke(
+        args=["cycles", "reopen", "--slug", "2025-26", "--reason", "Two schools agreed late returns"]
+    )
     assert reopened.exit_code == 0, reopened.output
     db.session.expire_all()
     cycle = cycle_by_slug("2025-26")
@@ -158,7 +204,10 @@ def test_reopening_needs_a_reason_and_lets_the_school_save_again(client, make, s
 
 
 def test_extending_the_cycle_or_one_establishment(client, make, sign_in, runner):
-    ash, elm = make.establishment(name="Ash Primary", urn="100001"), make.establishment(name="Elm Primary", urn="100002")
+    ash, elm = (
+        make.establishment(name="Ash Primary", urn="100001"),
+        make.establishment(name="Elm Primary", urn="100002"),
+    )
     dsl = make.dsl(ash)
     make.cycle(due_on=date(2027, 3, 31))
     whole = runner.invoke(args=["cycles", "extend", "--slug", "2026-27", "--due", "2027-04-30"])
@@ -178,10 +227,19 @@ def test_extending_the_cycle_or_one_establishment(client, make, sign_in, runner)
     before_open = runner.invoke(args=["cycles", "extend", "--slug", "2026-27", "--due", "2025-01-01"])
     assert before_open.exit_code != 0 and "on or after" in before_open.output
     # Giving the cycle's own date takes the extension away again.
-    assert runner.invoke(args=["cycles", "extend", "--slug", "2026-27", "--due", "2027-04-30", "--urn", "100001"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["cycles", "extend", "--slug", "2026-27", "--due", "2027-04-30", "--urn", "100001"]
+        ).exit_code
+        == 0
+    )
     db.session.expire_all()
     assert _response_of(ash).assignment.due_on is None
-    assert [a for a, _ in _actions("cycle.ext")] == ["cycle.extended", "cycle.extension_agreed", "cycle.extension_removed"]
+    assert [a for a, _ in _actions("cycle.ext")] == [
+        "cycle.extended",
+        "cycle.extension_agreed",
+        "cycle.extension_removed",
+    ]
 
 
 def test_the_lead_closes_extends_and_reopens_on_the_web(client, make, sign_in):
@@ -216,8 +274,21 @@ def test_a_draft_cycle_is_not_seen_by_schools_until_launched(client, make, sign_
     dsl = make.dsl(school)
     make.template()
     db.session.commit()
-    drafted = runner.invoke(args=["cycles", "open", "--slug", "2027-28", "--template", "mini", "--due", "2028-03-31",
-                                  "--opens", "2027-09-01", "--draft"])
+    drafted = runner.invoke(
+        args=[
+            "cycles",
+            "open",
+            "--slug",
+            "2027-28",
+            "--template",
+            "mini",
+            "--due",
+            "2028-03-31",
+            "--opens",
+            "2027-09-01",
+            "--draft",
+        ]
+    )
     assert drafted.exit_code == 0 and "Drafted 2027-28" in drafted.output
     response = _response_of(school)
     sign_in(dsl)
@@ -237,8 +308,16 @@ def test_the_lead_opens_a_cycle_as_a_draft_on_the_web_and_launches_it(client, ma
     sign_in(lead)
     form = client.get("/cycles/new").get_data(as_text=True)
     assert "Keep it as a draft for now" in form
-    made = client.post("/cycles/new", data={"slug": "2027-28", "name": "Safeguarding audit 2027-28",
-                                            "template": str(template.id), "due_on": ["31", "3", "2028"], "draft": "y"})
+    made = client.post(
+        "/cycles/new",
+        data={
+            "slug": "2027-28",
+            "name": "Safeguarding audit 2027-28",
+            "template": str(template.id),
+            "due_on": ["31", "3", "2028"],
+            "draft": "y",
+        },
+    )
     assert made.status_code == 302
     db.session.expire_all()
     cycle = cycle_by_slug("2027-28")

@@ -1,4 +1,5 @@
 """The template editor's operations: drafts, changes, stale edits, checking, publishing, comparing, exporting."""
+
 from __future__ import annotations
 
 import copy
@@ -62,12 +63,27 @@ def test_sections_and_questions_are_added_edited_moved_and_removed(make):
     assert key == "filtering_monitoring"
     editor.move_section(draft, draft.lock_version, lead, key, -1)
     assert [s["key"] for s in draft.definition["sections"]] == ["policies", "filtering_monitoring", "prevent"]
-    question_key = editor.add_question(draft, draft.lock_version, lead, key, {
-        "text": "Do you check that filtering works?", "type": "yes_no", "gap": {"when": ["no"]}})
+    question_key = editor.add_question(
+        draft,
+        draft.lock_version,
+        lead,
+        key,
+        {"text": "Do you check that filtering works?", "type": "yes_no", "gap": {"when": ["no"]}},
+    )
     assert question_key == "check_filtering_works"
-    editor.update_question(draft, draft.lock_version, lead, question_key, {
-        "key": "filtering_checked", "text": "Do you check each term that filtering works?", "type": "yes_no_partly",
-        "required": False, "gap": {"when": ["no", "partly"]}})
+    editor.update_question(
+        draft,
+        draft.lock_version,
+        lead,
+        question_key,
+        {
+            "key": "filtering_checked",
+            "text": "Do you check each term that filtering works?",
+            "type": "yes_no_partly",
+            "required": False,
+            "gap": {"when": ["no", "partly"]},
+        },
+    )
     question = editor.find_question(draft.definition, "filtering_checked")[2]
     assert question["type"] == "yes_no_partly" and question["required"] is False
     editor.move_question(draft, draft.lock_version, lead, "policy_notes", +1)
@@ -79,15 +95,26 @@ def test_sections_and_questions_are_added_edited_moved_and_removed(make):
     assert [s["key"] for s in draft.definition["sections"]] == ["policies", "filtering_monitoring"]
     assert draft.lock_version == version + 7
     assert _actions().count("template.draft_question_changed") == 1
-    assert {"template.draft_section_added", "template.draft_section_moved", "template.draft_question_added",
-            "template.draft_question_moved", "template.draft_question_removed", "template.draft_section_removed"} <= set(_actions())
+    assert {
+        "template.draft_section_added",
+        "template.draft_section_moved",
+        "template.draft_question_added",
+        "template.draft_question_moved",
+        "template.draft_question_removed",
+        "template.draft_section_removed",
+    } <= set(_actions())
 
 
 def test_a_question_that_could_not_be_published_is_refused_naming_the_field(make):
     lead, draft = _draft_from_live(make)
     with pytest.raises(editor.EditorError) as refused:
-        editor.add_question(draft, draft.lock_version, lead, "policies",
-                            {"key": "policy_current", "text": "Again?", "type": "yes_no", "gap": {"older_than_months": 3}})
+        editor.add_question(
+            draft,
+            draft.lock_version,
+            lead,
+            "policies",
+            {"key": "policy_current", "text": "Again?", "type": "yes_no", "gap": {"older_than_months": 3}},
+        )
     assert refused.value.problems["key"].startswith('The key "policy_current" is used by another question')
     assert refused.value.problems["gap"] == '"older_than_months" applies to date questions only'
     assert len(editor.find_section(draft.definition, "policies")[1]["questions"]) == 3
@@ -129,8 +156,10 @@ def test_problems_name_the_section_and_the_question_and_block_publishing(make):
 def test_publishing_stores_the_next_version_frozen_from_the_editor_and_removes_the_draft(make):
     lead, draft = _draft_from_live(make)
     editor.update_details(draft, draft.lock_version, lead, title="Mini audit 2027", description="For September")
+    assert editor.live_version("mini").published is False  # loaded from a file: a replaceable draft until used
     template = editor.publish(draft, draft.lock_version, lead)
     assert (template.key, template.version, template.title) == ("mini", 2, "Mini audit 2027")
+    assert template.published is True  # frozen: `templates load` stores a change as the next version
     assert editor.live_version("mini").id == template.id
     assert db.session.scalar(select(func.count()).select_from(TemplateDraft)) == 0
     assert _actions()[-1] == "template.published"
@@ -149,9 +178,18 @@ def test_the_comparison_says_what_changed_and_what_pre_fills():
     comparison = editor.compare(earlier, later)
     assert [c.key for c in comparison.added] == ["prevent_elearning"]
     assert [c.key for c in comparison.removed] == ["policy_notes", "prevent_wrap"]
-    assert [(c.key, c.before) for c in comparison.reworded] == [("policy_current", "Is the child protection policy current?")]
-    assert [(c.before, c.after) for c in comparison.gap_rules] == [("a gap when the answer is below 90", "a gap when the answer is below 95")]
-    assert [c.key for c in comparison.prefilled] == ["policy_current", "policy_review_date", "prevent_trained_pct", "prevent_sef"]
+    assert [(c.key, c.before) for c in comparison.reworded] == [
+        ("policy_current", "Is the child protection policy current?")
+    ]
+    assert [(c.before, c.after) for c in comparison.gap_rules] == [
+        ("a gap when the answer is below 90", "a gap when the answer is below 95")
+    ]
+    assert [c.key for c in comparison.prefilled] == [
+        "policy_current",
+        "policy_review_date",
+        "prevent_trained_pct",
+        "prevent_sef",
+    ]
 
 
 @pytest.mark.parametrize("name", ["s175-schools.json", "early-years.json"])
@@ -166,20 +204,36 @@ def test_built_in_templates_round_trip_exactly_through_export_and_load(app, name
 
 def test_a_question_others_depend_on_is_not_removed_and_a_new_key_follows_into_conditions(make):
     lead, draft = _draft_from_live(make)
-    editor.add_question(draft, draft.lock_version, lead, "prevent", {
-        "key": "prevent_wrap_when", "text": "When was it completed?", "type": "date",
-        "condition": {"question": "prevent_wrap", "in": ["yes", "partly"]}})
+    editor.add_question(
+        draft,
+        draft.lock_version,
+        lead,
+        "prevent",
+        {
+            "key": "prevent_wrap_when",
+            "text": "When was it completed?",
+            "type": "date",
+            "condition": {"question": "prevent_wrap", "in": ["yes", "partly"]},
+        },
+    )
     with pytest.raises(editor.EditorError, match="“When was it completed\\?” is asked only depending on the answer"):
         editor.remove_question(draft, draft.lock_version, lead, "prevent_wrap")
-    editor.update_question(draft, draft.lock_version, lead, "prevent_wrap", {
-        "key": "prevent_elearning", "text": "Has the DSL completed the Prevent e-learning?", "type": "yes_no_partly"})
+    editor.update_question(
+        draft,
+        draft.lock_version,
+        lead,
+        "prevent_wrap",
+        {"key": "prevent_elearning", "text": "Has the DSL completed the Prevent e-learning?", "type": "yes_no_partly"},
+    )
     dependant = editor.find_question(draft.definition, "prevent_wrap_when")[2]
     assert dependant["condition"] == {"question": "prevent_elearning", "in": ["yes", "partly"]}
     assert editor.condition_words(dependant, draft.definition) == (
-        "only if “Has the DSL completed the Prevent e-learning?” is Yes or Partly")
+        "only if “Has the DSL completed the Prevent e-learning?” is Yes or Partly"
+    )
     # Moved above the question it rests on, the condition is a problem named at publishing.
     for _step in range(3):
         editor.move_question(draft, draft.lock_version, lead, "prevent_wrap_when", -1)
     assert [p.text for p in editor.problems_with(draft)] == [
         'Section “Prevent duty”, question “When was it completed?”: condition: "prevent_elearning" is not the key '
-        "of an earlier question"]
+        "of an earlier question"
+    ]

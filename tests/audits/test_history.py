@@ -1,4 +1,5 @@
 """A DSL who joins later sees every earlier return of their establishment, read-only."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,8 +16,11 @@ def test_a_new_dsl_sees_earlier_cycles_returns_read_only(client, make, sign_in):
     make.dsl(school, email="former@oak.example.org")
     earlier = make.cycle(slug="2025-26", opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
     current = make.cycle(slug="2026-27")
-    old = db.session.scalar(select(Response).join(Assignment).where(
-        Assignment.establishment_id == school.id, Assignment.cycle_id == earlier.id))
+    old = db.session.scalar(
+        select(Response)
+        .join(Assignment)
+        .where(Assignment.establishment_id == school.id, Assignment.cycle_id == earlier.id)
+    )
     old.status = ResponseStatus.ACCEPTED
     db.session.add(Answer(response_id=old.id, question_key="prevent_trained_pct", value="64"))
     db.session.commit()
@@ -31,6 +35,10 @@ def test_a_new_dsl_sees_earlier_cycles_returns_read_only(client, make, sign_in):
     refused = client.post(f"/audits/{old.id}/sections/prevent", data={**PREVENT_OK, "version": "0"})
     assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/audits/{old.id}/check")
     db.session.expire_all()
-    assert db.session.scalar(select(Answer.value).where(Answer.response_id == old.id,
-                                                        Answer.question_key == "prevent_trained_pct")) == "64"
+    assert (
+        db.session.scalar(
+            select(Answer.value).where(Answer.response_id == old.id, Answer.question_key == "prevent_trained_pct")
+        )
+        == "64"
+    )
     assert current.slug == "2026-27"

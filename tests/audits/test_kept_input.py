@@ -1,4 +1,5 @@
 """A save posted after the sign-in ended is kept, and given back after signing in again."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -89,7 +90,9 @@ def test_kept_input_is_given_back_only_to_its_typist_in_their_own_browser(client
     assert "Not saved yet" not in elsewhere.get(url).get_data(as_text=True)
     # The typist, back in their own browser: given back, but only on the page it came from.
     sign_in(dsl)
-    assert "Not saved yet" not in client.get(f"/audits/{response.id}/sections/policies?kept={token}").get_data(as_text=True)
+    assert "Not saved yet" not in client.get(f"/audits/{response.id}/sections/policies?kept={token}").get_data(
+        as_text=True
+    )
     page = client.get(url).get_data(as_text=True)
     assert "Not saved yet" in page and 'value="72"' in page
 
@@ -111,7 +114,8 @@ def test_a_huge_post_after_the_sign_in_ended_is_refused_not_stored(client, make,
     _school, dsl, response = _school_response(make)
     sign_in(dsl)
     _expire_sign_in(dsl)
-    posted = client.post(f"/audits/{response.id}/sections/prevent",
-                         data={**PREVENT_OK, "prevent_notes": "x" * (20 * 1024 * 1024)})
+    posted = client.post(
+        f"/audits/{response.id}/sections/prevent", data={**PREVENT_OK, "prevent_notes": "x" * (20 * 1024 * 1024)}
+    )
     assert posted.status_code == 413
     assert db.session.scalar(select(func.count()).select_from(KeptInput)) == 0

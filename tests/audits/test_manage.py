@@ -1,4 +1,5 @@
 """The lead's cycle pages: opening a cycle, reading, returning and accepting responses."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -6,7 +7,6 @@ from sqlalchemy import func, select
 from surveyapp.audits.models import Assignment, Cycle, Response, ResponseStatus
 from surveyapp.extensions import db
 from tests.conftest import outbox_messages
-from tests.factories import SMALL_TEMPLATE
 
 
 def test_lead_opens_a_cycle_from_the_web_for_open_schools_of_a_phase(client, make, sign_in):
@@ -17,12 +17,21 @@ def test_lead_opens_a_cycle_from_the_web_for_open_schools_of_a_phase(client, mak
     make.establishment(phase="Primary", is_open=False)
     db.session.commit()
     sign_in(lead)
-    page = client.post("/cycles/new", data={"slug": "2026-27", "name": "Safeguarding audit 2026-27",
-                                            "template": str(template.id), "due_on": ["31", "3", "2027"],
-                                            "phases": ["Primary"]})
+    page = client.post(
+        "/cycles/new",
+        data={
+            "slug": "2026-27",
+            "name": "Safeguarding audit 2026-27",
+            "template": str(template.id),
+            "due_on": ["31", "3", "2027"],
+            "phases": ["Primary"],
+        },
+    )
     assert page.status_code == 302, page.get_data(as_text=True)
     cycle = db.session.scalar(select(Cycle))
-    count = db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.establishment_id.is_not(None)))
+    count = db.session.scalar(
+        select(func.count()).select_from(Assignment).where(Assignment.establishment_id.is_not(None))
+    )
     assert cycle.slug == "2026-27" and count == 1
     overview = client.get("/cycles/2026-27/").get_data(as_text=True)
     assert "Establishments in scope" in overview
@@ -33,8 +42,10 @@ def test_opening_a_cycle_twice_with_one_slug_is_refused(client, make, sign_in):
     make.establishment()
     cycle = make.cycle()
     sign_in(lead)
-    page = client.post("/cycles/new", data={"slug": "2026-27", "name": "Again", "template": str(cycle.template_id),
-                                            "due_on": ["31", "3", "2027"]})
+    page = client.post(
+        "/cycles/new",
+        data={"slug": "2026-27", "name": "Again", "template": str(cycle.template_id), "due_on": ["31", "3", "2027"]},
+    )
     assert "There is already a cycle called" in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Cycle)) == 1
 
@@ -48,7 +59,9 @@ def test_lead_returns_a_submitted_response_and_the_dsl_is_told(client, make, sig
     response.status = ResponseStatus.SUBMITTED
     db.session.commit()
     sign_in(lead)
-    returned = client.post(f"/cycles/{cycle.slug}/responses/{response.id}/return", data={"comment": "Add the review date"})
+    returned = client.post(
+        f"/cycles/{cycle.slug}/responses/{response.id}/return", data={"comment": "Add the review date"}
+    )
     assert returned.status_code == 302
     db.session.expire_all()
     assert db.session.get(Response, response.id).status is ResponseStatus.RETURNED
@@ -99,6 +112,11 @@ def test_each_establishment_is_counted_once_with_trust_cover(make):
     db.session.commit()
     counts = status_counts(cycle)
     assert counts["in_scope"] == 3
-    assert (counts["covered_by_trust"], counts["accepted"], counts["in_progress"], counts["not_started"]) == (1, 1, 1, 0)
+    assert (counts["covered_by_trust"], counts["accepted"], counts["in_progress"], counts["not_started"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
     assert counts["complete"] == 2
     assert responses[covered.id].status is ResponseStatus.NOT_STARTED

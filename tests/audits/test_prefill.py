@@ -1,4 +1,5 @@
 """Last year's answers pre-fill this year's where the question key is the same."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -10,8 +11,11 @@ from surveyapp.extensions import db
 
 
 def _response(establishment, cycle):
-    return db.session.scalar(select(Response).join(Assignment).where(
-        Assignment.establishment_id == establishment.id, Assignment.cycle_id == cycle.id))
+    return db.session.scalar(
+        select(Response)
+        .join(Assignment)
+        .where(Assignment.establishment_id == establishment.id, Assignment.cycle_id == cycle.id)
+    )
 
 
 def test_last_years_answers_are_prefilled_and_marked(client, make, sign_in):
@@ -21,8 +25,12 @@ def test_last_years_answers_are_prefilled_and_marked(client, make, sign_in):
     last_year = make.cycle(slug="2025-26", template=template, opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
     old = _response(school, last_year)
     old.status = ResponseStatus.SUBMITTED
-    db.session.add_all([Answer(response_id=old.id, question_key="prevent_wrap", value="partly"),
-                        Answer(response_id=old.id, question_key="prevent_trained_pct", value="64")])
+    db.session.add_all(
+        [
+            Answer(response_id=old.id, question_key="prevent_wrap", value="partly"),
+            Answer(response_id=old.id, question_key="prevent_trained_pct", value="64"),
+        ]
+    )
     this_year = make.cycle(slug="2026-27", template=template)
     current = _response(school, this_year)
     sign_in(dsl)

@@ -1,4 +1,5 @@
 """Printable returns: a returned audit as a PDF with its sign-off and what the trust answered, read back."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,11 @@ def _text(download) -> str:
 
 
 def _response(cycle, **where):
-    return db.session.scalar(select(Assignment).where(Assignment.cycle_id == cycle.id, *(
-        getattr(Assignment, key) == value for key, value in where.items()))).response
+    return db.session.scalar(
+        select(Assignment).where(
+            Assignment.cycle_id == cycle.id, *(getattr(Assignment, key) == value for key, value in where.items())
+        )
+    ).response
 
 
 def _answer(response, **values):
@@ -42,19 +46,46 @@ def _world(make):
     cycle = make.cycle()
     trust_response, own = _response(cycle, trust_id=trust.id), _response(cycle, establishment_id=academy.id)
     services.set_coverage(trust_response, {academy.id}, trust_lead)
-    _answer(trust_response, prevent_wrap="yes", prevent_trained_pct="95", prevent_sef="yes",
-            policy_current="yes", policy_review_date="2026-06-01")
-    assert services.submit(trust_response, headteacher_name="Tara Chief", chair_name="Terry Trustee",
-                           declaration_date=date(2026, 10, 1), user=trust_lead)
-    _answer(own, policy_current=("no", {"action": "Rewrite the policy with the LA model", "owner": "Head",
-                                        "target_date": "2027-01-31"}),
-            policy_review_date="2026-02-01", policy_notes="Governors reviewed it in March")
-    assert services.submit(own, headteacher_name="Hannah Head", chair_name="Gordon Governor",
-                           declaration_date=date(2026, 10, 20), user=dsl)
+    _answer(
+        trust_response,
+        prevent_wrap="yes",
+        prevent_trained_pct="95",
+        prevent_sef="yes",
+        policy_current="yes",
+        policy_review_date="2026-06-01",
+    )
+    assert services.submit(
+        trust_response,
+        headteacher_name="Tara Chief",
+        chair_name="Terry Trustee",
+        declaration_date=date(2026, 10, 1),
+        user=trust_lead,
+    )
+    _answer(
+        own,
+        policy_current=(
+            "no",
+            {"action": "Rewrite the policy with the LA model", "owner": "Head", "target_date": "2027-01-31"},
+        ),
+        policy_review_date="2026-02-01",
+        policy_notes="Governors reviewed it in March",
+    )
+    assert services.submit(
+        own, headteacher_name="Hannah Head", chair_name="Gordon Governor", declaration_date=date(2026, 10, 20), user=dsl
+    )
     db.session.commit()
-    return {"cycle": cycle, "academy": academy, "own": own, "trust_response": trust_response, "dsl": dsl,
-            "not_sent": _response(cycle, establishment_id=other.id),
-            "trust_lead": trust_lead, "lead": lead, "board": board, "other_dsl": other_dsl}
+    return {
+        "cycle": cycle,
+        "academy": academy,
+        "own": own,
+        "trust_response": trust_response,
+        "dsl": dsl,
+        "not_sent": _response(cycle, establishment_id=other.id),
+        "trust_lead": trust_lead,
+        "lead": lead,
+        "board": board,
+        "other_dsl": other_dsl,
+    }
 
 
 def test_the_dsl_prints_their_return_with_its_sign_off_and_the_trusts_section(client, make, sign_in):

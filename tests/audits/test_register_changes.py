@@ -1,4 +1,5 @@
 """A GIAS re-import during an open cycle: one school opens, one closes, one academy changes trust."""
+
 from __future__ import annotations
 
 import io
@@ -33,27 +34,38 @@ def register(make):
 
 def _reimport() -> bytes:
     """After: Ash unchanged; Birch closed on 31 December 2026; Oak moved to trust 5002; Cedar opened."""
-    return to_csv([
-        gias_row("100001", "Ash Primary"),
-        gias_row("100002", "Birch Primary", status="Closed", closed="31-12-2026"),
-        gias_row("100003", "Oak Academy", type_name="Academy converter", trust_uid="5002", trust_name="Southern Trust"),
-        gias_row("100004", "Pine Academy", type_name="Academy converter", trust_uid="5003", trust_name="Southern Trust 2"),
-        gias_row("100005", "Cedar Primary", opened="01-01-2027"),
-    ])
+    return to_csv(
+        [
+            gias_row("100001", "Ash Primary"),
+            gias_row("100002", "Birch Primary", status="Closed", closed="31-12-2026"),
+            gias_row(
+                "100003", "Oak Academy", type_name="Academy converter", trust_uid="5002", trust_name="Southern Trust"
+            ),
+            gias_row(
+                "100004", "Pine Academy", type_name="Academy converter", trust_uid="5003", trust_name="Southern Trust 2"
+            ),
+            gias_row("100005", "Cedar Primary", opened="01-01-2027"),
+        ]
+    )
 
 
 def _assignment(cycle, urn: str) -> Assignment:
-    return db.session.scalar(select(Assignment).join(Establishment, Establishment.id == Assignment.establishment_id)
-                             .where(Assignment.cycle_id == cycle.id, Establishment.urn == urn))
+    return db.session.scalar(
+        select(Assignment)
+        .join(Establishment, Establishment.id == Assignment.establishment_id)
+        .where(Assignment.cycle_id == cycle.id, Establishment.urn == urn)
+    )
 
 
 def _coverers(cycle, urn: str) -> list[str]:
     return db.session.scalars(
-        select(Trust.uid).join(Assignment, Assignment.trust_id == Trust.id)
+        select(Trust.uid)
+        .join(Assignment, Assignment.trust_id == Trust.id)
         .join(Response, Response.assignment_id == Assignment.id)
         .join(TrustCoverage, TrustCoverage.response_id == Response.id)
         .join(Establishment, Establishment.id == TrustCoverage.establishment_id)
-        .where(Assignment.cycle_id == cycle.id, Establishment.urn == urn)).all()
+        .where(Assignment.cycle_id == cycle.id, Establishment.urn == urn)
+    ).all()
 
 
 def _check_after(cycle) -> None:
@@ -70,16 +82,19 @@ def _check_after(cycle) -> None:
     assert {"cycle.establishment_joined", "cycle.establishment_left", "cycle.trust_cover_moved"} <= actions
 
 
-def test_the_web_reimport_previews_then_applies_the_changes_to_running_cycles(client, make, sign_in, register,
-                                                                               app, tmp_path, monkeypatch):
+def test_the_web_reimport_previews_then_applies_the_changes_to_running_cycles(
+    client, make, sign_in, register, app, tmp_path, monkeypatch
+):
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
     monkeypatch.setattr("surveyapp.timeutil.today", lambda: date(2027, 2, 1))
     lead = make.lead()
     db.session.commit()
     sign_in(lead)
-    uploaded = client.post("/establishments/import/establishments",
-                           data={"file": (io.BytesIO(_reimport()), "edubasealldata.csv")},
-                           content_type="multipart/form-data")
+    uploaded = client.post(
+        "/establishments/import/establishments",
+        data={"file": (io.BytesIO(_reimport()), "edubasealldata.csv")},
+        content_type="multipart/form-data",
+    )
     assert uploaded.status_code == 302
     preview = unescape(client.get(uploaded.headers["Location"]).get_data(as_text=True))
     assert "What this changes in running audit cycles" in preview

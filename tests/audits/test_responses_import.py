@@ -1,4 +1,5 @@
 """`surveyapp responses import`: earlier years' returns from a spreadsheet into a cycle."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from surveyapp.activity.models import ActivityRecord
+from surveyapp.audits import services
 from surveyapp.audits.models import (
     Answer,
     Assignment,
@@ -16,16 +18,30 @@ from surveyapp.audits.models import (
     SectionState,
     StatusEvent,
 )
-from surveyapp.audits import services
 from surveyapp.auth.models import Role
 from surveyapp.extensions import db
 from tests.establishments.gias_files import to_csv
 
-HEADER = ["URN", "Trust UID", "Submitted", "policy_current", "policy_review_date", "policy_notes",
-          "prevent_wrap", "prevent_trained_pct", "prevent_sef"]
+HEADER = [
+    "URN",
+    "Trust UID",
+    "Submitted",
+    "policy_current",
+    "policy_review_date",
+    "policy_notes",
+    "prevent_wrap",
+    "prevent_trained_pct",
+    "prevent_sef",
+]
 
-COMPLETE = {"policy_current": "Yes", "policy_review_date": "31/03/2024", "policy_notes": "Reviewed by governors",
-            "prevent_wrap": "partly", "prevent_trained_pct": "85%", "prevent_sef": "Cannot confirm"}
+COMPLETE = {
+    "policy_current": "Yes",
+    "policy_review_date": "31/03/2024",
+    "policy_notes": "Reviewed by governors",
+    "prevent_wrap": "partly",
+    "prevent_trained_pct": "85%",
+    "prevent_sef": "Cannot confirm",
+}
 
 
 @pytest.fixture
@@ -49,22 +65,30 @@ def run_import(runner, tmp_path, rows, header=HEADER, *options, slug="2024-25"):
 
 
 def response_of(**where) -> Response:
-    return db.session.scalar(select(Response).join(Assignment).where(
-        *(getattr(Assignment, key) == value for key, value in where.items())))
+    return db.session.scalar(
+        select(Response).join(Assignment).where(*(getattr(Assignment, key) == value for key, value in where.items()))
+    )
 
 
 def answers_of(response: Response) -> dict[str, str]:
-    return dict(db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all())
+    return dict(
+        db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all()
+    )
 
 
 def progress_of(response: Response) -> dict[str, SectionState]:
-    return dict(db.session.execute(select(SectionProgress.section_key, SectionProgress.state)
-                                   .where(SectionProgress.response_id == response.id)).all())
+    return dict(
+        db.session.execute(
+            select(SectionProgress.section_key, SectionProgress.state).where(SectionProgress.response_id == response.id)
+        ).all()
+    )
 
 
 def row_counts() -> tuple[int, ...]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (Assignment, Response, Answer, SectionProgress, StatusEvent, ActivityRecord))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Assignment, Response, Answer, SectionProgress, StatusEvent, ActivityRecord)
+    )
 
 
 def test_returns_are_imported_with_values_normalised(runner, tmp_path, setup):
@@ -80,16 +104,27 @@ def test_returns_are_imported_with_values_normalised(runner, tmp_path, setup):
     assert "4 returns (3 submitted, 1 in progress)" in result.output and "2 added to the cycle" in result.output
 
     submitted = response_of(establishment_id=first.id)
-    assert answers_of(submitted) == {"policy_current": "yes", "policy_review_date": "2024-03-31",
-                                     "policy_notes": "Reviewed by governors", "prevent_wrap": "partly",
-                                     "prevent_trained_pct": "85", "prevent_sef": "unsure"}
+    assert answers_of(submitted) == {
+        "policy_current": "yes",
+        "policy_review_date": "2024-03-31",
+        "policy_notes": "Reviewed by governors",
+        "prevent_wrap": "partly",
+        "prevent_trained_pct": "85",
+        "prevent_sef": "unsure",
+    }
     assert submitted.status is ResponseStatus.SUBMITTED and submitted.imported and submitted.submitted_at
     assert submitted.reference == services.reference_for(submitted) == "MINI-2024-25-URN100001"
     assert progress_of(submitted) == {"policies": SectionState.COMPLETED, "prevent": SectionState.COMPLETED}
-    assert [(e.from_status, e.to_status) for e in submitted.events] == [(ResponseStatus.NOT_STARTED, ResponseStatus.SUBMITTED)]
+    assert [(e.from_status, e.to_status) for e in submitted.events] == [
+        (ResponseStatus.NOT_STARTED, ResponseStatus.SUBMITTED)
+    ]
 
     in_progress = response_of(establishment_id=second.id)
-    assert in_progress.status is ResponseStatus.IN_PROGRESS and in_progress.submitted_at is None and in_progress.reference is None
+    assert (
+        in_progress.status is ResponseStatus.IN_PROGRESS
+        and in_progress.submitted_at is None
+        and in_progress.reference is None
+    )
     assert answers_of(in_progress) == {"policy_current": "no", "prevent_trained_pct": "92"}
     assert progress_of(in_progress) == {"policies": SectionState.IN_PROGRESS, "prevent": SectionState.IN_PROGRESS}
 
@@ -113,8 +148,11 @@ def test_imported_submitted_returns_get_their_action_plans(runner, tmp_path, set
     rows = [{"URN": "100001", **COMPLETE}, {"URN": "100002", "Submitted": "no", "prevent_wrap": "no"}]
     result = run_import(runner, tmp_path, rows)
     assert result.exit_code == 0, result.output
-    planned = dict(db.session.execute(select(ActionItem.question_key, ActionItem.establishment_id)
-                                      .where(ActionItem.cycle_id == cycle.id)).all())
+    planned = dict(
+        db.session.execute(
+            select(ActionItem.question_key, ActionItem.establishment_id).where(ActionItem.cycle_id == cycle.id)
+        ).all()
+    )
     assert set(planned) == {"prevent_wrap", "prevent_trained_pct", "prevent_sef"}
     assert set(planned.values()) == {first.id}, "the return still in progress plans nothing yet"
     assert run_import(runner, tmp_path, rows).exit_code == 0
@@ -148,14 +186,23 @@ def test_reimporting_the_same_file_replaces_answers_and_changes_nothing_else(run
     assert "policy_notes" not in changed and changed["prevent_wrap"] == "yes"
 
 
-@pytest.mark.parametrize("row, expected", [
-    ({"URN": "100001", "prevent_wrap": "maybe"}, "line 2, column prevent_wrap: must be one of: Yes, Partly, No"),
-    ({"URN": "100001", "prevent_trained_pct": "120%"}, "line 2, column prevent_trained_pct: must be between 0 and 100"),
-    ({"URN": "100001", "policy_review_date": "31/02/2024"}, "line 2, column policy_review_date: must be a real date"),
-    ({"URN": "100001", "Submitted": "perhaps"}, 'line 2, column Submitted: "perhaps" must be yes or no'),
-    ({"URN": "999999"}, "line 2, column URN: URN 999999 is not in the register"),
-    ({"URN": "100001", "Trust UID": "5001"}, "line 2, column Trust UID: give a URN or a Trust UID, not both"),
-])
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ({"URN": "100001", "prevent_wrap": "maybe"}, "line 2, column prevent_wrap: must be one of: Yes, Partly, No"),
+        (
+            {"URN": "100001", "prevent_trained_pct": "120%"},
+            "line 2, column prevent_trained_pct: must be between 0 and 100",
+        ),
+        (
+            {"URN": "100001", "policy_review_date": "31/02/2024"},
+            "line 2, column policy_review_date: must be a real date",
+        ),
+        ({"URN": "100001", "Submitted": "perhaps"}, 'line 2, column Submitted: "perhaps" must be yes or no'),
+        ({"URN": "999999"}, "line 2, column URN: URN 999999 is not in the register"),
+        ({"URN": "100001", "Trust UID": "5001"}, "line 2, column Trust UID: give a URN or a Trust UID, not both"),
+    ],
+)
 def test_a_bad_value_is_refused_with_line_and_column_and_nothing_is_written(runner, tmp_path, setup, row, expected):
     good = {"URN": "100002", **COMPLETE}
     before = row_counts()
@@ -170,7 +217,10 @@ def test_an_unknown_column_is_refused_naming_it(runner, tmp_path, setup):
     before = row_counts()
     result = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE, "prevent_wrpa": "yes"}], header)
     assert result.exit_code == 1
-    assert 'line 1, column prevent_wrpa: is not a question of the cycle’s template (mini version 1) — did you mean "prevent_wrap"?' in result.output
+    assert (
+        "line 1, column prevent_wrpa: is not a question of the cycle’s template (mini version 1) — "
+        'did you mean "prevent_wrap"?' in result.output
+    )
     assert row_counts() == before
 
 
@@ -184,8 +234,7 @@ def test_a_response_started_in_the_service_is_not_overwritten(runner, tmp_path, 
     cycle, first, *_ = setup
     response = response_of(establishment_id=first.id)
     dsl = make.user(Role.DSL)
-    services.save_section(response, cycle.template.sections[0],
-                          {"policy_current": services.AnswerInput("yes")}, 0, dsl)
+    services.save_section(response, cycle.template.sections[0], {"policy_current": services.AnswerInput("yes")}, 0, dsl)
     db.session.commit()
     before = row_counts()
     result = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE}])
@@ -211,8 +260,15 @@ def test_the_import_does_not_query_once_per_row(runner, tmp_path, setup, make):
     for n in range(300):
         make.establishment(urn=str(400000 + n))
     db.session.commit()
-    rows = [{"URN": str(400000 + n), **COMPLETE, "Submitted": "yes" if n % 2 else "no",
-             "policy_notes": "" if n % 3 else "Noted"} for n in range(300)]
+    rows = [
+        {
+            "URN": str(400000 + n),
+            **COMPLETE,
+            "Submitted": "yes" if n % 2 else "no",
+            "policy_notes": "" if n % 3 else "Noted",
+        }
+        for n in range(300)
+    ]
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
@@ -229,18 +285,32 @@ def test_the_import_does_not_query_once_per_row(runner, tmp_path, setup, make):
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 300 * 5 + 100
 
 
-def test_an_earlier_year_becomes_a_closed_cycle_holding_only_the_schools_in_the_file(runner, tmp_path, setup, make, client, sign_in):
+def test_an_earlier_year_becomes_a_closed_cycle_holding_only_the_schools_in_the_file(
+    runner, tmp_path, setup, make, client, sign_in
+):
     _cycle, first, second, later, _trust = setup
     dsl_of_second = make.dsl(second)
     db.session.commit()
-    result = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE}], HEADER,
-                        "--template", "mini", "--due", "2024-03-31", "--name", "Safeguarding audit 2023-24",
-                        slug="2023-24")
+    result = run_import(
+        runner,
+        tmp_path,
+        [{"URN": "100001", **COMPLETE}],
+        HEADER,
+        "--template",
+        "mini",
+        "--due",
+        "2024-03-31",
+        "--name",
+        "Safeguarding audit 2023-24",
+        slug="2023-24",
+    )
     assert result.exit_code == 0, result.output
     assert "a new closed cycle" in result.output
     cycle = services.cycle_by_slug("2023-24")
     assert cycle.state.value == "closed" and cycle.due_on == date(2024, 3, 31)
-    assert db.session.scalars(select(Assignment.establishment_id).where(Assignment.cycle_id == cycle.id)).all() == [first.id]
+    assert db.session.scalars(select(Assignment.establishment_id).where(Assignment.cycle_id == cycle.id)).all() == [
+        first.id
+    ]
     assert response_of(establishment_id=first.id, cycle_id=cycle.id).status is ResponseStatus.SUBMITTED
     # The DSL of a school that is not in the file never sees that year's audit.
     sign_in(dsl_of_second)
@@ -248,17 +318,42 @@ def test_an_earlier_year_becomes_a_closed_cycle_holding_only_the_schools_in_the_
     # Filling it again (another file of the same year) adds to the same closed cycle.
     again = run_import(runner, tmp_path, [{"URN": "100003", **COMPLETE}], HEADER, slug="2023-24")
     assert again.exit_code == 0, again.output
-    assert len(db.session.scalars(select(Assignment.id).where(Assignment.cycle_id == cycle.id,
-                                                              Assignment.establishment_id.is_not(None))).all()) == 2
+    assert (
+        len(
+            db.session.scalars(
+                select(Assignment.id).where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None))
+            ).all()
+        )
+        == 2
+    )
 
 
 def test_a_historic_cycle_is_not_created_by_a_dry_run_or_a_bad_file(runner, tmp_path, setup):
     from surveyapp.audits.models import Cycle
 
-    dry = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE}], HEADER, "--dry-run",
-                     "--template", "mini", "--due", "2024-03-31", slug="2023-24")
+    dry = run_import(
+        runner,
+        tmp_path,
+        [{"URN": "100001", **COMPLETE}],
+        HEADER,
+        "--dry-run",
+        "--template",
+        "mini",
+        "--due",
+        "2024-03-31",
+        slug="2023-24",
+    )
     assert dry.exit_code == 0 and "Nothing was changed" in dry.output
-    bad = run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE, "prevent_trained_pct": "lots"}], HEADER,
-                     "--template", "mini", "--due", "2024-03-31", slug="2023-24")
+    bad = run_import(
+        runner,
+        tmp_path,
+        [{"URN": "100001", **COMPLETE, "prevent_trained_pct": "lots"}],
+        HEADER,
+        "--template",
+        "mini",
+        "--due",
+        "2024-03-31",
+        slug="2023-24",
+    )
     assert bad.exit_code == 1 and "line 2" in bad.output
     assert db.session.scalar(select(func.count()).select_from(Cycle).where(Cycle.slug == "2023-24")) == 0

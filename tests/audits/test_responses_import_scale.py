@@ -1,4 +1,5 @@
 """The responses import reads its file a row at a time: memory does not grow with the answers' size."""
+
 from __future__ import annotations
 
 import csv
@@ -24,9 +25,21 @@ def big_file(make, tmp_path):
     """A 2024-25 cycle and a returns file of 500 schools, each with a long note: about 2 MB of answers."""
     make.establishment(urn="100001")
     cycle = make.cycle(slug="2024-25", due_on=date(2025, 3, 31), opens_on=date(2024, 9, 1))
-    db.session.execute(insert(Establishment), [
-        {"urn": str(500000 + n), "name": f"School {n}", "phase": "Primary", "type_name": "Community school",
-         "district": "Northtown", "is_open": True, "status_name": "Open"} for n in range(ROWS)])
+    db.session.execute(
+        insert(Establishment),
+        [
+            {
+                "urn": str(500000 + n),
+                "name": f"School {n}",
+                "phase": "Primary",
+                "type_name": "Community school",
+                "district": "Northtown",
+                "is_open": True,
+                "status_name": "Open",
+            }
+            for n in range(ROWS)
+        ],
+    )
     db.session.commit()
     path = tmp_path / "returns.csv"
     with path.open("w", newline="", encoding="utf-8") as out:
@@ -51,8 +64,12 @@ def test_a_large_file_is_imported_without_holding_its_answers_in_memory(big_file
         tracemalloc.stop()
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Answer)) == ROWS * 6
-    assert db.session.scalar(select(Answer.value).where(Answer.question_key == "policy_notes")
-                             .order_by(Answer.id.desc()).limit(1)) == f"{NOTES}{ROWS - 1}"
+    assert (
+        db.session.scalar(
+            select(Answer.value).where(Answer.question_key == "policy_notes").order_by(Answer.id.desc()).limit(1)
+        )
+        == f"{NOTES}{ROWS - 1}"
+    )
     # Reading the whole file (its bytes, its text, its rows) would take three times its size; keeping
     # every answer until the end would hold the answers twice while writing.
     assert size > 2_000_000 and planning < size and writing < 1.5 * size, (size, planning, writing)
@@ -66,7 +83,8 @@ def test_a_problem_on_the_last_line_of_a_large_file_writes_nothing(big_file):
     with pytest.raises(ImportFailed) as refused:
         plan_responses(cycle, path)
     assert [str(p) for p in refused.value.problems] == [
-        f"line {ROWS + 2}, column policy_current: must be one of: Yes, No"]
+        f"line {ROWS + 2}, column policy_current: must be one of: Yes, No"
+    ]
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
     assert db.session.scalar(select(func.count()).select_from(Response)) == responses_before
 

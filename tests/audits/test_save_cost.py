@@ -3,9 +3,11 @@
 On deadline day hundreds of DSLs save at once; each reload of the template or the response
 after the save is a round trip per table that every one of them pays.
 """
+
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import event, select
@@ -13,7 +15,9 @@ from sqlalchemy import event, select
 from surveyapp.audits.models import Assignment, Response
 from surveyapp.extensions import db
 
-TEMPLATE = json.loads((Path(__file__).resolve().parents[2] / "surveyapp" / "audit_templates" / "s175-schools.json").read_text())
+TEMPLATE = json.loads(
+    (Path(__file__).resolve().parents[2] / "surveyapp" / "audit_templates" / "s175-schools.json").read_text()
+)
 
 
 def _answers(section: dict) -> dict[str, str]:
@@ -37,6 +41,9 @@ def _count_statements(app, action) -> tuple[object, list[str]]:
 
     with app.app_context():
         engine = db.engine
+    # Start from an empty session, as every real request does (the test's app context would otherwise
+    # keep rows from the previous request, and what that request committed decides what is still loaded).
+    db.session.remove()
     event.listen(engine, "before_cursor_execute", listen)
     try:
         result = action()
@@ -49,7 +56,9 @@ def test_saving_a_section_reloads_nothing_after_the_save(app, client, make, sign
     school = make.establishment()
     dsl = make.dsl(school)
     make.cycle(template=make.template(TEMPLATE))
-    response_id = db.session.scalar(select(Response.id).join(Assignment).where(Assignment.establishment_id == school.id))
+    response_id = db.session.scalar(
+        select(Response.id).join(Assignment).where(Assignment.establishment_id == school.id)
+    )
     db.session.commit()
     sign_in(dsl)
 
@@ -57,7 +66,8 @@ def test_saving_a_section_reloads_nothing_after_the_save(app, client, make, sign
     for version, section in ((0, TEMPLATE["sections"][0]), (0, TEMPLATE["sections"][-1]), (1, TEMPLATE["sections"][0])):
         form = {"version": str(version), **_answers(section)}
         reply, statements = _count_statements(
-            app, lambda: client.post(f"/audits/{response_id}/sections/{section['key']}", data=form))
+            app, partial(client.post, f"/audits/{response_id}/sections/{section['key']}", data=form)
+        )
         assert reply.status_code == 302, reply.get_data(as_text=True)[:500]
         costs.append(len(statements))
         # The template (sections and questions) is read once for the page, not again after saving.
@@ -65,6 +75,7 @@ def test_saving_a_section_reloads_nothing_after_the_save(app, client, make, sign
 
     # The first save of the audit also creates the section's progress row and moves the audit to
     # "in progress"; later saves only write answers. Reloading the audit after every step cost 38.
+    # Each counts the signed-in user's row too, read at the start of every real request.
     first, other_section, again = costs
-    assert first <= 26, costs
+    assert first <= 27, costs
     assert other_section <= 24 and again <= 21, costs

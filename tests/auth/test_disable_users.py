@@ -1,4 +1,5 @@
 """The lead disables and re-enables accounts: access ends on the person's next request; the trail keeps their name."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -13,9 +14,14 @@ from tests.journey_data import PREVENT_OK
 
 def _actions() -> list[tuple[str, str]]:
     db.session.expire_all()
-    return [(r.action, r.detail.get("email", "")) for r in db.session.scalars(
-        select(ActivityRecord).where(ActivityRecord.action.in_(["user.disabled", "user.enabled"]))
-        .order_by(ActivityRecord.id))]
+    return [
+        (r.action, r.detail.get("email", ""))
+        for r in db.session.scalars(
+            select(ActivityRecord)
+            .where(ActivityRecord.action.in_(["user.disabled", "user.enabled"]))
+            .order_by(ActivityRecord.id)
+        )
+    ]
 
 
 def test_disabling_a_dsl_mid_session_ends_their_access_on_the_next_request(app, make, sign_in, client):
@@ -72,8 +78,10 @@ def test_cli_disables_and_enables_an_account(runner, make, app):
     assert browser.get("/audits/").status_code == 302
     again = runner.invoke(args=["users", "disable", "dsl@school.example.org"])
     assert "already disabled; nothing changed" in again.output
-    assert runner.invoke(args=["users", "enable", "dsl@school.example.org"]).output.strip() == \
-        "dsl@school.example.org is enabled."
+    assert (
+        runner.invoke(args=["users", "enable", "dsl@school.example.org"]).output.strip()
+        == "dsl@school.example.org is enabled."
+    )
     missing = runner.invoke(args=["users", "disable", "nobody@example.org"])
     assert missing.exit_code != 0 and "There is no account for nobody@example.org" in missing.output
     assert _actions() == [("user.disabled", dsl.email), ("user.enabled", dsl.email)]

@@ -1,13 +1,15 @@
 """Sign-in, single-use links, sessions and the commands that create accounts."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from surveyapp import mail
+from flask import g
 from sqlalchemy import select
 
-from surveyapp.auth.models import AccountToken, Role, User
+from surveyapp import mail
+from surveyapp.auth.models import AccountToken, User
 from surveyapp.config import ConfigError, load_config
 from surveyapp.extensions import db
 from tests.conftest import make_app, outbox_messages
@@ -38,7 +40,9 @@ def test_wrong_password_is_refused_with_a_linked_error(client, make):
 def test_sign_in_is_throttled(client, make):
     lead = make.lead()
     db.session.commit()
-    codes = [client.post("/sign-in", data={"email": lead.email, "password": "nope nope nope"}).status_code for _ in range(12)]
+    codes = [
+        client.post("/sign-in", data={"email": lead.email, "password": "nope nope nope"}).status_code for _ in range(12)
+    ]
     assert codes[:10] == [200] * 10
     assert 429 in codes[10:]
 
@@ -54,7 +58,9 @@ def test_create_lead_prints_a_single_use_link_that_sets_the_password(runner, cli
     done = client.post(link, data={"password": "a long enough passphrase", "confirm": "a long enough passphrase"})
     assert done.status_code == 302
     assert client.get(link).status_code == 404  # single use
-    signed_in = client.post("/sign-in", data={"email": "lead@council.example.org", "password": "a long enough passphrase"})
+    signed_in = client.post(
+        "/sign-in", data={"email": "lead@council.example.org", "password": "a long enough passphrase"}
+    )
     assert signed_in.status_code == 302
     again = runner.invoke(args=["users", "create-lead", "lead@council.example.org"])
     assert again.exit_code == 1 and "already an account" in again.output
@@ -87,7 +93,10 @@ def test_password_reset_email_and_link(client, make, app):
     messages = outbox_messages(app)
     assert [m["To"] for m in messages] == ["dsl@school.example.org"]
     link = re.search(r"http://localhost(/set-password/\S+)", messages[0].get_payload()).group(1)
-    assert client.post(link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"}).status_code == 302
+    assert (
+        client.post(link, data={"password": "brand new passphrase", "confirm": "brand new passphrase"}).status_code
+        == 302
+    )
     assert client.post("/sign-in", data={"email": dsl.email, "password": "brand new passphrase"}).status_code == 302
 
 
@@ -143,3 +152,46 @@ def test_forms_refuse_a_post_without_a_csrf_token(make):
         response = client.post("/sign-in", data={"email": "a@b.example", "password": "whatever"})
         assert response.status_code == 400
         assert "Your page had expired" in response.get_data(as_text=True)
+
+
+def test_staying_signed_in_counts_the_idle_timeout_again_and_needs_the_csrf_token(make):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        lead = make.lead()
+        db.session.commit()
+        client = app.test_client()
+        page = client.get("/sign-in").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        client.post("/sign-in", data={"csrf_token": token, "email": lead.email, "password": make.PASSWORD})
+        # The dialog's token, from a signed-in page (signing in starts a fresh session, and a fresh token).
+        # The requests share this test's app context, whose `g` would hand back the old token unsaved.
+        g.pop("csrf_token", None)
+        page = client.get("/cycles").get_data(as_text=True)
+        token = re.search(r'data-csrf-token="([^"]+)"', page).group(1)
+        idle = app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
+        with client.session_transaction() as session:
+            session["last_seen"] -= idle - 5  # five seconds of the sign-in left
+            before = session["last_seen"]
+        assert client.post("/sign-in/stay").status_code == 400  # no token: refused, nothing extended
+        assert client.post("/sign-in/stay", headers={"X-CSRFToken": token}).status_code == 204
+        with client.session_transaction() as session:
+            assert session["last_seen"] > before + idle - 10
+
+
+def test_the_sign_in_page_says_once_why_the_sign_in_ended(client, make, sign_in):
+    # A visit that needs signing in, not after a timeout: "Sign in to continue."
+    assert "Sign in to continue." in client.get("/cycles", follow_redirects=True).get_data(as_text=True)
+    lead = make.lead()
+    db.session.commit()
+    sign_in(lead)
+    with client.session_transaction() as session:
+        session["last_seen"] -= 121 * 60
+    page = client.get("/cycles", follow_redirects=True).get_data(as_text=True)
+    assert page.count("govuk-notification-banner__content") == 1
+    assert "You were signed out after 2 hours of inactivity. Anything you saved is kept." in page
+    sign_in(lead)
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 13 * 3600
+    page = client.get("/cycles", follow_redirects=True).get_data(as_text=True)
+    assert page.count("govuk-notification-banner__content") == 1
+    assert "You were signed out because you signed in 12 hours ago. Anything you saved is kept." in page

@@ -1,4 +1,5 @@
 """Two-factor sign-in: required for leads and board viewers, optional for others unless the lead requires it."""
+
 from __future__ import annotations
 
 import re
@@ -101,10 +102,14 @@ def test_an_attacker_cannot_lock_the_owner_out_of_their_account(app, make):
     owner.post("/sign-out")
     # Guesses from many addresses exhaust the per-account limit...
     for n in range(25):
-        app.test_client().post("/sign-in", data={"email": dsl.email, "password": f"guess {n} guess"},
-                               environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})
-    stranger = app.test_client().post("/sign-in", data={"email": dsl.email, "password": make.PASSWORD},
-                                      environ_base={"REMOTE_ADDR": "198.51.100.7"})
+        app.test_client().post(
+            "/sign-in",
+            data={"email": dsl.email, "password": f"guess {n} guess"},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{n}"},
+        )
+    stranger = app.test_client().post(
+        "/sign-in", data={"email": dsl.email, "password": make.PASSWORD}, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
     assert stranger.status_code == 429
     # ...but the owner's browser, which has signed in before, still gets in.
     assert owner.post("/sign-in", data={"email": dsl.email, "password": make.PASSWORD}).status_code == 302
@@ -133,10 +138,19 @@ def test_a_signed_in_session_alone_cannot_replace_the_authenticator(client, make
         client.post("/account/two-factor", data={"code": _code(secret, 30)})
     assert _stored_secret(lead.id) == secret
     # A code alone, or a password alone, is not enough either.
-    assert client.post("/account/two-factor/replace", data={"password": "", "code": _code(secret, 30)}).status_code == 400
-    assert client.post("/account/two-factor/replace", data={"password": make.PASSWORD, "code": "123456"}).status_code == 400
-    assert client.post("/account/two-factor/replace",
-                       data={"password": "not the password", "code": _code(secret, 30)}).status_code == 400
+    assert (
+        client.post("/account/two-factor/replace", data={"password": "", "code": _code(secret, 30)}).status_code == 400
+    )
+    assert (
+        client.post("/account/two-factor/replace", data={"password": make.PASSWORD, "code": "123456"}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/account/two-factor/replace", data={"password": "not the password", "code": _code(secret, 30)}
+        ).status_code
+        == 400
+    )
     assert "two-factor-key" not in client.get("/account/two-factor").get_data(as_text=True)
     assert _stored_secret(lead.id) == secret
 
@@ -175,8 +189,9 @@ def test_turning_two_factor_off_needs_the_password_and_a_code(client, make, sign
 
 def _password_step(app, user, address: str):
     client = app.test_client()
-    reply = client.post("/sign-in", data={"email": user.email, "password": Factory.PASSWORD},
-                        environ_base={"REMOTE_ADDR": address})
+    reply = client.post(
+        "/sign-in", data={"email": user.email, "password": Factory.PASSWORD}, environ_base={"REMOTE_ADDR": address}
+    )
     assert reply.headers["Location"].endswith("/sign-in/code")
     return client
 

@@ -14,6 +14,7 @@ init script) rather than evaluated again on each page: on this machine that save
 about 0.2 s a page. `Axe().run(page)` then only runs it; a page from a context
 without the init script gets axe-core evaluated into it first.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ _STRUCTURE = r"""
 () => {
   const problems = [];
   const text = (el) => (el ? el.textContent : '').replace(/\s+/g, ' ').trim();
-  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.getAttribute('name') ? `[name="${el.getAttribute('name')}"]` : '');
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.getAttribute('name') ? `[name="${el.getAttribute('name')}"]` : '');
   const visible = (el) => el.checkVisibility();
   const legendOf = (fieldset) => fieldset ? [...fieldset.children].find((c) => c.tagName === 'LEGEND') : null;
 
@@ -101,10 +103,15 @@ _STRUCTURE = r"""
 
   const summary = document.querySelector('.govuk-error-summary');
   const title = document.title;
-  if (summary && !title.startsWith('Error:')) problems.push(`The page shows an error summary but its title does not start with "Error:": "${title}"`);
-  if (!summary && title.startsWith('Error:')) problems.push(`The title starts with "Error:" but the page shows no error summary: "${title}"`);
+  if (summary && !title.startsWith('Error:')) {
+    problems.push(`The page shows an error summary but its title does not start with "Error:": "${title}"`);
+  }
+  if (!summary && title.startsWith('Error:')) {
+    problems.push(`The title starts with "Error:" but the page shows no error summary: "${title}"`);
+  }
   if (summary && document.activeElement !== summary) {
-    problems.push(`The error summary did not receive focus when the page loaded (focus is on ${document.activeElement ? name(document.activeElement) : 'nothing'})`);
+    const focused = document.activeElement ? name(document.activeElement) : 'nothing';
+    problems.push(`The error summary did not receive focus when the page loaded (focus is on ${focused})`);
   }
   const links = summary ? [...summary.querySelectorAll('a')].map((a) => a.getAttribute('href') || '') : [];
   return {problems, links, title};
@@ -141,7 +148,9 @@ def _check_error_links(page: Page, links: list[str]) -> list[str]:
         page.locator(".govuk-error-summary a").nth(index).click()
         active = page.evaluate("() => document.activeElement ? document.activeElement.id : ''")
         if active != target:
-            problems.append(f"Error summary link {href!r}: after clicking it, focus is on #{active or '(nothing)'}, not #{target}")
+            problems.append(
+                f"Error summary link {href!r}: after clicking it, focus is on #{active or '(nothing)'}, not #{target}"
+            )
     for path, targets in elsewhere.items():
         other = page.context.new_page()
         try:
@@ -154,6 +163,32 @@ def _check_error_links(page: Page, links: list[str]) -> list[str]:
     return problems
 
 
+def _is_known_govuk_issue(violation: dict, node: dict) -> bool:
+    """GOV.UK Frontend's conditional reveal puts aria-expanded on the radio that reveals content: invalid
+    under ARIA 1.2, which axe calls critical, but kept by the design system on purpose because screen
+    readers announce it (govuk-frontend issues #979 and #1280, "known issue"). Only that exact case."""
+    summary = (node.get("failureSummary") or "").strip().splitlines()
+    return (
+        violation["id"] == "aria-allowed-attr"
+        and node.get("html", "").startswith('<input class="govuk-radios__input"')
+        and 'aria-controls="conditional-' in node.get("html", "")
+        and [line.strip() for line in summary[1:]]
+        in (
+            ['ARIA attribute is not allowed: aria-expanded="false"'],
+            ['ARIA attribute is not allowed: aria-expanded="true"'],
+        )
+    )
+
+
+def _without_known_govuk_issue(violation: dict) -> dict:
+    known = [node for node in violation["nodes"] if _is_known_govuk_issue(violation, node)]
+    if not known:
+        return violation
+    left = [node for node in violation["nodes"] if node not in known]
+    # Reported at the end of the run, below "serious"; any other node of the rule still fails.
+    return {**violation, "nodes": left} if left else {**violation, "impact": "known GOV.UK Frontend issue"}
+
+
 def check_page(page: Page) -> None:
     """Run axe and the structural checks on the page now shown; fail the test on any problem."""
     page.wait_for_load_state("load")
@@ -164,6 +199,7 @@ def check_page(page: Page) -> None:
     if not page.evaluate("() => !!window.axe"):
         page.evaluate(AXE_SCRIPT)
     results = _axe.run(page).response
+    results["violations"] = [_without_known_govuk_issue(v) for v in results["violations"]]
     failing = [v for v in results["violations"] if v["impact"] in FAILING_IMPACTS]
     for violation in results["violations"]:
         if violation["impact"] not in FAILING_IMPACTS:

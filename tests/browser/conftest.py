@@ -3,6 +3,7 @@
 Data is built with the `make` factory in the test and committed before the browser
 asks for a page: the live server answers from its own threads and database sessions.
 """
+
 from __future__ import annotations
 
 import pytest

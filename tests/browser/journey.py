@@ -1,4 +1,5 @@
 """Steps a person takes in the browser, each ending with the accessibility checks on the page reached."""
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,9 @@ def sign_in_directly(page: Page, user, password: str = Factory.PASSWORD) -> None
     form = page.request.get("/sign-in")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text())
     assert token, "no CSRF token on the sign-in page"
-    signed_in = page.request.post("/sign-in", form={"csrf_token": token.group(1), "email": user.email, "password": password},
-                                  max_redirects=0)
+    signed_in = page.request.post(
+        "/sign-in", form={"csrf_token": token.group(1), "email": user.email, "password": password}, max_redirects=0
+    )
     assert signed_in.status == 302, signed_in.text()[:2000]
 
 
@@ -122,7 +124,9 @@ def task_status(page: Page, section_title: str) -> Locator:
     return item.locator(".govuk-task-list__status")
 
 
-def declare_and_submit(page: Page, head: str, chair: str, on: date, *, trust: bool = False, double_click: bool = False) -> None:
+def declare_and_submit(
+    page: Page, head: str, chair: str, on: date, *, trust: bool = False, double_click: bool = False
+) -> None:
     """Fill the sign-off page and submit it."""
     page.get_by_label("Chief executive’s full name" if trust else "Headteacher’s full name").fill(head)
     page.get_by_label("Chair of trustees’ full name" if trust else "Chair of governors’ full name").fill(chair)

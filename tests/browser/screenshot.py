@@ -5,6 +5,7 @@
 It builds its own throwaway SQLite database, serves the app on a free port and
 photographs the page through Debian's chromium, so it touches nothing else.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,26 +33,50 @@ def _build(make: Factory):
     cycle = make.cycle(template=template)
     response = services.responses_for_user(dsl)[0]
     sections = {s.key: s for s in cycle.template.sections}
-    services.save_section(response, sections["leadership"], {
-        "leadership_dsl_senior": AnswerInput("yes"), "leadership_dsl_resources": AnswerInput("yes"),
-        "leadership_dsl_cover": AnswerInput("yes"), "leadership_governor_named": AnswerInput("yes"),
-        "leadership_governor_reports": AnswerInput("termly"),
-    }, 0, dsl)
-    services.save_section(response, sections["policies"], {
-        q.key: AnswerInput("2026-07-14" if q.key == "policies_cp_review_date" else "yes")
-        for q in sections["policies"].questions
-    }, 0, dsl)
-    services.save_section(response, sections["training"], {
-        "training_dsl_date": AnswerInput("2025-11-03"), "training_staff_percentage": AnswerInput("100"),
-    }, 0, dsl)
+    services.save_section(
+        response,
+        sections["leadership"],
+        {
+            "leadership_dsl_senior": AnswerInput("yes"),
+            "leadership_dsl_resources": AnswerInput("yes"),
+            "leadership_dsl_cover": AnswerInput("yes"),
+            "leadership_governor_named": AnswerInput("yes"),
+            "leadership_governor_reports": AnswerInput("termly"),
+        },
+        0,
+        dsl,
+    )
+    services.save_section(
+        response,
+        sections["policies"],
+        {
+            q.key: AnswerInput("2026-07-14" if q.key == "policies_cp_review_date" else "yes")
+            for q in sections["policies"].questions
+        },
+        0,
+        dsl,
+    )
+    services.save_section(
+        response,
+        sections["training"],
+        {
+            "training_dsl_date": AnswerInput("2025-11-03"),
+            "training_staff_percentage": AnswerInput("100"),
+        },
+        0,
+        dsl,
+    )
     db.session.commit()
     return dsl.email, response.id
 
 
 def take(path: Path = DEFAULT_PATH) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="surveyapp-screenshot-"))
-    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'screenshot.sqlite3'}", MAIL_OUTBOX=str(folder / "outbox"),
-                   WTF_CSRF_ENABLED=True)
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'screenshot.sqlite3'}",
+        MAIL_OUTBOX=str(folder / "outbox"),
+        WTF_CSRF_ENABLED=True,
+    )
     with app.app_context():
         db.create_all()
         email, response_id = _build(Factory())

@@ -1,4 +1,5 @@
 """A live server for the app and Debian's chromium, shared by the browser tests and the screenshot script."""
+
 from __future__ import annotations
 
 import threading
@@ -41,7 +42,7 @@ class LiveServer:
     def _record(self, sender, exception, **extra):  # noqa: ANN001
         self.errors.append(exception)
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         got_request_exception.connect(self._record, self.app)
         self._thread.start()
         return self
@@ -52,7 +53,7 @@ class LiveServer:
         self._thread.join(timeout=10)
         got_request_exception.disconnect(self._record, self.app)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -1,4 +1,5 @@
 """The accessibility checks themselves: each problem they look for is caught, so a page passing them means something."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,35 +28,48 @@ BROKEN = {
     "radios outside a fieldset": (
         '<main><h1>Page</h1><input type="radio" id="r" name="r"><label for="r">Yes</label>'
         '<input type="radio" id="r2" name="r"><label for="r2">No</label></main>',
-        "Radio group input#r[name=\"r\"]: not inside a fieldset"),
+        'Radio group input#r[name="r"]: not inside a fieldset',
+    ),
     "a date input with an empty legend": (
         '<main><h1>Page</h1><fieldset><legend> </legend><div class="govuk-date-input">'
         '<label for="d">Day</label><input id="d"></div></fieldset></main>',
-        "Date input div: its fieldset has no legend"),
+        "Date input div: its fieldset has no legend",
+    ),
     "a field without a label": (
         '<main><h1>Page</h1><label for="a">Name</label><input id="a"><input id="b" aria-label="x"></main>',
-        "Field input#b has no label"),
+        "Field input#b has no label",
+    ),
     "two h1s": ("<main><h1>One</h1><h1>Two</h1></main>", "The page has 2 h1 elements"),
     "an error summary without Error: in the title": (
         '<main><div class="govuk-error-summary" tabindex="-1"><ul><li><a href="#a">Enter a name</a></li></ul></div>'
         '<h1>Page</h1><label for="a">Name</label><input id="a"></main>',
-        'its title does not start with "Error:"'),
+        'its title does not start with "Error:"',
+    ),
     "an error summary link to nothing": (
         '<main><div class="govuk-error-summary"><ul><li><a href="#missing">Enter a name</a></li></ul></div>'
-        '<h1>Page</h1></main>',
-        "no element with id 'missing' on the page"),
+        "<h1>Page</h1></main>",
+        "no element with id 'missing' on the page",
+    ),
     "an error summary link that does not move focus": (
         '<main><div class="govuk-error-summary"><ul><li><a href="#box">Enter a date</a></li></ul></div>'
         '<h1>Page</h1><div id="box"></div></main>',
-        "after clicking it, focus is on #(nothing), not #box"),
+        "after clicking it, focus is on #(nothing), not #box",
+    ),
     "an unlabelled select (axe)": (
-        '<main><h1>Page</h1><select id="s"><option>1</option></select></main>', "axe select-name (critical)"),
+        '<main><h1>Page</h1><select id="s"><option>1</option></select></main>',
+        "axe select-name (critical)",
+    ),
 }
 
 
 def serve(page, html: str, title: str = "A page") -> None:
-    page.route("**/fixture", lambda route: route.fulfill(
-        content_type="text/html", body=f'<!DOCTYPE html><html lang="en"><head><title>{title}</title></head><body>{html}</body></html>'))
+    page.route(
+        "**/fixture",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=f'<!DOCTYPE html><html lang="en"><head><title>{title}</title></head><body>{html}</body></html>',
+        ),
+    )
     page.goto("/fixture")
 
 

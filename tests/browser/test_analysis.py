@@ -1,5 +1,6 @@
 """A board member reads the analysis in a real browser: the overview, each page of detail, the establishments
 behind a figure, and a DSL their own results; axe and the structural checks on every page."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_board_member_walks_the_overview_and_every_page_of_detail(page, make):
-    made = build_database(make)
+    build_database(make)
     board = make.board()
     db.session.commit()
     sign_in_directly(page, board)
@@ -25,14 +26,18 @@ def test_a_board_member_walks_the_overview_and_every_page_of_detail(page, make):
     expect(page.locator("#denominators")).to_contain_text("of the 4 establishments that have returned")
     expect(page.locator("svg[role=img] a")).to_have_count(0)  # nothing to select inside a chart
     headline = page.get_by_role("table", name="Headline figures")
-    expect(headline.get_by_role("row", name=re.compile("^Meet every requirement"))).to_contain_text("4 that have returned")
+    expect(headline.get_by_role("row", name=re.compile("^Meet every requirement"))).to_contain_text(
+        "4 that have returned"
+    )
 
     nav = page.get_by_role("navigation", name="Analysis pages")
     press(page, nav.get_by_role("link", name="By topic"))
     expect(h1(page)).to_have_text("By topic")
     expect(page.locator("svg[role=img] a")).to_have_count(0)
     press(page, page.get_by_role("link", name="3 at least one gap: Prevent"))
-    expect(h1(page)).to_have_text("Establishments that answered the Prevent questions and have at least one gap among them")
+    expect(h1(page)).to_have_text(
+        "Establishments that answered the Prevent questions and have at least one gap among them"
+    )
     expect(page.locator("#count")).to_have_text("3 of the 4 establishments that answered these questions (75%).")
     press(page, page.get_by_role("link", name="Back to the analysis"))
     expect(h1(page)).to_have_text("Completion and gaps")

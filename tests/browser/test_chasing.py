@@ -1,4 +1,5 @@
 """The lead chases the unfinished secondaries in a real browser: filter, select all, preview, edit, send."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,28 +13,11 @@ from surveyapp.chasing.models import Reminder, ReminderKind, ReminderStatus
 from surveyapp.extensions import db
 from surveyapp.filters import govuk_date
 from surveyapp.timeutil import today, utcnow
+from tests.browser.chasing_support import app_config as app_config, mailbox as mailbox, smtp_port as smtp_port
 from tests.browser.journey import h1, press, sign_in, visit
-from tests.chasing.helpers import free_port, serving_mailbox, set_status
+from tests.chasing.helpers import set_status
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def smtp_port():
-    return free_port()
-
-
-@pytest.fixture
-def app_config(smtp_port):
-    # CSRF stays on, as in every browser test; mail goes to a real SMTP server on loopback.
-    return {"WTF_CSRF_ENABLED": True, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_SECURITY": "none",
-            "SMTP_TIMEOUT": 5, "REMINDER_BACKOFF_SECONDS": 0}
-
-
-@pytest.fixture
-def mailbox(smtp_port):
-    with serving_mailbox(smtp_port) as handler:
-        yield handler
 
 
 @pytest.fixture
@@ -58,13 +42,26 @@ def county(make):
     lead = make.lead()
     cycle = make.cycle()  # the small template: Policies, then Prevent duty
     for key in ("alder", "birch", "cedar", "damson", "elm"):
-        set_status(cycle, ResponseStatus.IN_PROGRESS, establishment=schools[key], done=("prevent",) if key == "alder" else ())
+        set_status(
+            cycle, ResponseStatus.IN_PROGRESS, establishment=schools[key], done=("prevent",) if key == "alder" else ()
+        )
     set_status(cycle, ResponseStatus.SUBMITTED, establishment=schools["gorse"], done=("policies", "prevent"))
-    db.session.add(Reminder(
-        cycle_id=cycle.id, establishment_id=schools["damson"].id, recipient_email="dsl@300004.example.org",
-        kind=ReminderKind.IN_PROGRESS, subject="Reminder", body="Please finish", created_at=utcnow() - timedelta(days=1),
-        sent_at=utcnow() - timedelta(days=1), status=ReminderStatus.SENT, attempts=1, last_error="", idempotency_key="earlier",
-    ))
+    db.session.add(
+        Reminder(
+            cycle_id=cycle.id,
+            establishment_id=schools["damson"].id,
+            recipient_email="dsl@300004.example.org",
+            kind=ReminderKind.IN_PROGRESS,
+            subject="Reminder",
+            body="Please finish",
+            created_at=utcnow() - timedelta(days=1),
+            sent_at=utcnow() - timedelta(days=1),
+            status=ReminderStatus.SENT,
+            attempts=1,
+            last_error="",
+            idempotency_key="earlier",
+        )
+    )
     db.session.commit()
     return {"lead": lead, "cycle": cycle, **schools}
 
@@ -89,29 +86,41 @@ def test_the_lead_reminds_every_secondary_in_progress_and_the_tracker_shows_it(p
     press(page, page.get_by_role("button", name="Preview reminders to all 4 matching"))
     expect(h1(page)).to_have_text("Check the reminders before sending")
     counts = page.locator("#plan-counts li")
-    expect(counts).to_have_text([
-        "2 establishments will be reminded (3 emails)",
-        "1 skipped: no DSL contact: add one to the establishment first",
-        "1 skipped: reminded within the cool-off period (3 days)",
-    ])
+    expect(counts).to_have_text(
+        [
+            "2 establishments will be reminded (3 emails)",
+            "1 skipped: no DSL contact: add one to the establishment first",
+            "1 skipped: reminded within the cool-off period (3 days)",
+        ]
+    )
     expect(page.locator("#no-contact")).to_have_text("Cedar Secondary (URN 300003)")
     page.get_by_text("Who will be reminded").click()
-    expect(page.locator("#to-send li")).to_have_text([
-        "Alder Secondary (in progress): dsl@300001.example.org",
-        "Birch High (in progress): head.dsl@300002.example.org, second.dsl@300002.example.org",
-    ])
+    expect(page.locator("#to-send li")).to_have_text(
+        [
+            "Alder Secondary (in progress): dsl@300001.example.org",
+            "Birch High (in progress): head.dsl@300002.example.org, second.dsl@300002.example.org",
+        ]
+    )
     # one line of the in-progress wording changed; the rest as proposed
     message = page.get_by_label("Message (in progress)")
     message.fill(message.input_value().replace("Thank you for starting", "Thank you for making a start on"))
 
     press(page, page.get_by_role("button", name="Send 3 reminders"))
-    expect(h1(page)).to_have_text("Tracker")
+    expect(h1(page)).to_have_text("Sending reminders")  # the send is a job; its page says what happened
     expect(page.get_by_text("3 reminders sent. 2 establishments skipped.")).to_be_visible()
+    press(page, page.get_by_role("link", name="Back to the tracker"))
+    expect(h1(page)).to_have_text("Tracker")
 
-    assert mailbox.recipients == ["dsl@300001.example.org", "head.dsl@300002.example.org", "second.dsl@300002.example.org"]
+    assert mailbox.recipients == [
+        "dsl@300001.example.org",
+        "head.dsl@300002.example.org",
+        "second.dsl@300002.example.org",
+    ]
     bodies = {str(m["To"]): m.get_content().replace("\r\n", "\n") for m in mailbox.parsed()}
     assert all("Thank you for making a start on the safeguarding audit" in body for body in bodies.values())
-    assert "- Policies\n" in bodies["dsl@300001.example.org"] and "- Prevent duty" not in bodies["dsl@300001.example.org"]
+    assert (
+        "- Policies\n" in bodies["dsl@300001.example.org"] and "- Prevent duty" not in bodies["dsl@300001.example.org"]
+    )
 
     # the tracker shows the chase on exactly those rows
     last = f"last {govuk_date(today())}"
@@ -123,8 +132,12 @@ def test_the_lead_reminds_every_secondary_in_progress_and_the_tracker_shows_it(p
         expect(tracker_row(page, county[key]).locator("td").nth(6)).to_contain_text("None")
     db.session.rollback()  # read what the live server committed
     sent = db.session.execute(
-        select(Reminder.establishment_id, Reminder.recipient_email).where(Reminder.idempotency_key != "earlier")
+        select(Reminder.establishment_id, Reminder.recipient_email)
+        .where(Reminder.idempotency_key != "earlier")
         .order_by(Reminder.recipient_email)
     ).all()
-    assert sent == [(county["alder"].id, "dsl@300001.example.org"), (county["birch"].id, "head.dsl@300002.example.org"),
-                    (county["birch"].id, "second.dsl@300002.example.org")]
+    assert sent == [
+        (county["alder"].id, "dsl@300001.example.org"),
+        (county["birch"].id, "head.dsl@300002.example.org"),
+        (county["birch"].id, "second.dsl@300002.example.org"),
+    ]

@@ -1,4 +1,5 @@
 """A DSL answers a section with a question asked only after a given answer, and a Not applicable answer."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,5 +56,7 @@ def test_a_conditional_question_appears_only_when_called_for_and_not_applicable_
     expect(rows.filter(has_text=questions["lettings"].text)).to_contain_text("Not applicable")
 
     response = response_of(school)
-    saved = dict(db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all())
+    saved = dict(
+        db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all()
+    )
     assert saved == {"uses_ap": "no", "lettings": "not_applicable", "scr_date": "not_applicable"}

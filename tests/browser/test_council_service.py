@@ -1,4 +1,5 @@
 """A council's own service: its name, colour and feedback address, none of GOV.UK's reserved brand."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def app_config():
-    return {"WTF_CSRF_ENABLED": True, "COUNCIL_NAME": "Northshire County Council", "COUNCIL_COLOUR": "#005a30",
-            "FEEDBACK_URL": "mailto:audit.feedback@northshire.example"}
+    return {
+        "WTF_CSRF_ENABLED": True,
+        "COUNCIL_NAME": "Northshire County Council",
+        "COUNCIL_COLOUR": "#005a30",
+        "FEEDBACK_URL": "mailto:audit.feedback@northshire.example",
+    }
 
 
 def test_pages_carry_the_councils_brand_and_none_of_govuks(page, make):
@@ -34,7 +39,10 @@ def test_pages_carry_the_councils_brand_and_none_of_govuks(page, make):
         expect(footer).not_to_contain_text("Open Government Licence")
         expect(footer).to_contain_text("Run by Northshire County Council")
         # No crown or Royal Arms anywhere: no inline crown, no crest image.
-        assert page.locator("svg.govuk-header__logotype, svg.govuk-footer__crown, .govuk-footer__copyright-logo").count() == 0
+        assert (
+            page.locator("svg.govuk-header__logotype, svg.govuk-footer__crown, .govuk-footer__copyright-logo").count()
+            == 0
+        )
         fonts = page.evaluate("""() => [...new Set([...document.querySelectorAll('body *')]
             .map((el) => getComputedStyle(el).fontFamily))]""")
         assert not [font for font in fonts if "GDS Transport" in font], fonts

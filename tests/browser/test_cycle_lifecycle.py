@@ -1,5 +1,6 @@
 """The lead closes a cycle while a DSL has a section open; the DSL's save is refused and nothing is lost;
 the lead agrees an extension and reopens the cycle; the DSL saves. In a real browser, CSRF on, axe on every page."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Each demo role's first hour, on the demo local authority itself: what they find, and at 320 px wide."""
+
 from __future__ import annotations
 
 import re
@@ -36,12 +37,16 @@ def assert_no_sideways_scroll(page: Page) -> None:
     widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if widths[0] <= widths[1]:
         return
-    wide = page.evaluate("""(limit) => [...document.querySelectorAll('body *')]
+    wide = page.evaluate(
+        """(limit) => [...document.querySelectorAll('body *')]
         .filter((el) => !(el.parentElement && el.parentElement.closest('.app-table-scroll')))
         .filter((el) => el.getBoundingClientRect().right > limit + 1
-                || (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible' && el.clientWidth))
+                || (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible'
+                    && el.clientWidth))
         .filter((el) => ![...el.children].some((child) => child.getBoundingClientRect().right > limit + 1))
-        .slice(0, 5).map((el) => el.outerHTML.slice(0, 120))""", widths[1])
+        .slice(0, 5).map((el) => el.outerHTML.slice(0, 120))""",
+        widths[1],
+    )
     pytest.fail(f"{page.url} scrolls sideways at {widths[1]} px: it is {widths[0]} px wide, because of {wide}")
 
 
@@ -79,9 +84,17 @@ def test_the_lead_finds_the_actions_planned_in_the_demo_returns(page, demo):
 
 
 LEAD_PAGES = [
-    "/", "/cycles/", "/cycles/2026-27", "/cycles/2026-27?status=in_progress&page=2", "/cycles/2026-27/tracker",
-    "/cycles/2026-27/analysis", "/cycles/2026-27/analysis/establishments", "/cycles/2026-27/actions?overdue=1",
-    "/establishments/", "/activity", "/users",
+    "/",
+    "/cycles/",
+    "/cycles/2026-27",
+    "/cycles/2026-27?status=in_progress&page=2",
+    "/cycles/2026-27/tracker",
+    "/cycles/2026-27/analysis",
+    "/cycles/2026-27/analysis/establishments",
+    "/cycles/2026-27/actions?overdue=1",
+    "/establishments/",
+    "/activity",
+    "/users",
 ]
 
 

@@ -1,5 +1,6 @@
 """A DSL completes their school's audit in a real browser: saving, signing out, an expired
 sign-in, a wrong answer, check your answers, sign-off and submission."""
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,9 @@ def section_of(cycle, key):
 
 def saved_answers(response) -> dict[str, str]:
     db.session.rollback()
-    return dict(db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all())
+    return dict(
+        db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response.id)).all()
+    )
 
 
 def open_task_list(page, school_name):
@@ -91,13 +94,20 @@ def test_saved_answers_survive_signing_out_and_unsaved_ones_do_not(page, make):
     response = response_of(school)
     answers = saved_answers(response)
     assert answers == {
-        "training_dsl_date": "2026-03-15", "training_induction": "partly", "training_staff_percentage": "100",
-        "training_kcsie_part_one": "yes", "training_governors": "yes",
+        "training_dsl_date": "2026-03-15",
+        "training_induction": "partly",
+        "training_staff_percentage": "100",
+        "training_kcsie_part_one": "yes",
+        "training_governors": "yes",
     }
-    follow_up_saved = db.session.scalar(select(Answer.follow_up).where(
-        Answer.response_id == response.id, Answer.question_key == "training_induction"))
-    assert follow_up_saved == {"action": "Add the behaviour policy to the induction pack", "owner": "Headteacher",
-                               "target_date": "2026-12-31"}
+    follow_up_saved = db.session.scalar(
+        select(Answer.follow_up).where(Answer.response_id == response.id, Answer.question_key == "training_induction")
+    )
+    assert follow_up_saved == {
+        "action": "Add the behaviour policy to the induction pack",
+        "owner": "Headteacher",
+        "target_date": "2026-12-31",
+    }
 
     sign_in(page, dsl)
     expect(page.get_by_role("row").filter(has_text="St Mary’s Primary")).to_contain_text("In progress")
@@ -115,7 +125,6 @@ def test_saved_answers_survive_signing_out_and_unsaved_ones_do_not(page, make):
     expect(question_group(page, training["training_induction"]).get_by_label("Partly", exact=True)).to_be_checked()
     expect(follow_up.get_by_label("Action planned")).to_have_value("Add the behaviour policy to the induction pack")
     expect(question_field(page, training["training_staff_percentage"])).to_have_value("100")
-
 
 
 def test_answers_typed_after_the_sign_in_expired_are_kept_and_saved_after_signing_in_again(page, make):
@@ -156,8 +165,11 @@ def test_answers_typed_after_the_sign_in_expired_are_kept_and_saved_after_signin
 
     press(page, page.get_by_role("button", name="Save and continue"))
     expect(h1(page)).to_have_text("Prevent duty")
-    assert saved_answers(response) == {"policy_current": "yes", "policy_review_date": "2026-05-20",
-                                       "policy_notes": "Typed after the sign-in had ended"}
+    assert saved_answers(response) == {
+        "policy_current": "yes",
+        "policy_review_date": "2026-05-20",
+        "policy_notes": "Typed after the sign-in had ended",
+    }
     assert db.session.scalar(select(func.count()).select_from(KeptInput)) == 0
 
 
@@ -197,8 +209,9 @@ def test_dsl_completes_every_section_signs_off_and_submits_once(page, make):
     expect(h1(page)).to_have_text("Check your answers")
     expect(page.locator(".govuk-error-summary")).to_have_count(0)
     training_rows = page.locator("#section-training + .govuk-summary-list")
-    expect(training_rows.locator(".govuk-summary-list__row").filter(
-        has_text="What percentage of staff")).to_contain_text("100%")
+    expect(
+        training_rows.locator(".govuk-summary-list__row").filter(has_text="What percentage of staff")
+    ).to_contain_text("100%")
     press(page, page.get_by_role("button", name="Continue to sign-off"))
     expect(h1(page)).to_have_text("Sign off the audit")
     declare_and_submit(page, "Ann Head", "Cal Chair", today(), double_click=True)
@@ -209,15 +222,25 @@ def test_dsl_completes_every_section_signs_off_and_submits_once(page, make):
     response = response_of(school)
     assert response.status is ResponseStatus.SUBMITTED
     assert response.reference == reference
-    assert (response.headteacher_name, response.chair_name, response.declaration_date) == ("Ann Head", "Cal Chair", today())
-    submitted = db.session.scalar(select(func.count()).select_from(StatusEvent).where(
-        StatusEvent.response_id == response.id, StatusEvent.to_status == ResponseStatus.SUBMITTED))
+    assert (response.headteacher_name, response.chair_name, response.declaration_date) == (
+        "Ann Head",
+        "Cal Chair",
+        today(),
+    )
+    submitted = db.session.scalar(
+        select(func.count())
+        .select_from(StatusEvent)
+        .where(StatusEvent.response_id == response.id, StatusEvent.to_status == ResponseStatus.SUBMITTED)
+    )
     assert submitted == 1
     expected = {q.key: expected_value(q) for s in sections for q in s.questions}
     assert saved_answers(response) == expected
     # Training was saved twice (first with the 150 refused): its second save must complete it.
-    states = dict(db.session.execute(select(SectionProgress.section_key, SectionProgress.state).where(
-        SectionProgress.response_id == response.id)).all())
+    states = dict(
+        db.session.execute(
+            select(SectionProgress.section_key, SectionProgress.state).where(SectionProgress.response_id == response.id)
+        ).all()
+    )
     assert states == {section.key: SectionState.COMPLETED for section in sections}
 
     # Once submitted, the answers can be read but not changed.

@@ -3,6 +3,7 @@ structural checks (labels, one h1, error summary focus and links).
 
 Needs pytest-playwright (skipped when the run uses ``-p no:playwright``) and /usr/bin/chromium.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,36 +14,11 @@ from sqlalchemy import select
 
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
+from tests.browser.imports_support import page as page
 from tests.browser.journey import press, sign_in, visit
-from tests.browser.support import VIEWPORT, LiveServer, chromium_launch_args
 from tests.establishments.gias_files import OAKFIELD, contacts_csv, gias_csv, standard_rows
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def app_config():
-    return {"WTF_CSRF_ENABLED": True}
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, **chromium_launch_args()}
-
-
-@pytest.fixture
-def page(request, app, tmp_path, monkeypatch):
-    if not request.config.pluginmanager.hasplugin("playwright"):
-        pytest.skip("a browser test: run without -p no:playwright")
-    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
-    server = LiveServer(app).start()
-    request.addfinalizer(server.stop)
-    context = request.getfixturevalue("new_context")(base_url=server.url, viewport=VIEWPORT, locale="en-GB",
-                                                     timezone_id="Europe/London")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    assert not server.errors, server.errors
 
 
 def test_the_lead_imports_establishments_and_contacts_in_the_browser(page, make, tmp_path):
@@ -61,7 +37,9 @@ def test_the_lead_imports_establishments_and_contacts_in_the_browser(page, make,
     page.get_by_label("Upload a file").set_input_files(bad)
     press(page, page.get_by_role("button", name="Check the file"))
     expect(page).to_have_title(re.compile("^Error: "))
-    expect(page.locator(".govuk-error-summary")).to_contain_text('line 3, column NumberOfPupils: "lots" must be a whole number')
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        'line 3, column NumberOfPupils: "lots" must be a whole number'
+    )
 
     good = tmp_path / "edubasealldata.csv"
     good.write_bytes(gias_csv())
@@ -81,10 +59,14 @@ def test_the_lead_imports_establishments_and_contacts_in_the_browser(page, make,
     expect(page.get_by_role("table")).to_contain_text(OAKFIELD)
 
     contacts = tmp_path / "contacts.csv"
-    contacts.write_bytes(contacts_csv([
-        {"URN": "100002", "Name": "Dee Lead", "Email": "dee@oak.example.org", "Role": "dsl"},
-        {"Trust UID": "5001", "Name": "Tess Trust", "Email": "tess@trust.example.org"},
-    ]))
+    contacts.write_bytes(
+        contacts_csv(
+            [
+                {"URN": "100002", "Name": "Dee Lead", "Email": "dee@oak.example.org", "Role": "dsl"},
+                {"Trust UID": "5001", "Name": "Tess Trust", "Email": "tess@trust.example.org"},
+            ]
+        )
+    )
     visit(page, "/establishments/")
     press(page, page.get_by_role("button", name="Import contacts"))
     page.get_by_label("Upload a file").set_input_files(contacts)

@@ -1,5 +1,6 @@
 """What a DSL and a lead meet in their first hour: hints that read, links that say where they go,
 a task list that says what can be done, an activity log in words, the two-factor setting as set."""
+
 from __future__ import annotations
 
 import copy
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 
 from surveyapp.activity.services import record
 from surveyapp.extensions import db
+from surveyapp.timeutil import today
 from tests.browser.accessibility import check_page
 from tests.browser.journey import (
     answer_well,
@@ -18,7 +20,6 @@ from tests.browser.journey import (
     sign_in_directly,
     visit,
 )
-from surveyapp.timeutil import today
 from tests.factories import SMALL_TEMPLATE
 
 pytestmark = pytest.mark.browser
@@ -100,9 +101,18 @@ def test_the_activity_log_reads_in_words_and_can_hide_sign_ins(page, make):
     lead = make.lead(email="lead@council.example.org")
     dsl = make.dsl(school, email="dsl@elm.example.org")
     cycle = make.cycle()
-    record("auth.signed_in", dsl)
-    record("answers.saved", dsl, establishment=school, cycle=cycle, section="policies")
-    record("reminder.sent", None, establishment=school, cycle=cycle, to=dsl.email, kind="due_soon", attempts=1, error=None)
+    record("auth.signed_in", dsl.id)
+    record("answers.saved", dsl.id, establishment_id=school.id, cycle_id=cycle.id, section="policies")
+    record(
+        "reminder.sent",
+        None,
+        establishment_id=school.id,
+        cycle_id=cycle.id,
+        to=dsl.email,
+        kind="due_soon",
+        attempts=1,
+        error=None,
+    )
     db.session.commit()
     sign_in_directly(page, lead)
 
@@ -142,7 +152,9 @@ def overlapping_fields(page) -> list[str]:
         const column = group.parentElement.getBoundingClientRect();
         for (const field of group.querySelectorAll('input, select')) {
           const box = field.getBoundingClientRect();
-          if (box.right > column.right + 1) problems.push(`${name}: its field spills ${Math.round(box.right - column.right)} px over the next column`);
+          if (box.right > column.right + 1) {
+            problems.push(`${name}: its field spills ${Math.round(box.right - column.right)} px over the next column`);
+          }
           if (box.right > width + 1) problems.push(`${name}: its field sticks out of the page`);
         }
       }

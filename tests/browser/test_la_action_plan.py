@@ -1,5 +1,6 @@
 """The LA's action plan in a real browser: the lead adds (from a finding), edits, reports progress, meets a stale
 edit and the overdue view; a board viewer reads it all and changes nothing. Every page passes the axe checks."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -79,8 +80,9 @@ def test_the_lead_keeps_the_plan(page, plan_world):
     # An edit, then a stale one: someone else saves while the page is open.
     visit(page, f"/la-action-plan/{_fresh('PP 01').id}/edit")
     expect(h1(page)).to_have_text("Change action PP 01")
-    services.update_action(db.session, _fresh("PP 01"), expected_version=1, user=plan_world["lead"],
-                           lead="Head of Safeguarding")
+    services.update_action(
+        db.session, _fresh("PP 01"), expected_version=1, user=plan_world["lead"], lead="Head of Safeguarding"
+    )
     db.session.commit()
     page.get_by_role("group", name="Status").get_by_label("Complete").check()
     press(page, page.get_by_role("button", name="Save the action"))
@@ -95,11 +97,20 @@ def test_the_lead_keeps_the_plan(page, plan_world):
 
 
 def test_a_board_viewer_reads_the_plan_and_changes_nothing(page, plan_world):
-    action = services.create_action(db.session, plan_world["lead"], reference="CS ALL 43", area="Training",
-                                    action="Frontline staff understand Prevent", status="in_progress", rag="amber",
-                                    target_date=today() - timedelta(days=1), objective_2=True)
-    services.add_update(db.session, action, plan_world["lead"], written_on=date(2026, 9, 30),
-                        text="Sept update: 252 attended")
+    action = services.create_action(
+        db.session,
+        plan_world["lead"],
+        reference="CS ALL 43",
+        area="Training",
+        action="Frontline staff understand Prevent",
+        status="in_progress",
+        rag="amber",
+        target_date=today() - timedelta(days=1),
+        objective_2=True,
+    )
+    services.add_update(
+        db.session, action, plan_world["lead"], written_on=date(2026, 9, 30), text="Sept update: 252 attended"
+    )
     db.session.commit()
     sign_in(page, plan_world["board"])
     visit(page, "/la-action-plan")

@@ -1,4 +1,5 @@
 """The lead disables, re-enables and removes people; a disabled DSL loses access mid-session."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Printable returns in a real browser: the PDF links where people look for them, and pages that print clean."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The lead updates last year's audit in the browser, publishes it and opens a cycle; a DSL then answers it."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,14 +19,19 @@ def _last_years_return(make, school):
     """Last year's cycle on version 1 of the small template, with the school's submitted answers."""
     template = make.template()
     last_year = make.cycle(slug="2025-26", template=template, opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
-    old = db.session.scalar(select(Response).join(Assignment).where(
-        Assignment.establishment_id == school.id, Assignment.cycle_id == last_year.id))
+    old = db.session.scalar(
+        select(Response)
+        .join(Assignment)
+        .where(Assignment.establishment_id == school.id, Assignment.cycle_id == last_year.id)
+    )
     old.status = ResponseStatus.SUBMITTED
-    db.session.add_all([
-        Answer(response_id=old.id, question_key="policy_current", value="yes"),
-        Answer(response_id=old.id, question_key="prevent_wrap", value="partly"),
-        Answer(response_id=old.id, question_key="prevent_trained_pct", value="64"),
-    ])
+    db.session.add_all(
+        [
+            Answer(response_id=old.id, question_key="policy_current", value="yes"),
+            Answer(response_id=old.id, question_key="prevent_wrap", value="partly"),
+            Answer(response_id=old.id, question_key="prevent_trained_pct", value="64"),
+        ]
+    )
     db.session.commit()
 
 
@@ -50,19 +56,27 @@ def test_the_lead_publishes_a_new_version_and_a_dsl_answers_it(page, make):
     page.get_by_label("Question", exact=True).fill("Do you have a deputy designated safeguarding lead?")
     page.get_by_role("group", name="Type of answer").get_by_label("Yes or no", exact=True).check()
     press(page, page.get_by_role("button", name="Save question"))
-    expect(page.get_by_text("The question ‘Do you have a deputy designated safeguarding lead?’ has been saved.")).to_be_visible()
+    expect(
+        page.get_by_text("The question ‘Do you have a deputy designated safeguarding lead?’ has been saved.")
+    ).to_be_visible()
 
     press(page, page.get_by_role("link", name="Add a question to Policies"))
     page.get_by_label("Question", exact=True).fill("Has the deputy completed DSL training in the last two years?")
     page.get_by_role("group", name="Type of answer").get_by_label("Yes, partly or no").check()
     page.get_by_label("Allow “Not applicable” as an answer").check()
-    page.get_by_role("group", name="When is an answer a gap?").get_by_label("When the answer is one of those ticked").check()
+    page.get_by_role("group", name="When is an answer a gap?").get_by_label(
+        "When the answer is one of those ticked"
+    ).check()
     which = page.get_by_role("group", name="If a gap when the answer is one of those ticked: which answers")
     which.get_by_label("No", exact=True).check()
     which.get_by_label("Partly", exact=True).check()
-    page.get_by_label("Ask this question").select_option(label="Only if: Do you have a deputy designated safeguarding lead?")
+    page.get_by_label("Ask this question").select_option(
+        label="Only if: Do you have a deputy designated safeguarding lead?"
+    )
     page.get_by_label("Only when the answer to that question is").fill("Yes")
-    page.get_by_label("Guidance links").fill("KCSIE 2025, paragraph 103 | https://www.gov.uk/government/publications/keeping-children-safe-in-education--2")
+    page.get_by_label("Guidance links").fill(
+        "KCSIE 2025, paragraph 103 | https://www.gov.uk/government/publications/keeping-children-safe-in-education--2"
+    )
     press(page, page.get_by_role("button", name="Save question"))
     row = page.locator("tr", has_text="Has the deputy completed DSL training in the last two years?")
     expect(row).to_contain_text("“Not applicable” allowed")
@@ -117,7 +131,9 @@ def test_the_lead_publishes_a_new_version_and_a_dsl_answers_it(page, make):
     visit(page, "/audits/")
     press(page, page.get_by_role("link", name="Ash Primary").first)
     expect(h1(page)).to_have_text("Safeguarding audit 2026-27")
-    expect(page.locator(".govuk-task-list").first.locator(".govuk-task-list__name-and-hint a")).to_have_text(["Prevent duty", "Policies"])
+    expect(page.locator(".govuk-task-list").first.locator(".govuk-task-list__name-and-hint a")).to_have_text(
+        ["Prevent duty", "Policies"]
+    )
     press(page, page.get_by_role("link", name="Prevent duty"))
     # Same key: last year's answer is offered. New key: the question starts empty.
     expect(page.get_by_label("What percentage of staff are Prevent trained?")).to_have_value("64")

@@ -1,4 +1,5 @@
 """The lead chases the trusts whose own response is unfinished, in a real browser: list, tick, preview, send."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,36 +9,20 @@ from sqlalchemy import select
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.chasing.models import Reminder
 from surveyapp.extensions import db
+from tests.browser.chasing_support import app_config as app_config, mailbox as mailbox, smtp_port as smtp_port
 from tests.browser.journey import h1, press, sign_in, visit
-from tests.chasing.helpers import free_port, serving_mailbox, set_status
+from tests.chasing.helpers import set_status
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def smtp_port():
-    return free_port()
-
-
-@pytest.fixture
-def app_config(smtp_port):
-    # CSRF stays on, as in every browser test; mail goes to a real SMTP server on loopback.
-    return {"WTF_CSRF_ENABLED": True, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_SECURITY": "none",
-            "SMTP_TIMEOUT": 5, "REMINDER_BACKOFF_SECONDS": 0}
-
-
-@pytest.fixture
-def mailbox(smtp_port):
-    with serving_mailbox(smtp_port) as handler:
-        yield handler
 
 
 @pytest.fixture
 def trusts(make):
     """Acorn Trust has submitted; Beech Trust has not started; Cherry Trust is in progress with two leads."""
     found = {}
-    for n, (key, name) in enumerate([("acorn", "Acorn Trust"), ("beech", "Beech Trust"), ("cherry", "Cherry Trust")],
-                                    start=1):
+    for n, (key, name) in enumerate(
+        [("acorn", "Acorn Trust"), ("beech", "Beech Trust"), ("cherry", "Cherry Trust")], start=1
+    ):
         found[key] = make.trust(name=name, uid=f"T{n}")
         make.establishment(name=f"{name} Academy", urn=f"50000{n}", trust=found[key])
     make.trust_lead(found["acorn"], email="lead@acorn.example.org", name="Ann Acorn")
@@ -66,12 +51,16 @@ def test_the_lead_reminds_the_leads_of_an_unfinished_trust_response_and_sees_the
     page.get_by_label("Select Cherry Trust").check()
     press(page, page.get_by_role("button", name="Preview reminders to the selected trusts"))
     expect(h1(page)).to_have_text("Check the trust reminders before sending")
-    expect(page.locator("#plan-counts li")).to_have_text(["1 trust will be reminded of their trust response (2 emails)"])
+    expect(page.locator("#plan-counts li")).to_have_text(
+        ["1 trust will be reminded of their trust response (2 emails)"]
+    )
     message = page.get_by_label("Message (in progress)")
     message.fill(message.input_value().replace("Thank you for starting", "Thank you for making a start on"))
     press(page, page.get_by_role("button", name="Send 2 reminders"))
-    expect(h1(page)).to_have_text("Trust responses to chase")
+    expect(h1(page)).to_have_text("Sending reminders")  # the send is a job; its page says what happened
     expect(page.get_by_text("2 reminders sent.")).to_be_visible()
+    press(page, page.get_by_role("link", name="Back to the trust responses to chase"))
+    expect(h1(page)).to_have_text("Trust responses to chase")
     expect(page.locator('#trust-responses tr[data-uid="T3"]')).to_contain_text("2 sent")
     expect(page.locator('#trust-responses tr[data-uid="T2"]')).to_contain_text("None")
 

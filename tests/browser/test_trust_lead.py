@@ -1,4 +1,5 @@
 """A trust lead answers once for the trust, for the academies they choose; a covered academy's DSL sees it."""
+
 from __future__ import annotations
 
 import re
@@ -58,7 +59,9 @@ def test_trust_lead_answers_for_chosen_academies_and_their_dsl_sees_it(page, mak
     expect(task_status(page, "Choose the academies this response covers")).to_have_text("Completed")
 
     trust_response = response_of(trust=trust)
-    covered = set(db.session.scalars(select(TrustCoverage.establishment_id).where(TrustCoverage.response_id == trust_response.id)))
+    covered = set(
+        db.session.scalars(select(TrustCoverage.establishment_id).where(TrustCoverage.response_id == trust_response.id))
+    )
     assert covered == {acorn.id, beech.id}
 
     press(page, page.get_by_role("link", name=sections[0].title, exact=True))
@@ -77,13 +80,17 @@ def test_trust_lead_answers_for_chosen_academies_and_their_dsl_sees_it(page, mak
     # A covered academy: every section is answered by the trust.
     sign_in(page, acorn_dsl)
     press(page, page.get_by_role("link", name="Acorn Academy"))
-    expect(page.get_by_text("Your trust, Oak Learning Trust, is answering this audit for your academy.")).to_be_visible()
+    expect(
+        page.get_by_text("Your trust, Oak Learning Trust, is answering this audit for your academy.")
+    ).to_be_visible()
     for section in sections:
         expect(task_status(page, section.title)).to_have_text("Answered by trust")
     press(page, page.get_by_role("link", name="Check your answers and submit"))
     expect(h1(page)).to_have_text("Check your answers")
     answered = sum(1 for s in sections for q in s.questions)
-    expect(page.locator(".govuk-summary-list__value").filter(has_text="Answered by Oak Learning Trust")).to_have_count(answered)
+    expect(page.locator(".govuk-summary-list__value").filter(has_text="Answered by Oak Learning Trust")).to_have_count(
+        answered
+    )
     expect(page.get_by_role("button", name="Continue to sign-off")).to_be_visible()
 
     # The academy left out answers for itself.
@@ -115,10 +122,14 @@ def test_the_trust_leads_home_groups_cycles_and_cover_statuses_say_what_the_trus
     visit(page, "/audits/")
     headings = page.get_by_role("heading", level=2).all_inner_texts()
     assert [" ".join(h.split()) for h in headings][:2] == [
-        "Safeguarding audit 2026-27 Open now", "Safeguarding audit 2025-26 Closed"], headings
+        "Safeguarding audit 2026-27 Open now",
+        "Safeguarding audit 2025-26 Closed",
+    ], headings
     tracker = page.get_by_role("link", name="Elm Learning Trust’s tracker for Safeguarding audit 2026-27")
     last = page.get_by_role("table", name="Safeguarding audit 2025-26: audits for your establishments and trust")
-    expect(last.get_by_role("row").filter(has_text="Acorn Academy").locator(".govuk-tag")).to_have_text("Covered by trust")
+    expect(last.get_by_role("row").filter(has_text="Acorn Academy").locator(".govuk-tag")).to_have_text(
+        "Covered by trust"
+    )
     expect(last.get_by_role("row").filter(has_text="Birch Academy").locator(".govuk-tag")).to_have_text("Not started")
     press(page, tracker)
     expect(h1(page)).to_have_text("Tracker")

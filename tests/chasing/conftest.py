@@ -1,4 +1,5 @@
 """A small county whose tracker figures are known, and a real SMTP server on loopback."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -7,7 +8,12 @@ import pytest
 
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.extensions import db
-from tests.chasing.helpers import free_port, serving_mailbox, set_status
+from tests.chasing.helpers import set_status
+from tests.loopback import mail_settings, mailbox as mailbox, smtp_port as smtp_port
+
+# The access table's world, for test_access.py: imported here (the redundant alias marks it as meant) so pytest
+# offers the fixture to this folder, where tests name it as an argument.
+from tests.security.conftest import world as world
 
 
 @pytest.fixture
@@ -22,8 +28,12 @@ def county(make):
     """
     trust = make.trust(name="Acorn Trust", uid="T100")
     other = make.trust(name="Beech Trust", uid="T200")
-    oak = make.establishment(name="Oak Academy", urn="200001", trust=trust, type_name="Academy converter", district="East")
-    elm = make.establishment(name="Elm Academy", urn="200002", trust=trust, phase="Secondary", type_name="Academy converter", district="East")
+    oak = make.establishment(
+        name="Oak Academy", urn="200001", trust=trust, type_name="Academy converter", district="East"
+    )
+    elm = make.establishment(
+        name="Elm Academy", urn="200002", trust=trust, phase="Secondary", type_name="Academy converter", district="East"
+    )
     ash = make.establishment(name="Ash Primary", urn="200003", district="West")
     birch = make.establishment(name="Birch Secondary", urn="200004", phase="Secondary", district="West", trust=other)
     cedar = make.establishment(name="Cedar Primary", urn="200005")
@@ -34,29 +44,37 @@ def county(make):
     cycle = make.cycle(opens_on=date(2026, 9, 1), due_on=date(2027, 3, 31))
     set_status(cycle, ResponseStatus.SUBMITTED, trust=trust, submitted_at=datetime(2026, 10, 5, tzinfo=UTC))
     set_status(cycle, ResponseStatus.IN_PROGRESS, establishment=elm, done=("policies",))
-    set_status(cycle, ResponseStatus.SUBMITTED, establishment=ash, done=("policies", "prevent"),
-               submitted_at=datetime(2026, 10, 1, tzinfo=UTC))
-    set_status(cycle, ResponseStatus.IN_PROGRESS, establishment=birch, done=("prevent",),
-               updated_at=datetime(2026, 11, 15, tzinfo=UTC))
+    set_status(
+        cycle,
+        ResponseStatus.SUBMITTED,
+        establishment=ash,
+        done=("policies", "prevent"),
+        submitted_at=datetime(2026, 10, 1, tzinfo=UTC),
+    )
+    set_status(
+        cycle,
+        ResponseStatus.IN_PROGRESS,
+        establishment=birch,
+        done=("prevent",),
+        updated_at=datetime(2026, 11, 15, tzinfo=UTC),
+    )
     set_status(cycle, ResponseStatus.RETURNED, establishment=cedar)
     db.session.commit()
-    return {"cycle": cycle, "trust": trust, "other": other, "lead": lead, "oak": oak, "elm": elm, "ash": ash,
-            "birch": birch, "cedar": cedar, "fir": fir}
-
-
-@pytest.fixture
-def smtp_port():
-    return free_port()
-
-
-@pytest.fixture
-def mailbox(smtp_port):
-    with serving_mailbox(smtp_port) as handler:
-        yield handler
+    return {
+        "cycle": cycle,
+        "trust": trust,
+        "other": other,
+        "lead": lead,
+        "oak": oak,
+        "elm": elm,
+        "ash": ash,
+        "birch": birch,
+        "cedar": cedar,
+        "fir": fir,
+    }
 
 
 @pytest.fixture
 def app_config(smtp_port):
     """Every app in this folder sends through the loopback server, retrying without waiting."""
-    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_SECURITY": "none", "SMTP_TIMEOUT": 5,
-            "REMINDER_BACKOFF_SECONDS": 0}
+    return mail_settings(smtp_port)

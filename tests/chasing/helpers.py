@@ -1,4 +1,5 @@
 """Building a small cycle whose tracker figures are known, and a mailbox for a real SMTP server on loopback."""
+
 from __future__ import annotations
 
 import socket
@@ -20,8 +21,16 @@ def response_of(cycle, establishment=None, trust=None) -> Response:
     )
 
 
-def set_status(cycle, status: ResponseStatus, *, establishment=None, trust=None, done: tuple[str, ...] = (),
-               submitted_at: datetime | None = None, updated_at: datetime | None = None) -> Response:
+def set_status(
+    cycle,
+    status: ResponseStatus,
+    *,
+    establishment=None,
+    trust=None,
+    done: tuple[str, ...] = (),
+    submitted_at: datetime | None = None,
+    updated_at: datetime | None = None,
+) -> Response:
     """Put a response straight into a status, with some sections completed."""
     response = response_of(cycle, establishment, trust)
     response.status = status

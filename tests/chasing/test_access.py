@@ -2,11 +2,12 @@
 
 The rows in ``CHASING_CASES`` are the ones to add to that table's ``_cases``.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from tests.security.test_access_matrix import LEAD_ONLY, OK, OWN_TRUST, READERS, ROLES, _clients, world  # noqa: F401
+from tests.security.test_access_matrix import LEAD_ONLY, OK, OWN_TRUST, READERS, ROLES, _clients
 
 
 def chasing_cases(world):
@@ -14,8 +15,12 @@ def chasing_cases(world):
     return [
         ("chasing.show_tracker", "GET", f"/cycles/{cycle}/tracker", READERS),
         ("chasing.show_breakdown", "GET", f"/cycles/{cycle}/tracker/by-trust", READERS),
-        ("chasing.show_trust_tracker", "GET", f"/trusts/{world['trust_uid']}/cycles/{cycle}/tracker",
-         {**OWN_TRUST, "board": OK, "lead": OK}),
+        (
+            "chasing.show_trust_tracker",
+            "GET",
+            f"/trusts/{world['trust_uid']}/cycles/{cycle}/tracker",
+            {**OWN_TRUST, "board": OK, "lead": OK},
+        ),
         ("chasing.preview_reminders", "POST", f"/cycles/{cycle}/reminders/preview", LEAD_ONLY),
         ("chasing.send_reminders", "POST", f"/cycles/{cycle}/reminders/send", LEAD_ONLY),
         ("chasing.show_chase_history", "GET", f"/cycles/{cycle}/establishments/{world['urn_a']}/reminders", READERS),
@@ -42,12 +47,14 @@ def test_every_chasing_route_is_covered(app, world):
 def test_every_role_gets_exactly_its_access_to_chasing(app, world):
     clients = _clients(app, world)
     failures = []
-    for endpoint, method, url, expected in chasing_cases(world):
+    for _endpoint, method, url, expected in chasing_cases(world):
         for role in ROLES:
             response = clients[role].get(url) if method == "GET" else clients[role].post(url, data={})
             want, got = expected[role], response.status_code
             if want == OK:
-                if got in (401, 403, 404, 405, 500) or (got == 302 and "/sign-in" in response.headers.get("Location", "")):
+                if got in (401, 403, 404, 405, 500) or (
+                    got == 302 and "/sign-in" in response.headers.get("Location", "")
+                ):
                     failures.append(f"{role} {method} {url}: expected access, got {got}")
             elif got != want:
                 failures.append(f"{role} {method} {url}: expected {want}, got {got}")

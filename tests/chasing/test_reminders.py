@@ -1,4 +1,5 @@
 """Reminders through a real SMTP server on loopback: the right people, the right words, once."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,8 @@ def preview(client, **data):
 
 def send_form(html: str) -> dict:
     """The preview's send form as the browser would post it (hidden fields and the wording as shown)."""
-    form = html[html.index('action="/cycles/2026-27/reminders/send"'):]
-    form = form[:form.index("</form>")]
+    form = html[html.index('action="/cycles/2026-27/reminders/send"') :]
+    form = form[: form.index("</form>")]
     data: dict[str, list[str]] = {}
     for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form):
         data.setdefault(name, []).append(value)
@@ -56,10 +57,10 @@ def test_reminders_reach_exactly_the_dsls_and_the_wordings_differ(client, sign_i
     page = preview(client, all="1", status="incomplete")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    counts = html[html.index('id="plan-counts"'):html.index("</ul>", html.index('id="plan-counts"'))]
+    counts = html[html.index('id="plan-counts"') : html.index("</ul>", html.index('id="plan-counts"'))]
     assert "<strong>3</strong> establishments will be reminded (3 emails)" in counts
     assert "<strong>1</strong> skipped: no DSL contact" in counts
-    assert "Fir Nursery" in html[html.index('id="no-contact"'):]
+    assert "Fir Nursery" in html[html.index('id="no-contact"') :]
     sent = client.post("/cycles/2026-27/reminders/send", data=send_form(html))
     assert sent.status_code == 302
     assert mailbox.recipients == ["dsl@200004.example.org", "dsl@200005.example.org", "dsl@200007.example.org"]
@@ -67,14 +68,18 @@ def test_reminders_reach_exactly_the_dsls_and_the_wordings_differ(client, sign_i
     in_progress = by_to["dsl@200004.example.org"].get_content().replace("\r\n", "\n")
     not_started = by_to["dsl@200007.example.org"].get_content().replace("\r\n", "\n")
     assert "has not been started" in by_to["dsl@200007.example.org"]["Subject"]
-    assert "finish the safeguarding audit for Birch Secondary by 31 March 2027" in by_to["dsl@200004.example.org"]["Subject"]
+    assert (
+        "finish the safeguarding audit for Birch Secondary by 31 March 2027"
+        in by_to["dsl@200004.example.org"]["Subject"]
+    )
     assert "These sections are still to complete:\n- Policies\n" in in_progress  # Birch completed Prevent only
     assert "31 March 2027" in in_progress and "Prevent duty" not in in_progress
     assert "Dear Gwen Gorse" in not_started and "still to complete" not in not_started
     assert "http://localhost/audits/" in not_started
     assert "returned to you for amendment" in by_to["dsl@200005.example.org"].get_content()
-    flash = client.get("/cycles/2026-27/tracker").get_data(as_text=True)
-    assert "3 reminders sent. 1 establishment skipped." in flash
+    assert sent.location.startswith("/jobs/")  # the send is a job: its page says what happened
+    result = client.get(sent.location).get_data(as_text=True)
+    assert "3 reminders sent. 1 establishment skipped." in result
     rows = db.session.scalars(select(Reminder).order_by(Reminder.recipient_email)).all()
     assert [(r.status, r.attempts, r.created_by_id) for r in rows] == [(ReminderStatus.SENT, 1, chase["lead"].id)] * 3
 
@@ -103,7 +108,9 @@ def test_an_unknown_placeholder_is_refused_and_nothing_is_sent(client, sign_in, 
 def test_cool_off_is_honoured_and_force_overrides_it(client, sign_in, chase, mailbox):
     sign_in(chase["lead"])
     birch = str(chase["birch"].id)
-    client.post("/cycles/2026-27/reminders/send", data=send_form(preview(client, establishment=[birch]).get_data(as_text=True)))
+    client.post(
+        "/cycles/2026-27/reminders/send", data=send_form(preview(client, establishment=[birch]).get_data(as_text=True))
+    )
     assert len(mailbox.messages) == 1
     again = preview(client, establishment=[birch]).get_data(as_text=True)
     assert "<strong>0</strong> establishments will be reminded" in again
@@ -118,8 +125,11 @@ def test_cool_off_is_honoured_and_force_overrides_it(client, sign_in, chase, mai
 def test_a_replayed_send_form_sends_nothing_twice(client, sign_in, chase, mailbox):
     sign_in(chase["lead"])
     data = send_form(preview(client, establishment=[str(chase["gorse"].id)], force="1").get_data(as_text=True))
-    client.post("/cycles/2026-27/reminders/send", data=data)
-    client.post("/cycles/2026-27/reminders/send", data=data)  # a double click: same batch, forced past cool-off
+    first = client.post("/cycles/2026-27/reminders/send", data=data)
+    second = client.post(
+        "/cycles/2026-27/reminders/send", data=data
+    )  # a double click: same batch, forced past cool-off
+    assert second.location == first.location  # the same job, not a second one
     assert len(mailbox.messages) == 1
     assert db.session.scalar(select(func.count()).select_from(Reminder)) == 1
 
@@ -139,12 +149,12 @@ def test_a_failure_that_persists_is_recorded_and_shown_on_the_tracker(client, si
     mailbox.refuse = 100
     sign_in(chase["lead"])
     data = send_form(preview(client, establishment=[str(chase["gorse"].id)]).get_data(as_text=True))
-    client.post("/cycles/2026-27/reminders/send", data=data)
+    sent = client.post("/cycles/2026-27/reminders/send", data=data)
     assert mailbox.messages == [] and mailbox.attempts == 3
     reminder = db.session.scalar(select(Reminder))
     assert reminder.status is ReminderStatus.FAILED and "451" in reminder.last_error
+    assert "1 could not be sent after retrying: see the tracker." in client.get(sent.location).get_data(as_text=True)
     tracker = client.get("/cycles/2026-27/tracker?q=Gorse").get_data(as_text=True)
-    assert "1 could not be sent after retrying" in tracker
     assert "Reminder failed" in tracker
     history = client.get("/cycles/2026-27/establishments/200007/reminders").get_data(as_text=True)
     assert "Failed" in history and "after 3 attempts" in history and "try later" in history
@@ -153,8 +163,10 @@ def test_a_failure_that_persists_is_recorded_and_shown_on_the_tracker(client, si
 def test_a_permanent_refusal_is_not_retried(client, sign_in, chase, mailbox):
     mailbox.permanent = True
     sign_in(chase["lead"])
-    client.post("/cycles/2026-27/reminders/send",
-                data=send_form(preview(client, establishment=[str(chase["gorse"].id)]).get_data(as_text=True)))
+    client.post(
+        "/cycles/2026-27/reminders/send",
+        data=send_form(preview(client, establishment=[str(chase["gorse"].id)]).get_data(as_text=True)),
+    )
     assert mailbox.attempts == 1
     assert db.session.scalar(select(Reminder)).status is ReminderStatus.FAILED
 
@@ -169,7 +181,10 @@ def test_cli_dry_run_sends_nothing_and_send_filters_by_status(runner, chase, mai
     assert result.exit_code == 0, result.output
     assert mailbox.recipients == ["dsl@200007.example.org"]
     # Off a terminal (a log, cron) the progress is plain lines, without a bar's control codes.
-    assert "Sending reminders: 0 of 1 reminders" in result.output and "Sending reminders: 1 of 1 reminders" in result.output
+    assert (
+        "Sending reminders: 0 of 1 reminders" in result.output
+        and "Sending reminders: 1 of 1 reminders" in result.output
+    )
     assert "\x1b[" not in result.output
     result = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--status", "not_started"])
     assert "1 skipped: reminded within the cool-off period" in result.output and len(mailbox.messages) == 1
@@ -217,7 +232,7 @@ def test_a_complete_establishment_is_never_reminded(chase, mailbox):
 
 def _between(html: str, start: str, end: str) -> str:
     begin = html.index(start)
-    return html[begin:html.index(end, begin)]
+    return html[begin : html.index(end, begin)]
 
 
 def test_a_large_selection_previews_as_counts_and_the_first_names(monkeypatch, client, sign_in, make, chase):
@@ -239,13 +254,17 @@ def test_a_large_selection_previews_as_counts_and_the_first_names(monkeypatch, c
     assert "<strong>4</strong> skipped: no DSL contact" in counts
     no_contact = _between(html, 'id="no-contact"', "</ul>")
     assert no_contact.count("<li>") == 2 and "Fir Nursery" in no_contact  # by name: Fir, then Heath School 0
-    assert "and 2 more" in html[html.index('id="no-contact-more"'):]
+    assert "and 2 more" in html[html.index('id="no-contact-more"') :]
     tracker_url = re.search(r'href="([^"]+)" id="no-contact-on-tracker"', html).group(1).replace("&amp;", "&")
-    assert tracker_url.startswith("/cycles/2026-27/tracker?") and "no_contact=1" in tracker_url and "status=incomplete" in tracker_url
+    assert (
+        tracker_url.startswith("/cycles/2026-27/tracker?")
+        and "no_contact=1" in tracker_url
+        and "status=incomplete" in tracker_url
+    )
     listed = client.get(tracker_url).get_data(as_text=True)
     assert sorted(re.findall(r'data-urn="(\d+)"', listed)) == ["200006", "200100", "200101", "200102"]
     to_send = _between(html, 'id="to-send"', "</ul>")
-    assert to_send.count("<li>") == 2 and "and 1 more" in html[html.index('id="to-send-more"'):]
+    assert to_send.count("<li>") == 2 and "and 1 more" in html[html.index('id="to-send-more"') :]
     assert "Send 3 reminders" in html
     # a handful chosen by ticking lists every name and links to every establishment without a contact
     ticked = preview(client, establishment=[str(chase["fir"].id), str(chase["gorse"].id)]).get_data(as_text=True)
@@ -280,10 +299,18 @@ def test_a_message_that_cannot_be_built_is_marked_failed_not_left_queued(app, ch
     from surveyapp.chasing.models import ReminderKind
     from surveyapp.chasing.services import deliver
 
-    reminder = Reminder(cycle_id=chase["cycle"].id, establishment_id=chase["gorse"].id,
-                        recipient_email="dsl@200007.example.org", kind=ReminderKind.NOT_STARTED,
-                        subject="Broken\nsubject", body="Hello", status=ReminderStatus.QUEUED, attempts=0,
-                        last_error="", idempotency_key="broken-subject")
+    reminder = Reminder(
+        cycle_id=chase["cycle"].id,
+        establishment_id=chase["gorse"].id,
+        recipient_email="dsl@200007.example.org",
+        kind=ReminderKind.NOT_STARTED,
+        subject="Broken\nsubject",
+        body="Hello",
+        status=ReminderStatus.QUEUED,
+        attempts=0,
+        last_error="",
+        idempotency_key="broken-subject",
+    )
     db.session.add(reminder)
     db.session.commit()
     result = deliver([reminder], mail.MailSettings.from_config(app.config), attempts=3, sleep=lambda _s: None)
@@ -292,23 +319,38 @@ def test_a_message_that_cannot_be_built_is_marked_failed_not_left_queued(app, ch
     assert "could not be built" in reminder.last_error and mailbox.messages == []
 
 
-def test_reminders_are_capped_per_establishment_per_cycle_and_the_preview_says_so(client, sign_in, chase, mailbox,
-                                                                                runner):
+def test_reminders_are_capped_per_establishment_per_cycle_and_the_preview_says_so(
+    client, sign_in, chase, mailbox, runner
+):
     from surveyapp.chasing.models import ReminderKind
 
     gorse, birch = chase["gorse"], chase["birch"]
     gwen = db.session.scalar(select(User).where(User.email == "dsl@200007.example.org"))
     for n in range(6):  # Gorse has had the default cap of six reminders already this cycle
-        db.session.add(Reminder(cycle_id=chase["cycle"].id, establishment_id=gorse.id, recipient_user_id=gwen.id,
-                                recipient_email=gwen.email, kind=ReminderKind.NOT_STARTED, subject="s", body="b",
-                                status=ReminderStatus.SENT, sent_at=datetime(2026, 10, 1 + n, tzinfo=UTC), attempts=1,
-                                last_error="", idempotency_key=f"earlier-{n}"))
+        db.session.add(
+            Reminder(
+                cycle_id=chase["cycle"].id,
+                establishment_id=gorse.id,
+                recipient_user_id=gwen.id,
+                recipient_email=gwen.email,
+                kind=ReminderKind.NOT_STARTED,
+                subject="s",
+                body="b",
+                status=ReminderStatus.SENT,
+                sent_at=datetime(2026, 10, 1 + n, tzinfo=UTC),
+                attempts=1,
+                last_error="",
+                idempotency_key=f"earlier-{n}",
+            )
+        )
     db.session.commit()
     sign_in(chase["lead"])
     html = preview(client, establishment=[str(gorse.id), str(birch.id)], force="1").get_data(as_text=True)
-    counts = html[html.index('id="plan-counts"'):html.index("</ul>", html.index('id="plan-counts"'))]
+    counts = html[html.index('id="plan-counts"') : html.index("</ul>", html.index('id="plan-counts"'))]
     assert "<strong>1</strong> establishment will be reminded" in counts
-    assert "<strong>1</strong> skipped: already sent the most reminders allowed in one cycle (6 in this cycle)" in counts
+    assert (
+        "<strong>1</strong> skipped: already sent the most reminders allowed in one cycle (6 in this cycle)" in counts
+    )
     assert client.post("/cycles/2026-27/reminders/send", data=send_form(html)).status_code == 302
     assert mailbox.recipients == ["dsl@200004.example.org"]
     dry = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--dry-run", "--force"])

@@ -1,4 +1,5 @@
 """The tracker's figures, breakdowns, list filters and who may see it."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -38,7 +39,7 @@ def test_the_lead_sees_the_figures_and_the_list(client, sign_in, county):
     html = page.get_data(as_text=True)
     assert "50% complete" in html and "3 of 6 establishments" in html
     assert "6 establishments" in html
-    assert "<svg" in html and "<title id=\"chart-title\">" in html and 'id="progress-table"' in html
+    assert "<svg" in html and '<title id="chart-title">' in html and 'id="progress-table"' in html
     assert "<script>" not in html
     assert "dsl@200004.example.org" in html and "No DSL contact" in html
     assert "1 of 2" in html  # Birch's sections
@@ -94,7 +95,10 @@ def test_a_trust_lead_sees_only_their_academies_and_another_trust_is_404(client,
     assert client.get("/trusts/T999/cycles/2026-27/tracker").status_code == 404
     assert client.get("/cycles/2026-27/tracker").status_code == 403
     # the scope cannot be widened from the query string
-    assert sorted(_urns(client.get("/trusts/T100/cycles/2026-27/tracker?trust=T200").get_data(as_text=True))) == ["200001", "200002"]
+    assert sorted(_urns(client.get("/trusts/T100/cycles/2026-27/tracker?trust=T200").get_data(as_text=True))) == [
+        "200001",
+        "200002",
+    ]
 
 
 def test_board_reads_the_tracker_but_cannot_send_or_export(client, sign_in, make, county):
@@ -122,8 +126,8 @@ def test_submissions_over_time_against_last_year(make, county):
     progress = tracker.submissions_over_time(cycle, on=date(2026, 11, 20))
     by_day = {p.day: p.complete for p in progress.points}
     assert by_day[date(2026, 9, 30)] == 0
-    assert by_day[date(2026, 10, 1)] == 1   # Ash
-    assert by_day[date(2026, 10, 5)] == 3   # Acorn Trust covers Oak and Elm
+    assert by_day[date(2026, 10, 1)] == 1  # Ash
+    assert by_day[date(2026, 10, 5)] == 3  # Acorn Trust covers Oak and Elm
     assert progress.points[-1].day == date(2026, 11, 20)
     assert progress.points[-1].days_before_due == (date(2027, 3, 31) - date(2026, 11, 20)).days
     assert progress.previous is None
@@ -168,9 +172,22 @@ def test_the_list_reads_details_for_its_rows_whether_by_id_or_for_the_whole_cycl
     from surveyapp.timeutil import utcnow
 
     cycle = county["cycle"]
-    db.session.add(Reminder(cycle_id=cycle.id, establishment_id=county["birch"].id, recipient_email="dsl@200004.example.org",
-                            kind=ReminderKind.IN_PROGRESS, subject="s", body="b", created_at=utcnow(), sent_at=utcnow(),
-                            status=ReminderStatus.SENT, attempts=1, last_error="", idempotency_key="k1"))
+    db.session.add(
+        Reminder(
+            cycle_id=cycle.id,
+            establishment_id=county["birch"].id,
+            recipient_email="dsl@200004.example.org",
+            kind=ReminderKind.IN_PROGRESS,
+            subject="s",
+            body="b",
+            created_at=utcnow(),
+            sent_at=utcnow(),
+            status=ReminderStatus.SENT,
+            attempts=1,
+            last_error="",
+            idempotency_key="k1",
+        )
+    )
     db.session.commit()
     pages = [tracker.establishment_list(cycle, tracker.TrackerFilters())]
     monkeypatch.setattr(tracker, "_DETAILS_BY_ID", 2)  # an export: details for the whole cycle in one pass
@@ -194,13 +211,19 @@ def test_sorting_by_sections_or_reminders_and_a_page_past_the_end(make, county):
     by_status = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="status"))
     # The least done first: not started, in progress, returned for amendment, covered by the trust, submitted.
     assert [r.status for r in by_status.rows] == [
-        "not_started", "in_progress", "returned", "covered_by_trust", "covered_by_trust", "submitted"]
+        "not_started",
+        "in_progress",
+        "returned",
+        "covered_by_trust",
+        "covered_by_trust",
+        "submitted",
+    ]
     past = tracker.establishment_list(cycle, tracker.TrackerFilters(page=9, status="incomplete"), per_page=2)
     assert (past.rows, past.total, past.pages) == ([], 3, 2)
 
 
 def test_with_many_trusts_the_trust_filter_asks_for_the_uid(monkeypatch, client, sign_in, county):
-    from surveyapp.forms import chasing as chasing_forms
+    from surveyapp.chasing import forms as chasing_forms
 
     sign_in(county["lead"])
     html = client.get("/cycles/2026-27/tracker").get_data(as_text=True)
@@ -217,10 +240,18 @@ def test_submissions_over_time_against_the_previous_cycle(make, county):
     from tests.chasing.helpers import set_status
 
     last_year = make.cycle(slug="2025-26", opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
-    set_status(last_year, ResponseStatus.ACCEPTED, establishment=county["ash"],
-               submitted_at=datetime(2025, 10, 1, 9, tzinfo=UTC))
-    set_status(last_year, ResponseStatus.SUBMITTED, establishment=county["birch"],
-               submitted_at=datetime(2025, 12, 1, 9, tzinfo=UTC))
+    set_status(
+        last_year,
+        ResponseStatus.ACCEPTED,
+        establishment=county["ash"],
+        submitted_at=datetime(2025, 10, 1, 9, tzinfo=UTC),
+    )
+    set_status(
+        last_year,
+        ResponseStatus.SUBMITTED,
+        establishment=county["birch"],
+        submitted_at=datetime(2025, 12, 1, 9, tzinfo=UTC),
+    )
     db.session.commit()
     progress = tracker.submissions_over_time(county["cycle"], on=date(2026, 11, 20))
     assert progress.previous.slug == "2025-26"

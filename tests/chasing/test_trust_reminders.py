@@ -1,4 +1,5 @@
 """Trust safeguarding leads chased for their trust's own response, through a real SMTP server on loopback."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -40,8 +41,15 @@ def trusts(make):
     set_status(cycle, ResponseStatus.IN_PROGRESS, trust=cherry, done=("policies",))
     set_status(cycle, ResponseStatus.RETURNED, trust=damson)
     db.session.commit()
-    return {"cycle": cycle, "lead": lead, "acorn": acorn, "beech": beech, "cherry": cherry, "damson": damson,
-            "school": school}
+    return {
+        "cycle": cycle,
+        "lead": lead,
+        "acorn": acorn,
+        "beech": beech,
+        "cherry": cherry,
+        "damson": damson,
+        "school": school,
+    }
 
 
 def subject(message) -> str:
@@ -55,11 +63,17 @@ def by_recipient(mailbox) -> dict[str, object]:
 def test_cli_send_chases_the_leads_of_unfinished_trust_responses_with_the_status_wording(runner, trusts, mailbox):
     result = runner.invoke(args=["reminders", "send", "--cycle", "2026-27"])
     assert result.exit_code == 0, result.output
-    assert "2026-27: 2 trusts to remind of their trust response (3 emails); " \
+    assert (
+        "2026-27: 2 trusts to remind of their trust response (3 emails); "
         "1 skipped: trust response already submitted or accepted" in result.output
+    )
     assert "1 skipped: no trust safeguarding lead: add one to the trust first" in result.output
-    assert mailbox.recipients == ["dsl@400001.example.org", "lead@beech.example.org", "one@cherry.example.org",
-                                  "two@cherry.example.org"]
+    assert mailbox.recipients == [
+        "dsl@400001.example.org",
+        "lead@beech.example.org",
+        "one@cherry.example.org",
+        "two@cherry.example.org",
+    ]
     messages = by_recipient(mailbox)
     beech = messages["lead@beech.example.org"]
     assert subject(beech) == "Reminder: the safeguarding audit for Beech Trust has not been started"
@@ -69,8 +83,11 @@ def test_cli_send_chases_the_leads_of_unfinished_trust_responses_with_the_status
     body = cherry.get_content()
     assert "- Prevent duty" in body and "- Policies" not in body
     # each one logged against the trust, and shown in the trust's chase history
-    logged = db.session.scalars(select(ActivityRecord).where(ActivityRecord.action == "reminder.sent",
-                                                             ActivityRecord.trust_id == trusts["cherry"].id)).all()
+    logged = db.session.scalars(
+        select(ActivityRecord).where(
+            ActivityRecord.action == "reminder.sent", ActivityRecord.trust_id == trusts["cherry"].id
+        )
+    ).all()
     assert sorted(r.detail["to"] for r in logged) == ["one@cherry.example.org", "two@cherry.example.org"]
 
 
@@ -82,8 +99,11 @@ def test_a_returned_trust_response_gets_the_returned_wording(runner, make, trust
     message = mailbox.parsed()[0]
     assert subject(message) == "Reminder: the safeguarding audit for Damson Trust is waiting for your changes"
     reminder = db.session.scalar(select(Reminder))
-    assert (reminder.trust_id, reminder.establishment_id, reminder.kind) == (trusts["damson"].id, None,
-                                                                           ReminderKind.RETURNED)
+    assert (reminder.trust_id, reminder.establishment_id, reminder.kind) == (
+        trusts["damson"].id,
+        None,
+        ReminderKind.RETURNED,
+    )
 
 
 def test_trusts_honour_the_cool_off_and_the_cap_per_cycle(runner, trusts, mailbox):
@@ -96,10 +116,22 @@ def test_trusts_honour_the_cool_off_and_the_cap_per_cycle(runner, trusts, mailbo
     assert len(mailbox.messages) == 2
     beech_lead = db.session.scalar(select(Reminder).where(Reminder.trust_id.is_not(None))).recipient_user_id
     for n in range(5):  # six in all: the default cap
-        db.session.add(Reminder(cycle_id=trusts["cycle"].id, trust_id=trusts["beech"].id, recipient_user_id=beech_lead,
-                                recipient_email="lead@beech.example.org", kind=ReminderKind.NOT_STARTED, subject="s",
-                                body="b", status=ReminderStatus.SENT, sent_at=datetime(2026, 10, 1 + n, tzinfo=UTC),
-                                attempts=1, last_error="", idempotency_key=f"earlier-{n}"))
+        db.session.add(
+            Reminder(
+                cycle_id=trusts["cycle"].id,
+                trust_id=trusts["beech"].id,
+                recipient_user_id=beech_lead,
+                recipient_email="lead@beech.example.org",
+                kind=ReminderKind.NOT_STARTED,
+                subject="s",
+                body="b",
+                status=ReminderStatus.SENT,
+                sent_at=datetime(2026, 10, 1 + n, tzinfo=UTC),
+                attempts=1,
+                last_error="",
+                idempotency_key=f"earlier-{n}",
+            )
+        )
     db.session.commit()
     forced = runner.invoke(args=["reminders", "send", "--cycle", "2026-27", "--status", "not_started", "--force"])
     trust_line = [line for line in forced.output.splitlines() if "trusts to remind" in line][0]
@@ -115,8 +147,12 @@ def test_run_due_chases_trusts_retries_a_refusal_and_a_second_run_sends_nothing_
     first = runner.invoke(args=["reminders", "run-due", "--date", "2027-03-24"])
     assert first.exit_code == 0, first.output
     assert "2026-27: sent 4; failed 0." in first.output
-    assert mailbox.recipients == ["dsl@400001.example.org", "lead@beech.example.org", "one@cherry.example.org",
-                                  "two@cherry.example.org"]
+    assert mailbox.recipients == [
+        "dsl@400001.example.org",
+        "lead@beech.example.org",
+        "one@cherry.example.org",
+        "two@cherry.example.org",
+    ]
     second = runner.invoke(args=["reminders", "run-due", "--date", "2027-03-24"])
     assert "2026-27: sent 0; failed 0." in second.output
     assert len(mailbox.messages) == 4
@@ -133,7 +169,7 @@ def test_the_lead_previews_and_sends_trust_reminders_from_the_tracker_once(clien
     assert "3 trust responses not yet submitted" in page
     preview = client.post("/cycles/2026-27/trust-reminders/preview", data={"all": "1"})
     html = preview.get_data(as_text=True)
-    counts = html[html.index('id="plan-counts"'):html.index("</ul>", html.index('id="plan-counts"'))]
+    counts = html[html.index('id="plan-counts"') : html.index("</ul>", html.index('id="plan-counts"'))]
     assert "<strong>2</strong> trusts will be reminded of their trust response (3 emails)" in counts
     assert "<strong>1</strong> skipped: no trust safeguarding lead" in counts
     assert "<strong>1</strong> skipped: trust response already submitted or accepted" in counts
@@ -146,20 +182,23 @@ def test_the_lead_previews_and_sends_trust_reminders_from_the_tracker_once(clien
     assert "Chase history: Cherry Trust" in history and "2 reminders, newest first" in history
     assert "one@cherry.example.org" in history
     again = client.get("/cycles/2026-27/tracker/trusts").get_data(as_text=True)
-    row = again[again.index('data-uid="T3"'):]
-    assert "2 sent" in row[:row.index("</tr>")]
+    row = again[again.index('data-uid="T3"') :]
+    assert "2 sent" in row[: row.index("</tr>")]
 
 
 def test_the_establishment_preview_counts_the_trust_responses_to_chase(client, sign_in, trusts):
     sign_in(trusts["lead"])
-    html = client.post("/cycles/2026-27/reminders/preview", data={"all": "1", "status": "incomplete"}).get_data(as_text=True)
+    html = client.post("/cycles/2026-27/reminders/preview", data={"all": "1", "status": "incomplete"}).get_data(
+        as_text=True
+    )
     assert "<strong>3</strong> trust responses are not submitted either" in html
 
 
 def test_ticking_one_trust_reminds_only_that_trust(client, sign_in, trusts, mailbox):
     sign_in(trusts["lead"])
-    html = client.post("/cycles/2026-27/trust-reminders/preview",
-                       data={"trust": [str(trusts["beech"].id)]}).get_data(as_text=True)
+    html = client.post("/cycles/2026-27/trust-reminders/preview", data={"trust": [str(trusts["beech"].id)]}).get_data(
+        as_text=True
+    )
     assert "<strong>1</strong> trust will be reminded of their trust response (1 email)" in html
     form = send_form(html.replace("/cycles/2026-27/trust-reminders/send", "/cycles/2026-27/reminders/send"))
     client.post("/cycles/2026-27/trust-reminders/send", data=form)

@@ -1,4 +1,5 @@
 """`surveyapp contacts import`: DSLs, deputies and trust leads, their links, invitations and refusals."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,8 +44,10 @@ def links(email: str) -> dict[str, str]:
 
 
 def row_counts() -> tuple[int, ...]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (User, EstablishmentContact, TrustContact, ActivityRecord, AccountToken))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (User, EstablishmentContact, TrustContact, ActivityRecord, AccountToken)
+    )
 
 
 GOOD = [
@@ -127,22 +130,36 @@ def test_a_dry_run_writes_nothing(runner, tmp_path, register):
     assert row_counts() == before and outbox_messages(runner.app) == []
 
 
-@pytest.mark.parametrize("row, expected", [
-    ({"URN": "999999", "Name": "A", "Email": "a@example.org"},
-     "line 2, column URN: URN 999999 is not in the register"),
-    ({"Trust UID": "9999", "Name": "A", "Email": "a@example.org"},
-     "line 2, column Trust UID: trust 9999 is not in the register"),
-    ({"URN": "100001", "Name": "A", "Email": "not-an-email"},
-     'line 2, column Email: "not-an-email" is not a valid email address'),
-    ({"URN": "100001", "Name": "A", "Email": "a@example.org", "Role": "headteacher"},
-     'line 2, column Role: "headteacher" must be dsl or deputy_dsl'),
-    ({"Trust UID": "5001", "Name": "A", "Email": "a@example.org", "Role": "dsl"},
-     'line 2, column Role: "dsl" is not a trust role'),
-    ({"URN": "100001", "Trust UID": "5001", "Name": "A", "Email": "a@example.org"},
-     "line 2, column Trust UID: give a URN (for a DSL or deputy) or a Trust UID (for a trust lead), not both"),
-    ({"Name": "A", "Email": "a@example.org"},
-     "line 2, column URN: is blank: give the establishment’s URN"),
-])
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        (
+            {"URN": "999999", "Name": "A", "Email": "a@example.org"},
+            "line 2, column URN: URN 999999 is not in the register",
+        ),
+        (
+            {"Trust UID": "9999", "Name": "A", "Email": "a@example.org"},
+            "line 2, column Trust UID: trust 9999 is not in the register",
+        ),
+        (
+            {"URN": "100001", "Name": "A", "Email": "not-an-email"},
+            'line 2, column Email: "not-an-email" is not a valid email address',
+        ),
+        (
+            {"URN": "100001", "Name": "A", "Email": "a@example.org", "Role": "headteacher"},
+            'line 2, column Role: "headteacher" must be dsl or deputy_dsl',
+        ),
+        (
+            {"Trust UID": "5001", "Name": "A", "Email": "a@example.org", "Role": "dsl"},
+            'line 2, column Role: "dsl" is not a trust role',
+        ),
+        (
+            {"URN": "100001", "Trust UID": "5001", "Name": "A", "Email": "a@example.org"},
+            "line 2, column Trust UID: give a URN (for a DSL or deputy) or a Trust UID (for a trust lead), not both",
+        ),
+        ({"Name": "A", "Email": "a@example.org"}, "line 2, column URN: is blank: give the establishment’s URN"),
+    ],
+)
 def test_a_bad_row_is_refused_with_line_column_and_reason(runner, tmp_path, register, row, expected):
     rows = [{"URN": "100002", "Name": "Good Person", "Email": "good@example.org", "Role": "dsl"}]
     before = row_counts()
@@ -160,13 +177,17 @@ def test_the_same_person_with_two_roles_at_one_school_is_refused(runner, tmp_pat
     ]
     result = run_import(runner, tmp_path, contacts_csv(rows))
     assert result.exit_code == 1
-    assert ("line 4, column Role: dee@example.org is listed for URN 100001 as deputy_dsl here and as dsl on line 2"
-            in result.output)
+    assert (
+        "line 4, column Role: dee@example.org is listed for URN 100001 as deputy_dsl here and as dsl on line 2"
+        in result.output
+    )
     assert row_counts() == (0, 0, 0, 0, 0)
 
 
 def test_a_file_without_urn_or_trust_uid_columns_is_refused(runner, tmp_path, register):
-    result = run_import(runner, tmp_path, contacts_csv([{"Name": "A", "Email": "a@example.org"}], header=("Name", "Email")))
+    result = run_import(
+        runner, tmp_path, contacts_csv([{"Name": "A", "Email": "a@example.org"}], header=("Name", "Email"))
+    )
     assert result.exit_code == 1
     assert 'the file has no "URN" column (for DSLs and deputies) or "Trust UID" column' in result.output
 
@@ -183,9 +204,11 @@ def test_sync_makes_the_links_match_the_file_and_the_dry_run_lists_removals_firs
     assert dry.exit_code == 0, dry.output
     lines = dry.output.splitlines()
     assert lines[0].startswith("Dry run of") and "3 links removed; 1 people added" in lines[0]
-    assert lines[1:4] == ["  would remove: dev@stmarys.example.org from URN 100001 St Mary’s Primary",
-                          "  would remove: dee.lead@stmarys.example.org from URN 100002 Oak Academy",
-                          "  would remove: tess@oak.example.org from Trust 5001 Oak Learning Trust"]
+    assert lines[1:4] == [
+        "  would remove: dev@stmarys.example.org from URN 100001 St Mary’s Primary",
+        "  would remove: dee.lead@stmarys.example.org from URN 100002 Oak Academy",
+        "  would remove: tess@oak.example.org from Trust 5001 Oak Learning Trust",
+    ]
     assert row_counts() == before
 
     done = run_import(runner, tmp_path, contacts_csv(next_year), "--sync")
@@ -195,8 +218,11 @@ def test_sync_makes_the_links_match_the_file_and_the_dry_run_lists_removals_firs
     assert links("nia@oak.example.org") == {"trust 5001": "trust_lead"}
     assert user("dev@stmarys.example.org") is not None  # the account stays; only the link goes
     removed = db.session.scalars(select(ActivityRecord.detail).where(ActivityRecord.action == "contact.removed")).all()
-    assert sorted(d["email"] for d in removed) == ["dee.lead@stmarys.example.org", "dev@stmarys.example.org",
-                                                   "tess@oak.example.org"]
+    assert sorted(d["email"] for d in removed) == [
+        "dee.lead@stmarys.example.org",
+        "dev@stmarys.example.org",
+        "tess@oak.example.org",
+    ]
 
 
 def test_the_web_import_offers_sync_and_lists_removals_before_confirming(client, make, sign_in, register):
@@ -207,9 +233,11 @@ def test_the_web_import_offers_sync_and_lists_removals_before_confirming(client,
     sign_in(lead)
     import io
 
-    uploaded = client.post("/establishments/import/contacts",
-                           data={"file": (io.BytesIO(contacts_csv(GOOD[:1])), "contacts.csv")},
-                           content_type="multipart/form-data")
+    uploaded = client.post(
+        "/establishments/import/contacts",
+        data={"file": (io.BytesIO(contacts_csv(GOOD[:1])), "contacts.csv")},
+        content_type="multipart/form-data",
+    )
     assert uploaded.status_code == 302, uploaded.get_data(as_text=True)[:500]
     preview_url = uploaded.headers["Location"]
     plain = client.get(preview_url).get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The shared CSV reader: encodings, separators, headers, cut-short files and formulas."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,16 +42,23 @@ def test_utf8_with_a_byte_order_mark():
     assert table.rows[0].get("name") == "Brontë House"
 
 
-@pytest.mark.parametrize("data, expected", [
-    (b"URN,Name\n1,ok\n2,bad \x81 byte\n", "line 3: byte 0x81 is not UTF-8 or Windows-1252 text"),
-    (b"URN,Name\n1,ok\n2,\x9d\n", "line 3: byte 0x9D is not UTF-8 or Windows-1252"),
-    ("URN,Name\n1,St Mary’s\n".encode("utf-16"), "the file is in UTF-16"),
-    (b"URN,Name\n1,x\x00y\n", "line 2: the file contains NUL bytes"),
-    (b"PK\x03\x04\x14\x00\x06\x00", "this is an Excel workbook: save it as CSV"),
-    (b"", "the file is empty"),
-    # UTF-8 curly apostrophe on line 2, a Windows-1252 one on line 3: reading either way would garble one
-    ("URN,Name\n1,St Mary’s\n".encode() + b"2,St John\x92s\n", "line 3: the file mixes UTF-8 with another encoding"),
-], ids=["cp1252-undefined-0x81", "cp1252-undefined-0x9d", "utf-16", "nul-bytes", "xlsx", "empty", "mixed"])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"URN,Name\n1,ok\n2,bad \x81 byte\n", "line 3: byte 0x81 is not UTF-8 or Windows-1252 text"),
+        (b"URN,Name\n1,ok\n2,\x9d\n", "line 3: byte 0x9D is not UTF-8 or Windows-1252"),
+        ("URN,Name\n1,St Mary’s\n".encode("utf-16"), "the file is in UTF-16"),
+        (b"URN,Name\n1,x\x00y\n", "line 2: the file contains NUL bytes"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "this is an Excel workbook: save it as CSV"),
+        (b"", "the file is empty"),
+        # UTF-8 curly apostrophe on line 2, a Windows-1252 one on line 3: reading either way would garble one
+        (
+            "URN,Name\n1,St Mary’s\n".encode() + b"2,St John\x92s\n",
+            "line 3: the file mixes UTF-8 with another encoding",
+        ),
+    ],
+    ids=["cp1252-undefined-0x81", "cp1252-undefined-0x9d", "utf-16", "nul-bytes", "xlsx", "empty", "mixed"],
+)
 def test_files_that_cannot_be_decoded_are_refused_with_the_line(data, expected):
     problems = refused(data)
     assert len(problems) == 1 and problems[0].startswith(expected), problems
@@ -71,23 +79,37 @@ def test_a_row_cut_short_names_its_line():
 
 def test_an_unterminated_quote_at_the_end_names_the_line():
     data = b'URN,Name\n1,"Complete"\n2,"Cut sh'
-    assert refused(data) == ["line 3: a quoted value that starts here is never closed — the file may have been cut short"]
+    assert refused(data) == [
+        "line 3: a quoted value that starts here is never closed — the file may have been cut short"
+    ]
 
 
 def test_quoted_commas_line_breaks_blank_lines_and_trailing_empty_cells_are_fine():
     data = b'URN,Name\r\n1,"Notre Dame, Leeds"\r\n\r\n2,"Two\r\nlines",,\r\n,,\r\n3,Three\r\n'
     table = read_csv(data, COLUMNS)
-    assert [(row.line, row.get("name")) for row in table.rows] == [(2, "Notre Dame, Leeds"), (4, "Two lines"), (7, "Three")]
+    assert [(row.line, row.get("name")) for row in table.rows] == [
+        (2, "Notre Dame, Leeds"),
+        (4, "Two lines"),
+        (7, "Three"),
+    ]
     assert table.problems == []
 
 
-@pytest.mark.parametrize("value, stored", [
-    ('"=HYPERLINK(""http://evil.example"",""Click"")"', '=HYPERLINK("http://evil.example","Click")'),
-    ("+44 1234", "+44 1234"), ("-2+3", "-2+3"), ("@SUM(A1)", "@SUM(A1)"), ('"\t=1+1"', "=1+1"),
-    # The review's finding: a leading non-breaking space, vertical tab or form feed got past the check.
-    ("\u00a0=HYPERLINK(1)", "=HYPERLINK(1)"), ("\x0b=1+1", "=1+1"), ("\x0c@SUM(A1)", "@SUM(A1)"),
-    ("\u200b\u2003+Saint Chad\u2019s", "+Saint Chad\u2019s"),
-])
+@pytest.mark.parametrize(
+    "value, stored",
+    [
+        ('"=HYPERLINK(""http://evil.example"",""Click"")"', '=HYPERLINK("http://evil.example","Click")'),
+        ("+44 1234", "+44 1234"),
+        ("-2+3", "-2+3"),
+        ("@SUM(A1)", "@SUM(A1)"),
+        ('"\t=1+1"', "=1+1"),
+        # The review's finding: a leading non-breaking space, vertical tab or form feed got past the check.
+        ("\u00a0=HYPERLINK(1)", "=HYPERLINK(1)"),
+        ("\x0b=1+1", "=1+1"),
+        ("\x0c@SUM(A1)", "@SUM(A1)"),
+        ("\u200b\u2003+Saint Chad\u2019s", "+Saint Chad\u2019s"),
+    ],
+)
 def test_formula_looking_names_are_kept_as_given_after_normalising_whitespace_and_flagged(value, stored):
     table = read_csv(f"URN,Name\n1,{value}\n".encode(), COLUMNS)
     assert table.problems == []
@@ -107,13 +129,16 @@ def test_formula_characters_are_fine_in_columns_that_are_not_name_like():
 
 
 def test_missing_required_columns_are_named():
-    assert refused(b"URN,Type\n1,x\n") == ['line 1: the file has no "EstablishmentName" column: the header row must name it']
+    assert refused(b"URN,Type\n1,x\n") == [
+        'line 1: the file has no "EstablishmentName" column: the header row must name it'
+    ]
     assert len(refused(b"Town,Type\n1,x\n")) == 2
 
 
 def test_a_column_given_twice_is_refused():
     assert refused(b"URN,Name,EstablishmentName\n1,a,b\n") == [
-        'line 1, column EstablishmentName: gives the same thing as column "Name": keep one of them']
+        'line 1, column EstablishmentName: gives the same thing as column "Name": keep one of them'
+    ]
 
 
 def test_a_value_longer_than_the_database_keeps_is_refused():

@@ -1,4 +1,5 @@
 """`surveyapp establishments import`: the GIAS extract, re-imports, and every way a file is refused."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -35,7 +36,9 @@ def by_urn() -> dict[str, Establishment]:
 
 
 def row_counts() -> tuple[int, int, int]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model)) for model in (Establishment, Trust, ActivityRecord))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model)) for model in (Establishment, Trust, ActivityRecord)
+    )
 
 
 def test_a_gias_extract_in_windows_1252_is_imported_with_its_names_intact(runner, tmp_path):
@@ -45,7 +48,12 @@ def test_a_gias_extract_in_windows_1252_is_imported_with_its_names_intact(runner
     assert result.exit_code == 0, result.output
     assert "4 new, 0 updated, 0 unchanged, 0 closed; trusts: 1 new, 0 renamed" in result.output
     register = by_urn()
-    assert [register[urn].name for urn in ("100001", "100002", "100003", "100004")] == [ST_MARYS, OAKFIELD, NOTRE_DAME, BRONTE]
+    assert [register[urn].name for urn in ("100001", "100002", "100003", "100004")] == [
+        ST_MARYS,
+        OAKFIELD,
+        NOTRE_DAME,
+        BRONTE,
+    ]
     oakfield = register["100002"]
     assert oakfield.type_name == "Academy converter" and oakfield.phase == "Secondary"
     assert oakfield.number_of_pupils == 1150 and oakfield.opened_on == date(2012, 9, 1)
@@ -79,14 +87,21 @@ def test_a_reimport_updates_by_urn_and_leaves_absent_establishments_alone(runner
     db.session.commit()
     assert run_import(runner, tmp_path, gias_csv()).exit_code == 0
     rows = standard_rows()
-    rows[0]["EstablishmentName"] = "St Mary’s CofE Primary School"          # renamed
-    rows[1]["EstablishmentStatus (name)"] = "Closed"                         # closed
+    rows[0]["EstablishmentName"] = "St Mary’s CofE Primary School"  # renamed
+    rows[1]["EstablishmentStatus (name)"] = "Closed"  # closed
     rows[1]["CloseDate"] = "31-08-2026"
-    rows[1]["Trusts (name)"] = "Northern Lights Academy Trust"               # trust renamed
-    rows[2]["Trusts (code)"] = rows[2]["Trusts (name)"] = ""                 # left its trust
-    rows[3]["EstablishmentStatus (name)"] = "Closed"                         # still closed: unchanged
-    rows.append(gias_row("100005", "Hillside Infant School", status="Open, but proposed to close",
-                         trust_uid="5001", trust_name="Northern Lights Academy Trust"))
+    rows[1]["Trusts (name)"] = "Northern Lights Academy Trust"  # trust renamed
+    rows[2]["Trusts (code)"] = rows[2]["Trusts (name)"] = ""  # left its trust
+    rows[3]["EstablishmentStatus (name)"] = "Closed"  # still closed: unchanged
+    rows.append(
+        gias_row(
+            "100005",
+            "Hillside Infant School",
+            status="Open, but proposed to close",
+            trust_uid="5001",
+            trust_name="Northern Lights Academy Trust",
+        )
+    )
     result = run_import(runner, tmp_path, gias_csv(rows))
     assert result.exit_code == 0, result.output
     assert "1 new, 3 updated, 1 unchanged, 1 closed; trusts: 0 new, 1 renamed" in result.output
@@ -101,17 +116,39 @@ def test_a_reimport_updates_by_urn_and_leaves_absent_establishments_alone(runner
 
 
 def test_short_column_names_and_a_minimal_file(runner, tmp_path):
-    short = to_csv([{"URN": "100001", "Name": "St Mary’s", "Type": "Academy converter", "Phase": "Primary",
-                     "Status": "Proposed to open", "Trust UID": "5001", "Trust name": "Oak Trust", "District": "Eastside"}],
-                   encoding="utf-8")
+    short = to_csv(
+        [
+            {
+                "URN": "100001",
+                "Name": "St Mary’s",
+                "Type": "Academy converter",
+                "Phase": "Primary",
+                "Status": "Proposed to open",
+                "Trust UID": "5001",
+                "Trust name": "Oak Trust",
+                "District": "Eastside",
+            }
+        ],
+        encoding="utf-8",
+    )
     assert run_import(runner, tmp_path, short).exit_code == 0
     school = by_urn()["100001"]
-    assert (school.type_name, school.phase, school.district, school.trust.name) == ("Academy converter", "Primary", "Eastside", "Oak Trust")
+    assert (school.type_name, school.phase, school.district, school.trust.name) == (
+        "Academy converter",
+        "Primary",
+        "Eastside",
+        "Oak Trust",
+    )
     assert school.is_open is False  # proposed to open: not yet in scope
 
     # Only the two required columns: other fields (and the trust) are left as they were.
-    minimal = to_csv([{"URN": "100001", "EstablishmentName": "St Mary’s School"},
-                      {"URN": "SET-001", "EstablishmentName": "Riverside Childminders"}], encoding="utf-8")
+    minimal = to_csv(
+        [
+            {"URN": "100001", "EstablishmentName": "St Mary’s School"},
+            {"URN": "SET-001", "EstablishmentName": "Riverside Childminders"},
+        ],
+        encoding="utf-8",
+    )
     result = run_import(runner, tmp_path, minimal)
     assert result.exit_code == 0, result.output
     register = by_urn()
@@ -141,7 +178,7 @@ def test_a_name_that_looks_like_a_formula_is_imported_as_given_and_flagged(runne
     """The review's finding: a leading NBSP, vertical tab or form feed slipped a "=" name past the refusal;
     and refusing such names blocked the whole DfE extract, which is not the lead's to edit."""
     rows = standard_rows()
-    rows[0]["EstablishmentName"] = "\u00a0=HYPERLINK(\"http://evil.example\",\"x\")"
+    rows[0]["EstablishmentName"] = '\u00a0=HYPERLINK("http://evil.example","x")'
     rows[1]["EstablishmentName"] = "\x0b+Saint Chad\u2019s\x0cPrimary"
     dry = run_import(runner, tmp_path, gias_csv(rows), "--dry-run")
     assert dry.exit_code == 0, dry.output
@@ -184,16 +221,20 @@ def _new_trust_without_a_name() -> bytes:
     return gias_csv(rows)
 
 
-@pytest.mark.parametrize("build, expected", [
-    (_truncated, "line 5: has 5 columns, the header has 28 — the file may have been cut short"),
-    (_semicolons, "line 1: the file is separated by semicolons; save it as comma-separated CSV"),
-    (_duplicate, "line 6, column URN: URN 100002 is also on line 3: each establishment must appear once"),
-    (_undecodable, "line 2: byte 0x8D is not UTF-8 or Windows-1252 text"),
-    (_missing_column, 'line 1: the file has no "EstablishmentName" column'),
-    (_bad_number, 'line 3, column NumberOfPupils: "about 300" must be a whole number, like 420, or blank'),
-    (_bad_date, 'line 2, column OpenDate: "31-02-2020" must be a real date'),
-    (_new_trust_without_a_name, "line 3, column Trusts (name): trust 5001 is new: give its name"),
-], ids=lambda value: value.__name__.strip("_") if callable(value) else "")
+@pytest.mark.parametrize(
+    "build, expected",
+    [
+        (_truncated, "line 5: has 5 columns, the header has 28 — the file may have been cut short"),
+        (_semicolons, "line 1: the file is separated by semicolons; save it as comma-separated CSV"),
+        (_duplicate, "line 6, column URN: URN 100002 is also on line 3: each establishment must appear once"),
+        (_undecodable, "line 2: byte 0x8D is not UTF-8 or Windows-1252 text"),
+        (_missing_column, 'line 1: the file has no "EstablishmentName" column'),
+        (_bad_number, 'line 3, column NumberOfPupils: "about 300" must be a whole number, like 420, or blank'),
+        (_bad_date, 'line 2, column OpenDate: "31-02-2020" must be a real date'),
+        (_new_trust_without_a_name, "line 3, column Trusts (name): trust 5001 is new: give its name"),
+    ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else "",
+)
 def test_a_bad_file_is_refused_whole_with_line_column_and_reason(runner, tmp_path, make, build, expected):
     make.establishment(urn="100001", name="Already here")
     db.session.commit()
@@ -215,9 +256,16 @@ def test_every_problem_is_printed_not_only_the_first(runner, tmp_path):
 
 
 def test_the_import_does_not_query_once_per_row(runner, tmp_path):
-    rows = [gias_row(str(300000 + n), f"School {n}", pupils="" if n % 2 else "300",
-                     trust_uid=str(7000 + n % 10) if n % 3 else "", trust_name=f"Trust {n % 10}" if n % 3 else "")
-            for n in range(1500)]
+    rows = [
+        gias_row(
+            str(300000 + n),
+            f"School {n}",
+            pupils="" if n % 2 else "300",
+            trust_uid=str(7000 + n % 10) if n % 3 else "",
+            trust_name=f"Trust {n % 10}" if n % 3 else "",
+        )
+        for n in range(1500)
+    ]
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):

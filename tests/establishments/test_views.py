@@ -1,4 +1,5 @@
 """The lead's register pages and the web imports: upload, preview, confirm."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,15 @@ from surveyapp.auth.models import Role, User
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust
 from surveyapp.extensions import db
 from tests.conftest import outbox_messages
-from tests.establishments.gias_files import NOTRE_DAME, OAKFIELD, ST_MARYS, contacts_csv, gias_csv, gias_row, standard_rows
+from tests.establishments.gias_files import (
+    NOTRE_DAME,
+    OAKFIELD,
+    ST_MARYS,
+    contacts_csv,
+    gias_csv,
+    gias_row,
+    standard_rows,
+)
 
 
 class KeptUploads:
@@ -59,8 +68,10 @@ def page_text(response) -> str:
 
 
 def counts() -> tuple[int, ...]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (Establishment, Trust, User, EstablishmentContact, ActivityRecord))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Establishment, Trust, User, EstablishmentContact, ActivityRecord)
+    )
 
 
 ROUTES = [
@@ -146,7 +157,11 @@ def test_establishments_import_upload_preview_confirm(client, make, sign_in, lea
     db.session.commit()
     sign_in(lead)
     form = page_text(client.get("/establishments/import/establishments"))
-    assert "Import establishments (GIAS extract)" in form and 'type="file"' in form and 'enctype="multipart/form-data"' in form
+    assert (
+        "Import establishments (GIAS extract)" in form
+        and 'type="file"' in form
+        and 'enctype="multipart/form-data"' in form
+    )
 
     response = upload(client, "/establishments/import/establishments", gias_csv())
     assert response.status_code == 302
@@ -179,10 +194,12 @@ def test_contacts_import_upload_preview_confirm_and_invite(client, make, sign_in
     make.establishment(urn="100001", name="St Mary’s")
     db.session.commit()
     sign_in(lead)
-    data = contacts_csv([
-        {"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "dsl"},
-        {"Trust UID": trust.uid, "Name": "Tess Trust", "Email": "tess@trust.example.org"},
-    ])
+    data = contacts_csv(
+        [
+            {"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "dsl"},
+            {"Trust UID": trust.uid, "Name": "Tess Trust", "Email": "tess@trust.example.org"},
+        ]
+    )
     response = upload(client, "/establishments/import/contacts", data, "contacts.csv")
     assert response.status_code == 302
     preview_url = response.headers["Location"]
@@ -274,11 +291,16 @@ def test_contacts_preview_says_what_changes_for_existing_people(client, make, si
     db.session.commit()
     sign_in(lead)
     data = contacts_csv([{"URN": "100001", "Name": "Dee Lead", "Email": "dee@stmarys.example.org", "Role": "deputy"}])
-    preview = page_text(client.get(upload(client, "/establishments/import/contacts", data, "c.csv").headers["Location"]))
-    rows = [" ".join(re.sub(r"<[^>]+>", " ", cells).split())
-            for cells in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', preview, re.S)]
-    assert any(r.startswith("dee@stmarys.example.org URN 100001") and "Designated safeguarding lead" in r
-               for r in rows), rows
+    preview = page_text(
+        client.get(upload(client, "/establishments/import/contacts", data, "c.csv").headers["Location"])
+    )
+    rows = [
+        " ".join(re.sub(r"<[^>]+>", " ", cells).split())
+        for cells in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', preview, re.S)
+    ]
+    assert any(
+        r.startswith("dee@stmarys.example.org URN 100001") and "Designated safeguarding lead" in r for r in rows
+    ), rows
     assert "dee@stmarys.example.org Name becomes Dee Lead" in rows, rows
 
 
@@ -288,7 +310,9 @@ def test_establishments_preview_shows_a_sample_of_a_large_file(client, sign_in, 
     monkeypatch.setattr(importer, "SAMPLE_SIZE", 3)
     sign_in(lead)
     rows = [gias_row(str(200000 + n), f"School {n}") for n in range(5)]
-    preview = page_text(client.get(upload(client, "/establishments/import/establishments", gias_csv(rows)).headers["Location"]))
+    preview = page_text(
+        client.get(upload(client, "/establishments/import/establishments", gias_csv(rows)).headers["Location"])
+    )
     assert "New establishments (the first 3 of 5)" in preview
     assert "School 2" in preview and "School 3" not in preview
 
@@ -345,7 +369,7 @@ def test_a_preview_on_one_host_is_confirmed_on_another(app, make, lead, tmp_path
 
 def test_the_preview_flags_names_that_look_like_formulas_and_imports_them(client, make, sign_in, lead, uploads):
     rows = standard_rows()
-    rows[2]["EstablishmentName"] = "\u00a0=HYPERLINK(\"http://evil.example\",\"x\")"
+    rows[2]["EstablishmentName"] = '\u00a0=HYPERLINK("http://evil.example","x")'
     sign_in(lead)
     response = upload(client, "/establishments/import/establishments", gias_csv(rows))
     assert response.status_code == 302
@@ -353,8 +377,10 @@ def test_the_preview_flags_names_that_look_like_formulas_and_imports_them(client
     assert "1 value looks like spreadsheet formulas" in preview
     assert "Values that look like formulas" in preview and "EstablishmentName" in preview
     assert client.post(response.headers["Location"]).status_code == 302
-    assert db.session.scalar(select(Establishment).where(
-        Establishment.name == '=HYPERLINK("http://evil.example","x")')) is not None
+    assert (
+        db.session.scalar(select(Establishment).where(Establishment.name == '=HYPERLINK("http://evil.example","x")'))
+        is not None
+    )
 
 
 def test_the_lead_removes_a_person_from_an_establishment_and_from_a_trust(app, client, make, sign_in, lead):
@@ -382,6 +408,7 @@ def test_the_lead_removes_a_person_from_an_establishment_and_from_a_trust(app, c
     assert "has been removed from Acorn Trust" in done
     db.session.expire_all()
     assert db.session.scalars(select(EstablishmentContact.user_id)).all() == [stayer.id]
-    removed = db.session.scalars(select(ActivityRecord).where(ActivityRecord.action == "contact.removed")
-                                 .order_by(ActivityRecord.id)).all()
+    removed = db.session.scalars(
+        select(ActivityRecord).where(ActivityRecord.action == "contact.removed").order_by(ActivityRecord.id)
+    ).all()
     assert [r.detail["email"] for r in removed] == ["lee@oak.example.org", "tess@acorn.example.org"]

@@ -3,6 +3,7 @@
 Built on the analysis scenario (trust-covered academies, cannot-confirm answers, a skipped optional
 section, a closed school, an in-progress trust response), read back with openpyxl.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ from surveyapp.extensions import db
 from tests.analysis.scenario import build_database
 from tests.exports.test_workbook import _summary, _table
 
-QUESTION_COLUMNS = dict(zip(CLASSES, ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered", "Not applicable",
-                                       "Not needed")))
+QUESTION_COLUMNS = dict(
+    zip(
+        CLASSES,
+        ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered", "Not applicable", "Not needed"),
+        strict=True,
+    )
+)
 RATED = CLASSES[:5]
 
 
@@ -35,8 +41,10 @@ def both(make, runner, tmp_path):
 def test_summary_figures_are_the_json_figures(both):
     figures, book = both
     summary = _summary(book["Summary"])
-    completion = {key: summary[("Completion", SUMMARY_LABELS[key])] for key in
-                  ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")}
+    completion = {
+        key: summary[("Completion", SUMMARY_LABELS[key])]
+        for key in ("in_scope", "submitted", "submitted_own", "covered_by_trust", "not_submitted")
+    }
     assert completion["in_scope"][0] == figures["in_scope"] == 6
     assert completion["submitted"][0] == figures["submitted"]
     assert completion["submitted"][1] == pytest.approx(figures["completion_rate"], abs=1e-4)
@@ -59,9 +67,11 @@ def test_summary_figures_are_the_json_figures(both):
         assert summary[(block, f"Did not answer the {label} questions")][0] == len(expected["not_answered"]), tag
         assert summary[(block, "of which submitted but skipped them")][0] == len(expected["skipped"]), tag
         assert summary[(block, "of which have not completed the audit")][0] == len(expected["not_submitted"]), tag
-        for key, words in (("fully_met", f"Met every {label} requirement"),
-                           ("cannot_confirm", f"Cannot confirm at least one {label} requirement"),
-                           ("with_gaps", f"At least one {label} gap")):
+        for key, words in (
+            ("fully_met", f"Met every {label} requirement"),
+            ("cannot_confirm", f"Cannot confirm at least one {label} requirement"),
+            ("with_gaps", f"At least one {label} gap"),
+        ):
             count, rate = summary[(f"{label} requirements", words)]
             assert count == len(expected[key]) == expected[f"{key}_count"], (tag, key)
             assert rate == pytest.approx(expected[f"{key}_rate"], abs=1e-4), (tag, key)
@@ -86,10 +96,15 @@ def test_completion_gaps_and_responses_sheets_agree_with_the_json(both):
     figures, book = both
     _header, completion = _table(book["Completion"])
     for row in completion:
-        group = {"Phase": "phase", "Type": "type_name", "District": "district", "Trust": "trust_name"}[row["Grouped by"]]
+        group = {"Phase": "phase", "Type": "type_name", "District": "district", "Trust": "trust_name"}[
+            row["Grouped by"]
+        ]
         expected = figures["completion_by"][group][row["Group"]]
         assert (row["In scope"], row["Complete"], row["Covered by trust"]) == (
-            expected["in_scope"], expected["submitted"], expected["by_trust"])
+            expected["in_scope"],
+            expected["submitted"],
+            expected["by_trust"],
+        )
     _header, responses = _table(book["Responses"])
     assert len(responses) == figures["in_scope"]
     missing = [row["URN"] for row in responses if row["Return"] == "Not submitted"]
@@ -103,6 +118,8 @@ def test_completion_gaps_and_responses_sheets_agree_with_the_json(both):
     assert listed["Cannot confirm"] == set(figures["establishments"]["cannot_confirm"])
     assert listed["Not met"] | listed["Partly met"] == set(figures["establishments"]["with_gaps"])
     for key, expected in figures["questions"].items():
-        counted = {name: sum(1 for row in gaps if row["Question key"] == key and row["Class"] == QUESTION_COLUMNS[name])
-                   for name in ("not_met", "partly", "cannot_confirm")}
+        counted = {
+            name: sum(1 for row in gaps if row["Question key"] == key and row["Class"] == QUESTION_COLUMNS[name])
+            for name in ("not_met", "partly", "cannot_confirm")
+        }
         assert counted == {name: expected[name] for name in counted}, key

@@ -1,4 +1,5 @@
 """User text never becomes a formula, in xlsx or CSV; numbers stay numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -8,7 +9,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from surveyapp.exports.safe import WORKBOOK_OPTIONS, safe_cell, safe_row, write_text_row
+from surveyapp.safe_cells import WORKBOOK_OPTIONS, safe_cell, safe_row, write_text_row
 
 NASTY = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 #: a formula behind leading whitespace a spreadsheet may skip (the review's finding)

@@ -1,4 +1,5 @@
 """The board workbook and the CSVs, read back: every sheet's headers and the figures of a known cycle."""
+
 from __future__ import annotations
 
 import csv
@@ -30,7 +31,7 @@ def _rows(sheet):
 
 def _table(sheet):
     rows = _rows(sheet)
-    return rows[0], [dict(zip(rows[0], row)) for row in rows[1:]]
+    return rows[0], [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 @pytest.fixture
@@ -66,7 +67,9 @@ def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
     rows = _rows(sheet)
     figures = _summary(sheet)
     assert rows[0][0] == "Safeguarding audit 2026-27: board summary"
-    assert rows[1][0].startswith("4 of 5 establishments (80%) completed the audit; 4 (80%) answered the Prevent questions")
+    assert rows[1][0].startswith(
+        "4 of 5 establishments (80%) completed the audit; 4 (80%) answered the Prevent questions"
+    )
     assert figures["Cycle"][0] == "2026-27" and figures["Scope"][0] == "Every open establishment"
     assert figures["Due"][0].date() == date(2027, 3, 31)
     completion = "Completion"
@@ -85,7 +88,10 @@ def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
     assert figures[(requirements, "With at least one gap (not met or partly met)")][0] == 2
     assert figures[("Questions tagged Prevent", "Answered the Prevent questions")][0] == 4
     assert figures[("Questions tagged Prevent", "of which through their trust's return")][0] == 1
-    assert figures[("Prevent requirements", "Met every Prevent requirement")] == (1, 0.25)  # Good School, of the 4 answering
+    assert figures[("Prevent requirements", "Met every Prevent requirement")] == (
+        1,
+        0.25,
+    )  # Good School, of the 4 answering
     assert figures[("Prevent requirements", "Cannot confirm at least one Prevent requirement")] == (1, 0.25)
     assert figures[("Action plans", "Actions")][0] == 6
     notes = [row[0] for row in rows if row[0] and row[0].startswith("Covered by trust:")]
@@ -96,8 +102,16 @@ def test_summary_gives_the_headline_figures_scope_and_charts(book, known):
 
 def test_completion_by_phase_type_district_and_trust(book):
     header, rows = _table(book["Completion"])
-    assert header == ["Grouped by", "Group", "In scope", "Own return", "Covered by trust", "Complete", "Not submitted",
-                      "Completion rate"]
+    assert header == [
+        "Grouped by",
+        "Group",
+        "In scope",
+        "Own return",
+        "Covered by trust",
+        "Complete",
+        "Not submitted",
+        "Completion rate",
+    ]
     by = {(r["Grouped by"], r["Group"]): r for r in rows}
     assert by[("Phase", "Primary")]["In scope"] == 3 and by[("Phase", "Primary")]["Complete"] == 2
     assert by[("Phase", "Secondary")]["Completion rate"] == 1
@@ -109,12 +123,26 @@ def test_completion_by_phase_type_district_and_trust(book):
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
     # The question's words first, its key last; counts and rates of the 4 returns (Quiet School has not returned).
-    assert header[:11] == ["Question", "Section", "Tags", "Returns", "Met", "Partly met", "Not met",
-                           "Cannot confirm", "Not answered", "Not applicable", "Not needed"]
+    assert header[:11] == [
+        "Question",
+        "Section",
+        "Tags",
+        "Returns",
+        "Met",
+        "Partly met",
+        "Not met",
+        "Cannot confirm",
+        "Not answered",
+        "Not applicable",
+        "Not needed",
+    ]
     assert header[-1] == "Question key" and "Not met % of returns" in header
     assert rows[0]["Question"] == "Is the child protection policy current?"
     by = {r["Question key"]: r for r in rows}
-    counts = lambda key: [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")]
+
+    def counts(key):
+        return [by[key][c] for c in ("Met", "Partly met", "Not met", "Cannot confirm", "Not answered")]
+
     assert counts("policy_current") == [3, 0, 1, 0, 0]
     assert counts("prevent_wrap") == [3, 1, 0, 0, 0]
     assert counts("prevent_sef") == [2, 0, 1, 1, 0]
@@ -147,14 +175,37 @@ def test_gaps_sheet_has_one_row_per_establishment_and_gap(book):
 
 def test_non_responders_have_their_dsl(book):
     header, rows = _table(book["Non-responders"])
-    assert header[:9] == ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return status", "DSL", "DSL email"]
+    assert header[:9] == [
+        "URN",
+        "Establishment",
+        "Phase",
+        "Type",
+        "District",
+        "Trust",
+        "Return status",
+        "DSL",
+        "DSL email",
+    ]
     assert [(r["URN"], r["DSL"], r["DSL email"]) for r in rows] == [("200004", "Quinn DSL", "dsl@quiet.example.org")]
 
 
 def test_action_plans_sheet_with_rag(book):
     header, rows = _table(book["Action plans"])
-    assert header == ["URN", "Establishment", "Question", "Action", "Owner", "Target date", "Status", "RAG",
-                      "Overdue", "From trust", "Notes", "Last updated", "Question key"]
+    assert header == [
+        "URN",
+        "Establishment",
+        "Question",
+        "Action",
+        "Owner",
+        "Target date",
+        "Status",
+        "RAG",
+        "Overdue",
+        "From trust",
+        "Notes",
+        "Last updated",
+        "Question key",
+    ]
     assert len(rows) == 6
     planned = next(r for r in rows if r["Question key"] == "policy_current")
     assert planned["Question"] == "Is the child protection policy current?"
@@ -167,8 +218,17 @@ def test_action_plans_sheet_with_rag(book):
 def test_responses_sheet_shows_effective_answers_and_where_they_came_from(book):
     sheet = book["Responses"]
     header, rows = _table(sheet)
-    assert header[:9] == ["URN", "Establishment", "Phase", "Type", "District", "Trust", "Return", "Covered by trust",
-                          "Answers from trust"]
+    assert header[:9] == [
+        "URN",
+        "Establishment",
+        "Phase",
+        "Type",
+        "District",
+        "Trust",
+        "Return",
+        "Covered by trust",
+        "Answers from trust",
+    ]
     assert header[9] == "Is the child protection policy current? (policy_current)"
     by = {r["URN"]: r for r in rows}
     assert [r["URN"] for r in rows] == ["200003", "200001", "200005", "200002", "200004"]  # by name ("=" sorts first)
@@ -182,7 +242,10 @@ def test_responses_sheet_shows_effective_answers_and_where_they_came_from(book):
     assert by["200003"]["Establishment"] == FORMULA_NAME
     assert by["200003"]["When was the policy last reviewed? (policy_review_date)"] == "1 January 2024"
     assert by["200003"]["What percentage of staff are Prevent trained? (prevent_trained_pct)"] == "80%"
-    assert by["200004"]["Return"] == "Not submitted" and by["200004"]["Is the child protection policy current? (policy_current)"] is None
+    assert (
+        by["200004"]["Return"] == "Not submitted"
+        and by["200004"]["Is the child protection policy current? (policy_current)"] is None
+    )
     assert by["200005"]["Anything else? (policy_notes)"] == "-2+3"
     # Nothing anywhere is a formula.
     for name in SHEETS:
@@ -204,6 +267,23 @@ def test_responses_csv_has_every_answer_and_neutralises_formulas(known):
     assert (sef["Answer as displayed"], sef["From trust"], sef["Class"]) == ("Cannot confirm", "Yes", "Cannot confirm")
 
 
+def test_responses_csv_is_the_same_written_a_few_establishments_at_a_time(known, monkeypatch):
+    from surveyapp.analysis import figures
+    from surveyapp.analysis.loading import load_cycle
+    from surveyapp.exports import csvfiles
+
+    whole = io.StringIO()
+    write_responses_csv(db.session, known["cycle"], whole)
+    monkeypatch.setattr(csvfiles, "CHUNK", 2)  # 5 establishments: chunks of 2, 2 and 1
+    chunked = io.StringIO()
+    assert write_responses_csv(db.session, known["cycle"], chunked) == 5 * 6
+    assert chunked.getvalue() == whole.getvalue()
+    # In the analysis's order (by name), each establishment's questions together.
+    order = [str(urn) for urn in figures.analyse(load_cycle(known["cycle"])).establishments["urn"]]
+    urns = [row["URN"] for row in csv.DictReader(io.StringIO(chunked.getvalue()))]
+    assert urns == [urn for urn in order for _ in range(6)]
+
+
 def test_gaps_csv_lists_each_gap(known):
     out = io.StringIO()
     assert write_gaps_csv(db.session, known["cycle"], out) == 6
@@ -217,9 +297,19 @@ def test_the_las_own_actions_are_a_sheet_of_the_workbook_with_their_findings(kno
     from surveyapp.la_actions.services import create_action
 
     lead = make.lead()
-    create_action(db.session, lead, reference="=A1", area="Training", action=FORMULA_ACTION, status="in_progress",
-                  rag="red", objective_2=True, target_date=date(2027, 1, 1), finding_cycle=known["cycle"],
-                  finding_question_key="prevent_trained_pct")
+    create_action(
+        db.session,
+        lead,
+        reference="=A1",
+        area="Training",
+        action=FORMULA_ACTION,
+        status="in_progress",
+        rag="red",
+        objective_2=True,
+        target_date=date(2027, 1, 1),
+        finding_cycle=known["cycle"],
+        finding_question_key="prevent_trained_pct",
+    )
     db.session.commit()
     write_workbook(db.session, known["cycle"], str(tmp_path / "board.xlsx"), on=date(2027, 1, 15))
     sheet = openpyxl.load_workbook(tmp_path / "board.xlsx")["The LA's actions"]
@@ -227,7 +317,14 @@ def test_the_las_own_actions_are_a_sheet_of_the_workbook_with_their_findings(kno
     assert header[:3] == ["Reference", "Area", "Action"] and len(rows) == 1
     row = rows[0]
     assert (row["Reference"], row["Action"], row["RAG"], row["Overdue"], row["Prevent objectives"]) == (
-        "=A1", FORMULA_ACTION, "Red", "Yes", "2")
+        "=A1",
+        FORMULA_ACTION,
+        "Red",
+        "Yes",
+        "2",
+    )
     assert row["Establishments then"] == 1 and row["Establishments in the next cycle"] is None
-    assert row["Audit finding"].startswith("1 establishment did not fully meet “What percentage of staff are Prevent trained?”")
+    assert row["Audit finding"].startswith(
+        "1 establishment did not fully meet “What percentage of staff are Prevent trained?”"
+    )
     assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)

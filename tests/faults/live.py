@@ -4,6 +4,7 @@ Used by the worker-kill test and by benchmarks/load.py. The client keeps cookies
 CSRF token from each form like a browser, and never follows redirects (the redirect is the
 acknowledgement of a save).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -35,15 +36,28 @@ def free_port() -> int:
 
 
 def server_env(database_url: str, instance: Path) -> dict[str, str]:
-    return {**os.environ, "SURVEYAPP_ENV": "testing", "SECRET_KEY": "live-test-secret-key-long-enough-for-anything",
-            "DATABASE_URL": database_url, "SURVEYAPP_INSTANCE": str(instance), "MAIL_OUTBOX": str(instance / "outbox"),
-            "SIGN_IN_LIMIT": "100000 per minute", "BASE_URL": "http://127.0.0.1"}
+    return {
+        **os.environ,
+        "SURVEYAPP_ENV": "testing",
+        "SECRET_KEY": "live-test-secret-key-long-enough-for-anything",
+        "DATABASE_URL": database_url,
+        "SURVEYAPP_INSTANCE": str(instance),
+        "MAIL_OUTBOX": str(instance / "outbox"),
+        "SIGN_IN_LIMIT": "100000 per minute",
+        "BASE_URL": "http://127.0.0.1",
+    }
 
 
 def upgrade(database_url: str, instance: Path) -> None:
     """Bring the database to the latest schema with the real migrations, as an administrator would."""
-    subprocess.run([str(BIN / "surveyapp"), "db", "upgrade"], cwd=ROOT, env=server_env(database_url, instance),
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [str(BIN / "surveyapp"), "db", "upgrade"],
+        cwd=ROOT,
+        env=server_env(database_url, instance),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 class Gunicorn:
@@ -53,10 +67,26 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--no-control-socket", "-w", str(workers), "--threads", str(threads),
-             "-b", f"127.0.0.1:{self.port}", "--preload", "--graceful-timeout", "2", "--log-level", "warning",
-             "surveyapp:create_app()"],
-            cwd=ROOT, env=server_env(database_url, instance), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(BIN / "gunicorn"),
+                "--no-control-socket",
+                "-w",
+                str(workers),
+                "--threads",
+                str(threads),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--preload",
+                "--graceful-timeout",
+                "2",
+                "--log-level",
+                "warning",
+                "surveyapp:create_app()",
+            ],
+            cwd=ROOT,
+            env=server_env(database_url, instance),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         self.wanted = workers
         self.wait_ready()
@@ -126,14 +156,17 @@ class Browser:
         self.base = base
         self.timeout = timeout
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
 
     def request(self, path: str, data: dict | list | None = None) -> Reply:
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
         started = time.perf_counter()
         try:
             try:
-                with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=self.timeout) as reply:
+                with self.opener.open(
+                    urllib.request.Request(self.base + path, data=body), timeout=self.timeout
+                ) as reply:
                     status, location, text = reply.status, reply.headers.get("Location", ""), reply.read().decode()
             except urllib.error.HTTPError as exc:
                 status, location, text = exc.code, exc.headers.get("Location", ""), exc.read().decode(errors="replace")

@@ -1,4 +1,5 @@
 """Shared builders for the fault tests: one school with a DSL and a deputy in an open cycle."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ def school_in_cycle(make) -> School:
     deputy = make.dsl(establishment, deputy=True)
     make.cycle()
     response_id = db.session.scalar(
-        select(Response.id).join(Assignment).where(Assignment.establishment_id == establishment.id))
+        select(Response.id).join(Assignment).where(Assignment.establishment_id == establishment.id)
+    )
     db.session.commit()
     return School(establishment, dsl, deputy, response_id)
 
@@ -39,12 +41,16 @@ def signed_in(app, user, password: str):
 
 def stored_answers(response_id: int) -> dict[str, str]:
     db.session.rollback()
-    return dict(db.session.execute(
-        select(Answer.question_key, Answer.value).where(Answer.response_id == response_id)).all())
+    return dict(
+        db.session.execute(select(Answer.question_key, Answer.value).where(Answer.response_id == response_id)).all()
+    )
 
 
 def section_version(response_id: int, section_key: str) -> int:
     db.session.rollback()
-    version = db.session.scalar(select(SectionProgress.version).where(
-        SectionProgress.response_id == response_id, SectionProgress.section_key == section_key))
+    version = db.session.scalar(
+        select(SectionProgress.version).where(
+            SectionProgress.response_id == response_id, SectionProgress.section_key == section_key
+        )
+    )
     return version or 0

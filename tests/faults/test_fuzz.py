@@ -6,6 +6,7 @@ huge numbers, impossible dates). Each test builds its data once and replays many
 against it, so the file runs in seconds; every example is checked against what a user would see
 (the status, the page) and what the database then holds.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,7 @@ from datetime import date
 from urllib.parse import quote_from_bytes
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from surveyapp.activity.models import ActivityRecord
@@ -30,25 +30,59 @@ from surveyapp.extensions import db
 from tests.factories import Factory
 from tests.faults.support import school_in_cycle, section_version, signed_in, stored_answers
 
-FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 #: a marker inside script payloads; finding it after a raw "<script>" means the page echoed input unescaped
 SCRIPT = "<script>fz(1)</script>"
 NASTY = [
-    SCRIPT, '"><img src=x onerror=fz(2)>', "=HYPERLINK(\"http://evil.example\",\"Click\")", "+SUM(A1:A9)",
-    "-2+3", "@cmd", "\u202eevil\u202c", "a\u200bb\u200dc\ufeff", "\x00nul", "\x1b[31mred", "\r\n\t",
-    "😀👩‍👧", "é" * 3000, "9" * 400, "1e309", "-0", "NaN", "0x10", "31/02/2026", "2026-13-01", "0000-00-00",
-    "\ud800lone", "\udfff", "Robert'); DROP TABLE answers;--", "%s%n", "{{ 7*7 }}", "${7*7}",
+    SCRIPT,
+    '"><img src=x onerror=fz(2)>',
+    '=HYPERLINK("http://evil.example","Click")',
+    "+SUM(A1:A9)",
+    "-2+3",
+    "@cmd",
+    "\u202eevil\u202c",
+    "a\u200bb\u200dc\ufeff",
+    "\x00nul",
+    "\x1b[31mred",
+    "\r\n\t",
+    "😀👩‍👧",
+    "é" * 3000,
+    "9" * 400,
+    "1e309",
+    "-0",
+    "NaN",
+    "0x10",
+    "31/02/2026",
+    "2026-13-01",
+    "0000-00-00",
+    "\ud800lone",
+    "\udfff",
+    "Robert'); DROP TABLE answers;--",
+    "%s%n",
+    "{{ 7*7 }}",
+    "${7*7}",
 ]
-text = st.one_of(st.sampled_from(NASTY), st.text(max_size=60),
-                 st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Zs", "Lo", "Mn"]), max_size=40),
-                 st.builds(lambda a, b: a + SCRIPT + b, st.text(max_size=10), st.text(max_size=10)),
-                 st.integers(min_value=-10**30, max_value=10**30).map(str),
-                 st.floats(allow_nan=True, allow_infinity=True).map(str),
-                 st.text(min_size=4990, max_size=5020, alphabet="ab<>&\"'"))
-date_part = st.one_of(st.sampled_from(["", "0", "29", "31", "02", "13", "2026", "1899", "99999", " 1 ", "١٢"]),
-                      st.integers(min_value=-5, max_value=100000).map(str), text)
+text = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Zs", "Lo", "Mn"]), max_size=40),
+    st.builds(lambda a, b: a + SCRIPT + b, st.text(max_size=10), st.text(max_size=10)),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.text(min_size=4990, max_size=5020, alphabet="ab<>&\"'"),
+)
+date_part = st.one_of(
+    st.sampled_from(["", "0", "29", "31", "02", "13", "2026", "1899", "99999", " 1 ", "١٢"]),
+    st.integers(min_value=-5, max_value=100000).map(str),
+    text,
+)
 
 
 @pytest.fixture
@@ -60,8 +94,10 @@ def app_config():
 def form_body(fields: dict[str, str | list[str]]) -> bytes:
     """URL-encode as a browser would, but let lone surrogates through as the (invalid) bytes they make."""
     pairs = [(k, v) for k, values in fields.items() for v in ([values] if isinstance(values, str) else values)]
-    return b"&".join(quote_from_bytes(k.encode()).encode() + b"=" + quote_from_bytes(v.encode("utf-8", "surrogatepass")).encode()
-                     for k, v in pairs)
+    return b"&".join(
+        quote_from_bytes(k.encode()).encode() + b"=" + quote_from_bytes(v.encode("utf-8", "surrogatepass")).encode()
+        for k, v in pairs
+    )
 
 
 def post(client, url: str, fields: dict[str, str]):
@@ -80,6 +116,7 @@ def assert_escaped(page: str) -> None:
 
 # --- the section page ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def section_scene(app, make):
     school = school_in_cycle(make)
@@ -95,16 +132,21 @@ def expected_value(question_type: str, raw: str) -> str | None:
 
 
 @FUZZ
-@given(current=text, review=st.tuples(date_part, date_part, date_part), notes=text,
-       action=text, owner=text)
+@given(current=text, review=st.tuples(date_part, date_part, date_part), notes=text, action=text, owner=text)
 def test_policies_section_stores_exactly_what_it_accepts(section_scene, current, review, notes, action, owner):
     school, client = section_scene
     url = f"/audits/{school.response_id}/sections/policies"
     before = stored_answers(school.response_id)
-    fields = {"version": str(section_version(school.response_id, "policies")), "policy_current": current,
-              "policy_review_date-day": review[0], "policy_review_date-month": review[1],
-              "policy_review_date-year": review[2], "policy_notes": notes,
-              "policy_current__action": action, "policy_current__owner": owner}
+    fields = {
+        "version": str(section_version(school.response_id, "policies")),
+        "policy_current": current,
+        "policy_review_date-day": review[0],
+        "policy_review_date-month": review[1],
+        "policy_review_date-year": review[2],
+        "policy_notes": notes,
+        "policy_current__action": action,
+        "policy_current__owner": owner,
+    }
     reply = post(client, url, fields)
     assert reply.status_code in (200, 302), reply.status_code
     assert_escaped(reply.get_data(as_text=True))
@@ -131,14 +173,21 @@ def test_prevent_section_numbers_and_choices(section_scene, wrap, pct, sef):
     school, client = section_scene
     url = f"/audits/{school.response_id}/sections/prevent"
     before = stored_answers(school.response_id)
-    fields = {"version": str(section_version(school.response_id, "prevent")),
-              "prevent_wrap": wrap, "prevent_trained_pct": pct, "prevent_sef": sef}
+    fields = {
+        "version": str(section_version(school.response_id, "prevent")),
+        "prevent_wrap": wrap,
+        "prevent_trained_pct": pct,
+        "prevent_sef": sef,
+    }
     reply = post(client, url, fields)
     assert reply.status_code in (200, 302)
     assert_escaped(reply.get_data(as_text=True))
     after = stored_answers(school.response_id)
-    for key, question_type, raw in (("prevent_wrap", "yes_no_partly", wrap), ("prevent_trained_pct", "percentage", pct),
-                                    ("prevent_sef", "yes_no_unsure", sef)):
+    for key, question_type, raw in (
+        ("prevent_wrap", "yes_no_partly", wrap),
+        ("prevent_trained_pct", "percentage", pct),
+        ("prevent_sef", "yes_no_unsure", sef),
+    ):
         accepted = expected_value(question_type, as_received(raw))
         assert after.get(key, "") == (before.get(key, "") if accepted is None else accepted), key
     if "prevent_trained_pct" in after and after["prevent_trained_pct"]:
@@ -147,25 +196,45 @@ def test_prevent_section_numbers_and_choices(section_scene, wrap, pct, sef):
 
 # --- the declaration -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def declaration_scene(app, make):
     school = school_in_cycle(make)
     client = signed_in(app, school.dsl, Factory.PASSWORD)
-    for url, fields in ((f"/audits/{school.response_id}/sections/policies",
-                         {"version": "0", "policy_current": "yes", "policy_review_date-day": "1",
-                          "policy_review_date-month": "6", "policy_review_date-year": "2026"}),
-                        (f"/audits/{school.response_id}/sections/prevent",
-                         {"version": "0", "prevent_wrap": "yes", "prevent_trained_pct": "95", "prevent_sef": "yes"})):
+    for url, fields in (
+        (
+            f"/audits/{school.response_id}/sections/policies",
+            {
+                "version": "0",
+                "policy_current": "yes",
+                "policy_review_date-day": "1",
+                "policy_review_date-month": "6",
+                "policy_review_date-year": "2026",
+            },
+        ),
+        (
+            f"/audits/{school.response_id}/sections/prevent",
+            {"version": "0", "prevent_wrap": "yes", "prevent_trained_pct": "95", "prevent_sef": "yes"},
+        ),
+    ):
         assert client.post(url, data=fields).status_code == 302
     return school, client
 
 
 @FUZZ
-@given(head=text, chair=text, when=st.tuples(date_part, date_part, date_part), confirm=st.sampled_from(["y", "", "n", SCRIPT]))
+@given(
+    head=text,
+    chair=text,
+    when=st.tuples(date_part, date_part, date_part),
+    confirm=st.sampled_from(["y", "", "n", SCRIPT]),
+)
 def test_declaration_stores_names_as_typed_and_never_a_formula(declaration_scene, head, chair, when, confirm):
     school, client = declaration_scene
-    reply = post(client, f"/audits/{school.response_id}/declaration",
-                 {"headteacher_name": head, "chair_name": chair, "declaration_date": list(when), "confirm": confirm})
+    reply = post(
+        client,
+        f"/audits/{school.response_id}/declaration",
+        {"headteacher_name": head, "chair_name": chair, "declaration_date": list(when), "confirm": confirm},
+    )
     assert reply.status_code in (200, 302)
     assert_escaped(reply.get_data(as_text=True))
     db.session.rollback()
@@ -190,14 +259,17 @@ def test_declaration_stores_names_as_typed_and_never_a_formula(declaration_scene
 
 def test_declaration_with_a_date_box_missing_is_an_error_not_a_crash(declaration_scene):
     school, client = declaration_scene
-    reply = client.post(f"/audits/{school.response_id}/declaration",
-                        data={"headteacher_name": "Ann Head", "chair_name": "Cal Chair", "declaration_date": "3", "confirm": "y"})
+    reply = client.post(
+        f"/audits/{school.response_id}/declaration",
+        data={"headteacher_name": "Ann Head", "chair_name": "Cal Chair", "declaration_date": "3", "confirm": "y"},
+    )
     assert reply.status_code == 200
     page = reply.get_data(as_text=True)
     assert "There is a problem" in page and "The date must be a real date" in page
 
 
 # --- signing in -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sign_in_scene(app, make):
@@ -207,13 +279,20 @@ def sign_in_scene(app, make):
 
 
 @settings(FUZZ, max_examples=12)  # each refused sign-in costs a deliberate argon2 hash
-@given(email=text, password=text, next_url=st.one_of(text, st.sampled_from(["//evil.example", "https://evil.example/",
-                                                                              "javascript:fz(3)", "/\\evil.example"])))
+@given(
+    email=text,
+    password=text,
+    next_url=st.one_of(
+        text, st.sampled_from(["//evil.example", "https://evil.example/", "javascript:fz(3)", "/\\evil.example"])
+    ),
+)
 def test_sign_in_refuses_odd_input_without_error(sign_in_scene, email, password, next_url):
     user, client = sign_in_scene
-    reply = client.post("/sign-in?next=" + quote_from_bytes(next_url.encode("utf-8", "surrogatepass")),
-                        data=form_body({"email": email, "password": password}),
-                        content_type="application/x-www-form-urlencoded")
+    reply = client.post(
+        "/sign-in?next=" + quote_from_bytes(next_url.encode("utf-8", "surrogatepass")),
+        data=form_body({"email": email, "password": password}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert reply.status_code == 200
     page = reply.get_data(as_text=True)
     assert_escaped(page)
@@ -251,10 +330,40 @@ def check_import(plan, apply, data: bytes, models) -> object | None:
     return result
 
 
-cell = st.one_of(text, st.sampled_from(["", "100001", "100002", "5001", "Open", "Closed", "dsl", "deputy dsl",
-                                        "trust lead", "a@b.example", "01-09-1990", "31/03/2024", "Yes", "85%"]))
-raw_bytes = st.one_of(st.binary(max_size=400), st.sampled_from([b"", b"\xef\xbb\xbf", b"PK\x03\x04junk", b"\xff\xfeU\x00R\x00",
-                                                                 b"URN\r\n\x00\x00", b'URN,"unterminated\r\n1,"x']))
+cell = st.one_of(
+    text,
+    st.sampled_from(
+        [
+            "",
+            "100001",
+            "100002",
+            "5001",
+            "Open",
+            "Closed",
+            "dsl",
+            "deputy dsl",
+            "trust lead",
+            "a@b.example",
+            "01-09-1990",
+            "31/03/2024",
+            "Yes",
+            "85%",
+        ]
+    ),
+)
+raw_bytes = st.one_of(
+    st.binary(max_size=400),
+    st.sampled_from(
+        [
+            b"",
+            b"\xef\xbb\xbf",
+            b"PK\x03\x04junk",
+            b"\xff\xfeU\x00R\x00",
+            b"URN\r\n\x00\x00",
+            b'URN,"unterminated\r\n1,"x',
+        ]
+    ),
+)
 
 
 @pytest.fixture
@@ -267,19 +376,44 @@ def register(app, make):
     db.session.rollback()
 
 
-ESTABLISHMENT_HEADER = ["URN", "EstablishmentName", "TypeOfEstablishment (name)", "EstablishmentStatus (name)",
-                        "PhaseOfEducation (name)", "OpenDate", "CloseDate", "NumberOfPupils", "Trusts (code)",
-                        "Trusts (name)", "DistrictAdministrative (name)"]
+ESTABLISHMENT_HEADER = [
+    "URN",
+    "EstablishmentName",
+    "TypeOfEstablishment (name)",
+    "EstablishmentStatus (name)",
+    "PhaseOfEducation (name)",
+    "OpenDate",
+    "CloseDate",
+    "NumberOfPupils",
+    "Trusts (code)",
+    "Trusts (name)",
+    "DistrictAdministrative (name)",
+]
 
 
 @FUZZ
-@given(data=st.one_of(raw_bytes, st.builds(csv_bytes, st.just(ESTABLISHMENT_HEADER),
-                                           st.lists(st.lists(cell, min_size=11, max_size=11), max_size=4),
-                                           st.sampled_from(["utf-8", "cp1252"]))))
+@given(
+    data=st.one_of(
+        raw_bytes,
+        st.builds(
+            csv_bytes,
+            st.just(ESTABLISHMENT_HEADER),
+            st.lists(st.lists(cell, min_size=11, max_size=11), max_size=4),
+            st.sampled_from(["utf-8", "cp1252"]),
+        ),
+    )
+)
 def test_establishments_import_succeeds_or_names_every_problem(register, data):
     try:
-        if check_import(plan_establishments, lambda plan: apply_establishments(plan, filename="fuzz.csv"), data,
-                        (Establishment, Trust, ActivityRecord)) is not None:
+        if (
+            check_import(
+                plan_establishments,
+                lambda plan: apply_establishments(plan, filename="fuzz.csv"),
+                data,
+                (Establishment, Trust, ActivityRecord),
+            )
+            is not None
+        ):
             for name in db.session.scalars(select(Establishment.name)):
                 assert name[:1] not in FORMULA, name
             for name in db.session.scalars(select(Trust.name)):
@@ -289,13 +423,28 @@ def test_establishments_import_succeeds_or_names_every_problem(register, data):
 
 
 @FUZZ
-@given(data=st.one_of(raw_bytes, st.builds(csv_bytes, st.just(["URN", "Trust UID", "Name", "Email", "Role"]),
-                                           st.lists(st.lists(cell, min_size=5, max_size=5), max_size=4),
-                                           st.sampled_from(["utf-8", "cp1252"]))))
+@given(
+    data=st.one_of(
+        raw_bytes,
+        st.builds(
+            csv_bytes,
+            st.just(["URN", "Trust UID", "Name", "Email", "Role"]),
+            st.lists(st.lists(cell, min_size=5, max_size=5), max_size=4),
+            st.sampled_from(["utf-8", "cp1252"]),
+        ),
+    )
+)
 def test_contacts_import_succeeds_or_names_every_problem(register, data):
     try:
-        if check_import(plan_contacts, lambda plan: apply_contacts(plan, filename="fuzz.csv"), data,
-                        (User, EstablishmentContact, TrustContact, ActivityRecord)) is not None:
+        if (
+            check_import(
+                plan_contacts,
+                lambda plan: apply_contacts(plan, filename="fuzz.csv"),
+                data,
+                (User, EstablishmentContact, TrustContact, ActivityRecord),
+            )
+            is not None
+        ):
             for name in db.session.scalars(select(User.name)):
                 assert name[:1] not in FORMULA, name
     finally:
@@ -311,22 +460,51 @@ def earlier_cycle(app, make):
     db.session.rollback()
 
 
-RESPONSES_HEADER = ["URN", "Trust UID", "Submitted", "policy_current", "policy_review_date", "policy_notes",
-                    "prevent_wrap", "prevent_trained_pct", "prevent_sef"]
+RESPONSES_HEADER = [
+    "URN",
+    "Trust UID",
+    "Submitted",
+    "policy_current",
+    "policy_review_date",
+    "policy_notes",
+    "prevent_wrap",
+    "prevent_trained_pct",
+    "prevent_sef",
+]
 
 
 @FUZZ
-@given(data=st.one_of(raw_bytes, st.builds(csv_bytes, st.just(RESPONSES_HEADER),
-                                           st.lists(st.lists(cell, min_size=9, max_size=9), max_size=3),
-                                           st.sampled_from(["utf-8", "cp1252"]))))
+@given(
+    data=st.one_of(
+        raw_bytes,
+        st.builds(
+            csv_bytes,
+            st.just(RESPONSES_HEADER),
+            st.lists(st.lists(cell, min_size=9, max_size=9), max_size=3),
+            st.sampled_from(["utf-8", "cp1252"]),
+        ),
+    )
+)
 def test_responses_import_succeeds_or_names_every_problem(earlier_cycle, data):
     try:
-        if check_import(lambda raw: plan_responses(earlier_cycle, raw), lambda plan: apply_responses(plan, filename="fuzz.csv"),
-                        data, (Answer, ActivityRecord)) is not None:
+        if (
+            check_import(
+                lambda raw: plan_responses(earlier_cycle, raw),
+                lambda plan: apply_responses(plan, filename="fuzz.csv"),
+                data,
+                (Answer, ActivityRecord),
+            )
+            is not None
+        ):
             for key, value in db.session.execute(select(Answer.question_key, Answer.value)):
-                question_type = {"policy_current": "yes_no", "policy_review_date": "date", "policy_notes": "text",
-                                 "prevent_wrap": "yes_no_partly", "prevent_trained_pct": "percentage",
-                                 "prevent_sef": "yes_no_unsure"}[key]
+                question_type = {
+                    "policy_current": "yes_no",
+                    "policy_review_date": "date",
+                    "policy_notes": "text",
+                    "prevent_wrap": "yes_no_partly",
+                    "prevent_trained_pct": "percentage",
+                    "prevent_sef": "yes_no_unsure",
+                }[key]
                 assert normalise(question_type, value) == value  # only canonical, valid answers are stored
                 assert key != "policy_notes" or value[:1] not in FORMULA
     finally:

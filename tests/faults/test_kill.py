@@ -8,6 +8,7 @@ one. At the end every save the client was told succeeded (a redirect onward) mus
 database, unless a later save of the same section reached the server; and every section's
 fields must all carry the same marker, so no save was half applied.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ import random
 import signal
 import threading
 from datetime import date
+from functools import partial
 
 from sqlalchemy import select
 
@@ -29,13 +31,19 @@ SCHOOLS_PER_CLIENT = 40
 SAVES_PER_SECTION = 1
 
 MARKER_TEMPLATE = {
-    "key": "markers", "title": "Marker audit", "version": 1,
+    "key": "markers",
+    "title": "Marker audit",
+    "version": 1,
     "sections": [
-        {"key": key, "title": f"Section {key}", "questions": [
-            {"key": f"{key}_text", "text": f"What happened in {key}?", "type": "text"},
-            {"key": f"{key}_number", "text": f"How many in {key}?", "type": "number"},
-            {"key": f"{key}_more", "text": f"Anything more about {key}?", "type": "text"},
-        ]}
+        {
+            "key": key,
+            "title": f"Section {key}",
+            "questions": [
+                {"key": f"{key}_text", "text": f"What happened in {key}?", "type": "text"},
+                {"key": f"{key}_number", "text": f"How many in {key}?", "type": "number"},
+                {"key": f"{key}_more", "text": f"Anything more about {key}?", "type": "text"},
+            ],
+        }
         for key in ("first", "second", "third")
     ],
 }
@@ -92,15 +100,20 @@ def _work(browser, email, response_ids, ledger, markers, enough, attempt) -> Non
             saved = 0
             while saved < SAVES_PER_SECTION:
                 url = f"/audits/{response_id}/sections/{section}"
-                page = attempt(lambda: browser.request(url))
+                page = attempt(partial(browser.request, url))
                 if page.status != 200:
                     ledger.errors.append(f"GET {url}: {page.status}")
                     return
                 marker = next(markers)
                 with ledger.lock:
                     ledger.attempted.setdefault((response_id, section), []).append(marker)
-                form = {"csrf_token": page.csrf(), "version": page.version(), f"{section}_text": f"save {marker}",
-                        f"{section}_number": str(marker), f"{section}_more": f"more {marker} ‘quoted’"}
+                form = {
+                    "csrf_token": page.csrf(),
+                    "version": page.version(),
+                    f"{section}_text": f"save {marker}",
+                    f"{section}_number": str(marker),
+                    f"{section}_more": f"more {marker} ‘quoted’",
+                }
                 try:
                     reply = browser.request(url, form)
                 except OSError:
@@ -117,11 +130,16 @@ def _work(browser, email, response_ids, ledger, markers, enough, attempt) -> Non
                     ledger.errors.append(f"POST {url}: {reply.status} {reply.body[:200]}")
                     return
         while True:
-            page = attempt(lambda: browser.request(f"/audits/{response_id}/declaration"))
+            page = attempt(partial(browser.request, f"/audits/{response_id}/declaration"))
             if page.status == 302 and page.location.endswith("/confirmation"):
                 break  # an earlier, unacknowledged submit landed
-            form = {"csrf_token": page.csrf(), "headteacher_name": "Ann Head", "chair_name": "Cal Chair",
-                    "declaration_date": ["1", "10", "2026"], "confirm": "y"}
+            form = {
+                "csrf_token": page.csrf(),
+                "headteacher_name": "Ann Head",
+                "chair_name": "Cal Chair",
+                "declaration_date": ["1", "10", "2026"],
+                "confirm": "y",
+            }
             try:
                 reply = browser.request(f"/audits/{response_id}/declaration", form)
             except OSError:
@@ -140,8 +158,15 @@ def test_killing_workers_loses_no_acknowledged_save(app, tmp_path):
     database_url = fresh_database_url("faults_kill")
     upgrade(database_url, tmp_path)
     clients = seed(database_url, _build)
-    responses = {row.establishment_id: row.id for row in query(database_url, lambda: select(
-        Assignment.establishment_id, Response.id).join(Response, Response.assignment_id == Assignment.id))}
+    responses = {
+        row.establishment_id: row.id
+        for row in query(
+            database_url,
+            lambda: select(Assignment.establishment_id, Response.id).join(
+                Response, Response.assignment_id == Assignment.id
+            ),
+        )
+    }
     server = Gunicorn(database_url, tmp_path, workers=2)
     ledger = Ledger()
     stop = threading.Event()
@@ -154,8 +179,12 @@ def test_killing_workers_loses_no_acknowledged_save(app, tmp_path):
                 value = next(counter)
             yield value
 
-    threads = [threading.Thread(target=_client, args=(server.base, email, [responses[e] for e in schools], ledger, markers(), stop))
-               for email, schools in clients]
+    threads = [
+        threading.Thread(
+            target=_client, args=(server.base, email, [responses[e] for e in schools], ledger, markers(), stop)
+        )
+        for email, schools in clients
+    ]
     try:
         for thread in threads:
             thread.start()
@@ -183,7 +212,9 @@ def test_killing_workers_loses_no_acknowledged_save(app, tmp_path):
     assert "database is locked" not in log
 
     stored: dict[tuple[int, str], set[str]] = {}
-    for response_id, key, value in query(database_url, lambda: select(Answer.response_id, Answer.question_key, Answer.value)):
+    for response_id, key, value in query(
+        database_url, lambda: select(Answer.response_id, Answer.question_key, Answer.value)
+    ):
         section, _part = key.split("_", 1)
         marker = value.split(" ")[1] if " " in value else value
         stored.setdefault((response_id, section), set()).add(marker)
@@ -196,8 +227,17 @@ def test_killing_workers_loses_no_acknowledged_save(app, tmp_path):
     for (response_id, section), values in stored.items():
         assert len(values) == 1, f"section {section} of response {response_id} is half-written: {values}"
 
-    submitted = {row.id for row in query(database_url, lambda: select(Response.id).where(
-        Response.status == ResponseStatus.SUBMITTED, Response.reference.is_not(None)))}
+    submitted = {
+        row.id
+        for row in query(
+            database_url,
+            lambda: select(Response.id).where(
+                Response.status == ResponseStatus.SUBMITTED, Response.reference.is_not(None)
+            ),
+        )
+    }
     assert ledger.submitted and ledger.submitted == submitted
-    events = query(database_url, lambda: select(StatusEvent.response_id).where(StatusEvent.to_status == ResponseStatus.SUBMITTED))
+    events = query(
+        database_url, lambda: select(StatusEvent.response_id).where(StatusEvent.to_status == ResponseStatus.SUBMITTED)
+    )
     assert sorted(row.response_id for row in events) == sorted(submitted)  # one submission each

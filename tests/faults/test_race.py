@@ -5,26 +5,35 @@ Each round, the DSL and the deputy both hold the page at the same version and po
 database session). The database must move on by exactly one version with the winner's answers,
 and the loser must see a 409 with their own words still in the form and the reason.
 """
+
 from __future__ import annotations
 
+import os
 import threading
 
 from tests.factories import Factory
 from tests.faults.support import school_in_cycle, section_version, signed_in, stored_answers
 
-import os
 ROUNDS = int(os.environ.get("RACE_ROUNDS", 100))
 
 
 def _form(version: int, note: str) -> dict[str, str]:
-    return {"version": str(version), "policy_current": "yes", "policy_review_date-day": "1",
-            "policy_review_date-month": "6", "policy_review_date-year": "2026", "policy_notes": note}
+    return {
+        "version": str(version),
+        "policy_current": "yes",
+        "policy_review_date-day": "1",
+        "policy_review_date-month": "6",
+        "policy_review_date-year": "2026",
+        "policy_notes": note,
+    }
 
 
 def test_two_editors_racing_on_one_section_one_wins_each_round(app, make):
     school = school_in_cycle(make)
-    editors = {"dsl": signed_in(app, school.dsl, Factory.PASSWORD),
-               "deputy": signed_in(app, school.deputy, Factory.PASSWORD)}
+    editors = {
+        "dsl": signed_in(app, school.dsl, Factory.PASSWORD),
+        "deputy": signed_in(app, school.deputy, Factory.PASSWORD),
+    }
     url = f"/audits/{school.response_id}/sections/policies"
     barrier = threading.Barrier(2)
     for client in editors.values():  # both have the page open; each round's form carries the version it showed
@@ -37,7 +46,7 @@ def test_two_editors_racing_on_one_section_one_wins_each_round(app, make):
         replies: dict[str, object] = {}
         failures: list[BaseException] = []
 
-        def save(who: str) -> None:
+        def save(who: str, version: int, notes: dict, replies: dict, failures: list) -> None:
             try:
                 barrier.wait(timeout=30)
                 replies[who] = editors[who].post(url, data=_form(version, notes[who]))
@@ -45,7 +54,7 @@ def test_two_editors_racing_on_one_section_one_wins_each_round(app, make):
                 failures.append(exc)
                 barrier.abort()
 
-        threads = [threading.Thread(target=save, args=(who,)) for who in editors]
+        threads = [threading.Thread(target=save, args=(who, version, notes, replies, failures)) for who in editors]
         for thread in threads:
             thread.start()
         for thread in threads:

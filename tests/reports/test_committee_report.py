@@ -1,10 +1,11 @@
 """The committee report, read back from Word (python-docx), PDF (pypdf) and HTML, figure by figure against
 `surveyapp analysis --format json` and the board workbook: one source of figures."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
@@ -16,7 +17,7 @@ from surveyapp.chasing.models import Reminder, ReminderKind, ReminderStatus
 from surveyapp.exports.workbook import SUMMARY_LABELS, write_workbook
 from surveyapp.extensions import db
 from surveyapp.la_actions import services as la_actions
-from tests.analysis.scenario import build_database, urn, urns
+from tests.analysis.scenario import build_database
 from tests.exports.test_workbook import _summary, _table
 
 COUNCIL = "Northshire County Council"
@@ -37,14 +38,42 @@ def world(make):
     generate_for_cycle(made["cycle"])  # the establishments' action plans from their gaps
     # Delta (not returned) was chased twice; Eta never.
     for n in range(2):
-        db.session.add(Reminder(cycle_id=made["cycle"].id, establishment_id=made["D"].id, recipient_email="d@x.example",
-                                kind=list(ReminderKind)[0], subject="Reminder", body="Please", status=ReminderStatus.SENT,
-                                sent_at=datetime(2026, 11, 10 + n, 9, tzinfo=timezone.utc), idempotency_key=f"d-{n}"))
+        db.session.add(
+            Reminder(
+                cycle_id=made["cycle"].id,
+                establishment_id=made["D"].id,
+                recipient_email="d@x.example",
+                kind=list(ReminderKind)[0],
+                subject="Reminder",
+                body="Please",
+                status=ReminderStatus.SENT,
+                sent_at=datetime(2026, 11, 10 + n, 9, tzinfo=UTC),
+                idempotency_key=f"d-{n}",
+            )
+        )
     lead = make.lead()
-    la_actions.create_action(db.session, lead, reference="TR 01", area="Training", action="Train every DSL in WRAP",
-                             target_date=date(2026, 10, 1), status="in_progress", rag="red", lead="Prevent lead")
-    la_actions.create_action(db.session, lead, reference="ST 01", area="Strategy", action="Publish the Prevent strategy",
-                             target_date=date(2027, 6, 1), status="complete", rag="green", lead="Head of safeguarding")
+    la_actions.create_action(
+        db.session,
+        lead,
+        reference="TR 01",
+        area="Training",
+        action="Train every DSL in WRAP",
+        target_date=date(2026, 10, 1),
+        status="in_progress",
+        rag="red",
+        lead="Prevent lead",
+    )
+    la_actions.create_action(
+        db.session,
+        lead,
+        reference="ST 01",
+        area="Strategy",
+        action="Publish the Prevent strategy",
+        target_date=date(2027, 6, 1),
+        status="complete",
+        rag="green",
+        lead="Head of safeguarding",
+    )
     db.session.commit()
     return made
 
@@ -68,8 +97,10 @@ def outputs(world, runner, tmp_path):
 def _docx_tables(path) -> dict[str, list[list[str]]]:
     """Every table of the Word document by its first header cell: rows of cell texts, header first."""
     document = Document(str(path))
-    return {table.rows[0].cells[0].text: [[cell.text for cell in row.cells] for row in table.rows]
-            for table in document.tables}
+    return {
+        table.rows[0].cells[0].text: [[cell.text for cell in row.cells] for row in table.rows]
+        for table in document.tables
+    }
 
 
 def _docx_text(path) -> str:
@@ -88,21 +119,36 @@ def test_the_word_report_has_the_json_and_workbook_figures(outputs):
     figures, paths, book = outputs
     tables, text = _docx_tables(paths["docx"]), _docx_text(paths["docx"])
     assert COUNCIL in text
-    for heading in ("Purpose", "Scope and method", "Completion", "How many meet the requirements",
-                    "The requirements most often not met", "Compared with last year",
-                    "Establishments that have not returned", "Establishments' action plans",
-                    "The local authority's own actions"):
+    for heading in (
+        "Purpose",
+        "Scope and method",
+        "Completion",
+        "How many meet the requirements",
+        "The requirements most often not met",
+        "Compared with last year",
+        "Establishments that have not returned",
+        "Establishments' action plans",
+        "The local authority's own actions",
+    ):
         assert heading in [p.text for p in Document(str(paths["docx"])).paragraphs], heading
     # Completion, with the trust explanation.
-    assert (f"{figures['submitted']} establishments out of {figures['in_scope']} completed the audit, "
-            f"a completion rate of {_pct(figures['completion_rate'])}") in text
+    assert (
+        f"{figures['submitted']} establishments out of {figures['in_scope']} completed the audit, "
+        f"a completion rate of {_pct(figures['completion_rate'])}"
+    ) in text
     assert f"{figures['covered_by_trust']} academy was covered by their trust's return." in text
     headline = _by_first(tables["Headline figure"])
-    assert headline["Completed the audit"][1:] == [str(figures["submitted"]), str(figures["in_scope"]),
-                                                   _pct(figures["completion_rate"])]
+    assert headline["Completed the audit"][1:] == [
+        str(figures["submitted"]),
+        str(figures["in_scope"]),
+        _pct(figures["completion_rate"]),
+    ]
     summary = _summary(book["Summary"])
-    for label, key in (("Met all of the requirements", "fully_met"), ("Not able to confirm at least one", "cannot_confirm"),
-                       ("At least one requirement not met", "with_gaps")):
+    for label, key in (
+        ("Met all of the requirements", "fully_met"),
+        ("Not able to confirm at least one", "cannot_confirm"),
+        ("At least one requirement not met", "with_gaps"),
+    ):
         count, out_of, rate = headline[label][1:]
         assert int(count) == figures["establishments"][f"{key}_count"], key
         assert int(out_of) == figures["returned"] == 4, key  # of the returns, not of the 6 in scope
@@ -118,19 +164,30 @@ def test_the_word_report_has_the_json_and_workbook_figures(outputs):
         assert (int(row[6]), row[7]) == (expected["with_gaps_count"], _pct(expected["with_gaps_rate"])), tag
         label = "Prevent" if tag == "prevent" else tag
         assert summary[(f"{label} requirements", f"Met every {label} requirement")][0] == int(row[2])
-    assert "Of the 4 establishments that answered the Prevent questions, around 25% had actioned all of the requirements." in text
+    assert (
+        "Of the 4 establishments that answered the Prevent questions, around 25% had actioned all of the requirements."
+        in text
+    )
     phases = _by_first(tables["Phase"])
     for phase, expected in figures["completion_by"]["phase"].items():
-        assert phases[phase][1:] == [str(expected["in_scope"]), str(expected["submitted"]), str(expected["by_trust"]),
-                                     _pct(expected["completion_rate"])], phase
+        assert phases[phase][1:] == [
+            str(expected["in_scope"]),
+            str(expected["submitted"]),
+            str(expected["by_trust"]),
+            _pct(expected["completion_rate"]),
+        ], phase
     _header, sheet = _table(book["Questions"])
     by_text = {row["Question"]: row for row in sheet}
     worst = tables["Question (most often not met)"][1:]
     keys = [by_text[row[0]]["Question key"] for row in worst]
     assert keys == figures["most_not_met"]
-    for row, key in zip(worst, keys):
+    for row, key in zip(worst, keys, strict=True):
         expected = figures["questions"][key]
-        assert (int(row[1]), int(row[2]), row[3]) == (expected["not_met"], expected["base"], _pct(expected["not_met_rate"]))
+        assert (int(row[1]), int(row[2]), row[3]) == (
+            expected["not_met"],
+            expected["base"],
+            _pct(expected["not_met_rate"]),
+        )
         assert int(row[1]) == by_text[row[0]]["Not met"] and int(row[2]) == by_text[row[0]]["Returns"]
     yoy = _by_first(tables["Question (year on year)"])
     for key, expected in figures["year_on_year"]["questions"].items():
@@ -155,19 +212,31 @@ def test_the_pdf_report_has_the_same_figures(outputs):
     figures, paths, _book = outputs
     text = _pdf_text(paths["pdf"])
     assert COUNCIL in text
-    assert (f"{figures['submitted']} establishments out of {figures['in_scope']} completed the audit, "
-            f"a completion rate of {_pct(figures['completion_rate'])}") in text
+    assert (
+        f"{figures['submitted']} establishments out of {figures['in_scope']} completed the audit, "
+        f"a completion rate of {_pct(figures['completion_rate'])}"
+    ) in text
     establishments = figures["establishments"]
-    for label, key in (("Met all of the requirements", "fully_met"), ("Not able to confirm at least one", "cannot_confirm"),
-                       ("At least one requirement not met", "with_gaps")):
-        assert f"{label} {establishments[f'{key}_count']} {figures['returned']} {_pct(establishments[f'{key}_rate'])}" in text
+    for label, key in (
+        ("Met all of the requirements", "fully_met"),
+        ("Not able to confirm at least one", "cannot_confirm"),
+        ("At least one requirement not met", "with_gaps"),
+    ):
+        assert (
+            f"{label} {establishments[f'{key}_count']} {figures['returned']} {_pct(establishments[f'{key}_rate'])}"
+            in text
+        )
     prevent = figures["tags"]["prevent"]
-    assert (f"Prevent {prevent['judged']} {prevent['fully_met_count']} {_pct(prevent['fully_met_rate'])} "
-            f"{prevent['cannot_confirm_count']} {_pct(prevent['cannot_confirm_rate'])} {prevent['with_gaps_count']} "
-            f"{_pct(prevent['with_gaps_rate'])}") in text
+    assert (
+        f"Prevent {prevent['judged']} {prevent['fully_met_count']} {_pct(prevent['fully_met_rate'])} "
+        f"{prevent['cannot_confirm_count']} {_pct(prevent['cannot_confirm_rate'])} {prevent['with_gaps_count']} "
+        f"{_pct(prevent['with_gaps_rate'])}"
+    ) in text
     for phase, expected in figures["completion_by"]["phase"].items():
-        assert (f"{phase} {expected['in_scope']} {expected['submitted']} {expected['by_trust']} "
-                f"{_pct(expected['completion_rate'])}") in text
+        assert (
+            f"{phase} {expected['in_scope']} {expected['submitted']} {expected['by_trust']} "
+            f"{_pct(expected['completion_rate'])}"
+        ) in text
     assert "TR 01" in text and "Train every DSL in WRAP" in text
 
 
@@ -193,7 +262,9 @@ def test_the_report_downloads_for_lead_and_board_only(client, make, sign_in, wor
     assert client.get("/cycles/2026-27/committee-report.txt").status_code == 404
     assert client.get("/cycles/1999-00/committee-report.pdf").status_code == 404
     links = client.get("/cycles/2026-27/").get_data(as_text=True)
-    assert 'href="/cycles/2026-27/committee-report.docx"' in links and 'href="/cycles/2026-27/committee-report.pdf"' in links
+    form = links[links.index('action="/cycles/2026-27/committee-report"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="kind" value="docx"' in form and 'name="kind" value="pdf"' in form
 
 
 def test_a_dsl_cannot_download_the_report(client, make, sign_in, world):

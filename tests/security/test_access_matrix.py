@@ -5,12 +5,12 @@ fails this test until someone decides who may use it. Objects of another
 school or trust must answer 404 (their existence is not revealed); pages of
 another role answer 403; anonymous visitors are sent to sign in (302).
 """
+
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from surveyapp.audits.models import Assignment, Response, ResponseStatus
+from surveyapp.audits.models import ResponseStatus
 from surveyapp.auth.models import User
 from surveyapp.extensions import db
 
@@ -27,6 +27,7 @@ OTHER_SCHOOL = {**OWN_SCHOOL, "dsl": 404, "deputy": 404}
 TRUST_ACADEMY = {**OWN_SCHOOL, "dsl": 404, "deputy": 404, "trust_lead": OK}
 OWN_TRUST = {**TRUST_ACADEMY}
 OTHER_TRUST = {**TRUST_ACADEMY, "trust_lead": 404}
+NO_SUCH_JOB = {**{role: 404 for role in ROLES}, "anonymous": 302, "disabled": 302}
 ANON_ONLY_OK = PUBLIC  # sign-in, password pages: anyone may open them
 
 
@@ -56,6 +57,7 @@ def _cases(world):
         ("auth.set_up_two_factor", "GET", "/account/two-factor", SIGNED_IN),
         ("auth.disable_two_factor", "POST", "/account/two-factor/disable", SIGNED_IN),
         ("auth.replace_two_factor", "POST", "/account/two-factor/replace", SIGNED_IN),
+        ("auth.stay_signed_in", "POST", "/sign-in/stay", SIGNED_IN),
         ("auth.require_two_factor_for_everyone", "POST", "/users/two-factor-for-everyone", LEAD_ONLY),
     ]
     for endpoint, suffix, method in (
@@ -77,8 +79,12 @@ def _cases(world):
         ("audits.download_return_pdf", "GET", f"/audits/{a}/return.pdf", {**OWN_SCHOOL, "dsl": 404, "deputy": 404}),
         ("audits.download_return_pdf", "GET", f"/audits/{c}/return.pdf", OTHER_SCHOOL),
         ("manage.download_response_pdf", "GET", f"/cycles/{cycle}/responses/{c}/return.pdf", READERS),
-        ("manage.download_response_pdf", "GET", f"/cycles/{cycle}/responses/{a}/return.pdf",
-         {**READERS, "board": 404, "lead": 404}),
+        (
+            "manage.download_response_pdf",
+            "GET",
+            f"/cycles/{cycle}/responses/{a}/return.pdf",
+            {**READERS, "board": 404, "lead": 404},
+        ),
         ("audits.choose_academies", "GET", f"/audits/{t}/academies", OWN_TRUST),
         ("audits.choose_academies", "POST", f"/audits/{u}/academies", OTHER_TRUST),
         ("manage.list_cycles", "GET", "/cycles", READERS),
@@ -115,44 +121,88 @@ def _cases(world):
         ("editor.add_section", "POST", "/templates/mini/draft/sections/new", LEAD_ONLY),
         ("editor.edit_section", "GET", "/templates/mini/draft/sections/policies", LEAD_ONLY),
         ("editor.edit_section", "GET", "/templates/mini/draft/sections/nothing", {**LEAD_ONLY, "lead": 404}),
-        ("editor.move_section", "POST", "/templates/mini/draft/sections/prevent/move", LEAD_ONLY),
-        ("editor.remove_section", "POST", "/templates/mini/draft/sections/prevent/remove", LEAD_ONLY),
+        ("editor.move_part", "POST", "/templates/mini/draft/sections/prevent/move", LEAD_ONLY),
+        ("editor.remove_part", "POST", "/templates/mini/draft/sections/prevent/remove", LEAD_ONLY),
         ("editor.add_question", "GET", "/templates/mini/draft/sections/policies/questions/new", LEAD_ONLY),
         ("editor.add_question", "POST", "/templates/mini/draft/sections/policies/questions/new", LEAD_ONLY),
         ("editor.edit_question", "GET", "/templates/mini/draft/questions/policy_current", LEAD_ONLY),
         ("editor.edit_question", "POST", "/templates/mini/draft/questions/policy_current", LEAD_ONLY),
         ("editor.edit_question", "GET", "/templates/mini/draft/questions/nothing", {**LEAD_ONLY, "lead": 404}),
-        ("editor.move_question", "POST", "/templates/mini/draft/questions/policy_notes/move", LEAD_ONLY),
-        ("editor.remove_question", "POST", "/templates/mini/draft/questions/policy_notes/remove", LEAD_ONLY),
+        ("editor.move_part", "POST", "/templates/mini/draft/questions/policy_notes/move", LEAD_ONLY),
+        ("editor.remove_part", "POST", "/templates/mini/draft/questions/policy_notes/remove", LEAD_ONLY),
         ("editor.preview_draft", "GET", "/templates/mini/draft/preview", LEAD_ONLY),
         ("editor.preview_section", "GET", "/templates/mini/draft/preview/prevent", LEAD_ONLY),
         ("editor.preview_section", "POST", "/templates/mini/draft/preview/prevent", LEAD_ONLY),
         ("editor.export_draft", "GET", "/templates/mini/draft.json", LEAD_ONLY),
         ("editor.publish_draft", "GET", "/templates/mini/draft/publish", LEAD_ONLY),
-        ("editor.publish_draft", "POST", "/templates/mini/draft/publish", LEAD_ONLY),  # no page version: refused as stale
-        ("editor.discard_draft", "POST", "/templates/mini/draft/discard", LEAD_ONLY),  # no page version: refused as stale
+        (
+            "editor.publish_draft",
+            "POST",
+            "/templates/mini/draft/publish",
+            LEAD_ONLY,
+        ),  # no page version: refused as stale
+        (
+            "editor.discard_draft",
+            "POST",
+            "/templates/mini/draft/discard",
+            LEAD_ONLY,
+        ),  # no page version: refused as stale
         ("establishments.list_establishments", "GET", "/establishments/", LEAD_ONLY),
         ("establishments.show_establishment", "GET", f"/establishments/{world['urn_a']}", LEAD_ONLY),
         ("establishments.show_trust", "GET", f"/establishments/trusts/{world['trust_uid']}", LEAD_ONLY),
         # Someone who is not a contact there: the lead gets 404 (removing a real link is tested elsewhere)
-        ("establishments.remove_establishment_contact", "POST",
-         f"/establishments/{world['urn_a']}/contacts/{world['dsl_c_id']}/remove", {**LEAD_ONLY, "lead": 404}),
-        ("establishments.remove_trust_contact", "POST",
-         f"/establishments/trusts/{world['trust_uid']}/contacts/{world['dsl_c_id']}/remove", {**LEAD_ONLY, "lead": 404}),
-        ("establishments.upload_establishments", "GET", "/establishments/import/establishments", LEAD_ONLY),
-        ("establishments.upload_contacts", "GET", "/establishments/import/contacts", LEAD_ONLY),
-        ("establishments.preview_establishments", "GET", "/establishments/import/establishments/" + "x" * 32,
-         {**LEAD_ONLY, "lead": 404}),
-        ("establishments.preview_contacts", "GET", "/establishments/import/contacts/" + "x" * 32, {**LEAD_ONLY, "lead": 404}),
-        ("establishments.confirm_establishments", "POST", "/establishments/import/establishments/" + "x" * 32,
-         {**LEAD_ONLY, "lead": 404}),
-        ("establishments.confirm_contacts", "POST", "/establishments/import/contacts/" + "x" * 32, {**LEAD_ONLY, "lead": 404}),
+        (
+            "establishments.remove_establishment_contact",
+            "POST",
+            f"/establishments/{world['urn_a']}/contacts/{world['dsl_c_id']}/remove",
+            {**LEAD_ONLY, "lead": 404},
+        ),
+        (
+            "establishments.remove_trust_contact",
+            "POST",
+            f"/establishments/trusts/{world['trust_uid']}/contacts/{world['dsl_c_id']}/remove",
+            {**LEAD_ONLY, "lead": 404},
+        ),
+        ("establishments.upload_import", "GET", "/establishments/import/establishments", LEAD_ONLY),
+        ("establishments.upload_import", "GET", "/establishments/import/contacts", LEAD_ONLY),
+        (
+            "establishments.preview_import",
+            "GET",
+            "/establishments/import/establishments/" + "x" * 32,
+            {**LEAD_ONLY, "lead": 404},
+        ),
+        (
+            "establishments.preview_import",
+            "GET",
+            "/establishments/import/contacts/" + "x" * 32,
+            {**LEAD_ONLY, "lead": 404},
+        ),
+        (
+            "establishments.confirm_import",
+            "POST",
+            "/establishments/import/establishments/" + "x" * 32,
+            {**LEAD_ONLY, "lead": 404},
+        ),
+        (
+            "establishments.confirm_import",
+            "POST",
+            "/establishments/import/contacts/" + "x" * 32,
+            {**LEAD_ONLY, "lead": 404},
+        ),
         ("chasing.show_tracker", "GET", f"/cycles/{cycle}/tracker", READERS),
         ("chasing.show_breakdown", "GET", f"/cycles/{cycle}/tracker/by-trust", READERS),
-        ("chasing.show_trust_tracker", "GET", f"/trusts/{world['trust_uid']}/cycles/{cycle}/tracker",
-         {**OWN_TRUST, "board": OK, "lead": OK}),
-        ("chasing.show_trust_tracker", "GET", f"/trusts/{world['other_trust_uid']}/cycles/{cycle}/tracker",
-         {**OTHER_TRUST, "board": OK, "lead": OK}),
+        (
+            "chasing.show_trust_tracker",
+            "GET",
+            f"/trusts/{world['trust_uid']}/cycles/{cycle}/tracker",
+            {**OWN_TRUST, "board": OK, "lead": OK},
+        ),
+        (
+            "chasing.show_trust_tracker",
+            "GET",
+            f"/trusts/{world['other_trust_uid']}/cycles/{cycle}/tracker",
+            {**OTHER_TRUST, "board": OK, "lead": OK},
+        ),
         ("chasing.preview_reminders", "POST", f"/cycles/{cycle}/reminders/preview", LEAD_ONLY),
         ("chasing.send_reminders", "POST", f"/cycles/{cycle}/reminders/send", LEAD_ONLY),
         ("chasing.show_chase_history", "GET", f"/cycles/{cycle}/establishments/{world['urn_a']}/reminders", READERS),
@@ -169,8 +219,12 @@ def _cases(world):
         ("analysis.show_sections", "GET", f"/cycles/{cycle}/analysis/sections", {**READERS, "trust_lead": OK}),
         ("analysis.show_questions", "GET", f"/cycles/{cycle}/analysis/questions", {**READERS, "trust_lead": OK}),
         ("analysis.show_year_on_year", "GET", f"/cycles/{cycle}/analysis/year-on-year", {**READERS, "trust_lead": OK}),
-        ("analysis.list_establishments", "GET", f"/cycles/{cycle}/analysis/establishments?list=fully_met",
-         {**READERS, "trust_lead": OK}),
+        (
+            "analysis.list_establishments",
+            "GET",
+            f"/cycles/{cycle}/analysis/establishments?list=fully_met",
+            {**READERS, "trust_lead": OK},
+        ),
         ("reports.download_report", "GET", f"/cycles/{cycle}/committee-report.docx", READERS),
         ("reports.download_report", "GET", f"/cycles/{cycle}/committee-report.html", READERS),
         ("analysis.show_results", "GET", f"/audits/{a}/results", OWN_SCHOOL),
@@ -180,18 +234,36 @@ def _cases(world):
         ("actions.edit_action_plan", "GET", f"/audits/{a}/action-plan", OWN_SCHOOL),
         ("actions.edit_action_plan", "POST", f"/audits/{c}/action-plan", OTHER_SCHOOL),
         ("actions.edit_action_plan", "GET", f"/audits/{b}/action-plan", TRUST_ACADEMY),
-        ("actions.list_actions", "GET", f"/cycles/{cycle}/actions?overdue=1", {**READERS, "trust_lead": 404}),
-        ("actions.download_workbook", "GET", f"/cycles/{cycle}/workbook.xlsx", {**READERS, "trust_lead": 404}),
-        ("actions.download_responses_csv", "GET", f"/cycles/{cycle}/responses.csv", {**READERS, "trust_lead": 404}),
-        ("actions.download_gaps_csv", "GET", f"/cycles/{cycle}/gaps.csv", {**READERS, "trust_lead": 404}),
+        ("actions.list_actions", "GET", f"/cycles/{cycle}/actions?overdue=1", READERS),
+        ("exports.download_workbook", "GET", f"/cycles/{cycle}/workbook.xlsx", READERS),
+        ("exports.start_workbook", "POST", f"/cycles/{cycle}/workbook", READERS),
+        ("reports.start_report", "POST", f"/cycles/{cycle}/committee-report", READERS),
+        ("activity.start_activity_download", "POST", "/activity/download", LEAD_ONLY),
+        # A job is seen by whoever started it and by the lead; a job that does not exist is 404 for everyone.
+        ("jobs.list_jobs", "GET", "/jobs", LEAD_ONLY),
+        ("jobs.show_job", "GET", "/jobs/999999", NO_SUCH_JOB),
+        ("jobs.show_job_progress", "GET", "/jobs/999999/progress.json", NO_SUCH_JOB),
+        ("jobs.download_job_file", "GET", "/jobs/999999/download", NO_SUCH_JOB),
+        ("jobs.run_job_again", "POST", "/jobs/999999/run-again", NO_SUCH_JOB),
+        ("exports.download_responses_csv", "GET", f"/cycles/{cycle}/responses.csv", READERS),
+        ("exports.download_gaps_csv", "GET", f"/cycles/{cycle}/gaps.csv", READERS),
         ("la_actions.list_la_actions", "GET", "/la-action-plan", READERS),
         ("la_actions.list_overdue_la_actions", "GET", "/la-action-plan/overdue", READERS),
         ("la_actions.export_la_actions", "GET", "/la-action-plan/export.xlsx", READERS),
         ("la_actions.choose_finding", "GET", f"/la-action-plan/findings?cycle={cycle}", LEAD_ONLY),
-        ("la_actions.choose_finding", "GET", "/la-action-plan/findings?cycle=no-such-cycle", {**LEAD_ONLY, "lead": 404}),
+        (
+            "la_actions.choose_finding",
+            "GET",
+            "/la-action-plan/findings?cycle=no-such-cycle",
+            {**LEAD_ONLY, "lead": 404},
+        ),
         ("la_actions.add_la_action", "GET", f"/la-action-plan/new?cycle={cycle}&question=policy_current", LEAD_ONLY),
-        ("la_actions.add_la_action", "GET", f"/la-action-plan/new?cycle={cycle}&question=no_such_question",
-         {**LEAD_ONLY, "lead": 404}),
+        (
+            "la_actions.add_la_action",
+            "GET",
+            f"/la-action-plan/new?cycle={cycle}&question=no_such_question",
+            {**LEAD_ONLY, "lead": 404},
+        ),
         ("la_actions.add_la_action", "POST", "/la-action-plan/new", LEAD_ONLY),
         ("la_actions.show_la_action", "GET", f"/la-action-plan/{world['la_action_id']}", READERS),
         ("la_actions.show_la_action", "GET", "/la-action-plan/999999", {**READERS, "board": 404, "lead": 404}),
@@ -202,50 +274,6 @@ def _cases(world):
         ("auth.sign_out", "POST", "/sign-out", PUBLIC),
     ]
     return cases
-
-
-@pytest.fixture
-def world(app, make):
-    trust, other_trust = make.trust(name="Oak Trust"), make.trust(name="Elm Trust")
-    school_a = make.establishment(name="Ash Primary")
-    school_e = make.establishment(name="Birch Infants")  # the DSL's second school, its audit submitted
-    academy_b = make.establishment(name="Oak Academy", trust=trust)
-    school_c = make.establishment(name="Cedar Primary")
-    academy_d = make.establishment(name="Elm Academy", trust=other_trust)
-    users = {
-        "dsl": make.dsl(school_a, school_e),
-        "deputy": make.dsl(school_a, school_e, deputy=True),
-        "trust_lead": make.trust_lead(trust),
-        "board": make.board(),
-        "lead": make.lead(),
-        "disabled": make.dsl(school_a),
-    }
-    dsl_c = make.dsl(school_c)
-    cycle = make.cycle()
-
-    def response_of(**where):
-        return db.session.scalar(select(Response.id).join(Assignment).where(
-            *(getattr(Assignment, k) == v for k, v in where.items())))
-
-    world = {
-        "users": users, "cycle_slug": cycle.slug, "template_id": cycle.template_id, "dsl_c_id": dsl_c.id,
-        "urn_a": school_a.urn, "trust_uid": trust.uid, "other_trust_uid": other_trust.uid,
-        "response_a": response_of(establishment_id=school_a.id), "response_b": response_of(establishment_id=academy_b.id),
-        "response_c": response_of(establishment_id=school_c.id), "response_d": response_of(establishment_id=academy_d.id),
-        "response_t": response_of(trust_id=trust.id), "response_u": response_of(trust_id=other_trust.id),
-        "response_e": response_of(establishment_id=school_e.id),
-    }
-    db.session.get(Response, world["response_e"]).status = ResponseStatus.SUBMITTED
-    db.session.get(Response, world["response_c"]).status = ResponseStatus.SUBMITTED
-    from surveyapp.la_actions.services import create_action
-
-    world["la_action_id"] = create_action(db.session, users["lead"], reference="CS ALL 01", area="Strategy",
-                                          action="Keep a Prevent action plan", rag="amber", status="ongoing").id
-    from surveyapp.audits.editor import start_draft
-
-    start_draft(cycle.template.key, "live", users["lead"])
-    db.session.commit()
-    return world
 
 
 def _clients(app, world):
@@ -265,6 +293,31 @@ def test_every_route_is_in_the_access_table(app, world):
     routed = {rule.endpoint for rule in app.url_map.iter_rules()}
     missing = sorted(routed - listed)
     assert not missing, f"Decide who may use these routes and add them to the table: {missing}"
+
+
+def undeclared_routes(app) -> list[str]:
+    """Endpoints whose view declares no capability (``@requires``) and is not marked ``@public``."""
+    return sorted(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"  # Flask's own: the public style sheets, scripts and images
+        and not hasattr(app.view_functions[rule.endpoint], "capability")
+    )
+
+
+def test_every_route_declares_its_capability(app):
+    assert undeclared_routes(app) == []
+
+
+def test_a_route_without_a_capability_is_caught():
+    from surveyapp import create_app
+    from surveyapp.policy import Capability, public, requires
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40, "ENV_NAME": "testing"})
+    app.add_url_rule("/forgotten", "forgotten", lambda: "nobody decided who may see this")
+    app.add_url_rule("/declared", "declared", requires(Capability.MANAGE_USERS)(lambda: "the lead's"))
+    app.add_url_rule("/open", "open", public(lambda: "anyone's"))
+    assert undeclared_routes(app) == ["forgotten"]
 
 
 def test_every_role_gets_exactly_its_access(app, world):
@@ -297,8 +350,9 @@ def access_failures(clients, world, roles, overrides=None) -> list[str]:
             got = response.status_code
             if want == OK:
                 location = response.headers.get("Location", "") if got == 302 else ""
-                held_back = "/sign-in" in location or ("/account/two-factor" in location
-                                                       and endpoint not in _LEADS_TO_TWO_FACTOR_SET_UP)
+                held_back = "/sign-in" in location or (
+                    "/account/two-factor" in location and endpoint not in _LEADS_TO_TWO_FACTOR_SET_UP
+                )
                 if got in (401, 403, 404, 405, 500) or (held_back and endpoint != "auth.sign_out"):
                     failures.append(f"{role} {method} {url}: expected access, got {got}")
             elif got != want:

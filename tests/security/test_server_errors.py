@@ -1,4 +1,5 @@
 """Inputs the review found giving server errors (500) now get a clear 4xx or are handled."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,13 @@ def test_ids_too_large_for_the_database_are_not_found(client, sign_in, world, nu
 def test_page_numbers_of_any_size_show_a_page(client, sign_in, world, number):
     sign_in(world["lead"])
     slug = world["cycle"].slug
-    for url in ("/establishments/", f"/cycles/{slug}/", "/activity", f"/cycles/{slug}/tracker",
-                f"/cycles/{slug}/tracker/by-phase"):
+    for url in (
+        "/establishments/",
+        f"/cycles/{slug}/",
+        "/activity",
+        f"/cycles/{slug}/tracker",
+        f"/cycles/{slug}/tracker/by-phase",
+    ):
         assert client.get(f"{url}?page={number}").status_code == 200, url
 
 

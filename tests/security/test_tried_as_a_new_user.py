@@ -4,11 +4,12 @@ Another school's response by editing the address; a cookie copied before signing
 replayed; a DSL moved to another school; a session fixed before sign-in; and a spreadsheet
 formula in an import, then every export the lead can take (workbook, CSVs, activity log).
 """
+
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 from html import unescape
 
 import openpyxl
@@ -27,8 +28,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def response_of(establishment, cycle) -> int:
-    return db.session.scalar(select(Response.id).join(Assignment).where(
-        Assignment.establishment_id == establishment.id, Assignment.cycle_id == cycle.id))
+    return db.session.scalar(
+        select(Response.id)
+        .join(Assignment)
+        .where(Assignment.establishment_id == establishment.id, Assignment.cycle_id == cycle.id)
+    )
 
 
 def answers_of(response_id: int) -> int:
@@ -42,8 +46,14 @@ def two_schools(make):
     make.dsl(birch, email="dsl@birch.example.org")
     cycle = make.cycle()
     db.session.commit()
-    return {"ash": ash, "birch": birch, "dsl": dsl, "cycle": cycle,
-            "own": response_of(ash, cycle), "other": response_of(birch, cycle)}
+    return {
+        "ash": ash,
+        "birch": birch,
+        "dsl": dsl,
+        "cycle": cycle,
+        "own": response_of(ash, cycle),
+        "other": response_of(birch, cycle),
+    }
 
 
 def test_editing_the_address_to_another_schools_response_finds_nothing(client, sign_in, two_schools):
@@ -109,7 +119,9 @@ def test_the_session_is_new_at_sign_in_so_a_fixed_one_gains_nothing(app, make, t
     fixed = attacker.get_cookie("session").value
     victim = app.test_client()
     victim.set_cookie("session", fixed)  # the cookie an attacker managed to give the victim
-    assert victim.post("/sign-in", data={"email": two_schools["dsl"].email, "password": make.PASSWORD}).status_code == 302
+    assert (
+        victim.post("/sign-in", data={"email": two_schools["dsl"].email, "password": make.PASSWORD}).status_code == 302
+    )
     signed_in = victim.get_cookie("session").value
     assert signed_in != fixed
     with victim.session_transaction() as session:
@@ -150,8 +162,9 @@ def _xlsx_cells(data: bytes) -> list[str]:
     return cells
 
 
-def test_a_formula_in_an_import_never_reaches_a_spreadsheet_as_a_formula(app, client, make, sign_in, tmp_path,
-                                                                        monkeypatch):
+def test_a_formula_in_an_import_never_reaches_a_spreadsheet_as_a_formula(
+    app, client, make, sign_in, tmp_path, monkeypatch
+):
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
     lead = make.lead(email="lead@council.example.org")
     db.session.commit()
@@ -162,7 +175,9 @@ def test_a_formula_in_an_import_never_reaches_a_spreadsheet_as_a_formula(app, cl
     # formula too; it is only ever text.
     rows[0]["EstablishmentName"] = "\u00a0" + FORMULA
     accepted = _upload(client, "/establishments/import/establishments", gias_csv(rows), FILE_NAME)
-    assert accepted.status_code == 302, re.findall(r"govuk-error-message.{0,300}", unescape(accepted.get_data(as_text=True)), re.S)
+    assert accepted.status_code == 302, re.findall(
+        r"govuk-error-message.{0,300}", unescape(accepted.get_data(as_text=True)), re.S
+    )
     preview = unescape(client.get(accepted.headers["Location"]).get_data(as_text=True))
     assert "1 value looks like spreadsheet formulas" in preview and FORMULA in preview
     assert client.post(accepted.headers["Location"]).status_code == 302
@@ -176,8 +191,12 @@ def test_a_formula_in_an_import_never_reaches_a_spreadsheet_as_a_formula(app, cl
     # A DSL types formulas where free text is allowed; the lead's return comment carries one too.
     response_id = response_of(school, cycle)
     sign_in(dsl)
-    assert client.post(f"/audits/{response_id}/sections/policies",
-                       data={**POLICIES_OK, "policy_notes": FORMULA}).status_code == 302
+    assert (
+        client.post(
+            f"/audits/{response_id}/sections/policies", data={**POLICIES_OK, "policy_notes": FORMULA}
+        ).status_code
+        == 302
+    )
     client.post(f"/audits/{response_id}/sections/prevent", data=PREVENT_OK)
     assert client.post(f"/audits/{response_id}/declaration", data=DECLARATION).status_code == 302
     client.post("/sign-out")

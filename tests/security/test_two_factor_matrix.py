@@ -6,6 +6,7 @@ authenticator app set up (the code step is pending) or not yet (they must set on
 nothing on any route and method but the code, set-up and sign-out pages and the public pages;
 once they have proved the second factor, their access is exactly the table's.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ from surveyapp.audits.models import StatusEvent
 from surveyapp.auth.models import User
 from surveyapp.extensions import db
 from tests.factories import Factory
-from tests.security.test_access_matrix import OK, _cases, access_failures, world  # noqa: F401 (world: fixture)
+from tests.security.test_access_matrix import OK, _cases, access_failures
 
 #: where someone part-way through signing in may be sent
 STEPS = ("/sign-in", "/sign-in/code", "/account/two-factor")
@@ -42,8 +43,14 @@ def _password(app, user):
 def _private_words(world) -> list[str]:
     """Text that appears only on pages with audit or account data."""
     users = world["users"]
-    return ["Ash Primary", "Oak Academy", "Cedar Primary", "Oak Trust", "Elm Trust",
-            *(user.email for user in users.values())]
+    return [
+        "Ash Primary",
+        "Oak Academy",
+        "Cedar Primary",
+        "Oak Trust",
+        "Elm Trust",
+        *(user.email for user in users.values()),
+    ]
 
 
 def _only_the_sign_in_steps(client, role, world) -> list[str]:
@@ -90,7 +97,9 @@ def test_password_alone_reaches_nothing_and_both_factors_reach_exactly_the_table
     lead_client, _ = _password(app, lead)
     page = lead_client.get("/account/two-factor").get_data(as_text=True)
     lead_secret = re.search(r'id="two-factor-key"[^>]*>([A-Z2-7]+)<', page).group(1)
-    assert "recovery" in lead_client.post("/account/two-factor", data={"code": _code(lead_secret)}).get_data(as_text=True)
+    assert "recovery" in lead_client.post("/account/two-factor", data={"code": _code(lead_secret)}).get_data(
+        as_text=True
+    )
 
     # Where two-factor sign-in is required, it cannot be turned off: the one change from the table.
     required = {"auth.disable_two_factor": {"board": 403, "lead": 403}}

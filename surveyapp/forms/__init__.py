@@ -1,1 +1,0 @@
-"""WTForms forms, one module per area. Forms own their validation."""

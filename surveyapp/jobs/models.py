@@ -1,0 +1,90 @@
+"""A job: one piece of long work (sending reminders, writing an export) and what became of it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveyapp.extensions import Model, db, str_enum
+from surveyapp.timeutil import utcnow
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "queued": "Waiting to start",
+            "running": "In progress",
+            "done": "Finished",
+            "failed": "Could not finish",
+        }[self.value]
+
+
+class JobKind(enum.StrEnum):
+    REMINDERS = "reminders"
+    WORKBOOK = "workbook"
+    COMMITTEE_REPORT = "committee_report"
+    ACTIVITY_EXPORT = "activity_export"
+
+    @property
+    def label(self) -> str:
+        return {
+            "reminders": "Sending reminders",
+            "workbook": "Board workbook",
+            "committee_report": "Committee report",
+            "activity_export": "Activity log download",
+        }[self.value]
+
+
+class Job(Model):
+    """Long work started by someone, run by a worker (or in the request when no queue is set up)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(str_enum(JobKind))
+    #: who started it: they (and the lead) may see it; None for a deleted account
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    #: what the work needs to run again from scratch (a reminder batch, an export's format and filters)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: one job per key: a double click or a replayed form finds the job already started
+    key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    state: Mapped[JobState] = mapped_column(str_enum(JobState), default=JobState.QUEUED, index=True)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    #: what it is doing now, in words: "Sending 1,240 of 3,100"
+    message: Mapped[str] = mapped_column(String(255), default="")
+    #: how many times a worker has started it (a re-run after a lost worker counts again)
+    runs: Mapped[int] = mapped_column(default=0)
+    #: what it did, in words, when done: "3 reminders sent. 1 establishment skipped."
+    summary: Mapped[str] = mapped_column(Text, default="")
+    #: a generated file, kept in the database (like kept uploads) so any app host can serve it
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    file_type: Mapped[str] = mapped_column(String(100), default="")
+    file_data: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    #: last sign of life from the worker (progress), to tell a stalled job from a slow one
+    updated_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+
+    started_by = relationship("User")
+    cycle = relationship("Cycle")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+    @property
+    def has_file(self) -> bool:
+        return self.state is JobState.DONE and bool(self.file_name)

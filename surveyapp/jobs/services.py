@@ -1,0 +1,178 @@
+"""Jobs: start one, claim it for a run, report its progress, finish it; who may see it. Flush, never commit.
+
+The work itself (surveyapp.jobs.work) reports progress through ``Progress``; the runner
+(surveyapp.jobs.runner) decides when that is written for the job's page to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from surveyapp.extensions import db, rows_changed
+from surveyapp.jobs.models import Job, JobKind, JobState
+from surveyapp.timeutil import as_utc, utcnow
+
+#: a running job silent for this long has lost its worker: it may be started again
+STALLED_AFTER = timedelta(minutes=10)
+#: files made by jobs (exports full of personal data) are kept this long, then forgotten
+KEEP_FILES_FOR = timedelta(days=7)
+
+
+class JobError(ValueError):
+    """The job cannot make that move (start a finished job again, run one another worker holds)."""
+
+
+def start_job(
+    kind: JobKind,
+    actor,
+    *,
+    cycle=None,
+    params: dict | None = None,
+    key: str | None = None,
+    message: str = "Waiting to start",
+) -> Job:
+    """Add a queued job, or return the one already started under ``key`` (a replayed form starts nothing new).
+
+    :param params: what the work needs to run, kept so a lost run can be started again
+    :param key: identifies the work (a reminder batch): one job per key
+    """
+    if key is not None:
+        existing = db.session.scalar(select(Job).where(Job.key == key))
+        if existing is not None:
+            return existing
+    forget_old_files()
+    job = Job(
+        kind=kind,
+        started_by_id=getattr(actor, "id", None),
+        cycle_id=getattr(cycle, "id", None),
+        params=params or {},
+        key=key,
+        state=JobState.QUEUED,
+        message=message,
+        created_at=utcnow(),
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def forget_old_files(now=None) -> None:
+    """Drop the files of jobs finished more than KEEP_FILES_FOR ago (their summaries stay)."""
+    cutoff = (now or utcnow()) - KEEP_FILES_FOR
+    db.session.execute(
+        update(Job)
+        .where(Job.finished_at < cutoff, Job.file_name != "")
+        .values(file_data=None, file_name="", file_type="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def job_for_key(key: str) -> Job | None:
+    return db.session.scalar(select(Job).where(Job.key == key))
+
+
+def claim(job_id: int) -> Job | None:
+    """Mark a queued job as running for this run; None when there is nothing to run (finished, or running elsewhere).
+
+    One conditional UPDATE, so two workers handed the same job cannot both run it.
+    """
+    now = utcnow()
+    claimed = rows_changed(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.QUEUED)
+        .values(state=JobState.RUNNING, runs=Job.runs + 1, started_at=now, updated_at=now, error="")
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed:
+        return None
+    job = db.session.get(Job, job_id)
+    db.session.refresh(job)
+    return job
+
+
+def report(job: Job, done: int, total: int, message: str) -> None:
+    """Record how far the job has got: "Sending 1,240 of 3,100"."""
+    job.done, job.total, job.message = done, total, message[:255]
+    job.updated_at = utcnow()
+    db.session.flush()
+
+
+def finish(job: Job, summary: str, *, file_name: str = "", file_type: str = "", file_data: bytes | None = None) -> None:
+    """Mark the job done with what it did, and the file it made, if any."""
+    job.state = JobState.DONE
+    job.summary = summary
+    job.message = "Finished"
+    job.file_name, job.file_type, job.file_data = file_name, file_type, file_data
+    job.finished_at = job.updated_at = utcnow()
+    db.session.flush()
+
+
+def fail(job: Job, error: str) -> None:
+    """Mark the job as failed; ``error`` is shown to whoever may see the job, so it says what to do, not a trace."""
+    job.state = JobState.FAILED
+    job.error = error[:2000]
+    job.message = "Could not finish"
+    job.finished_at = job.updated_at = utcnow()
+    db.session.flush()
+
+
+def is_stalled(job: Job, now=None) -> bool:
+    """A running job whose worker has not reported for STALLED_AFTER (the worker was most likely lost), or a
+    queued one no worker has taken in that time (the queue lost it, or no worker runs)."""
+    now = now or utcnow()
+    last = as_utc(job.updated_at or job.started_at or job.created_at)
+    return job.state in (JobState.RUNNING, JobState.QUEUED) and last is not None and now - last > STALLED_AFTER
+
+
+def can_run_again(job: Job, now=None) -> bool:
+    return job.state is JobState.FAILED or is_stalled(job, now)
+
+
+def requeue(job: Job, now=None, *, force: bool = False) -> Job:
+    """Put a failed or stalled job back in the queue to run again (the work is safe to repeat: reminders
+    already sent are not sent again).
+
+    :param force: also a running job that has not stalled yet (the operator knows its worker is gone)
+    :raises JobError: the job is finished, or still running and not stalled
+    """
+    if job.state is JobState.DONE:
+        raise JobError("This job has finished: there is nothing to run again.")
+    if job.state is JobState.RUNNING and not (force or is_stalled(job, now)):
+        raise JobError("This job is still running.")
+    job.state = JobState.QUEUED
+    job.message = "Waiting to start again"
+    job.error = ""
+    job.finished_at = None
+    job.updated_at = utcnow()
+    db.session.flush()
+    return job
+
+
+def recent_jobs(limit: int = 100) -> list[Job]:
+    """The newest jobs first, with who started them (one query: the list shows every name)."""
+    from sqlalchemy.orm import joinedload
+
+    return list(
+        db.session.scalars(
+            select(Job)
+            .options(joinedload(Job.started_by), joinedload(Job.cycle))
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass
+class Progress:
+    """What the work calls as it goes: ``progress(done, total, message)``; the runner decides when it is written."""
+
+    job: Job
+    write: Callable[[], None]  # makes the report visible (the runner commits)
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        report(self.job, done, total, message)
+        self.write()

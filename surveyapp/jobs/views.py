@@ -1,0 +1,70 @@
+"""A job's page (progress, then the result or its download), and the lead's list of recent jobs.
+
+A job is seen by the one who started it and by whoever follows every job (surveyapp/policy.py); anyone
+else is told it does not exist (404).
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, send_file, url_for
+
+from surveyapp.jobs import runner, services
+from surveyapp.policy import Capability as C, requires
+
+bp = Blueprint("jobs", __name__)
+
+
+@bp.get("/jobs/<int:job_id>")
+@requires(C.USE_SERVICE, load="job")
+def show_job(job):
+    """Show how far a job has got and, once it has finished, what it did and its download."""
+    return render_template(
+        "jobs/show.html", job=job, can_run_again=services.can_run_again(job), keep_days=services.KEEP_FILES_FOR.days
+    )
+
+
+@bp.get("/jobs/<int:job_id>/progress.json")
+@requires(C.USE_SERVICE, load="job")
+def show_job_progress(job):
+    """The job's progress, for the page to update itself while the job runs."""
+    return jsonify(
+        state=job.state.value,
+        state_label=job.state.label,
+        done=job.done,
+        total=job.total,
+        message=job.message,
+        finished=job.is_finished,
+    )
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@requires(C.USE_SERVICE, load="job")
+def download_job_file(job):
+    """Download the file the job wrote (written by the exports' formula-safe writers)."""
+    if not job.has_file:
+        abort(404)
+    return send_file(
+        io.BytesIO(job.file_data), mimetype=job.file_type, as_attachment=True, download_name=job.file_name, max_age=0
+    )
+
+
+@bp.post("/jobs/<int:job_id>/run-again")
+@requires(C.USE_SERVICE, load="job")
+def run_job_again(job):
+    """Start a failed or stalled job again: what it already did (reminders sent) is not done twice."""
+    try:
+        services.requeue(job)
+    except services.JobError as exc:
+        flash(str(exc), "info")
+        return redirect(url_for("jobs.show_job", job_id=job.id))
+    runner.dispatch(job)
+    return redirect(url_for("jobs.show_job", job_id=job.id))
+
+
+@bp.get("/jobs")
+@requires(C.FOLLOW_EVERY_JOB)
+def list_jobs():
+    """List the newest jobs: reminder sends and downloads, who started them and how they went."""
+    return render_template("jobs/list.html", jobs=services.recent_jobs())

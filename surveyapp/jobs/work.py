@@ -1,0 +1,60 @@
+"""What a job's work looks like, and the registry of each kind's work.
+
+Each area writes the work of its own kinds (chasing/jobs.py sends reminders; exports/jobs.py,
+reports/jobs.py and activity_log/jobs.py write files) and registers it with ``@does(kind)``; create_app
+imports them, so a worker has them too. The jobs area itself imports none of them. The same functions
+run in a worker and, without a queue, in the request.
+
+Each takes the job, a ``progress(done, total, message)`` callable and a ``checkpoint()`` that makes the work
+so far durable, and returns an Outcome. Each can run again after a lost run: reminders already sent are not
+sent again, and a file is simply written again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from surveyapp.jobs.models import Job, JobKind
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Outcome:
+    summary: str
+    file_name: str = ""
+    file_type: str = ""
+    file_data: bytes | None = None
+
+
+class WorkError(RuntimeError):
+    """The work cannot be done; the message is shown on the job's page."""
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' if count != 1 else ''}"
+
+
+def file_bytes(write) -> bytes:
+    """Write through a temporary file (xlsxwriter and WeasyPrint want one), then keep the bytes."""
+    with tempfile.TemporaryFile() as handle:
+        write(handle)
+        handle.seek(0)
+        return handle.read()
+
+
+#: the work of each kind of job, filled by ``does`` as the areas' job modules are imported
+WORK: dict[JobKind, Callable[[Job, Any, Callable[[], None]], Outcome]] = {}
+
+
+def does(kind: JobKind):
+    """Register a function as the work of one kind of job."""
+
+    def register(work: Callable[[Job, Any, Callable[[], None]], Outcome]):
+        WORK[kind] = work
+        return work
+
+    return register

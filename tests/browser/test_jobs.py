@@ -1,0 +1,59 @@
+"""A long download as a job, in a real browser: the page shows it waiting, follows it while the real worker
+runs it (the page updates itself), then offers the file; the lead finds it in the list of recent jobs."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from surveyapp.extensions import db
+from tests.browser.accessibility import check_page
+from tests.browser.journey import h1, press, sign_in, visit
+from tests.browser.test_demo_journeys import assert_no_sideways_scroll
+from tests.jobs.helpers import REDIS_URL, queue_name as queue_name, run_burst_worker
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def app_config(queue_name):
+    # CSRF stays on, as in every browser test; jobs go to a queue of this test's own on the real Redis.
+    return {"WTF_CSRF_ENABLED": True, "REDIS_URL": REDIS_URL, "JOB_QUEUE": queue_name}
+
+
+def test_the_lead_watches_the_board_workbook_being_written_and_downloads_it(app, page, make, tmp_path):
+    for n in range(3):
+        school = make.establishment(name=f"School {n}", urn=f"80000{n}")
+        make.dsl(school, email=f"dsl@8000{n}.example.org")
+    lead = make.lead()
+    make.cycle()
+    db.session.commit()
+
+    sign_in(page, lead)
+    visit(page, "/cycles/2026-27/analysis")
+    press(page, page.get_by_role("button", name="Download the board workbook (Excel, xlsx)"))
+    expect(h1(page)).to_have_text("Board workbook")
+    expect(page.locator("#job-state")).to_have_text("Waiting to start")
+    expect(page.get_by_label("Progress")).to_be_visible()  # the bar has a label
+    expect(page.get_by_role("status")).to_have_text("Waiting to write the board workbook")
+    expect(page.get_by_role("link", name="Refresh this page")).to_be_visible()  # works without JavaScript too
+
+    with page.expect_navigation(timeout=60_000):  # the page reloads itself once the worker has finished
+        run_burst_worker(app, tmp_path)
+    check_page(page)
+    expect(page.locator("#job-state")).to_have_text("Finished")
+    expect(page.locator("#job-summary")).to_have_text("The board workbook for 2026-27 is ready to download.")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download safeguarding-audit-2026-27.xlsx").click()
+    assert download.value.suggested_filename == "safeguarding-audit-2026-27.xlsx"
+    with open(download.value.path(), "rb") as handle:
+        assert handle.read(2) == b"PK"
+
+    visit(page, "/jobs")
+    expect(h1(page)).to_have_text("Sends and downloads")
+    expect(page.locator("#jobs tbody tr")).to_have_count(1)
+    expect(page.locator("#jobs tbody tr").first).to_contain_text("Finished")
+    # At 320 px the list scrolls inside its own box, never the page.
+    page.set_viewport_size({"width": 320, "height": 640})
+    visit(page, "/jobs")
+    assert_no_sideways_scroll(page)
