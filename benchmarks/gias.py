@@ -235,8 +235,11 @@ def run_step(url: str, step: str, path: Path, preview_url: str) -> dict:
             page = client.get(preview_url)
             assert page.status_code == 200 and "Check the establishments import" in page.get_data(as_text=True)
         else:
+            # No queue here: the confirmation's job runs in the request, which ends on the job's page.
             done = client.post(preview_url)
-            assert done.status_code == 302, done.get_data(as_text=True)[:3000]
+            assert done.status_code == 302 and done.headers["Location"].startswith("/jobs/"), done.status_code
+            result = client.get(done.headers["Location"]).get_data(as_text=True)
+            assert "Establishments imported:" in result, result[:3000]
         seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

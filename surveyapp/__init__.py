@@ -142,6 +142,7 @@ def register_signal_receivers() -> None:
     from surveyapp.activity_log import jobs as _activity_log_jobs  # noqa: F401
     from surveyapp.audits import register_changes  # noqa: F401  (connects on import)
     from surveyapp.chasing import jobs as _chasing_jobs  # noqa: F401
+    from surveyapp.establishments import jobs as _establishments_jobs  # noqa: F401
     from surveyapp.exports import jobs as _exports_jobs  # noqa: F401
     from surveyapp.reports import jobs as _reports_jobs  # noqa: F401
 

@@ -26,7 +26,7 @@ from surveyapp.auth.models import Role, User
 from surveyapp.establishments.models import Establishment, Trust
 from surveyapp.establishments.services import establishment_ids_of, trust_ids_led_by
 from surveyapp.extensions import db, login_manager
-from surveyapp.jobs.models import Job
+from surveyapp.jobs.models import Job, JobKind
 
 
 class Capability(enum.StrEnum):
@@ -56,6 +56,17 @@ RIGHTS: dict[Role, frozenset[Capability]] = {
     Role.BOARD: frozenset({C.USE_SERVICE, C.READ_LA_FIGURES, C.READ_TRUST_FIGURES}),
     Role.TRUST_LEAD: frozenset({C.USE_SERVICE, C.READ_TRUST_FIGURES, C.ANSWER_FOR_ESTABLISHMENT, C.ANSWER_FOR_TRUST}),
     Role.DSL: frozenset({C.USE_SERVICE, C.ANSWER_FOR_ESTABLISHMENT}),
+}
+
+
+#: what starting each kind of job needs, and so seeing it: someone who has lost the right no longer sees theirs
+JOB_NEEDS: dict[JobKind, Capability] = {
+    JobKind.REMINDERS: C.CHASE_NON_RESPONDERS,
+    JobKind.WORKBOOK: C.READ_LA_FIGURES,
+    JobKind.COMMITTEE_REPORT: C.READ_LA_FIGURES,
+    JobKind.ACTIVITY_EXPORT: C.READ_ACTIVITY_LOG,
+    JobKind.REGISTER_IMPORT: C.MANAGE_REGISTER,
+    JobKind.CONTACTS_IMPORT: C.MANAGE_REGISTER,
 }
 
 
@@ -93,7 +104,10 @@ def may(user: Any, capability: Capability | str, obj: object = None) -> bool:
             return True
         return obj.id in trust_ids_led_by(user.id)
     if isinstance(obj, Job):
-        # Whoever started a send or a download follows it; so does whoever follows them all.
+        # Whoever started a send, a download or an import follows it, while they may still do that work (an
+        # import's page names people and their addresses); so does whoever follows them all.
+        if not has(user, JOB_NEEDS[obj.kind]):
+            return False
         return obj.started_by_id == user.id or has(user, C.FOLLOW_EVERY_JOB)
     raise TypeError(f"No rule for {capability!r} on {type(obj).__name__}")
 

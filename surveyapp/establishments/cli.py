@@ -54,8 +54,11 @@ def _flag_formula_like(flags) -> None:
 def import_establishments_command(path: str, dry_run: bool) -> None:
     """Import a GIAS establishment extract (CSV): add new establishments, update the rest by URN."""
     from surveyapp.establishments.importer import apply_establishments, plan_establishments
+    from surveyapp.establishments.services import hold_register
     from surveyapp.establishments.signals import consequences_of_register_import, preview_register_import
 
+    if not dry_run:
+        hold_register()  # no web import writes between this plan and its import
     try:
         plan = plan_establishments(Path(path).read_bytes())
     except ImportFailed as exc:
@@ -100,7 +103,10 @@ def _echo_cycle_changes(in_cycles, mood: str) -> None:
 def import_contacts_command(path: str, invite: bool, dry_run: bool, sync: bool) -> None:
     """Import contacts (CSV: URN or Trust UID, Name, Email, Role) and link them to their establishments and trusts."""
     from surveyapp.establishments.importer import apply_contacts, plan_contacts, send_invitations
+    from surveyapp.establishments.services import hold_register
 
+    if not dry_run:
+        hold_register()  # no web import writes between this plan and its import
     try:
         plan = plan_contacts(Path(path).read_bytes(), sync=sync)
     except ImportFailed as exc:

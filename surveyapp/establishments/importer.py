@@ -370,10 +370,35 @@ def _trust_shown(uid: str, names: dict[str, str]) -> str:
     return f"{names.get(uid, '')} ({uid})" if uid else "(none)"
 
 
-def apply_establishments(plan: EstablishmentsPlan, actor=None, filename: str = "") -> dict[str, int]:
+#: how many establishments are written per statement (and between two reports of an import's progress)
+WRITE_BATCH = 1000
+#: a new establishment's fields where the file has no column for them
+_NEW_DEFAULTS: dict[str, Any] = {
+    "type_name": "",
+    "phase": "",
+    "status_name": "",
+    "is_open": True,
+    "la_code": "",
+    "la_name": "",
+    "district": "",
+    "number_of_pupils": None,
+    "opened_on": None,
+    "closed_on": None,
+    "trust_id": None,
+}
+
+
+def apply_establishments(
+    plan: EstablishmentsPlan,
+    actor=None,
+    filename: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
     """Write a plan to the register (flush only) and record it in the activity log; return its counts.
 
     Establishments absent from the file are left alone.
+
+    :param progress: called with (establishments written, establishments to write) after each WRITE_BATCH
     """
     now = utcnow()
     if plan.new_trusts:
@@ -395,25 +420,17 @@ def apply_establishments(plan: EstablishmentsPlan, actor=None, filename: str = "
         result["updated_at"] = now
         return result
 
-    if plan.new:
-        defaults = {
-            "type_name": "",
-            "phase": "",
-            "status_name": "",
-            "is_open": True,
-            "la_code": "",
-            "la_name": "",
-            "district": "",
-            "number_of_pupils": None,
-            "opened_on": None,
-            "closed_on": None,
-            "trust_id": None,
-        }
-        _insert_many(Establishment, [{**defaults, "urn": r.urn, **values(r)} for r in plan.new])
-    if plan.updated:
-        db.session.execute(
-            update(Establishment), [{"id": c.establishment_id, **values(c.record)} for c in plan.updated]
-        )
+    total, done = len(plan.new) + len(plan.updated), 0
+    for batch in _chunks(plan.new, WRITE_BATCH):
+        _insert_many(Establishment, [{**_NEW_DEFAULTS, "urn": r.urn, **values(r)} for r in batch])
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    for changes in _chunks(plan.updated, WRITE_BATCH):
+        db.session.execute(update(Establishment), [{"id": c.establishment_id, **values(c.record)} for c in changes])
+        done += len(changes)
+        if progress:
+            progress(done, total)
     # Bulk statements bypass the identity map: make loaded rows read the new values.
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, (Establishment, Trust)):
@@ -992,14 +1009,24 @@ class InvitationReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def send_invitations(users: list[User], *, invited_by: str, commit: Callable[[], None], actor=None) -> InvitationReport:
+def send_invitations(
+    users: list[User],
+    *,
+    invited_by: str,
+    commit: Callable[[], None],
+    actor=None,
+    report: InvitationReport | None = None,
+) -> InvitationReport:
     """Email each user a set-password link; a failure is reported, not raised.
 
     Call this after the import is committed. ``commit`` (the caller's) keeps each
     sent link's token as soon as its email has gone, so an interrupted run never
-    leaves a sent link that does not work.
+    leaves a sent link that does not work; the report already names the email when
+    it is called, so the caller can keep that too.
+
+    :param report: the report to add to (a run that carries on from an interrupted one)
     """
-    report = InvitationReport()
+    report = report if report is not None else InvitationReport()
     for user in users:
         email = user.email
         try:
@@ -1009,6 +1036,6 @@ def send_invitations(users: list[User], *, invited_by: str, commit: Callable[[],
             report.failed.append((email, str(exc)))
             continue
         record("user.invited", actor.id if actor else None, email=email, via="contacts import")
-        commit()
         report.sent.append(email)
+        commit()
     return report

@@ -224,6 +224,62 @@ def keep_plan(upload: PendingUpload, plan: bytes, *, plan_options: str, register
     upload.plan, upload.plan_options, upload.register_version = plan, plan_options, register_version
 
 
+def upload_key(upload: PendingUpload) -> str:
+    """What a job keeps to find the upload it imports: the token's hash, never the token (the preview's
+    address stays out of the database)."""
+    return _hash(upload.token)
+
+
+@dataclass
+class TakenUpload:
+    """A kept upload's plan, taken for importing: the upload is gone once the taking commits."""
+
+    kind: str
+    filename: str
+    plan: bytes | None
+    plan_options: str
+    register_version: str
+
+
+def take_upload(key: str, *, kind: str) -> TakenUpload | None:
+    """Delete the kept upload ``upload_key`` named and return its plan (flush only); None if it is no longer
+    kept (imported already, or expired) or is for another kind of import.
+
+    One statement, so two runs of one import cannot both take it: the second waits for the first to commit
+    (or roll back) and finds it gone (or takes it). Import in the same transaction, and the upload is used
+    exactly when the import lands.
+    """
+    taken = db.session.execute(
+        delete(KeptUpload)
+        .where(KeptUpload.token_hash == key, KeptUpload.kind == kind)
+        .returning(
+            KeptUpload.kind,
+            KeptUpload.filename,
+            KeptUpload.plan,
+            KeptUpload.plan_options,
+            KeptUpload.register_version,
+        )
+    ).first()
+    if taken is None:
+        return None
+    return TakenUpload(taken.kind, taken.filename, taken.plan, taken.plan_options or "", taken.register_version or "")
+
+
+#: the PostgreSQL advisory lock that register imports hold while they check the register and write to it
+REGISTER_LOCK = 0x5A0E_1E61_5E0D
+
+
+def hold_register() -> None:
+    """Keep other imports off the register until this transaction ends, so a check that the register is as a
+    plan expects still holds when the plan is written.
+
+    PostgreSQL: a transaction-level advisory lock, taken by the web imports' jobs and the CLI imports. SQLite
+    lets one transaction write at a time: an import's first write holds the register the same way.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(REGISTER_LOCK)))
+
+
 def discard_upload(token: str) -> None:
     """Forget a kept upload (flush only)."""
     if _TOKEN.match(token or ""):

@@ -3,13 +3,14 @@
 An import is three steps: upload (the file is read and checked once; if it is
 good, it and its plan, what importing it would do, are kept in the database
 under a random token, with a fingerprint of the register the plan was made
-against), preview (the kept plan is shown) and confirm (the kept plan is
-applied, committed, and deleted, without reading the file again). If the
-register has changed since the plan was made, the kept file is checked again
-against the register as it is now: the preview shows the new plan, and a
-confirmation shows it too, to be confirmed again, rather than applying changes
-the lead has not seen. Only the user who uploaded a file may preview or
-confirm it.
+against), preview (the kept plan is shown) and confirm (a job is started that
+applies the kept plan and deletes it, without reading the file again: see
+establishments/jobs.py; the lead is taken to the job's page). If the register
+has changed since the plan was made, the kept file is checked again against
+the register as it is now: the preview shows the new plan, and a confirmation
+shows it too, to be confirmed again, rather than applying changes the lead has
+not seen; the job checks once more before it writes. Only the user who
+uploaded a file may preview or confirm it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from surveyapp.csvfiles import ImportFailed
-from surveyapp.establishments import importer, services
+from surveyapp.establishments import importer, jobs as import_jobs, services
 from surveyapp.establishments.forms import ConfirmContactsForm, ConfirmImportForm, RegisterFilterForm, UploadCsvForm
-from surveyapp.establishments.signals import consequences_of_register_import, preview_register_import
+from surveyapp.establishments.signals import preview_register_import
+from surveyapp.jobs import runner, services as jobs
+from surveyapp.jobs.models import JobKind
 from surveyapp.numbers import page_number
 from surveyapp.policy import Capability as C, requires
-from surveyapp.transaction import commit_now
 
 bp = Blueprint("establishments", __name__, url_prefix="/establishments")
 
@@ -101,8 +103,8 @@ def _remove_contact(user_id: int, back: str, *, establishment=None, trust=None):
 
 # --- imports ------------------------------------------------------------------------------
 #
-# The two imports share their steps; what differs (how a file is read, what the preview adds, how it is
-# applied and reported, the rows its preview shows) is named once per kind in IMPORTS below.
+# The two imports share their steps; what differs (how a file is read, what the preview adds, the job that
+# applies it, the rows its preview shows) is named once per kind in IMPORTS below.
 
 
 def _sync_option(values) -> dict:
@@ -120,37 +122,14 @@ def _preview_establishments(upload, plan) -> dict:
     }
 
 
-def _apply_establishments(upload, plan) -> list:
-    importer.apply_establishments(plan, actor=current_user, filename=upload.filename)
-    return consequences_of_register_import(current_user)
+def _establishments_to_import(plan) -> tuple[int, str]:
+    total = len(plan.new) + len(plan.updated)
+    return total, f"Waiting to import {total:,} establishment{'s' if total != 1 else ''}"
 
 
-def _report_establishments(plan, in_cycles, form) -> None:
-    flash(
-        f"Establishments imported: {plan.summary()}." + "".join(f" {change.summary()}." for change in in_cycles),
-        "success",
-    )
-
-
-def _apply_contacts(upload, plan):
-    return importer.apply_contacts(plan, actor=current_user, filename=upload.filename)
-
-
-def _report_contacts(plan, result, form) -> None:
-    """Say what was imported, then invite the people without a password if the lead asked to."""
-    flash(f"Contacts imported: {plan.summary()}.", "success")
-    if form.invite.data:
-        commit_now()  # the import first: invitations go out by email, which cannot be taken back
-        report = importer.send_invitations(
-            result.to_invite, invited_by=current_user.display_name, commit=commit_now, actor=current_user
-        )
-        flash(f"Invitations sent: {len(report.sent)}.", "success")
-        if report.failed:
-            flash(
-                "The contacts were imported, but invitations could not be sent to: "
-                + "; ".join(f"{email} ({reason})" for email, reason in report.failed),
-                "error",
-            )
+def _contacts_to_import(plan) -> tuple[int, str]:
+    total = len(plan.records)
+    return total, f"Waiting to import {total:,} contact{'s' if total != 1 else ''}"
 
 
 def _nothing(*args) -> dict:
@@ -159,15 +138,15 @@ def _nothing(*args) -> dict:
 
 @dataclass(frozen=True)
 class ImportKind:
-    """One kind of web import: how its file is read, previewed, applied and reported."""
+    """One kind of web import: how its file is read, previewed and applied."""
 
     name: str  #: in the URL, and what the kept upload is filed under
     title: str  #: the upload page's heading
     plan: Callable  #: reads and checks a file: (data, **options) -> plan, raising ImportFailed
     load_plan: Callable[[bytes], object]  #: a kept plan (importer.dump_plan) read back
     version: Callable[[], str]  #: a fingerprint of what a plan is made against; a plan made at another is stale
-    apply: Callable  #: (upload, plan) -> result; flushes, the view commits
-    report: Callable[..., None]  #: (plan, result, confirm form), after the commit: flash what was done
+    job: JobKind  #: the job that applies a confirmed plan (establishments/jobs.py)
+    to_import: Callable[..., tuple[int, str]]  #: (plan) -> (how many rows it writes, the waiting job's words)
     confirm_form: type[ConfirmImportForm]
     partial: str  #: the template of the preview's own rows (see preview_import.html)
     options: Callable[[Mapping[str, str]], dict] = (
@@ -186,8 +165,8 @@ IMPORTS = {
             load_plan=importer.load_establishments_plan,
             version=importer.register_version,
             preview=_preview_establishments,
-            apply=_apply_establishments,
-            report=_report_establishments,
+            job=JobKind.REGISTER_IMPORT,
+            to_import=_establishments_to_import,
             confirm_form=ConfirmImportForm,
             partial="establishments/_preview_establishments.html",
         ),
@@ -198,8 +177,8 @@ IMPORTS = {
             load_plan=importer.load_contacts_plan,
             version=importer.contacts_version,
             options=_sync_option,
-            apply=_apply_contacts,
-            report=_report_contacts,
+            job=JobKind.CONTACTS_IMPORT,
+            to_import=_contacts_to_import,
             confirm_form=ConfirmContactsForm,
             partial="establishments/_preview_contacts.html",
         ),
@@ -303,7 +282,8 @@ def preview_import(kind: str, token: str):
 @bp.post(f"/import/{_KIND}/<token>")
 @requires(C.MANAGE_REGISTER)
 def confirm_import(kind: str, token: str):
-    """Import the uploaded file as its preview showed it; if the register has changed since, show it again."""
+    """Start importing the uploaded file as its preview showed it; if the register has changed since, show it
+    again. The import runs as a job (establishments/jobs.py), whose page follows it and says what it did."""
     importing = IMPORTS[kind]
     form = importing.confirm_form()
     options = importing.options(request.form)
@@ -312,7 +292,24 @@ def confirm_import(kind: str, token: str):
         return refused
     if rechecked:  # the lead has not seen what the file would do now: show them, to confirm again
         return _preview_page(importing, upload, plan, options, rechecked)
-    result = importing.apply(upload, plan)
-    services.discard_upload(token)
-    importing.report(plan, result, form)
-    return redirect(url_for(".list_establishments"))
+    key = services.upload_key(upload)
+    job_key = import_jobs.job_key(key, upload.register_version)
+    job = jobs.job_for_key(job_key)
+    if job is None:  # not a second press of the same confirmation
+        total, waiting = importing.to_import(plan)
+        job = jobs.start_job(
+            importing.job,
+            current_user,
+            key=job_key,
+            message=waiting,
+            params=import_jobs.job_params(
+                upload_key=key,
+                kind=importing.name,
+                register_version=upload.register_version,
+                options_key=upload.plan_options,
+                total=total,
+                invite=isinstance(form, ConfirmContactsForm) and bool(form.invite.data),
+            ),
+        )
+        runner.dispatch(job)
+    return redirect(url_for("jobs.show_job", job_id=job.id))

@@ -17,7 +17,7 @@ from surveyapp.transaction import commits
 @click.option("--queue", "queue_name", default=None, help="The queue to work (default: the JOB_QUEUE setting).")
 @with_appcontext
 def worker_command(burst: bool, queue_name: str | None) -> None:
-    """Run the jobs (reminder sends, workbooks, reports, log downloads) queued on Redis (REDIS_URL)."""
+    """Run the jobs (reminder sends, imports, workbooks, reports, log downloads) queued on Redis (REDIS_URL)."""
     from surveyapp.jobs import runner
 
     if not runner.queue_configured(current_app.config):
@@ -30,7 +30,7 @@ def worker_command(burst: bool, queue_name: str | None) -> None:
     runner.work(current_app._get_current_object(), burst=burst, queue_name=queue_name)
 
 
-jobs = AppGroup("jobs", help="Long work done in the background: reminder sends and big downloads.")
+jobs = AppGroup("jobs", help="Long work done in the background: reminder sends, imports and big downloads.")
 
 
 @jobs.command("list")

@@ -1,4 +1,4 @@
-"""A job: one piece of long work (sending reminders, writing an export) and what became of it."""
+"""A job: one piece of long work (sending reminders, writing an export, importing a file) and what became of it."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class JobKind(enum.StrEnum):
     WORKBOOK = "workbook"
     COMMITTEE_REPORT = "committee_report"
     ACTIVITY_EXPORT = "activity_export"
+    REGISTER_IMPORT = "register_import"
+    CONTACTS_IMPORT = "contacts_import"
 
     @property
     def label(self) -> str:
@@ -41,7 +43,19 @@ class JobKind(enum.StrEnum):
             "workbook": "Board workbook",
             "committee_report": "Committee report",
             "activity_export": "Activity log download",
+            "register_import": "Establishments import",
+            "contacts_import": "Contacts import",
         }[self.value]
+
+    @property
+    def makes_file(self) -> bool:
+        """Whether its result is a file to download (rather than what it did, in words)."""
+        return self in (JobKind.WORKBOOK, JobKind.COMMITTEE_REPORT, JobKind.ACTIVITY_EXPORT)
+
+    @property
+    def is_import(self) -> bool:
+        """An import into the register (establishments or contacts), started from its preview."""
+        return self in (JobKind.REGISTER_IMPORT, JobKind.CONTACTS_IMPORT)
 
 
 class Job(Model):

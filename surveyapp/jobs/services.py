@@ -166,9 +166,33 @@ def recent_jobs(limit: int = 100) -> list[Job]:
     )
 
 
+def report_aside(job_id: int, done: int, total: int, message: str) -> bool:
+    """Record how far a job has got on a database connection of its own, committed at once, leaving the
+    work's transaction open: the progress of work that must land in one transaction (an import). Says
+    whether it was written.
+
+    Not on SQLite: it lets one transaction write at a time, and the work's own holds that turn until it
+    commits, so there the page shows what the job said before it began writing.
+    """
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        return False
+    with engine.begin() as connection:
+        connection.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(done=done, total=total, message=message[:255], updated_at=utcnow())
+        )
+    return True
+
+
 @dataclass
 class Progress:
-    """What the work calls as it goes: ``progress(done, total, message)``; the runner decides when it is written."""
+    """What the work calls as it goes: ``progress(done, total, message)``; the runner decides when it is written.
+
+    ``progress.aside(done, total, message)`` is for work in the middle of a transaction it must not commit
+    (see ``report_aside``).
+    """
 
     job: Job
     write: Callable[[], None]  # makes the report visible (the runner commits)
@@ -176,3 +200,6 @@ class Progress:
     def __call__(self, done: int, total: int, message: str) -> None:
         report(self.job, done, total, message)
         self.write()
+
+    def aside(self, done: int, total: int, message: str) -> None:
+        report_aside(self.job.id, done, total, message)

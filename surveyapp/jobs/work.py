@@ -1,13 +1,13 @@
 """What a job's work looks like, and the registry of each kind's work.
 
 Each area writes the work of its own kinds (chasing/jobs.py sends reminders; exports/jobs.py,
-reports/jobs.py and activity_log/jobs.py write files) and registers it with ``@does(kind)``; create_app
-imports them, so a worker has them too. The jobs area itself imports none of them. The same functions
-run in a worker and, without a queue, in the request.
+reports/jobs.py and activity_log/jobs.py write files; establishments/jobs.py applies confirmed imports) and
+registers it with ``@does(kind)``; create_app imports them, so a worker has them too. The jobs area itself
+imports none of them. The same functions run in a worker and, without a queue, in the request.
 
 Each takes the job, a ``progress(done, total, message)`` callable and a ``checkpoint()`` that makes the work
 so far durable, and returns an Outcome. Each can run again after a lost run: reminders already sent are not
-sent again, and a file is simply written again.
+sent again, a file is simply written again, and an import that landed is not applied twice.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""A long download as a job, in a real browser: the page shows it waiting, follows it while the real worker
-runs it (the page updates itself), then offers the file; the lead finds it in the list of recent jobs."""
+"""Long work as a job, in a real browser: a download and a register import. The page shows the job waiting,
+follows it while the real worker runs it (the page updates itself), then offers the file or says what the
+import changed; the lead finds it in the list of recent jobs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from surveyapp.extensions import db
 from tests.browser.accessibility import check_page
 from tests.browser.journey import h1, press, sign_in, visit
 from tests.browser.test_demo_journeys import assert_no_sideways_scroll
+from tests.establishments.gias_files import OAKFIELD, ST_MARYS, gias_csv
 from tests.jobs.helpers import REDIS_URL, queue_name as queue_name, run_burst_worker
 
 pytestmark = pytest.mark.browser
@@ -57,3 +59,41 @@ def test_the_lead_watches_the_board_workbook_being_written_and_downloads_it(app,
     page.set_viewport_size({"width": 320, "height": 640})
     visit(page, "/jobs")
     assert_no_sideways_scroll(page)
+
+
+def test_the_lead_confirms_a_gias_import_and_follows_its_job_back_to_the_register(app, page, make, tmp_path):
+    make.establishment(urn="100001", name="St Mary’s (old name)")
+    db.session.commit()
+    make.cycle()
+    lead = make.lead()
+    db.session.commit()
+    extract = tmp_path / "edubasealldata.csv"
+    extract.write_bytes(gias_csv())
+
+    sign_in(page, lead)
+    visit(page, "/establishments/")
+    press(page, page.get_by_role("button", name="Import establishments (GIAS extract)"))
+    page.get_by_label("Upload a file").set_input_files(extract)
+    press(page, page.get_by_role("button", name="Check the file"))
+    expect(h1(page)).to_have_text("Check the establishments import")
+    press(page, page.get_by_role("button", name="Confirm import"))
+
+    # The confirmation only queued the import: its page waits for the worker.
+    expect(h1(page)).to_have_text("Establishments import")
+    expect(page.locator("#job-state")).to_have_text("Waiting to start")
+    expect(page.get_by_label("Progress")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Waiting to import 4 establishments")
+
+    with page.expect_navigation(timeout=60_000):  # the page reloads itself once the worker has finished
+        run_burst_worker(app, tmp_path)
+    check_page(page)
+    expect(page.locator("#job-state")).to_have_text("Finished")
+    expect(page.locator("#job-summary")).to_have_text(
+        "Establishments imported: 3 new, 1 updated, 0 unchanged, 0 closed; trusts: 1 new, 0 renamed. "
+        "2026-27: 2 joined, 0 left the counts (closed), 0 moved to another trust's cover."
+    )
+    press(page, page.get_by_role("link", name="Back to the register"))
+    expect(h1(page)).to_have_text("Establishments")
+    register = page.get_by_role("table")
+    expect(register).to_contain_text(OAKFIELD)
+    expect(register).to_contain_text(ST_MARYS)

@@ -1,5 +1,6 @@
 """A GIAS import whose register changes between the preview and the confirmation, in a real browser with
-CSRF on: the confirmation shows the file checked again, with a warning, and imports on the second press.
+CSRF on: the confirmation shows the file checked again, with a warning, and imports on the second press (its
+job runs as the confirmation is sent: no queue here; tests/browser/test_jobs.py has one).
 
 Needs pytest-playwright (skipped when the run uses ``-p no:playwright``) and /usr/bin/chromium.
 """
@@ -51,6 +52,7 @@ def test_a_register_change_after_the_preview_is_shown_before_anything_is_importe
     assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) != ST_MARYS
 
     press(page, page.get_by_role("button", name="Confirm import"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Establishments import")
     expect(page.get_by_text("Establishments imported: 3 new, 1 updated")).to_be_visible()
     db.session.rollback()
     assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) == ST_MARYS

@@ -75,7 +75,8 @@ def test_preview_on_one_host_and_confirm_on_another_read_the_file_once(app, make
 
     reads.refuse = True
     confirmed = browser_b.post(preview_url)
-    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/establishments/"
+    assert confirmed.status_code == 302 and confirmed.headers["Location"].startswith("/jobs/")
+    assert "Establishments imported: 3 new, 1 updated" in page_text(browser_a.get(confirmed.headers["Location"]))
     db.session.expire_all()
     assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) == ST_MARYS
     assert db.session.scalar(select(func.count()).select_from(Establishment)) == 4

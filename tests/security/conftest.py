@@ -66,6 +66,13 @@ def world(app, make):
         rag="amber",
         status="ongoing",
     ).id
+    from surveyapp.jobs import services as jobs
+    from surveyapp.jobs.models import JobKind
+
+    # A register import the lead confirmed, finished: its page names what changed in the register.
+    imported = jobs.start_job(JobKind.REGISTER_IMPORT, users["lead"], params={"import": "establishments"})
+    jobs.finish(imported, "Establishments imported: 1 new, 0 updated, 0 unchanged, 0 closed; trusts: 0 new, 0 renamed.")
+    world["import_job_id"] = imported.id
     from surveyapp.audits.editor import start_draft
 
     start_draft(cycle.template.key, "live", users["lead"])

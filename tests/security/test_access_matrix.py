@@ -28,6 +28,7 @@ TRUST_ACADEMY = {**OWN_SCHOOL, "dsl": 404, "deputy": 404, "trust_lead": OK}
 OWN_TRUST = {**TRUST_ACADEMY}
 OTHER_TRUST = {**TRUST_ACADEMY, "trust_lead": 404}
 NO_SUCH_JOB = {**{role: 404 for role in ROLES}, "anonymous": 302, "disabled": 302}
+REGISTER_JOB = {**NO_SUCH_JOB, "lead": OK}
 ANON_ONLY_OK = PUBLIC  # sign-in, password pages: anyone may open them
 
 
@@ -245,6 +246,9 @@ def _cases(world):
         ("jobs.show_job_progress", "GET", "/jobs/999999/progress.json", NO_SUCH_JOB),
         ("jobs.download_job_file", "GET", "/jobs/999999/download", NO_SUCH_JOB),
         ("jobs.run_job_again", "POST", "/jobs/999999/run-again", NO_SUCH_JOB),
+        # A register import's page is for those who manage the register (it names establishments and people).
+        ("jobs.show_job", "GET", f"/jobs/{world['import_job_id']}", REGISTER_JOB),
+        ("jobs.show_job_progress", "GET", f"/jobs/{world['import_job_id']}/progress.json", REGISTER_JOB),
         ("exports.download_responses_csv", "GET", f"/cycles/{cycle}/responses.csv", READERS),
         ("exports.download_gaps_csv", "GET", f"/cycles/{cycle}/gaps.csv", READERS),
         ("la_actions.list_la_actions", "GET", "/la-action-plan", READERS),
