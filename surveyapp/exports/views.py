@@ -1,7 +1,7 @@
 """A cycle's board workbook and its CSVs, for the lead and board viewers.
 
-Small downloads are written to a temporary file and streamed; the workbook can also be written by a job
-(surveyapp/exports/jobs.py), whose page offers the file.
+The CSVs are written row by row to a temporary file and sent from it (memory stays flat). The workbook, much
+longer to write, is written by a job (surveyapp/exports/jobs.py), never in a request: its page offers the file.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from flask_login import current_user
 
 from surveyapp.audits.services import cycle_by_slug
 from surveyapp.exports.csvfiles import write_gaps_csv, write_responses_csv
-from surveyapp.exports.workbook import write_workbook
 from surveyapp.extensions import db
 from surveyapp.jobs import runner, services as jobs
 from surveyapp.jobs.models import JobKind
-from surveyapp.jobs.work import XLSX
 from surveyapp.policy import Capability as C, requires
 
 bp = Blueprint("exports", __name__)
@@ -32,13 +30,6 @@ def _download(slug: str, suffix: str, mimetype: str, write):
     return send_file(
         handle, mimetype=mimetype, as_attachment=True, download_name=f"safeguarding-audit-{cycle.slug}{suffix}"
     )
-
-
-@bp.get("/cycles/<slug>/workbook.xlsx")
-@requires(C.READ_LA_FIGURES)
-def download_workbook(slug: str):
-    """Download the cycle's board workbook."""
-    return _download(slug, ".xlsx", XLSX, lambda cycle, handle: write_workbook(db.session, cycle, handle))
 
 
 @bp.post("/cycles/<slug>/workbook")

@@ -144,7 +144,6 @@ def test_lead_sees_overdue_actions_across_establishments(client, make, sign_in, 
     "path",
     [
         "/cycles/2026-27/actions?overdue=1",
-        "/cycles/2026-27/workbook.xlsx",
         "/cycles/2026-27/responses.csv",
         "/cycles/2026-27/gaps.csv",
     ],
@@ -174,13 +173,18 @@ def test_the_download_button_gives_the_workbook(client, make, sign_in):
     board = make.board()
     db.session.commit()
     sign_in(board)
-    got = client.get(f"/cycles/{built['cycle'].slug}/workbook.xlsx")
+    # The workbook is written by a job (here, without a queue, in the request), whose page offers it.
+    started = client.post(f"/cycles/{built['cycle'].slug}/workbook")
+    assert started.status_code == 302 and started.location.startswith("/jobs/")
+    got = client.get(started.location + "/download")
     assert got.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "safeguarding-audit-2026-27.xlsx" in got.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(got.data))
     assert book["Summary"]["A1"].value == "Safeguarding audit 2026-27: board summary"
     gaps = client.get(f"/cycles/{built['cycle'].slug}/gaps.csv").get_data(as_text=True)
     assert gaps.lstrip("\ufeff").startswith("URN,Establishment") and "'=cmd" in gaps
+    # The workbook is never written inside a GET request any more.
+    assert client.get(f"/cycles/{built['cycle'].slug}/workbook.xlsx").status_code == 404
 
 
 def test_cli_exports_the_workbook_and_csvs_and_generates_plans(runner, make, tmp_path):

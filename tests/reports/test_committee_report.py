@@ -251,16 +251,25 @@ def test_the_html_report_draws_charts_without_links_and_keeps_their_tables(outpu
     assert html.count("(chart). The same figures are in the table below.") == len(charts)
 
 
+def _report(client, kind: str):
+    """Start the report as the page's form does; without a queue its job runs in the request. Its download."""
+    started = client.post("/cycles/2026-27/committee-report", data={"kind": kind})
+    assert started.status_code == 302 and started.location.startswith("/jobs/")
+    return client.get(started.location + "/download")
+
+
 def test_the_report_downloads_for_lead_and_board_only(client, make, sign_in, world):
     sign_in(make.board())
-    page = client.get("/cycles/2026-27/committee-report.docx")
+    page = _report(client, "docx")
     assert page.status_code == 200
     assert page.headers["Content-Disposition"].startswith("attachment;")
     assert "committee-report-2026-27.docx" in page.headers["Content-Disposition"]
     assert page.data[:2] == b"PK"  # a Word (zip) document
-    assert client.get("/cycles/2026-27/committee-report.pdf").data[:5] == b"%PDF-"
-    assert client.get("/cycles/2026-27/committee-report.txt").status_code == 404
-    assert client.get("/cycles/1999-00/committee-report.pdf").status_code == 404
+    assert _report(client, "pdf").data[:5] == b"%PDF-"
+    assert client.post("/cycles/2026-27/committee-report", data={"kind": "txt"}).status_code == 400
+    assert client.post("/cycles/1999-00/committee-report", data={"kind": "pdf"}).status_code == 404
+    # The report is never written inside a GET request any more.
+    assert client.get("/cycles/2026-27/committee-report.docx").status_code == 404
     links = client.get("/cycles/2026-27/").get_data(as_text=True)
     form = links[links.index('action="/cycles/2026-27/committee-report"') :]
     form = form[: form.index("</form>")]
@@ -269,7 +278,7 @@ def test_the_report_downloads_for_lead_and_board_only(client, make, sign_in, wor
 
 def test_a_dsl_cannot_download_the_report(client, make, sign_in, world):
     sign_in(make.dsl(world["A"]))
-    assert client.get("/cycles/2026-27/committee-report.docx").status_code == 403
+    assert client.post("/cycles/2026-27/committee-report", data={"kind": "docx"}).status_code == 403
 
 
 def test_the_report_command_refuses_an_unknown_format_or_cycle(world, runner, tmp_path):
