@@ -129,6 +129,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "JOB_QUEUE": os.environ.get("JOB_QUEUE") or "surveyapp",
         "JOB_TIMEOUT_SECONDS": _int("JOB_TIMEOUT_SECONDS", 3600),
+        #: the most records the activity log's GET download writes in the request (about 3 seconds to xlsx);
+        #: more are written by a job, started from the activity page
+        "ACTIVITY_DOWNLOAD_IN_REQUEST_MAX": _int("ACTIVITY_DOWNLOAD_IN_REQUEST_MAX", 10_000),
         #: reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none, use the
         #: connecting address); more than the real number lets a client choose its own address
         "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),

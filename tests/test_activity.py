@@ -8,6 +8,7 @@ import re
 import tempfile
 import tracemalloc
 from datetime import date
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -277,6 +278,21 @@ def test_the_lead_downloads_the_filtered_log_from_the_page(trail, client, sign_i
     assert {"auth.signed_in", "auth.signed_out", "answers.saved"} <= {row[9] for row in everything[1:]}
     assert {row[2] for row in everything[1:]} == {"dsl@formula.example.org"}
     assert client.get("/activity.csv?cycle=no-such-cycle").status_code == 404
+
+
+def test_a_download_too_large_to_write_while_the_lead_waits_goes_back_to_the_page(trail, app, client, sign_in):
+    """The GET downloads write small views in the request; a larger one is left to the page's download
+    buttons, which write it as a job."""
+    app.config["ACTIVITY_DOWNLOAD_IN_REQUEST_MAX"] = 2
+    sign_in(trail["lead"])
+    assert client.get("/activity.csv?action=response&cycle=2026-27").status_code == 200  # 2 records: written
+    larger = client.get("/activity.xlsx?email=dsl@formula.example.org")
+    assert larger.status_code == 302
+    assert unquote(larger.location) == "/activity?email=dsl@formula.example.org"  # the page, its filters kept
+    page = client.get(larger.location).get_data(as_text=True)
+    assert "more than the 2 written while you wait" in page
+    assert "Download them with the buttons below: the file is written in the background." in page
+    assert 'action="/activity/download"' in page
 
 
 def test_the_export_streams_in_constant_memory(app, make, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -57,11 +57,22 @@ def list_activity():
 @bp.get("/activity.<any(csv, xlsx):fmt>")
 @requires(C.READ_ACTIVITY_LOG)
 def download_activity(fmt: str):
-    """Download the records the filters select, oldest first, as CSV or a spreadsheet."""
+    """Download the records the filters select, oldest first, as CSV or a spreadsheet, while the lead waits:
+    for a view of up to ACTIVITY_DOWNLOAD_IN_REQUEST_MAX records (one response's trail, a week of one
+    action). A larger one goes back to the activity page, whose download buttons write it as a job."""
     filters = ActivityFilters.from_mapping(request.args)
     query = activity_query(filters)
     if query is None:
         abort(404)
+    most = current_app.config["ACTIVITY_DOWNLOAD_IN_REQUEST_MAX"]
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if total > most:
+        flash(
+            f"Those filters select {total:,} records, more than the {most:,} written while you wait. "
+            "Download them with the buttons below: the file is written in the background.",
+            "info",
+        )
+        return redirect(url_for("activity.list_activity", **filters.as_args()))
     # Written to a temporary file as rows stream from the database, then sent: memory stays flat.
     handle = tempfile.TemporaryFile(suffix="." + fmt)
     export.write_and_record(query, filters, fmt, handle, current_user.id)
