@@ -1,6 +1,6 @@
 """Measure the web GIAS upload at national scale: peak memory of the preview and of the confirmation.
 
-    python -m benchmarks.gias [postgresql+psycopg://postgres@127.0.0.1:5432/bench_gias] [--scale N]
+    python -m benchmarks.gias [postgresql+psycopg://postgres@127.0.0.1:5432/bench_gias] [--scale N] [--redis URL]
 
 Empties the database, makes a lead, and writes two files shaped like GIAS's "edubasealldata" extract
 (Windows-1252, GIAS's own column names, ~140 columns of which the register reads a dozen) with N
@@ -11,6 +11,13 @@ Each step runs in a fresh process through the test client, as a browser would us
 peak resident set size is its own: upload and preview (one process), then confirm (another). Growth
 is the peak less the process's size just before the step (the app made and the lead signed in).
 "Parsed on confirm" counts how often the confirmation opened the CSV file (it should be 0).
+
+The confirmation starts a job that imports the kept plan. Without ``--redis`` the job runs in the confirming
+request, so "confirm" times the whole import. With ``--redis redis://127.0.0.1:6379/0`` the request only
+queues it ("confirm" is then the wait the lead has before the job's page) and a real ``surveyapp worker
+--burst`` runs it ("job": the worker's wall time, its start-up of about 5 s included, and the peak RSS of
+its processes), while this process reads the job's row every 0.1 s as its page would and counts the
+progress it saw ("Importing 12,000 of 24,000").
 """
 
 from __future__ import annotations
@@ -164,18 +171,24 @@ def write_extract(path: Path, establishments: int, later: bool) -> None:
             writer.writerow(_row(rng, n, trusts, later))
 
 
-def _app(url: str):
+SECRET_KEY = "benchmark-" * 5
+QUEUE = "surveyapp-bench-gias"
+
+
+def _app(url: str, redis_url: str | None = None):
     from surveyapp import create_app
 
     return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark-" * 5,
+            "SECRET_KEY": SECRET_KEY,
             "ENV_NAME": "testing",
             "WTF_CSRF_ENABLED": False,
             "TWO_FACTOR_ROLES": [],
             "RATELIMIT_ENABLED": False,
             "SERVER_NAME": None,
+            "REDIS_URL": redis_url,
+            "JOB_QUEUE": QUEUE,
         }
     )
 
@@ -212,10 +225,10 @@ def _count_parses() -> list[int]:
     return calls
 
 
-def run_step(url: str, step: str, path: Path, preview_url: str) -> dict:
+def run_step(url: str, step: str, path: Path, preview_url: str, redis_url: str | None = None) -> dict:
     """One step in this process: "preview" (upload, then show the preview) or "confirm"."""
     parses = _count_parses()
-    app = _app(url)
+    app = _app(url, redis_url)
     client = app.test_client()
     with app.app_context():
         signed_in = client.post("/sign-in", data={"email": LEAD_EMAIL, "password": PASSWORD})
@@ -235,12 +248,14 @@ def run_step(url: str, step: str, path: Path, preview_url: str) -> dict:
             page = client.get(preview_url)
             assert page.status_code == 200 and "Check the establishments import" in page.get_data(as_text=True)
         else:
-            # No queue here: the confirmation's job runs in the request, which ends on the job's page.
+            # The request ends on the job's page: without a queue the job has run in it, with one it waits.
             done = client.post(preview_url)
             assert done.status_code == 302 and done.headers["Location"].startswith("/jobs/"), done.status_code
-            result = client.get(done.headers["Location"]).get_data(as_text=True)
-            assert "Establishments imported:" in result, result[:3000]
+            preview_url = done.headers["Location"]
         seconds = time.perf_counter() - started
+        if step == "confirm" and not redis_url:
+            result = client.get(preview_url).get_data(as_text=True)
+            assert "Establishments imported:" in result, result[:3000]
     return {
         "seconds": seconds,
         "rss_before": before,
@@ -250,14 +265,81 @@ def run_step(url: str, step: str, path: Path, preview_url: str) -> dict:
     }
 
 
-def _child(url: str, step: str, path: Path, preview_url: str = "") -> dict:
+def _child(url: str, step: str, path: Path, preview_url: str = "", redis_url: str | None = None) -> dict:
+    queue = ["--redis", redis_url] if redis_url else []
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.gias", url, "--child", step, "--file", str(path), "--url", preview_url],
+        [sys.executable, "-m", "benchmarks.gias", url, "--child", step, "--file", str(path), "--url", preview_url]
+        + queue,
         check=True,
         capture_output=True,
         text=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_worker(url: str, redis_url: str, job_page: str) -> dict:
+    """`surveyapp worker --burst` runs the queued import; the job's row is read meanwhile, as its page would."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    env = {
+        **os.environ,
+        "SURVEYAPP_ENV": "testing",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "JOB_QUEUE": QUEUE,
+        "SURVEYAPP_INSTANCE": str(FOLDER / "worker-instance"),
+    }
+    job_id = int(job_page.rsplit("/", 1)[1])
+    engine = create_engine(url)
+    seen: list[tuple[str, int, str]] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with engine.connect() as connection:
+            while not stop.is_set():
+                row = connection.execute(
+                    text("SELECT state, done, message FROM jobs WHERE id = :id"), {"id": job_id}
+                ).one()
+                connection.rollback()
+                if not seen or seen[-1] != tuple(row):
+                    seen.append(tuple(row))
+                time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    # The worker under a wrapper of its own, whose children's peak is the worker's and its work horse's alone.
+    wrapper = (
+        "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)"
+    )
+    started = time.perf_counter()
+    worker = subprocess.run(
+        [sys.executable, "-c", wrapper, str(Path(sys.executable).parent / "surveyapp"), "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    stop.set()
+    watcher.join()
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    with engine.connect() as connection:
+        state, summary = connection.execute(
+            text("SELECT state, summary FROM jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+    engine.dispose()
+    assert state == "done", summary
+    peak = int(worker.stdout.strip().splitlines()[-1])
+    importing = [message for _state, _done, message in seen if message.startswith("Importing ")]
+    return {
+        "seconds": seconds,
+        "rss_peak": peak / 1024,
+        "progress_seen": len(importing),
+        "progress_sample": importing[len(importing) // 2] if importing else "",
+    }
 
 
 def main() -> None:
@@ -267,9 +349,10 @@ def main() -> None:
     parser.add_argument("--child", choices=["preview", "confirm"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--redis", default=None, help="queue the import here and run it with `surveyapp worker`")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_step(args.database, args.child, args.file, args.url)))
+        print(json.dumps(run_step(args.database, args.child, args.file, args.url, args.redis)))
         return
 
     FOLDER.mkdir(exist_ok=True)
@@ -284,13 +367,20 @@ def main() -> None:
     )
     for label, path in (("first (empty register: all new)", first), ("later (register full: changes)", later)):
         preview = _child(args.database, "preview", path)
-        confirm = _child(args.database, "confirm", path, preview["preview_url"])
+        confirm = _child(args.database, "confirm", path, preview["preview_url"], args.redis)
         size = path.stat().st_size / 1e6
         for step, result in (("preview", preview), ("confirm", confirm)):
             growth = result["rss_peak"] - result["rss_before"]
             print(
                 f"{label if step == 'preview' else '':<34}{f'{size:.1f}' if step == 'preview' else '':>8}{step:>9}"
                 f"{result['seconds']:>9.2f}{result['rss_peak']:>13.0f}{growth:>11.0f}{result['parses']:>12}"
+            )
+        if args.redis:
+            job = run_worker(args.database, args.redis, confirm["preview_url"])
+            print(f"{'':<34}{'':>8}{'job':>9}{job['seconds']:>9.2f}{job['rss_peak']:>13.0f}")
+            print(
+                f'{"":<34}the job\'s page saw {job["progress_seen"]} of its "Importing ..." messages'
+                + (f', e.g. "{job["progress_sample"]}"' if job["progress_sample"] else "")
             )
         print(f"{'':<34}confirm parsed the file: {'yes' if confirm['parses'] else 'no'}")
     load_after = os.getloadavg()
