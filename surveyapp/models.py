@@ -21,3 +21,4 @@ from surveyapp.chasing.models import Reminder, ReminderSchedule  # noqa: F401
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact  # noqa: F401
 from surveyapp.jobs.models import Job  # noqa: F401
 from surveyapp.la_actions.models import LaAction, LaActionUpdate  # noqa: F401
+from surveyapp.stored_files import StoredFile, StoredFilePiece  # noqa: F401

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from surveyapp.extensions import db
 from surveyapp.jobs.models import Job, JobKind
-from surveyapp.jobs.work import XLSX, Outcome, WorkError, does, file_bytes, plural
+from surveyapp.jobs.work import XLSX, Outcome, WorkError, does, plural, written_file
 
 
 @does(JobKind.ACTIVITY_EXPORT)
@@ -30,11 +30,11 @@ def write_activity_log(job: Job, progress, checkpoint) -> Outcome:
     def write(handle) -> None:
         written["count"] = export.write_and_record(query, filters, fmt, handle, job.started_by_id, job=job.id)
 
-    data = file_bytes(write)
+    file = written_file(write)
     progress(written["count"], written["count"], "Written")
     return Outcome(
         f"The activity log ({plural(written['count'], 'record')}) is ready to download.",
         export.download_name(filters, fmt),
         "text/csv" if fmt == "csv" else XLSX,
-        data,
+        file,
     )

@@ -84,7 +84,8 @@ class Job(Model):
     #: a generated file, kept in the database (like kept uploads) so any app host can serve it
     file_name: Mapped[str] = mapped_column(String(255), default="")
     file_type: Mapped[str] = mapped_column(String(100), default="")
-    file_data: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    #: the file itself, kept in pieces (surveyapp/stored_files.py); None once forgotten
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
@@ -101,4 +102,4 @@ class Job(Model):
 
     @property
     def has_file(self) -> bool:
-        return self.state is JobState.DONE and bool(self.file_name)
+        return self.state is JobState.DONE and bool(self.file_name) and self.file_id is not None

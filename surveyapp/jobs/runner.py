@@ -95,11 +95,15 @@ def run(job_id: int) -> None:
             )
         db.session.commit()
         return
-    if _still_ours(job, this_run):
-        services.finish(
-            job, outcome.summary, file_name=outcome.file_name, file_type=outcome.file_type, file_data=outcome.file_data
-        )
-    db.session.commit()
+    try:
+        if _still_ours(job, this_run):
+            services.finish(
+                job, outcome.summary, file_name=outcome.file_name, file_type=outcome.file_type, file=outcome.file
+            )
+        db.session.commit()
+    finally:
+        if outcome.file is not None:
+            outcome.file.close()
 
 
 def _still_ours(job: Job, this_run: int) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import IO
 
 from sqlalchemy import select, update
 
+from surveyapp import stored_files
 from surveyapp.extensions import db, rows_changed
 from surveyapp.jobs.models import Job, JobKind, JobState
 from surveyapp.timeutil import as_utc, utcnow
@@ -63,10 +65,12 @@ def start_job(
 def forget_old_files(now=None) -> None:
     """Drop the files of jobs finished more than KEEP_FILES_FOR ago (their summaries stay)."""
     cutoff = (now or utcnow()) - KEEP_FILES_FOR
+    old = select(Job.file_id).where(Job.finished_at < cutoff, Job.file_id.is_not(None))
+    stored_files.forget(old)
     db.session.execute(
         update(Job)
         .where(Job.finished_at < cutoff, Job.file_name != "")
-        .values(file_data=None, file_name="", file_type="")
+        .values(file_name="", file_type="", file_id=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -101,12 +105,17 @@ def report(job: Job, done: int, total: int, message: str) -> None:
     db.session.flush()
 
 
-def finish(job: Job, summary: str, *, file_name: str = "", file_type: str = "", file_data: bytes | None = None) -> None:
-    """Mark the job done with what it did, and the file it made, if any."""
+def finish(job: Job, summary: str, *, file_name: str = "", file_type: str = "", file: IO[bytes] | None = None) -> None:
+    """Mark the job done with what it did, and keep the file it made, if any (read from ``file``'s start)."""
     job.state = JobState.DONE
     job.summary = summary
     job.message = "Finished"
-    job.file_name, job.file_type, job.file_data = file_name, file_type, file_data
+    earlier = job.file_id  # an earlier run's file: this run's replaces it
+    job.file_name, job.file_type = (file_name, file_type) if file is not None else ("", "")
+    job.file_id = stored_files.store(file) if file is not None else None
+    db.session.flush()
+    if earlier is not None:
+        stored_files.forget([earlier])
     job.finished_at = job.updated_at = utcnow()
     db.session.flush()
 

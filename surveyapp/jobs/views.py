@@ -6,10 +6,9 @@ else is told it does not exist (404).
 
 from __future__ import annotations
 
-import io
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, stream_with_context, url_for
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, send_file, url_for
-
+from surveyapp import stored_files
 from surveyapp.jobs import runner, services
 from surveyapp.policy import Capability as C, requires
 
@@ -42,12 +41,15 @@ def show_job_progress(job):
 @bp.get("/jobs/<int:job_id>/download")
 @requires(C.USE_SERVICE, load="job")
 def download_job_file(job):
-    """Download the file the job wrote (written by the exports' formula-safe writers)."""
+    """Download the file the job wrote (written by the exports' formula-safe writers), streamed piece by piece."""
     if not job.has_file:
         abort(404)
-    return send_file(
-        io.BytesIO(job.file_data), mimetype=job.file_type, as_attachment=True, download_name=job.file_name, max_age=0
-    )
+    response = Response(stream_with_context(stored_files.pieces(job.file_id)), mimetype=job.file_type)
+    response.headers.set("Content-Disposition", "attachment", filename=job.file_name)
+    response.content_length = stored_files.size_of(job.file_id)
+    # Exports hold personal data: no shared cache keeps them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/jobs/<int:job_id>/run-again")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from surveyapp.jobs.models import Job, JobKind
 
@@ -27,7 +27,8 @@ class Outcome:
     summary: str
     file_name: str = ""
     file_type: str = ""
-    file_data: bytes | None = None
+    #: the file written, open and ready to read from its start (a temporary file: the runner keeps it, then closes it)
+    file: IO[bytes] | None = None
 
 
 class WorkError(RuntimeError):
@@ -38,12 +39,17 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'s' if count != 1 else ''}"
 
 
-def file_bytes(write) -> bytes:
-    """Write through a temporary file (xlsxwriter and WeasyPrint want one), then keep the bytes."""
-    with tempfile.TemporaryFile() as handle:
+def written_file(write) -> IO[bytes]:
+    """Write to a temporary file (xlsxwriter and WeasyPrint want one) and hand it back, open: the runner keeps
+    it in the database piece by piece, so the file is never held whole in memory."""
+    handle = tempfile.TemporaryFile()
+    try:
         write(handle)
-        handle.seek(0)
-        return handle.read()
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle
 
 
 #: the work of each kind of job, filled by ``does`` as the areas' job modules are imported

@@ -6,7 +6,7 @@ from flask import current_app
 
 from surveyapp.extensions import db
 from surveyapp.jobs.models import Job, JobKind
-from surveyapp.jobs.work import Outcome, WorkError, does, file_bytes
+from surveyapp.jobs.work import Outcome, WorkError, does, written_file
 
 
 @does(JobKind.COMMITTEE_REPORT)
@@ -21,12 +21,12 @@ def write_committee_report(job: Job, progress, checkpoint) -> Outcome:
     progress(0, 2, "Gathering the figures")
     report = build_report(db.session, cycle, current_app.config["COUNCIL_NAME"])
     progress(1, 2, "Writing the report")
-    data = file_bytes(lambda handle: write_report(report, kind, handle))
+    file = written_file(lambda handle: write_report(report, kind, handle))
     progress(2, 2, "Written")
     words = {"docx": "Word document", "pdf": "PDF", "html": "web page"}[kind]
     return Outcome(
         f"The committee report for {cycle.slug} ({words}) is ready to download.",
         f"committee-report-{cycle.slug}.{kind}",
         FORMATS[kind],
-        data,
+        file,
     )

@@ -118,6 +118,7 @@ def test_a_job_is_seen_by_whoever_started_it_and_the_lead_only(app, client, sign
 
 def test_the_lead_lists_recent_jobs_newest_first(client, sign_in, shire):
     sign_in(shire["lead"])
+    assert 'href="/jobs">Sends and downloads</a>' in client.get("/cycles").get_data(as_text=True)
     client.post("/cycles/2026-27/workbook")
     client.post("/cycles/2026-27/committee-report", data={"kind": "pdf"})
     page = client.get("/jobs").get_data(as_text=True)
@@ -173,6 +174,52 @@ def test_a_failed_job_says_why_and_can_be_started_again(client, sign_in, shire):
     assert (db.session.get(Job, job.id).state, db.session.get(Job, job.id).runs) == (JobState.FAILED, 2)
 
 
+def test_a_file_larger_than_a_stored_piece_downloads_whole_and_a_run_again_replaces_it(
+    client, sign_in, shire, monkeypatch
+):
+    """Files are kept in pieces, so no host holds a national workbook whole: the download is the file, byte
+    for byte, with its size and a disposition, and a second run of the job keeps only its own file."""
+    from surveyapp import stored_files
+    from surveyapp.stored_files import StoredFile, StoredFilePiece
+
+    monkeypatch.setattr(stored_files, "PIECE_SIZE", 1000)
+    sign_in(shire["lead"])
+    started = client.post("/cycles/2026-27/workbook").location
+    job_id = _job_id(started)
+    download = client.get(started + "/download")
+    assert download.status_code == 200 and download.is_streamed
+    data = download.get_data()
+    file_id = db.session.get(Job, job_id).file_id
+    pieces = db.session.scalars(
+        select(StoredFilePiece.data).where(StoredFilePiece.file_id == file_id).order_by(StoredFilePiece.number)
+    ).all()
+    assert len(pieces) > 3 and b"".join(pieces) == data and all(len(piece) <= 1000 for piece in pieces)
+    assert int(download.headers["Content-Length"]) == len(data)
+    assert download.headers["Content-Disposition"] == "attachment; filename=safeguarding-audit-2026-27.xlsx"
+    assert download.headers["Cache-Control"] == "no-store"
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert "Summary" in book.sheetnames
+
+    # The same job run again (a lost worker's job started once more) keeps one file, not two end to end.
+    job = db.session.get(Job, job_id)
+    job.state = JobState.FAILED
+    db.session.commit()
+    rerun = client.post(f"/jobs/{job_id}/run-again")
+    assert rerun.location == started
+    again = client.get(started + "/download").get_data()
+    db.session.expire_all()
+    kept = db.session.get(Job, job_id).file_id
+    stored = db.session.scalars(
+        select(StoredFilePiece.data).where(StoredFilePiece.file_id == kept).order_by(StoredFilePiece.number)
+    ).all()
+    assert b"".join(stored) == again and len(again) == db.session.get(StoredFile, kept).size
+    assert (
+        db.session.get(StoredFile, file_id) is None
+        and not db.session.scalars(select(StoredFilePiece.number).where(StoredFilePiece.file_id == file_id)).all()
+    )  # the first run's file is gone, not kept beside the second's
+    assert "Summary" in openpyxl.load_workbook(io.BytesIO(again)).sheetnames
+
+
 def test_files_are_forgotten_a_week_after_they_were_made(client, sign_in, shire):
     from datetime import timedelta
 
@@ -182,10 +229,16 @@ def test_files_are_forgotten_a_week_after_they_were_made(client, sign_in, shire)
     old = client.post("/cycles/2026-27/workbook").location
     assert client.get(old + "/download").status_code == 200
     job = db.session.get(Job, _job_id(old))
+    file_id = job.file_id
     job.finished_at = utcnow() - timedelta(days=8)
     db.session.commit()
     recent = client.post("/cycles/2026-27/workbook").location  # starting a job clears out files over a week old
     assert client.get(old + "/download").status_code == 404
+    from surveyapp.stored_files import StoredFilePiece
+
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).file_id is None
+    assert db.session.scalar(select(StoredFilePiece.number).where(StoredFilePiece.file_id == file_id)) is None  # freed
     page = client.get(old).get_data(as_text=True)
     assert "The board workbook for 2026-27 is ready" in page and "The file is no longer kept" in page
     assert client.get(recent + "/download").status_code == 200
