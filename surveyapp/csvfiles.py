@@ -207,17 +207,33 @@ def looks_like_formula(value: str) -> bool:
     return normalise_whitespace(value).startswith(FORMULA_STARTS) or value.startswith(FORMULA_STARTS)
 
 
-def read_csv(data: bytes, columns: list[Column]) -> CsvTable:
-    """Read CSV bytes into rows of the columns asked for.
+def read_csv(data: bytes | BinaryIO, columns: list[Column]) -> CsvTable:
+    """Read CSV (bytes, or a binary file from its start) into rows of the columns asked for.
 
     Problems that make the file unreadable as a whole (encoding, separator,
     header) raise ImportFailed at once. Problems with single values (a short
     row, a value too long) are collected in ``table.problems`` so the
     importer can add its own and report them all together.
     """
-    table = open_csv(io.BytesIO(data), columns)
+    table = open_csv(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data, columns)
     table.rows = list(table.rows)
     return table
+
+
+class _Borrowed(io.RawIOBase):
+    """The caller's file, read through a text wrapper: closing the wrapper (as it does when it is dropped)
+    must not close the file, which the caller may still keep (an upload is read for its plan, then stored)."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def open_csv(source: BinaryIO, columns: list[Column]) -> CsvTable:
@@ -226,7 +242,9 @@ def open_csv(source: BinaryIO, columns: list[Column]) -> CsvTable:
     ``table.problems`` as the rows are read; the caller checks them after the last row."""
     encoding = sniff_encoding(source)
     source.seek(0)
-    text = io.TextIOWrapper(source, encoding="utf-8-sig" if encoding == "utf-8" else "cp1252", newline="")
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Borrowed(source)), encoding="utf-8-sig" if encoding == "utf-8" else "cp1252", newline=""
+    )
     first = text.readline()
     header_line = first.rstrip("\r\n")
     if "," not in header_line:

@@ -74,21 +74,43 @@ def pieces(file_id: int) -> Iterator[bytes]:
 
 
 class _PieceReader(io.RawIOBase):
+    """A stored file read piece by piece; it can start again from the beginning (CSV reading checks the
+    encoding first, then reads the rows)."""
+
     def __init__(self, file_id: int) -> None:
-        self._pieces = pieces(file_id)
-        self._left = b""
+        self._file_id = file_id
+        self._pieces: Iterator[bytes] = iter(())
+        self._piece, self._offset, self._position = b"", 0, 0
+        self.seek(0)
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR and offset == 0:
+            return self._position
+        if whence != io.SEEK_SET or offset != 0:
+            raise io.UnsupportedOperation("a stored file is read again only from its start")
+        self._pieces = pieces(self._file_id)
+        self._piece, self._offset = b"", 0  # the piece being read, and how much of it has been
+        self._position = 0
+        return 0
+
     def readinto(self, buffer) -> int:
-        while not self._left:
-            self._left = next(self._pieces, b"")
-            if not self._left:
+        while self._offset >= len(self._piece):
+            self._piece, self._offset = next(self._pieces, b""), 0
+            if not self._piece:
                 return 0
-        count = min(len(buffer), len(self._left))
-        buffer[:count] = self._left[:count]
-        self._left = self._left[count:]
+        count = min(len(buffer), len(self._piece) - self._offset)
+        buffer[:count] = self._piece[self._offset : self._offset + count]
+        self._offset += count
+        self._position += count
         return count
 
 

@@ -117,3 +117,40 @@ def test_template_versions_stored_before_publishing_was_recorded_count_as_publis
             assert connection.execute(text("SELECT count(*) FROM template_sections")).scalar_one() == 1
         engine.dispose()
         db.engine.dispose()
+
+
+def test_an_upload_kept_before_stored_files_is_still_kept_whole_after_the_upgrade_and_back():
+    """A preview open while the service is upgraded can still be confirmed: its file moves into stored pieces."""
+    url = fresh_database_url("surveyapp_migrations_kept_files")
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    data = bytes(range(256)) * 5000  # 1.28 MB: more than one piece
+    with app.app_context():
+        upgrade(revision="9e41c7d2b6a3")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, is_enabled, created_at, session_epoch, recovery_codes) "
+                    "VALUES (1, 'lead@example.org', 'Lead', 'lead', true, CURRENT_TIMESTAMP, 0, '[]')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO kept_uploads (token_hash, kind, owner_id, filename, data, uploaded_at) "
+                    "VALUES ('h', 'establishments', 1, 'gias.csv', :data, CURRENT_TIMESTAMP)"
+                ),
+                {"data": data},
+            )
+        upgrade()
+        with engine.connect() as connection:
+            file_id = connection.execute(text("SELECT file_id FROM kept_uploads")).scalar_one()
+            pieces = connection.execute(
+                text("SELECT data FROM stored_file_pieces WHERE file_id = :f ORDER BY number"), {"f": file_id}
+            ).scalars()
+            assert b"".join(bytes(piece) for piece in pieces) == data
+            assert connection.execute(text("SELECT size FROM stored_files")).scalar_one() == len(data)
+        downgrade(revision="9e41c7d2b6a3")
+        with engine.connect() as connection:
+            assert bytes(connection.execute(text("SELECT data FROM kept_uploads")).scalar_one()) == data
+        engine.dispose()
+        db.engine.dispose()

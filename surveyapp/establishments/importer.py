@@ -608,7 +608,7 @@ class RemovedLink:
     trust: bool
 
 
-def plan_contacts(data: bytes, sync: bool = False) -> ContactsPlan:
+def plan_contacts(data: bytes | BinaryIO, sync: bool = False) -> ContactsPlan:
     """Read a contacts file (URN or Trust UID, Name, Email, Role) and compare it with the accounts.
 
     :param sync: make the links match the file: every link in the register the file does not have is removed

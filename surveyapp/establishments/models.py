@@ -115,8 +115,9 @@ class KeptUpload(Model):
     kind: Mapped[str] = mapped_column(String(20))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
-    #: the file as uploaded; read again only when the register has changed since its plan was made
-    data: Mapped[bytes] = mapped_column(db.LargeBinary, deferred=True)
+    #: the file as uploaded, in pieces (surveyapp/stored_files.py); read again only when the register has
+    #: changed since its plan was made
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id", ondelete="CASCADE"), index=True)
     uploaded_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
     #: what importing the file would do, made when it was uploaded (compressed JSON, see importer.dump_plan):
     #: the preview shows it and the confirmation applies it, without reading the file again

@@ -9,10 +9,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import IO, BinaryIO
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from surveyapp import stored_files
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact
 from surveyapp.extensions import db
 from surveyapp.timeutil import utcnow
@@ -144,7 +146,7 @@ def store_upload(
     kind: str,
     owner_id: int,
     filename: str,
-    data: bytes,
+    file: BinaryIO,
     plan: bytes | None = None,
     plan_options: str = "",
     register_version: str = "",
@@ -152,7 +154,8 @@ def store_upload(
     """Keep an uploaded file and its plan until it is confirmed (flush only); return the random token that names it.
 
     The file and its plan are kept in the database, not on the host that received them: behind a load
-    balancer the preview and the confirmation may reach other hosts.
+    balancer the preview and the confirmation may reach other hosts. The file is read from ``file``'s start
+    and kept in pieces, never whole in memory.
 
     :param kind: what the file is for, e.g. "establishments"; checked again on confirmation
     :param owner_id: the uploading user: only they may confirm it
@@ -162,14 +165,15 @@ def store_upload(
     """
     purge_old_uploads()
     token = secrets.token_urlsafe(32)
-    # A Core insert: the ORM would keep the file's bytes in the session until the request ends.
+    file.seek(0)
+    file_id = stored_files.store(file)
     db.session.execute(
         insert(KeptUpload).values(
             token_hash=_hash(token),
             kind=kind,
             owner_id=owner_id,
             filename=filename[:255],
-            data=data,
+            file_id=file_id,
             uploaded_at=utcnow(),
             plan=plan,
             plan_options=plan_options,
@@ -206,12 +210,12 @@ def load_upload(token: str, *, kind: str, owner_id: int) -> PendingUpload:
     )
 
 
-def upload_data(upload: PendingUpload) -> bytes:
-    """The file of a loaded upload, to check it again."""
-    data = db.session.scalar(select(KeptUpload.data).where(KeptUpload.token_hash == _hash(upload.token)))
-    if data is None:
+def open_upload(upload: PendingUpload) -> IO[bytes]:
+    """The file of a loaded upload, to check it again: read piece by piece from the database."""
+    file_id = db.session.scalar(select(KeptUpload.file_id).where(KeptUpload.token_hash == _hash(upload.token)))
+    if file_id is None:
         raise UploadNotFound(upload.token)
-    return data
+    return stored_files.open_stored(file_id)
 
 
 def keep_plan(upload: PendingUpload, plan: bytes, *, plan_options: str, register_version: str) -> None:
@@ -258,10 +262,12 @@ def take_upload(key: str, *, kind: str) -> TakenUpload | None:
             KeptUpload.plan,
             KeptUpload.plan_options,
             KeptUpload.register_version,
+            KeptUpload.file_id,
         )
     ).first()
     if taken is None:
         return None
+    stored_files.forget([taken.file_id])
     return TakenUpload(taken.kind, taken.filename, taken.plan, taken.plan_options or "", taken.register_version or "")
 
 
@@ -283,12 +289,15 @@ def hold_register() -> None:
 def discard_upload(token: str) -> None:
     """Forget a kept upload (flush only)."""
     if _TOKEN.match(token or ""):
-        db.session.execute(delete(KeptUpload).where(KeptUpload.token_hash == _hash(token)))
+        # The file goes, and its upload with it (ON DELETE CASCADE).
+        stored_files.forget(select(KeptUpload.file_id).where(KeptUpload.token_hash == _hash(token)))
 
 
 def purge_old_uploads(max_age: float = UPLOAD_MAX_AGE_SECONDS) -> None:
     """Forget abandoned uploads (flush only)."""
-    db.session.execute(delete(KeptUpload).where(KeptUpload.uploaded_at < utcnow() - timedelta(seconds=max_age)))
+    stored_files.forget(
+        select(KeptUpload.file_id).where(KeptUpload.uploaded_at < utcnow() - timedelta(seconds=max_age))
+    )
 
 
 def _hash(token: str) -> str:

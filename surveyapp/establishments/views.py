@@ -210,7 +210,8 @@ def _kept_plan(importing: ImportKind, token: str, **options):
         return upload, importing.load_plan(upload.plan), False, None
     rechecked = upload.plan is not None and upload.register_version != version
     try:
-        plan = importing.plan(services.upload_data(upload), **options)
+        with services.open_upload(upload) as kept:
+            plan = importing.plan(kept, **options)
     except ImportFailed as exc:
         services.discard_upload(token)
         form = UploadCsvForm(formdata=None)
@@ -247,11 +248,13 @@ def upload_import(kind: str):
     form = UploadCsvForm()
     problems = []
     if form.validate_on_submit():
-        data = form.file.data.read()
+        # The upload as the server spooled it (a temporary file once it is large): read once for the plan,
+        # then kept in pieces, never held whole in memory.
+        file = form.file.data.stream
         options = importing.options({})
         version = importing.version()
         try:
-            plan = importing.plan(data, **options)
+            plan = importing.plan(file, **options)
         except ImportFailed as exc:
             problems = exc.problems
             form.file.errors.append("The file cannot be imported: fix the problems listed and upload it again")
@@ -260,7 +263,7 @@ def upload_import(kind: str):
                 kind=importing.name,
                 owner_id=current_user.id,
                 filename=form.file.data.filename or "",
-                data=data,
+                file=file,
                 plan=importer.dump_plan(plan),
                 plan_options=_options_key(options),
                 register_version=version,

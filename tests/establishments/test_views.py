@@ -15,6 +15,7 @@ from surveyapp.activity.models import ActivityRecord
 from surveyapp.auth.models import Role, User
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust
 from surveyapp.extensions import db
+from surveyapp.stored_files import StoredFile, StoredFilePiece
 from tests.conftest import outbox_messages
 from tests.establishments.gias_files import (
     NOTRE_DAME,
@@ -36,7 +37,18 @@ class KeptUploads:
     def data(self, token: str) -> bytes | None:
         db.session.expire_all()
         digest = hashlib.sha256(token.encode()).hexdigest()
-        return db.session.scalar(select(KeptUpload.data).where(KeptUpload.token_hash == digest))
+        file_id = db.session.scalar(select(KeptUpload.file_id).where(KeptUpload.token_hash == digest))
+        if file_id is None:
+            return None
+        return b"".join(
+            db.session.scalars(
+                select(StoredFilePiece.data).where(StoredFilePiece.file_id == file_id).order_by(StoredFilePiece.number)
+            )
+        )
+
+    def stored_files(self) -> int:
+        """How many files the database keeps: an upload's goes with it."""
+        return db.session.scalar(select(func.count()).select_from(StoredFile))
 
     def count(self) -> int:
         return db.session.scalar(select(func.count()).select_from(KeptUpload))
@@ -179,7 +191,7 @@ def test_establishments_import_upload_preview_confirm(client, make, sign_in, lea
     # Without a job queue the import's job runs in the request; the lead is taken to its page.
     confirmed = client.post(preview_url)
     assert confirmed.status_code == 302 and confirmed.headers["Location"].startswith("/jobs/")
-    assert uploads.data(token) is None
+    assert uploads.data(token) is None and uploads.stored_files() == 0  # the file went with its upload
     db.session.expire_all()
     assert db.session.scalar(select(Establishment.name).where(Establishment.urn == "100001")) == ST_MARYS
     assert counts()[:2] == (4, 1)
