@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -48,6 +50,10 @@ def _chunks(session, statement):
     answers. The tuples skip SQLAlchemy's per-row processing (enums are selected as plain text)."""
     # Per statement: Connection.execution_options() would change the session's connection for good.
     connection = (session or db.session).connection()
+    if connection.dialect.name == "postgresql":
+        # Every row is read: plan for all of them, not for the first tenth as PostgreSQL does for a cursor
+        # (after a bulk load, before statistics catch up, that can pick a join hundreds of times slower).
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
     result = connection.execute(statement, execution_options={"stream_results": True})
     try:
         while result.cursor is not None and (rows := result.cursor_strategy.fetchmany(result, result.cursor, FETCH)):
@@ -309,12 +315,14 @@ def load_coverage(cycle: Cycle, session=None, only: list[int] | None = None) -> 
     return _frame(session, statement, ["establishment_id", "trust_response_id", "trust_id", "status", "submitted_at"])
 
 
-def load_follow_ups(cycle: Cycle, session=None) -> pd.DataFrame:
+def load_follow_ups(cycle: Cycle, session=None, responses: list[int] | None = None) -> pd.DataFrame:
     """The follow-up plans (action, owner, target date) written beside returned answers, own and trusts'.
 
     ``response_id`` is the establishment's own response or the trust's. Only answers with a plan are
     read, and only the three fields, extracted in SQL: decoding every plan's JSON in Python took
-    longer than the rest of the load at national scale."""
+    longer than the rest of the load at national scale.
+
+    :param responses: read only the plans of these responses (default every response of the cycle)"""
     plan = Answer.follow_up
     statement = (
         select(
@@ -334,6 +342,8 @@ def load_follow_ups(cycle: Cycle, session=None) -> pd.DataFrame:
             cast(plan, String) != "null",
         )
     )
+    if responses is not None:
+        statement = statement.where(Answer.response_id.in_(responses))
     frame = _frame(session, statement, ["response_id", "question_key", "action", "owner", "target_date"])
     return frame.fillna("")
 
@@ -358,6 +368,50 @@ def load_cycle(cycle: Cycle, session=None, only: list[int] | None = None) -> Cyc
         coverage=coverage,
         due_on=cycle.due_on,
     )
+
+
+#: establishments whose answers are read and analysed at a time by ``load_in_batches``
+BATCH = 2_000
+
+
+def load_in_batches(cycle: Cycle, session=None, size: int | None = None) -> tuple[CycleData, Iterator[CycleData]]:
+    """The cycle without its establishments' own answers, and the same cycle ``size`` establishments at a time.
+
+    The first is read at once: establishments, questions, trust cover and the trusts' answers (one row per
+    establishment, question or trust answer). The batches are read as they are asked for, each with just its
+    establishments' own answers and trust cover, in the order of the establishments: what
+    ``surveyapp.analysis.figures.analyse_in_batches`` takes. A national cycle's million answers are then never
+    in memory together.
+
+    :param size: establishments per batch (default ``BATCH``)"""
+    size = size or BATCH
+    coverage = load_coverage(cycle, session)
+    establishments = load_establishments(cycle, session)
+    questions = load_questions(cycle, session)
+    whole = CycleData(
+        slug=cycle.slug,
+        name=cycle.name,
+        reference=cycle.opens_on,
+        establishments=establishments,
+        questions=questions,
+        answers=pd.DataFrame(columns=["establishment_id", "question_key", "value", "status"]),
+        trust_answers=load_trust_answers(cycle, session),
+        coverage=coverage,
+        due_on=cycle.due_on,
+    )
+
+    def batches() -> Iterator[CycleData]:
+        for start in range(0, len(establishments), size):
+            part = establishments.iloc[start : start + size].reset_index(drop=True)
+            ids = [int(i) for i in part["establishment_id"]]
+            yield replace(
+                whole,
+                establishments=part,
+                answers=load_establishment_answers(cycle, session, ids),
+                coverage=coverage[coverage["establishment_id"].isin(ids)].reset_index(drop=True),
+            )
+
+    return whole, batches()
 
 
 def previous_cycle(cycle: Cycle, session=None) -> Cycle | None:
