@@ -479,19 +479,23 @@ def _coverage_status(
     that tag; it answered through its trust if any of those answers came from the trust's return."""
     if not columns or establishments.empty:
         return pd.DataFrame(columns=[column, "establishment_id", "status"])
-    frames = []
-    for name, indexes in columns.items():  # one pass per tag or section, each over every establishment
+    n = len(establishments)
+    # Filled in place, one block of rows per tag or section: a frame per tag, then concatenated, held
+    # every row twice at once.
+    codes = np.empty(len(columns) * n, dtype=np.intp)
+    for k, indexes in enumerate(columns.values()):  # one pass per tag or section, each over every establishment
         block = source[:, indexes]
         answered = (block > 0).any(axis=1)
         by_trust = (block == 2).any(axis=1)
-        # The four words as shared objects: a numpy text array would become a new string per row.
-        status = STATUS_WORDS[np.select([answered & by_trust, answered, submitted], [0, 1, 2], default=3)]
-        frames.append(
-            pd.DataFrame(
-                {column: name, "establishment_id": establishments["establishment_id"].to_numpy(), "status": status}
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        codes[k * n : (k + 1) * n] = np.select([answered & by_trust, answered, submitted], [0, 1, 2], default=3)
+    return pd.DataFrame(
+        {
+            column: np.repeat(np.array(list(columns), dtype=object), n),
+            "establishment_id": np.tile(establishments["establishment_id"].to_numpy(), len(columns)),
+            # The four words as shared objects: a numpy text array would become a new string per row.
+            "status": STATUS_WORDS[codes],
+        }
+    )
 
 
 # --- summaries for pages, JSON and text --------------------------------------------------------
