@@ -17,7 +17,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "surveyapp" / "audit_templates" / "s175-schools.json"
 PHASES = ["Primary", "Primary", "Primary", "Secondary", "Nursery", "All-through", "16 plus"]
@@ -136,6 +136,9 @@ def build_national(url: str, establishments: int = 24000, trusts: int = 2500, se
                 db.session.execute(
                     update(Response).where(Response.id.in_(ids[start : start + 5000])).values(status=status)
                 )
+        db.session.commit()
+        # Statistics for the planner, as autovacuum would gather them after a bulk load (it may be off).
+        db.session.execute(text("ANALYZE"))
         db.session.commit()
         db.engine.dispose()
     return SLUG

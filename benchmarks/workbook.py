@@ -193,9 +193,9 @@ def main() -> None:
         print(json.dumps(run_raw_csv(args.out, args.rows)))
         return
     if args.build:
-        from benchmarks.national import build_national
-
-        build_national(args.url)
+        # In a process of its own: Linux carries a process's peak RSS over to the children it starts
+        # (fork, then exec), so building here would become every run's peak RSS.
+        subprocess.run([sys.executable, "-m", "benchmarks.national", args.url], check=True)
     folder = tempfile.mkdtemp(prefix="bench-workbook-")
     load_before = os.getloadavg()
     ours = _child(args.url, "--child", "workbook", "--out", os.path.join(folder, "board.xlsx"))

@@ -26,6 +26,7 @@ Two denominators, and every rate says which one it is over:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -152,8 +153,9 @@ class Analysis:
     tag_status: pd.DataFrame
     section_status: pd.DataFrame
     #: (establishments x questions) arrays in the frames' orders: effective value, source code
-    #: (0 none, 1 own, 2 trust) and class code (index into CLASSES)
-    values: np.ndarray
+    #: (0 none, 1 own, 2 trust) and class code (index into CLASSES). ``values`` is None for an analysis
+    #: made in batches (``analyse_in_batches``): each batch's values were let go once it was done.
+    values: np.ndarray | None
     source: np.ndarray
     classes: np.ndarray
     previous: Analysis | None = None
@@ -176,7 +178,7 @@ class Analysis:
 
         Built on first use (1.4 million rows at national scale): the workbook and the JSON never need it."""
         if self._grid is None:
-            self._grid = _long(self.data, self.values, self.source, self.classes)
+            self._grid = _long(self.data, effective_values(self), self.source, self.classes)
         return self._grid
 
     def once(self, name: str, compute):
@@ -309,11 +311,92 @@ def _long(data: CycleData, values: np.ndarray, source: np.ndarray, classes: np.n
 # --- the whole analysis ------------------------------------------------------------------------
 
 
-def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
-    """Compute every figure of the cycle (and of the previous one, for year on year)."""
+@dataclass
+class Cells:
+    """A run of consecutive establishments of a cycle, one cell per establishment and question.
+
+    The same arrays as an ``Analysis`` has for the whole cycle, for rows ``start`` to ``start + len(establishments)``
+    of it: what the exports write about each establishment's answers, a batch at a time."""
+
+    #: the batch's data: its establishments, their answers and trust cover; the cycle's questions and trust answers
+    data: CycleData
+    #: the batch's rows of the analysis's establishments frame (completion columns: submitted, how, ...)
+    establishments: pd.DataFrame
+    values: np.ndarray
+    source: np.ndarray
+    classes: np.ndarray
+    #: the position of the batch's first establishment in the whole cycle's order
+    start: int = 0
+
+
+def effective_values(cells: Analysis | Cells) -> np.ndarray:
+    """The effective values of an analysis or a batch of cells (see ``Analysis.values``)."""
+    if cells.values is None:
+        raise ValueError("this analysis was made in batches: its values were written batch by batch and let go")
+    return cells.values
+
+
+def cells(data: CycleData, establishments: pd.DataFrame | None = None, start: int = 0) -> Cells:
+    """Every establishment's effective value, source and class per question, in ``data``'s orders.
+
+    :param establishments: ``data``'s establishments with their completion columns (made here if not given)
+    :param start: where these establishments start in the whole cycle (for an analysis in batches)"""
     values, source = _matrices(data)
     classes = _class_matrix(values, data.questions, data.reference)
+    frame = _completion_columns(data) if establishments is None else establishments
+    return Cells(data, frame, values, source, classes, start)
+
+
+def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
+    """Compute every figure of the cycle (and of the previous one, for year on year)."""
+    whole = cells(data)
+    analysis = _analysis(data, whole.establishments, whole.values, whole.source, whole.classes)
+    if previous is not None:
+        analysis.previous = analyse(previous)
+    return analysis
+
+
+def analyse_in_batches(
+    data: CycleData, batches: Iterable[CycleData], on_batch: Callable[[Cells], None] | None = None
+) -> Analysis:
+    """The same figures as ``analyse(data)``, with the establishments' answers read a batch at a time.
+
+    :param data: the whole cycle (establishments, questions, trust cover and trust answers) without the
+        establishments' own answers
+    :param batches: ``data``'s establishments in consecutive runs, in its order, each with its own answers
+        (and the trust cover of its establishments): see ``surveyapp.analysis.loading.load_in_batches``
+    :param on_batch: called with each batch's cells before the next batch is read (e.g. to write their rows)
+
+    Memory is bounded by a batch, not the cycle: a batch's answers, values and derived rows are let go once
+    it is done. The whole cycle keeps only one byte per cell for the source and one for the class, from
+    which every count and rate is then taken as ``analyse`` takes it. An answer's effective value, source
+    and class depend only on its establishment's answers, its covering trust's and the template, so they
+    are the same in any batch; the analysis has no ``values``."""
     establishments = _completion_columns(data)
+    shape = (len(establishments), len(data.questions))
+    source, classes = np.zeros(shape, dtype=np.int8), np.zeros(shape, dtype=np.int8)
+    ids = establishments["establishment_id"].to_numpy()
+    start = 0
+    for batch in batches:
+        stop = start + len(batch.establishments)
+        if not np.array_equal(batch.establishments["establishment_id"].to_numpy(), ids[start:stop]):
+            raise ValueError("batches must take the cycle's establishments in order")
+        part = cells(batch, establishments.iloc[start:stop].reset_index(drop=True), start)
+        source[start:stop], classes[start:stop] = part.source, part.classes
+        if on_batch is not None:
+            on_batch(part)
+        start = stop
+    if start != len(establishments):
+        raise ValueError("batches must take every establishment of the cycle")
+    return _analysis(data, establishments, None, source, classes)
+
+
+def _analysis(
+    data: CycleData, establishments: pd.DataFrame, values: np.ndarray | None, source: np.ndarray, classes: np.ndarray
+) -> Analysis:
+    """Every count and rate from the cells' sources and classes.
+
+    :param establishments: the completion columns (``_completion_columns``): the counts are added to this frame"""
     required = data.questions["required"].fillna(True).astype(bool).to_numpy()
     for code, name in enumerate(CLASSES):
         establishments[name] = (classes == code).sum(axis=1)
@@ -347,7 +430,7 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
 
     tag_columns, section_columns = columns_by(data, "tag"), columns_by(data, "section")
     submitted = establishments["submitted"].to_numpy()
-    analysis = Analysis(
+    return Analysis(
         data=data,
         establishments=establishments,
         questions=questions.reset_index(drop=True),
@@ -357,9 +440,6 @@ def analyse(data: CycleData, previous: CycleData | None = None) -> Analysis:
         source=source,
         classes=classes,
     )
-    if previous is not None:
-        analysis.previous = analyse(previous)
-    return analysis
 
 
 def columns_by(data: CycleData, kind: str) -> dict[str, list[int]]:
@@ -399,19 +479,23 @@ def _coverage_status(
     that tag; it answered through its trust if any of those answers came from the trust's return."""
     if not columns or establishments.empty:
         return pd.DataFrame(columns=[column, "establishment_id", "status"])
-    frames = []
-    for name, indexes in columns.items():  # one pass per tag or section, each over every establishment
+    n = len(establishments)
+    # Filled in place, one block of rows per tag or section: a frame per tag, then concatenated, held
+    # every row twice at once.
+    codes = np.empty(len(columns) * n, dtype=np.intp)
+    for k, indexes in enumerate(columns.values()):  # one pass per tag or section, each over every establishment
         block = source[:, indexes]
         answered = (block > 0).any(axis=1)
         by_trust = (block == 2).any(axis=1)
-        # The four words as shared objects: a numpy text array would become a new string per row.
-        status = STATUS_WORDS[np.select([answered & by_trust, answered, submitted], [0, 1, 2], default=3)]
-        frames.append(
-            pd.DataFrame(
-                {column: name, "establishment_id": establishments["establishment_id"].to_numpy(), "status": status}
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        codes[k * n : (k + 1) * n] = np.select([answered & by_trust, answered, submitted], [0, 1, 2], default=3)
+    return pd.DataFrame(
+        {
+            column: np.repeat(np.array(list(columns), dtype=object), n),
+            "establishment_id": np.tile(establishments["establishment_id"].to_numpy(), len(columns)),
+            # The four words as shared objects: a numpy text array would become a new string per row.
+            "status": STATUS_WORDS[codes],
+        }
+    )
 
 
 # --- summaries for pages, JSON and text --------------------------------------------------------

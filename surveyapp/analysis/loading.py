@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, cast, select, type_coerce
+from sqlalchemy import Integer, String, any_, bindparam, cast, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from surveyapp.analysis.figures import CycleData
 from surveyapp.audits.models import (
@@ -48,6 +51,10 @@ def _chunks(session, statement):
     answers. The tuples skip SQLAlchemy's per-row processing (enums are selected as plain text)."""
     # Per statement: Connection.execution_options() would change the session's connection for good.
     connection = (session or db.session).connection()
+    if connection.dialect.name == "postgresql":
+        # Every row is read: plan for all of them, not for the first tenth as PostgreSQL does for a cursor
+        # (after a bulk load, before statistics catch up, that can pick a join hundreds of times slower).
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
     result = connection.execute(statement, execution_options={"stream_results": True})
     try:
         while result.cursor is not None and (rows := result.cursor_strategy.fetchmany(result, result.cursor, FETCH)):
@@ -131,6 +138,14 @@ def _text(column):
     return type_coerce(column, String)
 
 
+def _among(session, column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL as one array parameter (``= ANY``), not a parameter per id: a batch's
+    thousands of ids took longer to render and parse than its query took to run."""
+    if (session or db.session).get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, [int(i) for i in ids], type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _in_cycle(statement, cycle: Cycle):
     """``statement`` limited to the establishments counted in the cycle, in the analysis's order (name, URN)."""
     return (
@@ -167,7 +182,7 @@ def load_establishments(cycle: Cycle, session=None, only: list[int] | None = Non
     ).outerjoin(Trust, Trust.id == Establishment.trust_id)
     statement = _in_cycle(statement, cycle)
     if only is not None:
-        statement = statement.where(Establishment.id.in_(only))
+        statement = statement.where(_among(session, Establishment.id, only))
     frame = _frame(
         session,
         statement,
@@ -263,7 +278,7 @@ def load_establishment_answers(cycle: Cycle, session=None, only: list[int] | Non
         .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id.is_not(None), Response.status.in_(RETURNED))
     )
     if only is not None:
-        statement = statement.where(Assignment.establishment_id.in_(only))
+        statement = statement.where(_among(session, Assignment.establishment_id, only))
     return _frame(
         session,
         statement,
@@ -281,7 +296,7 @@ def load_trust_answers(cycle: Cycle, session=None, trust_response_ids: list[int]
         .where(Assignment.cycle_id == cycle.id, Assignment.trust_id.is_not(None))
     )
     if trust_response_ids is not None:
-        statement = statement.where(Response.id.in_(trust_response_ids))
+        statement = statement.where(_among(session, Response.id, trust_response_ids))
     return _frame(
         session,
         statement,
@@ -305,16 +320,18 @@ def load_coverage(cycle: Cycle, session=None, only: list[int] | None = None) -> 
         .where(Assignment.cycle_id == cycle.id)
     )
     if only is not None:
-        statement = statement.where(TrustCoverage.establishment_id.in_(only))
+        statement = statement.where(_among(session, TrustCoverage.establishment_id, only))
     return _frame(session, statement, ["establishment_id", "trust_response_id", "trust_id", "status", "submitted_at"])
 
 
-def load_follow_ups(cycle: Cycle, session=None) -> pd.DataFrame:
+def load_follow_ups(cycle: Cycle, session=None, responses: list[int] | None = None) -> pd.DataFrame:
     """The follow-up plans (action, owner, target date) written beside returned answers, own and trusts'.
 
     ``response_id`` is the establishment's own response or the trust's. Only answers with a plan are
     read, and only the three fields, extracted in SQL: decoding every plan's JSON in Python took
-    longer than the rest of the load at national scale."""
+    longer than the rest of the load at national scale.
+
+    :param responses: read only the plans of these responses (default every response of the cycle)"""
     plan = Answer.follow_up
     statement = (
         select(
@@ -334,6 +351,8 @@ def load_follow_ups(cycle: Cycle, session=None) -> pd.DataFrame:
             cast(plan, String) != "null",
         )
     )
+    if responses is not None:
+        statement = statement.where(_among(session, Answer.response_id, responses))
     frame = _frame(session, statement, ["response_id", "question_key", "action", "owner", "target_date"])
     return frame.fillna("")
 
@@ -358,6 +377,50 @@ def load_cycle(cycle: Cycle, session=None, only: list[int] | None = None) -> Cyc
         coverage=coverage,
         due_on=cycle.due_on,
     )
+
+
+#: establishments whose answers are read and analysed at a time by ``load_in_batches``
+BATCH = 2_000
+
+
+def load_in_batches(cycle: Cycle, session=None, size: int | None = None) -> tuple[CycleData, Iterator[CycleData]]:
+    """The cycle without its establishments' own answers, and the same cycle ``size`` establishments at a time.
+
+    The first is read at once: establishments, questions, trust cover and the trusts' answers (one row per
+    establishment, question or trust answer). The batches are read as they are asked for, each with just its
+    establishments' own answers and trust cover, in the order of the establishments: what
+    ``surveyapp.analysis.figures.analyse_in_batches`` takes. A national cycle's million answers are then never
+    in memory together.
+
+    :param size: establishments per batch (default ``BATCH``)"""
+    size = size or BATCH
+    coverage = load_coverage(cycle, session)
+    establishments = load_establishments(cycle, session)
+    questions = load_questions(cycle, session)
+    whole = CycleData(
+        slug=cycle.slug,
+        name=cycle.name,
+        reference=cycle.opens_on,
+        establishments=establishments,
+        questions=questions,
+        answers=pd.DataFrame(columns=["establishment_id", "question_key", "value", "status"]),
+        trust_answers=load_trust_answers(cycle, session),
+        coverage=coverage,
+        due_on=cycle.due_on,
+    )
+
+    def batches() -> Iterator[CycleData]:
+        for start in range(0, len(establishments), size):
+            part = establishments.iloc[start : start + size].reset_index(drop=True)
+            ids = [int(i) for i in part["establishment_id"]]
+            yield replace(
+                whole,
+                establishments=part,
+                answers=load_establishment_answers(cycle, session, ids),
+                coverage=coverage[coverage["establishment_id"].isin(ids)].reset_index(drop=True),
+            )
+
+    return whole, batches()
 
 
 def previous_cycle(cycle: Cycle, session=None) -> Cycle | None:

@@ -10,9 +10,15 @@ from __future__ import annotations
 import csv
 
 from surveyapp.analysis import figures
-from surveyapp.analysis.figures import CLASSES
-from surveyapp.analysis.loading import establishment_ids, load_cycle, load_follow_ups
-from surveyapp.exports.tables import CLASS_LABELS, board_tables, completion_words, shown_answers
+from surveyapp.analysis.figures import CLASSES, Cells
+from surveyapp.analysis.loading import establishment_ids, load_cycle, load_follow_ups, load_in_batches
+from surveyapp.exports.tables import (
+    CLASS_LABELS,
+    board_tables,
+    completion_words,
+    follow_up_responses,
+    shown_answers,
+)
 from surveyapp.safe_cells import safe_cell, safe_row
 
 RESPONSES_HEADER = [
@@ -96,29 +102,38 @@ def write_responses_csv(session, cycle, out) -> int:
 
 
 def write_gaps_csv(session, cycle, out) -> int:
-    """One row per establishment and answer not met, partly met or cannot confirm; returns rows."""
-    analysis = figures.analyse(load_cycle(cycle, session))
-    gaps = board_tables(analysis, load_follow_ups(cycle, session)).gaps
+    """One row per establishment and answer not met, partly met or cannot confirm; returns rows.
+
+    Written a batch of establishments at a time as the analysis reads them (``figures.analyse_in_batches``),
+    each batch with the follow-up plans of its own and its trusts' returns."""
     writer = csv.writer(out)
     writer.writerow(GAPS_HEADER)
-    for g in gaps.to_dict("records"):
-        writer.writerow(
-            safe_row(
-                (
-                    g["urn"],
-                    g["name"],
-                    g["phase"],
-                    g["trust_name"],
-                    g["section_title"],
-                    g["question_key"],
-                    g["text"],
-                    g["shown"],
-                    g["class_label"],
-                    "Yes" if g["from_trust"] else "No",
-                    g["action"],
-                    g["owner"],
-                    g["target_date"],
+    count = 0
+
+    def write_batch(cells: Cells) -> None:
+        nonlocal count
+        gaps = board_tables(cells, load_follow_ups(cycle, session, follow_up_responses(cells))).gaps
+        for g in gaps.to_dict("records"):
+            writer.writerow(
+                safe_row(
+                    (
+                        g["urn"],
+                        g["name"],
+                        g["phase"],
+                        g["trust_name"],
+                        g["section_title"],
+                        g["question_key"],
+                        g["text"],
+                        g["shown"],
+                        g["class_label"],
+                        "Yes" if g["from_trust"] else "No",
+                        g["action"],
+                        g["owner"],
+                        g["target_date"],
+                    )
                 )
             )
-        )
-    return len(gaps)
+        count += len(gaps)
+
+    figures.analyse_in_batches(*load_in_batches(cycle, session), write_batch)
+    return count

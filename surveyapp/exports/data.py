@@ -13,6 +13,9 @@ from surveyapp.audits.models import Cycle
 from surveyapp.auth.models import User
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact
 
+#: action plan rows fetched from the database at a time
+ACTIONS_AT_A_TIME = 1_000
+
 
 def dsl_contacts(session, establishment_ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:
     """establishment id -> [(name, email, role label)], DSLs before deputies."""
@@ -29,25 +32,40 @@ def dsl_contacts(session, establishment_ids: list[int]) -> dict[int, list[tuple[
     return contacts
 
 
-def reminder_history(session, cycle: Cycle) -> dict[int, tuple[int, object]] | None:
-    """establishment id -> (reminders sent, last sent at), or None when reminders are not part of this build."""
+def reminders_recorded() -> bool:
+    """Are reminders part of this build (the chasing area installed)?"""
+    try:
+        from surveyapp.chasing.models import Reminder  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the chasing area being installed
+        return False
+    return True
+
+
+def reminder_history(
+    session, cycle: Cycle, establishment_ids: list[int] | None = None
+) -> dict[int, tuple[int, object]] | None:
+    """establishment id -> (reminders sent, last sent at), or None when reminders are not part of this build.
+
+    :param establishment_ids: only these establishments' (default every establishment's in the cycle)"""
     try:
         from surveyapp.chasing.models import Reminder
     except ImportError:  # pragma: no cover - depends on the chasing area being installed
         return None
     sent = Reminder.status == "sent"
-    return {
-        establishment_id: (count, last)
-        for establishment_id, count, last in session.execute(
-            select(Reminder.establishment_id, func.count(), func.max(Reminder.sent_at))
-            .where(Reminder.cycle_id == cycle.id, sent)
-            .group_by(Reminder.establishment_id)
-        )
-    }
+    statement = (
+        select(Reminder.establishment_id, func.count(), func.max(Reminder.sent_at))
+        .where(Reminder.cycle_id == cycle.id, sent)
+        .group_by(Reminder.establishment_id)
+    )
+    if establishment_ids is not None:
+        statement = statement.where(Reminder.establishment_id.in_(establishment_ids))
+    return {establishment_id: (count, last) for establishment_id, count, last in session.execute(statement)}
 
 
 def action_rows(session, cycle: Cycle):
-    """(ActionItem, urn, name) for every action in the cycle, by establishment then question."""
+    """(ActionItem, urn, name) for every action in the cycle, by establishment then question.
+
+    Read ``ACTIONS_AT_A_TIME`` at a time as they are written, not all at once."""
     from surveyapp.actions.models import ActionItem
 
     return session.execute(
@@ -55,4 +73,5 @@ def action_rows(session, cycle: Cycle):
         .join(Establishment, Establishment.id == ActionItem.establishment_id)
         .where(ActionItem.cycle_id == cycle.id)
         .order_by(Establishment.name, Establishment.id, ActionItem.id)
+        .execution_options(yield_per=ACTIONS_AT_A_TIME)
     )

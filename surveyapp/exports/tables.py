@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 # CLASS_LABELS: what the exports call each class (the same words as the analysis page)
-from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, RETURNED, Analysis
+from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, RETURNED, Analysis, Cells, effective_values
 from surveyapp.audits.questions import display
 
 #: the classes listed on the Gaps sheet and in the gaps CSV: the analysis's gaps, and answers that
@@ -26,9 +26,9 @@ NOT_RECORDED = "Not recorded"
 
 @dataclass
 class BoardTables:
-    """An analysis plus the per-cell text the exports write."""
+    """An analysis (or a batch of its cells) plus the per-cell text the exports write, in the same row order."""
 
-    analysis: Analysis
+    analysis: Analysis | Cells
     #: (establishments x questions) answers as displayed ("" where there is none)
     shown: np.ndarray
     #: one row per establishment and listed class (not met, partly, cannot confirm), in sheet order
@@ -51,12 +51,13 @@ def _shown_column(values: np.ndarray, kind: str, options) -> np.ndarray:
     return np.asarray(words, dtype=object)[codes] if len(uniques) else np.full(len(values), "", dtype=object)
 
 
-def shown_answers(analysis: Analysis) -> np.ndarray:
+def shown_answers(analysis: Analysis | Cells) -> np.ndarray:
     """Every effective answer as displayed, in the analysis's (establishments x questions) order."""
     questions = analysis.data.questions
-    shown = np.empty(analysis.values.shape, dtype=object)
+    values = effective_values(analysis)
+    shown = np.empty(values.shape, dtype=object)
     for j, (kind, options) in enumerate(zip(questions["type"], questions["options"], strict=True)):
-        shown[:, j] = _shown_column(analysis.values[:, j], kind, options or [])
+        shown[:, j] = _shown_column(values[:, j], kind, options or [])
     # A question not asked (its condition is false) reads "Not needed", whatever was left stored for it.
     shown[analysis.classes == CLASSES.index("skipped")] = CLASS_LABELS["skipped"]
     return shown
@@ -69,7 +70,7 @@ def completion_words(establishments: pd.DataFrame) -> np.ndarray:
     return np.where(how == "own", own, np.where(how == "trust", "Covered by trust", "Not submitted")).astype(object)
 
 
-def _covered(analysis: Analysis) -> np.ndarray:
+def _covered(analysis: Analysis | Cells) -> np.ndarray:
     coverage = analysis.data.coverage
     ids = coverage.loc[coverage["status"].isin(RETURNED), "establishment_id"]
     return np.where(analysis.establishments["establishment_id"].isin(ids), "Yes", "No").astype(object)
@@ -84,7 +85,7 @@ def _target_dates(texts: pd.Series) -> np.ndarray:
     return result
 
 
-def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | None) -> pd.DataFrame:
+def gap_rows(analysis: Analysis | Cells, shown: np.ndarray, follow_ups: pd.DataFrame | None) -> pd.DataFrame:
     """One row per establishment and question answered not met, partly met or cannot confirm.
 
     Ordered like the establishments (by name) and then the questions (page order). The planned
@@ -104,7 +105,7 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
             "section_title": questions["section_title"].to_numpy()[j],
             "question_key": questions["question_key"].to_numpy()[j],
             "text": questions["text"].to_numpy()[j],
-            "value": analysis.values[i, j],
+            "value": effective_values(analysis)[i, j],
             "shown": shown[i, j],
             "class": np.asarray(CLASSES, dtype=object)[analysis.classes[i, j]],
             "from_trust": from_trust,
@@ -136,7 +137,17 @@ def gap_rows(analysis: Analysis, shown: np.ndarray, follow_ups: pd.DataFrame | N
     return frame
 
 
-def board_tables(analysis: Analysis, follow_ups: pd.DataFrame | None = None) -> BoardTables:
+def follow_up_responses(cells: Analysis | Cells) -> list[int]:
+    """The establishments' own responses and the trust responses covering them: where their follow-up plans are."""
+    own = cells.establishments["response_id"].dropna()
+    trusts = cells.data.coverage["trust_response_id"].dropna()
+    return sorted({int(i) for i in own} | {int(i) for i in trusts})
+
+
+def board_tables(analysis: Analysis | Cells, follow_ups: pd.DataFrame | None = None) -> BoardTables:
+    """The per-cell text of an analysis, or of one batch of its cells.
+
+    :param follow_ups: the follow-up plans of (at least) its returns and its covering trusts' returns"""
     shown = shown_answers(analysis)
     return BoardTables(
         analysis=analysis,

@@ -1,10 +1,11 @@
 """The board workbook: one xlsx for a cycle, written row by row in constant-memory mode (no Flask).
 
-Load once, compute once, write: the cycle is read into the analysis layer's frames
-(``surveyapp.analysis.loading``), analysed once (``surveyapp.analysis.figures``, the same figures
-as the analysis page and ``surveyapp analysis --format json``), then each sheet is written from
-those frames with ``write_row``. Formats that apply to a whole column (percentages, dates) are
-column formats, so no cell needs Python formatting of its own.
+One pass over the cycle, a batch of establishments at a time: each batch's answers are read
+(``surveyapp.analysis.loading.load_in_batches``), analysed (``surveyapp.analysis.figures.analyse_in_batches``,
+the same figures as the analysis page and ``surveyapp analysis --format json``) and written at once to the
+sheets with a row per establishment or per gap (Responses, Gaps), then let go. The figure sheets are
+written from the whole analysis once the last batch is done. Rows go out with ``write_row``; formats that
+apply to a whole column (percentages, dates) are column formats, so no cell needs Python formatting of its own.
 
 Every user text is written with xlsxwriter's formula and URL detection off (safe_cells's
 WORKBOOK_OPTIONS), so a school called "=HYPERLINK(...)" stays text.
@@ -13,7 +14,9 @@ WORKBOOK_OPTIONS), so a school called "=HYPERLINK(...)" stays text.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -21,17 +24,19 @@ import xlsxwriter
 
 from surveyapp.actions.models import rag
 from surveyapp.analysis import figures, formatting
-from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis
-from surveyapp.analysis.loading import load_cycle, load_follow_ups
+from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis, Cells
+from surveyapp.analysis.loading import load_follow_ups, load_in_batches
 from surveyapp.audits.questions import describe_gap_rule
 from surveyapp.exports import data
-from surveyapp.exports.tables import BoardTables, board_tables, group_label
+from surveyapp.exports.tables import BoardTables, board_tables, follow_up_responses, group_label
 from surveyapp.la_actions import export as la_actions
 from surveyapp.safe_cells import WORKBOOK_OPTIONS, write_value
 from surveyapp.timeutil import today, utcnow
 
 #: establishments turned into rows at a time on the Responses sheet
 ROWS_AT_A_TIME = 1_000
+#: establishments turned into rows at a time on the Non-responders sheet (with their contacts' query)
+NON_RESPONDERS_AT_A_TIME = 1_000
 #: gaps turned into rows at a time on the Gaps sheet
 GAPS_AT_A_TIME = 10_000
 #: day 0 of Excel's 1900 date system (as counted for dates after February 1900)
@@ -194,6 +199,31 @@ def _count(values) -> tuple[int, int]:
     return strings, numbers
 
 
+class _Clock:
+    """Seconds spent in each stage (load, analysis, write), however the stages take turns."""
+
+    def __init__(self):
+        self.seconds = {"load": 0.0, "analysis": 0.0, "write": 0.0}
+
+    @contextmanager
+    def stage(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+    def each(self, name: str, items: Iterable) -> Iterator:
+        """``items``, with the time taken to make each counted in stage ``name``."""
+        iterator = iter(items)
+        while True:
+            with self.stage(name):
+                item = next(iterator, None)
+            if item is None:
+                return
+            yield item
+
+
 def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookResult:
     """Write the board workbook for ``cycle`` to ``target`` (a path or a binary file object).
 
@@ -203,121 +233,168 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
     """
     on = on or today()
     result = WorkbookResult()
-    started = time.perf_counter()
-    cycle_data = load_cycle(cycle, session)
-    follow_ups = load_follow_ups(cycle, session)
-    loaded = time.perf_counter()
-    analysis = figures.analyse(cycle_data)
-    # The answers are in the analysis's matrices now: their frames (a million rows at national scale)
-    # are let go before the sheets' tables are built, so the two are never in memory together.
-    analysis.data = cycle_data = replace(
-        cycle_data, answers=cycle_data.answers.iloc[:0], trust_answers=cycle_data.trust_answers.iloc[:0]
-    )
-    tables = board_tables(analysis, follow_ups)
-    analysed = time.perf_counter()
-
-    totals = figures.completion(analysis)
-    result.in_scope, result.complete = totals["in_scope"], totals["submitted"]
+    clock = _Clock()
+    with clock.stage("load"):
+        # ``surveyapp.analysis.loading.BATCH`` establishments at a time
+        whole, batches = load_in_batches(cycle, session)
     book = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     fmt = _Formats(book)
     sheets = {name: book.add_worksheet(name) for name in SHEETS}
-    completion_rows = _write_completion(sheets["Completion"], fmt, analysis, result)
-    _write_questions(sheets["Questions"], fmt, analysis, result)
-    _write_gaps(sheets["Gaps"], fmt, tables, result)
-    _write_non_responders(session, cycle, sheets["Non-responders"], fmt, analysis, result)
-    actions = _write_actions(
-        session,
-        cycle,
-        sheets["Action plans"],
-        fmt,
-        on,
-        result,
-        dict(zip(cycle_data.questions["question_key"], cycle_data.questions["text"], strict=True)),
-    )
-    _write_la_actions(session, sheets[la_actions.SHEET], fmt, on, result)
-    _write_responses(sheets["Responses"], fmt, tables, result)
-    _write_summary(book, sheets["Summary"], fmt, cycle, analysis, completion_rows, actions, result)
-    book.close()
-    result.timings = {"load": loaded - started, "analysis": analysed - loaded, "write": time.perf_counter() - analysed}
+    responses = _ResponsesSheet(sheets["Responses"], fmt, whole.questions, len(whole.establishments))
+    gaps = _GapsSheet(sheets["Gaps"], fmt)
+
+    def write_batch(cells: Cells) -> None:
+        """One batch's rows on Responses and Gaps, with the follow-up plans of its returns and its trusts'."""
+        with clock.stage("load"):
+            follow_ups = load_follow_ups(cycle, session, follow_up_responses(cells))
+        with clock.stage("analysis"):
+            tables = board_tables(cells, follow_ups)
+        with clock.stage("write"):
+            responses.write(tables)
+            gaps.write(tables.gaps)
+
+    started = time.perf_counter()
+    before = dict(clock.seconds)
+    analysis = figures.analyse_in_batches(whole, clock.each("load", batches), write_batch)
+    # What the batches' loads and writes did not take of the pass was the analysis's.
+    spent = sum(clock.seconds.values()) - sum(before.values())
+    clock.seconds["analysis"] += time.perf_counter() - started - spent
+
+    with clock.stage("write"):
+        responses.close(result)
+        gaps.close(result)
+        totals = figures.completion(analysis)
+        result.in_scope, result.complete = totals["in_scope"], totals["submitted"]
+        completion_rows = _write_completion(sheets["Completion"], fmt, analysis, result)
+        _write_questions(sheets["Questions"], fmt, analysis, result)
+        _write_non_responders(session, cycle, sheets["Non-responders"], fmt, analysis, result)
+        actions = _write_actions(
+            session,
+            cycle,
+            sheets["Action plans"],
+            fmt,
+            on,
+            result,
+            dict(zip(whole.questions["question_key"], whole.questions["text"], strict=True)),
+        )
+        # The LA's actions that started from this cycle's figures take them from this analysis.
+        _write_la_actions(session, sheets[la_actions.SHEET], fmt, on, result, {cycle.id: analysis})
+        _write_summary(book, sheets["Summary"], fmt, cycle, analysis, completion_rows, actions, result)
+        book.close()
+    result.sheets = {name: result.sheets[name] for name in SHEETS}  # in the workbook's order
+    result.timings = dict(clock.seconds)
     return result
 
 
-# --- the big sheets: one row per establishment, one row per gap ------------------------------
+# --- the big sheets: one row per establishment, one row per gap, a batch at a time ----------------
 
 
-def _write_responses(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
-    analysis = tables.analysis
-    questions = analysis.data.questions
-    header = RESPONSES_FIXED + [
-        f"{text} ({key})" for key, text in zip(questions["question_key"], questions["text"], strict=True)
-    ]
-    _header(sheet, fmt.header, header, [10, 36, 12, 22, 16, 30, 22, 12, 10] + [18] * len(questions))
-    establishments = analysis.establishments
-    fixed = np.empty((len(establishments), len(RESPONSES_FIXED)), dtype=object)
-    for column, name in enumerate(("urn", "name", "phase", "type_name", "district", "trust_name")):
-        fixed[:, column] = establishments[name].fillna("").astype(str).to_numpy(dtype=object)
-    fixed[:, 6] = tables.returned
-    fixed[:, 7] = tables.covered
-    fixed[:, 8] = establishments["answers_from_trust"].astype(int).to_numpy()
-    # The trust's answers are rewritten in their own format (italics on blue): constant-memory mode
-    # keeps the current row open, so a cell can be written again before the next row starts.
-    trust_cells: dict[int, list[int]] = {}
-    for i, j in zip(*np.nonzero(analysis.source == 2), strict=True):
-        trust_cells.setdefault(int(i), []).append(int(j) + len(RESPONSES_FIXED))
-    write_row, write_string, trust = sheet.write_row, sheet.write_string, fmt.trust
-    # Rows are made into lists a block at a time: the whole sheet as lists (establishments x
-    # columns of Python objects) would be the largest thing in memory while it is written.
-    for start in range(0, len(fixed), ROWS_AT_A_TIME):
-        block = np.concatenate(
-            [fixed[start : start + ROWS_AT_A_TIME], tables.shown[start : start + ROWS_AT_A_TIME]], axis=1
-        )
-        for i, row in enumerate(block.tolist(), start=start):
-            write_row(i + 1, 0, row)
-            for column in trust_cells.get(i, ()):
-                write_string(i + 1, column, row[column], trust)
-    sheet.autofilter(0, 0, max(len(fixed), 1), len(header) - 1)
-    answers = int((tables.shown != "").sum())
-    fixed_strings = int((fixed[:, :8] != "").sum())
-    result.sheets["Responses"] = SheetCells(
-        rows=len(fixed) + 1, strings=len(header) + fixed_strings + answers, numbers=len(fixed)
-    )
+class _ResponsesSheet:
+    """Every establishment's effective answers, one row each, written as each batch is analysed."""
 
-
-def _write_gaps(sheet, fmt, tables: BoardTables, result: WorkbookResult) -> None:
-    _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 50, 16, 14, 10, 40, 20, 12, 20], {11: fmt.date})
-    gaps = tables.gaps
-    write_row = sheet.write_row
-    row = strings = 0
-    # A block of gaps at a time is made into lists, not the whole sheet (one row per gap).
-    for start in range(0, len(gaps), GAPS_AT_A_TIME):
-        block = gaps.iloc[start : start + GAPS_AT_A_TIME]
-        # Dates as Excel day numbers under the column's date format: no per-cell date conversion.
-        targets = [(value - EXCEL_EPOCH).days if isinstance(value, date) else value for value in block["target_date"]]
-        columns = [
-            np.asarray(column, dtype=object)
-            for column in (
-                block["urn"],
-                block["name"],
-                block["phase"].fillna(""),
-                block["trust_name"],
-                block["section_title"],
-                block["text"],
-                block["shown"],
-                block["class_label"],
-                np.where(block["from_trust"], "Yes", "No"),
-                block["action"],
-                block["owner"],
-                targets,
-                block["question_key"],
-            )
+    def __init__(self, sheet, fmt, questions, establishments: int):
+        self.sheet, self.trust, self.establishments = sheet, fmt.trust, establishments
+        self.header = RESPONSES_FIXED + [
+            f"{text} ({key})" for key, text in zip(questions["question_key"], questions["text"], strict=True)
         ]
-        first = row + 1
-        for row, values in enumerate(zip(*[c.tolist() for c in columns], strict=True), start=first):
-            write_row(row, 0, values)
-        strings += sum(int((c != "").sum()) for c in columns[:11] + columns[12:])
-    sheet.autofilter(0, 0, max(row, 1), len(GAPS_HEADER) - 1)
-    dates = int(gaps["target_date"].notna().sum()) if len(gaps) else 0
-    result.sheets["Gaps"] = SheetCells(rows=row + 1, strings=len(GAPS_HEADER) + strings, numbers=dates)
+        _header(sheet, fmt.header, self.header, [10, 36, 12, 22, 16, 30, 22, 12, 10] + [18] * len(questions))
+        self.strings = len(self.header)
+        self.numbers = 0
+
+    def write(self, tables: BoardTables) -> None:
+        cells = tables.analysis
+        establishments = cells.establishments
+        fixed = np.empty((len(establishments), len(RESPONSES_FIXED)), dtype=object)
+        for column, name in enumerate(("urn", "name", "phase", "type_name", "district", "trust_name")):
+            fixed[:, column] = establishments[name].fillna("").astype(str).to_numpy(dtype=object)
+        fixed[:, 6] = tables.returned
+        fixed[:, 7] = tables.covered
+        # As the analysis counts them (its establishments' answers_from_trust): answers taken from the trust.
+        fixed[:, 8] = (cells.source == 2).sum(axis=1)
+        # The trust's answers are in their own format (italics on blue): a row with some is written in
+        # runs, each trust answer on its own with that format, so no cell is written twice.
+        trust_cells: dict[int, list[int]] = {}
+        for i, j in zip(*np.nonzero(cells.source == 2), strict=True):  # by row, then column
+            trust_cells.setdefault(int(i), []).append(int(j) + len(RESPONSES_FIXED))
+        write_row, write_string, trust = self.sheet.write_row, self.sheet.write_string, self.trust
+        first = (cells.start if isinstance(cells, Cells) else 0) + 1
+        # Rows are made into lists a block at a time: the batch as lists (establishments x columns of
+        # Python objects) would be the largest thing in memory while it is written.
+        for start in range(0, len(fixed), ROWS_AT_A_TIME):
+            block = np.concatenate(
+                [fixed[start : start + ROWS_AT_A_TIME], tables.shown[start : start + ROWS_AT_A_TIME]], axis=1
+            )
+            for i, row in enumerate(block.tolist(), start=start):
+                columns = trust_cells.get(i)
+                if columns is None:
+                    write_row(first + i, 0, row)
+                    continue
+                done = 0
+                for column in columns:
+                    if column > done:
+                        write_row(first + i, done, row[done:column])
+                    write_string(first + i, column, row[column], trust)
+                    done = column + 1
+                if done < len(row):
+                    write_row(first + i, done, row[done:])
+        self.strings += int((fixed[:, :8] != "").sum()) + int((tables.shown != "").sum())
+        self.numbers += len(fixed)
+
+    def close(self, result: WorkbookResult) -> None:
+        self.sheet.autofilter(0, 0, max(self.establishments, 1), len(self.header) - 1)
+        result.sheets["Responses"] = SheetCells(
+            rows=self.establishments + 1, strings=self.strings, numbers=self.numbers
+        )
+
+
+class _GapsSheet:
+    """One row per establishment and gap (or answer that cannot confirm), written as each batch is analysed."""
+
+    def __init__(self, sheet, fmt):
+        self.sheet = sheet
+        _header(sheet, fmt.header, GAPS_HEADER, [10, 36, 12, 30, 24, 50, 16, 14, 10, 40, 20, 12, 20], {11: fmt.date})
+        self.row = 0
+        self.strings = len(GAPS_HEADER)
+        self.numbers = 0
+
+    def write(self, gaps) -> None:
+        write_row = self.sheet.write_row
+        # A block of gaps at a time is made into lists, not the whole batch (one row per gap).
+        for start in range(0, len(gaps), GAPS_AT_A_TIME):
+            block = gaps.iloc[start : start + GAPS_AT_A_TIME]
+            # Dates as Excel day numbers under the column's date format: no per-cell date conversion.
+            targets = [
+                (value - EXCEL_EPOCH).days if isinstance(value, date) else value for value in block["target_date"]
+            ]
+            columns = [
+                np.asarray(column, dtype=object)
+                for column in (
+                    block["urn"],
+                    block["name"],
+                    block["phase"].fillna(""),
+                    block["trust_name"],
+                    block["section_title"],
+                    block["text"],
+                    block["shown"],
+                    block["class_label"],
+                    np.where(block["from_trust"], "Yes", "No"),
+                    block["action"],
+                    block["owner"],
+                    targets,
+                    block["question_key"],
+                )
+            ]
+            row = self.row
+            for row, values in enumerate(zip(*[c.tolist() for c in columns], strict=True), start=self.row + 1):
+                write_row(row, 0, values)
+            self.row = row
+            self.strings += sum(int((c != "").sum()) for c in columns[:11] + columns[12:])
+        if len(gaps):
+            self.numbers += int(gaps["target_date"].notna().sum())
+
+    def close(self, result: WorkbookResult) -> None:
+        self.sheet.autofilter(0, 0, max(self.row, 1), len(GAPS_HEADER) - 1)
+        result.sheets["Gaps"] = SheetCells(rows=self.row + 1, strings=self.strings, numbers=self.numbers)
 
 
 # --- the figure sheets -----------------------------------------------------------------------
@@ -408,37 +485,44 @@ def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, 
 
 def _write_non_responders(session, cycle, sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
     frame = analysis.establishments
-    missing = frame[~frame["submitted"]]
-    reminders = data.reminder_history(session, cycle)
+    missing = frame.loc[~frame["submitted"], ["establishment_id", "urn", "name", "phase", "type_name", "district"]]
+    missing = missing.assign(trust_name=frame["trust_name"], status=frame["status"])
     header, widths = list(NON_RESPONDERS_HEADER), [10, 36, 12, 22, 16, 30, 16, 24, 32, 40]
-    if reminders is not None:
+    reminders = data.reminders_recorded()
+    if reminders:
         header += ["Reminders sent", "Last reminder"]
         widths += [10, 14]
     _header(sheet, fmt.header, header, widths, {11: fmt.date})
-    contacts = data.dsl_contacts(session, [int(i) for i in missing["establishment_id"]])
-    strings = numbers = 0
-    for row, e in enumerate(missing.to_dict("records"), start=1):
-        people = contacts.get(e["establishment_id"], [])
-        first = people[0] if people else ("", "", "")
-        others = "; ".join(f"{name} <{email}> ({role})" for name, email, role in people[1:])
-        values = [
-            e["urn"],
-            e["name"],
-            e["phase"] or "",
-            e["type_name"] or "",
-            e["district"] or "",
-            e["trust_name"],
-            str(e["status"]).replace("_", " ").capitalize(),
-            first[0],
-            first[1],
-            others,
-        ]
-        if reminders is not None:
-            count, last = reminders.get(e["establishment_id"], (0, None))
-            values += [count, last.replace(tzinfo=None) if last is not None else None]
-        sheet.write_row(row, 0, values)
-        counted = _count(values)
-        strings, numbers = strings + counted[0], numbers + counted[1]
+    strings = numbers = row = 0
+    # A block of establishments at a time: their contacts and reminders read for them alone.
+    for start in range(0, len(missing), NON_RESPONDERS_AT_A_TIME):
+        block = missing.iloc[start : start + NON_RESPONDERS_AT_A_TIME]
+        ids = [int(i) for i in block["establishment_id"]]
+        contacts = data.dsl_contacts(session, ids)
+        history = (data.reminder_history(session, cycle, ids) if reminders else None) or {}
+        for e in block.itertuples(index=False):
+            row += 1
+            people = contacts.get(e.establishment_id, [])
+            first = people[0] if people else ("", "", "")
+            others = "; ".join(f"{name} <{email}> ({role})" for name, email, role in people[1:])
+            values = [
+                e.urn,
+                e.name,
+                e.phase or "",
+                e.type_name or "",
+                e.district or "",
+                e.trust_name,
+                str(e.status).replace("_", " ").capitalize(),
+                first[0],
+                first[1],
+                others,
+            ]
+            if reminders:
+                count, last = history.get(e.establishment_id, (0, None))
+                values += [count, last.replace(tzinfo=None) if last is not None else None]
+            sheet.write_row(row, 0, values)
+            counted = _count(values)
+            strings, numbers = strings + counted[0], numbers + counted[1]
     sheet.autofilter(0, 0, max(len(missing), 1), len(header) - 1)
     result.sheets["Non-responders"] = SheetCells(rows=len(missing) + 1, strings=len(header) + strings, numbers=numbers)
 
@@ -477,9 +561,11 @@ def _write_actions(session, cycle, sheet, fmt, on, result: WorkbookResult, texts
     return counts
 
 
-def _write_la_actions(session, sheet, fmt, on, result: WorkbookResult) -> None:
-    """The LA's own action plan (every action, whichever cycle it started from)."""
-    count = la_actions.write_la_actions_sheet(session, sheet, fmt.header, fmt.date, fmt.wrap, on)
+def _write_la_actions(session, sheet, fmt, on, result: WorkbookResult, analyses: dict) -> None:
+    """The LA's own action plan (every action, whichever cycle it started from).
+
+    :param analyses: cycle id -> analysis already made (the figures of other cycles are made as needed)"""
+    count = la_actions.write_la_actions_sheet(session, sheet, fmt.header, fmt.date, fmt.wrap, on, analyses=analyses)
     result.sheets[la_actions.SHEET] = SheetCells(
         rows=count + 1, strings=len(la_actions.HEADER) + 12 * count, numbers=4 * count
     )

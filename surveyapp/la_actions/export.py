@@ -44,9 +44,11 @@ def _updates_text(action: LaAction) -> str:
     return "\n".join(f"{u.written_on.day} {u.written_on:%b %Y}: {u.text}" for u in action.updates)
 
 
-def action_rows(session, actions: list[LaAction], on: date):
-    """One list of cell values per action, in HEADER's order; findings computed once per cycle."""
-    cache: dict = {}
+def action_rows(session, actions: list[LaAction], on: date, analyses: dict | None = None):
+    """One list of cell values per action, in HEADER's order; findings computed once per cycle.
+
+    :param analyses: cycle id -> analysis the caller already has (the board workbook's own cycle)"""
+    cache: dict = dict(analyses or {})
     for action in actions:
         finding = services.finding_for(session, action, cache)
         if finding is not None:
@@ -80,16 +82,25 @@ def action_rows(session, actions: list[LaAction], on: date):
 
 
 def write_la_actions_sheet(
-    session, sheet, header_format, date_format, wrap_format, on: date, actions: list[LaAction] | None = None
+    session,
+    sheet,
+    header_format,
+    date_format,
+    wrap_format,
+    on: date,
+    actions: list[LaAction] | None = None,
+    analyses: dict | None = None,
 ) -> int:
-    """Write the plan to ``sheet`` row by row (constant-memory safe); returns the number of actions."""
+    """Write the plan to ``sheet`` row by row (constant-memory safe); returns the number of actions.
+
+    :param analyses: cycle id -> analysis the caller already has, for the actions' audit findings"""
     actions = services.list_actions(session) if actions is None else actions
     for column, width in enumerate(WIDTHS):
         sheet.set_column(column, column, width, date_format if column in DATES else None)
     sheet.write_row(0, 0, HEADER, header_format)
     sheet.freeze_panes(1, 0)
     row = 0
-    for row, values in enumerate(action_rows(session, actions, on), start=1):
+    for row, values in enumerate(action_rows(session, actions, on, analyses), start=1):
         for column, value in enumerate(values):
             fmt = date_format if column in DATES else (wrap_format if column in (2, 3, 4, 8, 16) else None)
             write_value(sheet, row, column, value, fmt)

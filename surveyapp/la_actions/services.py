@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.activity.services import record
 from surveyapp.analysis import figures
-from surveyapp.analysis.loading import load_cycle
+from surveyapp.analysis.loading import load_in_batches
 from surveyapp.audits.models import Cycle, TemplateQuestion
 from surveyapp.la_actions.models import STANDARD_AREAS, LaAction, LaActionStatus, LaActionUpdate, Rag
 from surveyapp.timeutil import utcnow
@@ -297,11 +297,13 @@ class Finding:
 
 
 def _analysis(session, cycle: Cycle, cache: dict | None) -> figures.Analysis:
-    """The cycle's analysis, computed once per ``cache`` (a plain dict the caller keeps for one page or export)."""
+    """The cycle's analysis, computed once per ``cache`` (a plain dict the caller keeps for one page or export).
+
+    Made a batch of establishments at a time: a finding needs only the classes, never the answers' values."""
     if cache is None:
-        return figures.analyse(load_cycle(cycle, session))
+        return figures.analyse_in_batches(*load_in_batches(cycle, session))
     if cycle.id not in cache:
-        cache[cycle.id] = figures.analyse(load_cycle(cycle, session))
+        cache[cycle.id] = figures.analyse_in_batches(*load_in_batches(cycle, session))
     return cache[cycle.id]
 
 
