@@ -69,7 +69,7 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         ),
         schedule=services.schedule_for(cycle),
         can_send=may(current_user, C.CHASE_NON_RESPONDERS) and trust is None,
-        unfinished_trusts=len(services.unfinished_trust_responses(cycle)) if trust is None else 0,
+        unfinished_trusts=services.count_unfinished_trust_responses(cycle) if trust is None else 0,
         link=link,
         **extra,
     )
@@ -193,7 +193,7 @@ def _preview_page(cycle, plan, form, force: bool):
         plan=plan,
         form=form,
         force=force,
-        unfinished_trusts=len(services.unfinished_trust_responses(cycle)),
+        unfinished_trusts=services.count_unfinished_trust_responses(cycle),
         selection=_selection_fields(),
         cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
         list_limit=PREVIEW_NAMES,
