@@ -222,6 +222,42 @@ def test_sorting_by_sections_or_reminders_and_a_page_past_the_end(make, county):
     assert (past.rows, past.total, past.pages) == ([], 3, 2)
 
 
+def test_sections_completed_are_this_cycles_only_in_the_sort_the_list_and_the_export(monkeypatch, make, county):
+    from tests.chasing.helpers import set_status
+
+    # Last year Fir and Cedar completed every section; this year Fir has not started and Cedar was returned.
+    last_year = make.cycle(slug="2025-26", opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
+    for school in (county["fir"], county["cedar"], county["oak"]):
+        set_status(last_year, ResponseStatus.ACCEPTED, establishment=school, done=("policies", "prevent"))
+    db.session.commit()
+    cycle = county["cycle"]
+    by_sections = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="sections", direction="desc"))
+    # Ash 2, then Birch and Elm 1 each, then the rest with none this year, each group by name.
+    assert [(r.name, r.sections_done) for r in by_sections.rows] == [
+        ("Ash Primary", 2),
+        ("Birch Secondary", 1),
+        ("Elm Academy", 1),
+        ("Cedar Primary", 0),
+        ("Fir Nursery", 0),
+        ("Oak Academy", 0),
+    ]
+    fewest_first = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="sections"), per_page=3)
+    assert [r.name for r in fewest_first.rows] == ["Cedar Primary", "Fir Nursery", "Oak Academy"]
+    monkeypatch.setattr(tracker, "_DETAILS_BY_ID", 2)  # an export: details for the whole cycle in one pass
+    whole_cycle = tracker.establishment_list(cycle, tracker.TrackerFilters(status="incomplete"))
+    assert {r.name: r.sections_done for r in whole_cycle.rows} == {
+        "Birch Secondary": 1,
+        "Cedar Primary": 0,
+        "Fir Nursery": 0,
+    }
+    last_years = tracker.establishment_list(last_year, tracker.TrackerFilters(sort="sections", direction="desc"))
+    assert [(r.name, r.sections_done) for r in last_years.rows[:3]] == [
+        ("Cedar Primary", 2),
+        ("Fir Nursery", 2),
+        ("Oak Academy", 2),
+    ]
+
+
 def test_with_many_trusts_the_trust_filter_asks_for_the_uid(monkeypatch, client, sign_in, county):
     from surveyapp.chasing import forms as chasing_forms
 
