@@ -501,16 +501,26 @@ def _sort_key(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope
     }[filters.sort]
 
 
-def _order(filters: TrackerFilters, key, name, establishment_id) -> list:
-    """ORDER BY the sort's key, then name and id so that pages never overlap."""
-    order = key.desc() if filters.direction == "desc" else key.asc()
+def _order(filters: TrackerFilters, key, name, establishment_id, *, reverse: bool = False) -> list:
+    """ORDER BY the sort's key, then name and id so that pages never overlap (a total order).
+
+    :param reverse: the exact reverse of that order, last row first (to read a late page from the end)
+    """
+    order = key.desc() if (filters.direction == "desc") != reverse else key.asc()
     if filters.sort in ("activity", "trust"):
-        order = order.nulls_last()
+        order = order.nulls_first() if reverse else order.nulls_last()
+    if reverse:
+        return [order, name.desc(), establishment_id.desc()]
     return [order, name, establishment_id]
 
 
 def establishment_list(
-    cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None, per_page: int = PER_PAGE
+    cycle: Cycle,
+    filters: TrackerFilters,
+    trust_scope: int | None = None,
+    per_page: int = PER_PAGE,
+    *,
+    total: int | None = None,
 ) -> TrackerPage:
     """One page of the cycle's establishments, filtered, searched and sorted: two queries whatever the size.
 
@@ -519,7 +529,20 @@ def establishment_list(
     only, so sorting and counting tens of thousands of matches stays cheap; the second reads the details
     of those rows alone (sections completed, DSL contact, reminders). A page past the end has no row to
     carry the count, so it costs one more query.
+
+    :param total: how many establishments match, when the caller knows already (the headline's count of an
+        unfiltered list): a page in the second half of the list is then read from the end, in the reverse
+        order, so the database keeps only the rows from that end to the page while it sorts, not every row
+        before it; and a page past the end costs no query
     """
+    offset = (filters.page - 1) * per_page
+    limit, reverse = per_page, False
+    if total is not None:
+        if offset >= total and filters.page > 1:
+            return TrackerPage([], total, filters.page, per_page, 0)
+        after = total - offset - per_page  # rows after this page
+        if 0 < offset and after < offset:
+            limit, offset, reverse = min(per_page, total - offset), max(after, 0), True
     scope = Scope(cycle, trust_scope)
     query, key = _sort_key(
         scope.select(
@@ -536,9 +559,9 @@ def establishment_list(
     sort_key = key.label("sort_key")
     chosen = (
         _apply_filters(query.add_columns(sort_key), scope, filters)
-        .order_by(*_order(filters, sort_key, Establishment.name, Establishment.id))
-        .limit(per_page)
-        .offset((filters.page - 1) * per_page)
+        .order_by(*_order(filters, sort_key, Establishment.name, Establishment.id, reverse=reverse))
+        .limit(limit)
+        .offset(offset)
         .subquery("chosen")
     )
     sections_total = select(func.count()).where(TemplateSection.template_id == cycle.template_id).scalar_subquery()
@@ -565,7 +588,10 @@ def establishment_list(
         .order_by(*_order(filters, chosen.c.sort_key, chosen.c.name, chosen.c.establishment_id))
     ).all()
     if not rows:
-        total = db.session.scalar(_apply_filters(scope.select(func.count()), scope, filters)) if filters.page > 1 else 0
+        if total is None:
+            total = (
+                db.session.scalar(_apply_filters(scope.select(func.count()), scope, filters)) if filters.page > 1 else 0
+            )
         return TrackerPage([], total or 0, filters.page, per_page, 0)
     details = _details(cycle, rows)
     listed = []

@@ -44,14 +44,16 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
     filters = tracker.TrackerFilters.from_args(request.args)
     if trust is not None:
         filters.trust = ""  # the scope already limits the list to this trust
-    page = tracker.establishment_list(cycle, filters, scope)
+    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
+    headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
+    # unfiltered, the list is the headline's establishments: knowing how many lets a late page be read from the end
+    in_scope = None if filters.is_filtered else headline["counts"].in_scope
+    page = tracker.establishment_list(cycle, filters, scope, total=in_scope)
 
     def link(**changes) -> str:
         """This page's address with some filters changed (the filters live in the query string)."""
         return url_for(request.endpoint, **request.view_args, **filters.to_args(**changes))
 
-    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
-    headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
     progress = tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope)
     return render_template(
         template,

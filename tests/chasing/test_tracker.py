@@ -258,6 +258,24 @@ def test_sections_completed_are_this_cycles_only_in_the_sort_the_list_and_the_ex
     ]
 
 
+def test_a_late_page_read_from_the_end_is_the_same_page(make, county):
+    # Knowing the total, a page in the second half is read in the reverse order from the end: every sort,
+    # both directions (with establishments without a trust or any activity, sorted last), every page.
+    cycle = county["cycle"]
+    for sort in sorted(tracker.SORTS):
+        for direction in ("asc", "desc"):
+            pages = []
+            for number in (1, 2, 3, 4, 5):
+                filters = tracker.TrackerFilters(sort=sort, direction=direction, page=number)
+                read = tracker.establishment_list(cycle, filters, per_page=2)
+                from_end = tracker.establishment_list(cycle, filters, per_page=2, total=6)
+                assert [vars(row) for row in from_end.rows] == [vars(row) for row in read.rows], (sort, direction)
+                assert (from_end.total, from_end.pages) == (read.total, read.pages) == (6, 3)
+                pages.append([row.urn for row in read.rows])
+            assert sorted(urn for page in pages for urn in page) == [f"20000{n}" for n in range(1, 7)]
+            assert pages[3:] == [[], []]
+
+
 def test_with_many_trusts_the_trust_filter_asks_for_the_uid(monkeypatch, client, sign_in, county):
     from surveyapp.chasing import forms as chasing_forms
 
