@@ -37,5 +37,13 @@ def trust_cover(cycle_ids: Iterable[int]) -> Select:
 
 
 def covered_ids(cycle_id: int) -> Select:
-    """SELECT of the ids of establishments covered by a returned trust response in one cycle (for ``IN``)."""
-    return select(trust_cover([cycle_id]).subquery("cover").c.establishment_id)
+    """SELECT of the ids of establishments covered by a returned trust response in one cycle (for ``IN``).
+
+    An establishment covered twice is listed twice: ``IN`` does not mind, and nothing is grouped.
+    """
+    return (
+        select(TrustCoverage.establishment_id)
+        .join(Response, Response.id == TrustCoverage.response_id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle_id, Assignment.trust_id.is_not(None), Response.status.in_(RETURNED))
+    )

@@ -428,37 +428,59 @@ class UnfinishedTrust:
     last_reminder_at: object
 
 
-def unfinished_trust_responses(cycle: Cycle) -> list[UnfinishedTrust]:
-    """The trusts whose own response in the cycle is not yet submitted or accepted, with their leads and chasing."""
-    rows = db.session.execute(
-        select(Trust, Response.id, Response.status)
-        .join(Assignment, Assignment.trust_id == Trust.id)
+def _unfinished_trust_assignments(cycle: Cycle) -> Select:
+    """SELECT FROM the cycle's trust assignments whose response is not yet submitted or accepted (add columns)."""
+    return (
+        select()
+        .select_from(Assignment)
         .join(Response, Response.assignment_id == Assignment.id)
-        .where(Assignment.cycle_id == cycle.id, Response.status.in_(UNFINISHED_TRUST_STATUSES))
+        .where(
+            Assignment.cycle_id == cycle.id,
+            Assignment.trust_id.is_not(None),
+            Response.status.in_(UNFINISHED_TRUST_STATUSES),
+        )
+    )
+
+
+def count_unfinished_trust_responses(cycle: Cycle) -> int:
+    """How many trusts' own responses in the cycle are not yet submitted or accepted: one count, no rows read."""
+    return db.session.scalar(_unfinished_trust_assignments(cycle).with_only_columns(func.count())) or 0
+
+
+def unfinished_trust_responses(cycle: Cycle) -> list[UnfinishedTrust]:
+    """The trusts whose own response in the cycle is not yet submitted or accepted, with their leads and chasing.
+
+    Three queries whatever the number of trusts: the leads and the reminders are read for the same
+    unfinished trusts by a subquery, not by lists of ids.
+    """
+    unfinished = _unfinished_trust_assignments(cycle)
+    rows = db.session.execute(
+        unfinished.add_columns(Trust, Response.id, Response.status)
+        .join(Trust, Trust.id == Assignment.trust_id)
         .order_by(Trust.name, Trust.id)
     ).all()
-    ids = [trust.id for trust, _r, _s in rows]
+    trust_ids = unfinished.with_only_columns(Assignment.trust_id)
     leads: dict[int, list[str]] = {}
-    chased: dict[int | None, tuple[int, object]] = {}
-    for chunk in _chunks(ids):
-        for trust_id, address in db.session.execute(
-            select(TrustContact.trust_id, User.email)
-            .join(User, User.id == TrustContact.user_id)
-            .where(TrustContact.trust_id.in_(chunk), User.is_enabled.is_(True))
-            .order_by(User.email)
-        ):
-            leads.setdefault(trust_id, []).append(address)
+    for trust_id, address in db.session.execute(
+        select(TrustContact.trust_id, User.email)
+        .join(User, User.id == TrustContact.user_id)
+        .where(TrustContact.trust_id.in_(trust_ids), User.is_enabled.is_(True))
+        .order_by(TrustContact.trust_id, User.email)
+    ):
+        leads.setdefault(trust_id, []).append(address)
+    chased: dict[int | None, tuple[int, object]] = {
+        chased_id: (count, last)
         for chased_id, count, last in db.session.execute(
             select(Reminder.trust_id, func.count(), func.max(Reminder.sent_at))
             .where(
                 Reminder.cycle_id == cycle.id,
                 Reminder.establishment_id.is_(None),
-                Reminder.trust_id.in_(chunk),
+                Reminder.trust_id.in_(trust_ids),
                 Reminder.status == ReminderStatus.SENT,
             )
             .group_by(Reminder.trust_id)
-        ):
-            chased[chased_id] = (count, last)
+        )
+    }
     return [
         UnfinishedTrust(trust, response_id, status, leads.get(trust.id, []), *chased.get(trust.id, (0, None)))
         for trust, response_id, status in rows

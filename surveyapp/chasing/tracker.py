@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Select, String, and_, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 
-from surveyapp.audits.coverage import RETURNED, trust_cover
+from surveyapp.audits.coverage import RETURNED, covered_ids, trust_cover
 from surveyapp.audits.models import Assignment, Cycle, Response, SectionProgress, SectionState, TemplateSection
 from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
@@ -59,40 +59,37 @@ class Scope:
 
     ``status`` is each establishment's effective status as plain text: its own status, or
     ``covered_by_trust`` when a returned trust response answers for it (and it has not returned its own).
-    The covering trust responses are joined once (``surveyapp.audits.coverage``), so the status can appear
-    in the columns, the filters and the sort of one statement without being worked out again.
+    Whether a trust response covers it is asked of the cycle's covered establishments
+    (``surveyapp.audits.coverage``), read once in a common table expression, as ``IN (SELECT ...)``: the
+    database keeps them in a hash table and looks each establishment up. So the status can appear in the
+    columns, the filters and the sort of one statement without the covered establishments being read again
+    for each, and a statement that does not ask for the status does not read them at all.
     """
 
     cycle: Cycle
     trust_scope: int | None = None
 
     def __post_init__(self) -> None:
-        self.cover = trust_cover([self.cycle.id]).subquery("cover")
+        # unnamed: a statement may hold two scopes (the reminder plan reads the tracker's "all matching")
+        covered = covered_ids(self.cycle.id).cte()
         self.status = type_coerce(
             case(
                 (Response.status.in_(RETURNED), Response.status),
-                (self.cover.c.establishment_id.is_not(None), literal("covered_by_trust")),
+                (Assignment.establishment_id.in_(select(covered.c.establishment_id)), literal("covered_by_trust")),
                 else_=Response.status,
             ),
             String,
         )
 
     def select(self, *columns) -> Select:
-        """SELECT ... FROM the cycle's establishment assignments with their response, trust and trust cover."""
+        """SELECT ... FROM the cycle's establishment assignments with their response and trust."""
         query = (
             select(*columns)
             .select_from(Assignment)
             .join(Establishment, Establishment.id == Assignment.establishment_id)
             .join(Response, Response.assignment_id == Assignment.id)
+            # the trust's id is unique: the database drops the join where no trust column is asked for
             .outerjoin(Trust, Trust.id == Establishment.trust_id)
-            # joined on both columns: unique, so the database drops the join where the status is not asked for
-            .outerjoin(
-                self.cover,
-                and_(
-                    self.cover.c.cycle_id == Assignment.cycle_id,
-                    self.cover.c.establishment_id == Assignment.establishment_id,
-                ),
-            )
             # An establishment that closed during the cycle keeps its work but leaves the counts and the chase.
             .where(Assignment.cycle_id == self.cycle.id, Assignment.counted_in(self.cycle))
         )
@@ -267,8 +264,9 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
     """The headline counts per phase, type, district and/or trust, in one statement whatever the number asked for.
 
     Each establishment's status is worked out once, in a common table expression; each dimension is then
-    one GROUP BY over it, counting every status in its own column, and the groups come back together
-    (UNION ALL), so a breakdown costs one row per group, not one per group and status.
+    one GROUP BY over it, by group and status, and the groups come back together (UNION ALL): one row per
+    group and status present, put together here. The expression carries the trust's id only: the trusts'
+    UIDs and names are joined to their groups, not to every row.
 
     :returns: per dimension, rows of {"value", "label", "counts"}, largest group first
     """
@@ -277,27 +275,42 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
         Establishment.phase.label("phase"),
         Establishment.type_name.label("type"),
         Establishment.district.label("district"),
-        Trust.uid.label("trust"),
-        Trust.name.label("trust_name"),
+        Establishment.trust_id.label("trust_id"),
         scope.status.label("status"),
     ).cte("each_establishment")
-    per_status = [func.count(case((each.c.status == key, 1))) for key in STATUSES]
     parts = []
     for dimension in dimensions:
-        value = each.c[dimension]
-        label = each.c.trust_name if dimension == "trust" else value
-        parts.append(select(literal(dimension), value, func.max(label), *per_status).group_by(value))
+        if dimension == "trust":
+            groups = (
+                select(each.c.trust_id, each.c.status, func.count().label("number"))
+                .group_by(each.c.trust_id, each.c.status)
+                .subquery("trust_groups")
+            )
+            parts.append(
+                select(literal(dimension), Trust.uid, Trust.name, groups.c.status, groups.c.number)
+                .select_from(groups)
+                .outerjoin(Trust, Trust.id == groups.c.trust_id)
+            )
+        else:
+            value = each.c[dimension]
+            parts.append(
+                select(literal(dimension), value, value, each.c.status, func.count()).group_by(value, each.c.status)
+            )
     if not parts:
         return {}
+    groups_found: dict[tuple[str, Any], dict[str, Any]] = {}
+    for dimension, value, name, status, number in db.session.execute(union_all(*parts)).all():
+        group = groups_found.get((dimension, value))
+        if group is None:
+            if dimension == "trust":
+                shown = (value, name) if value is not None else ("none", "Not in a trust")
+            else:
+                shown = (value or "", value or "Not recorded")
+            group = groups_found[(dimension, value)] = {"value": shown[0], "label": shown[1], "counts": Counts()}
+        group["counts"].by_status[status] = number
     found: dict[str, list[dict[str, Any]]] = {dimension: [] for dimension in dimensions}
-    for dimension, value, name, *numbers in db.session.execute(union_all(*parts)):
-        if dimension == "trust":
-            value, name = (value, name) if value is not None else ("none", "Not in a trust")
-        else:
-            value, name = value or "", value or "Not recorded"
-        found[dimension].append(
-            {"value": value, "label": name, "counts": Counts(dict(zip(STATUSES, numbers, strict=True)))}
-        )
+    for (dimension, _value), group in groups_found.items():
+        found[dimension].append(group)
     for rows in found.values():
         rows.sort(key=lambda g: (-g["counts"].in_scope, g["label"]))
     return found
@@ -401,16 +414,19 @@ def _reminder_summary(cycle: Cycle, establishment_ids: list[int] | None = None):
     return query.subquery("chased")
 
 
-def _sections_done(response_ids: list[int] | None = None):
-    """Subquery per response: how many sections are completed."""
-    query = (
-        select(SectionProgress.response_id, func.count().label("done"))
-        .where(SectionProgress.state == SectionState.COMPLETED)
-        .group_by(SectionProgress.response_id)
+def _sections_done():
+    """SQL: how many sections of the statement's response (``Response.id``) are completed.
+
+    Counted for each response on its own, through the index on (response_id, state), so the figure is
+    that response's, in its own cycle, and the work grows with the rows asked for, not with every cycle's
+    progress.
+    """
+    return (
+        select(func.count())
+        .select_from(SectionProgress)
+        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
+        .scalar_subquery()
     )
-    if response_ids is not None:
-        query = query.where(SectionProgress.response_id.in_(response_ids))
-    return query.subquery("done")
 
 
 def _dsl_contacts(establishment_ids: list[int] | None = None):
@@ -435,16 +451,12 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
     by_id = len(rows) <= _DETAILS_BY_ID
     response_ids = [row.response_id for row in rows] if by_id else None
     establishment_ids = [row.establishment_id for row in rows] if by_id else None
-    done, dsl, chased = (
-        _sections_done(response_ids),
-        _dsl_contacts(establishment_ids),
-        _reminder_summary(cycle, establishment_ids),
-    )
+    dsl, chased = _dsl_contacts(establishment_ids), _reminder_summary(cycle, establishment_ids)
     dsl_user = aliased(User)
     query = (
         select(
             Response.id,
-            func.coalesce(done.c.done, 0),
+            _sections_done(),
             dsl_user.name,
             dsl_user.email,
             func.coalesce(chased.c.sent, 0),
@@ -453,7 +465,6 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
         )
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .outerjoin(done, done.c.response_id == Response.id)
         .outerjoin(dsl, dsl.c.establishment_id == Assignment.establishment_id)
         .outerjoin(dsl_user, dsl_user.id == dsl.c.user_id)
         .outerjoin(chased, chased.c.establishment_id == Assignment.establishment_id)
@@ -465,65 +476,122 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
     return {response_id: rest for response_id, *rest in db.session.execute(query)}
 
 
-def _ordered(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope) -> Select:
-    """The list's sort, then name and id so that pages never overlap. Sorting by sections completed or
-    reminders sent needs those figures for every matching row, so only those sorts join them."""
+def _sort_key(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope) -> tuple[Select, Any]:
+    """The query with what the list's sort needs joined, and the sort's key. Sorting by sections completed
+    or reminders sent needs those figures for every matching row, so only those sorts read them."""
     if filters.sort == "sections":
-        done = _sections_done()
-        query = query.outerjoin(done, done.c.response_id == Response.id)
-        order = func.coalesce(done.c.done, 0)
-    elif filters.sort == "reminders":
+        return query, _sections_done()
+    if filters.sort == "reminders":
         chased = _reminder_summary(cycle)
         query = query.outerjoin(chased, chased.c.establishment_id == Establishment.id)
-        order = func.coalesce(chased.c.sent, 0)
-    elif filters.sort == "status":
+        return query, func.coalesce(chased.c.sent, 0)
+    if filters.sort == "status":
         # In the order of the work, not of the alphabet: the least done first.
-        order = case(STATUS_ORDER, value=scope.status, else_=len(STATUS_ORDER))
-    else:
-        order = {
-            "name": func.lower(Establishment.name),
-            "urn": Establishment.urn,
-            "activity": Response.updated_at,
-            "trust": Trust.name,
-            "phase": Establishment.phase,
-            "district": Establishment.district,
-        }[filters.sort]
-    order = order.desc() if filters.direction == "desc" else order.asc()
+        return query, case(STATUS_ORDER, value=scope.status, else_=len(STATUS_ORDER))
+    if filters.sort in ("urn", "phase", "district"):
+        # Computed, not the bare (indexed, never null) column: the window count reads every matching row
+        # anyway, but PostgreSQL 15 costs the page as if it read 50, and walks the column's index through
+        # nested loops over all the rows instead of hash joins and a short sort (several times slower).
+        column = {"urn": Establishment.urn, "phase": Establishment.phase, "district": Establishment.district}
+        return query, func.coalesce(column[filters.sort], "")
+    return query, {
+        "name": func.lower(Establishment.name),
+        "activity": Response.updated_at,
+        "trust": Trust.name,
+    }[filters.sort]
+
+
+def _order(filters: TrackerFilters, key, name, establishment_id, *, reverse: bool = False) -> list:
+    """ORDER BY the sort's key, then name and id so that pages never overlap (a total order).
+
+    :param reverse: the exact reverse of that order, last row first (to read a late page from the end)
+    """
+    order = key.desc() if (filters.direction == "desc") != reverse else key.asc()
     if filters.sort in ("activity", "trust"):
-        order = order.nulls_last()
-    return query.order_by(order, Establishment.name, Establishment.id)
+        order = order.nulls_first() if reverse else order.nulls_last()
+    if reverse:
+        return [order, name.desc(), establishment_id.desc()]
+    return [order, name, establishment_id]
 
 
 def establishment_list(
-    cycle: Cycle, filters: TrackerFilters, trust_scope: int | None = None, per_page: int = PER_PAGE
+    cycle: Cycle,
+    filters: TrackerFilters,
+    trust_scope: int | None = None,
+    per_page: int = PER_PAGE,
+    *,
+    total: int | None = None,
 ) -> TrackerPage:
     """One page of the cycle's establishments, filtered, searched and sorted: two queries whatever the size.
 
-    The first picks the page's rows and counts every match in the same pass (a window count); the second
-    reads what the page shows about those rows alone (sections completed, DSL contact, reminders).
-    A page past the end has no row to carry the count, so it costs one more query.
+    The first picks the page's rows and counts every match in the same pass (a window count), sorting
+    narrow rows (ids, the sort's key and the status) and joining what the page shows to the chosen few
+    only, so sorting and counting tens of thousands of matches stays cheap; the second reads the details
+    of those rows alone (sections completed, DSL contact, reminders). A page past the end has no row to
+    carry the count, so it costs one more query.
+
+    :param total: how many establishments match, when the caller knows already (the headline's count of an
+        unfiltered list): a page in the second half of the list is then read from the end, in the reverse
+        order, so the database keeps only the rows from that end to the page while it sorts, not every row
+        before it; and a page past the end costs no query
     """
+    offset = (filters.page - 1) * per_page
+    limit, reverse = per_page, False
+    if total is not None:
+        if offset >= total and filters.page > 1:
+            return TrackerPage([], total, filters.page, per_page, 0)
+        after = total - offset - per_page  # rows after this page
+        if 0 < offset and after < offset:
+            limit, offset, reverse = min(per_page, total - offset), max(after, 0), True
     scope = Scope(cycle, trust_scope)
-    sections_total = select(func.count()).where(TemplateSection.template_id == cycle.template_id).scalar_subquery()
-    query = scope.select(
-        Establishment.id.label("establishment_id"),
-        Establishment.urn,
-        Establishment.name,
-        Establishment.phase,
-        Establishment.type_name,
-        Establishment.district,
-        Trust.uid,
-        Trust.name.label("trust_name"),
-        Response.id.label("response_id"),
-        scope.status.label("status"),
-        Response.updated_at,
-        func.count().over().label("total"),
-        sections_total.label("sections_total"),
+    query, key = _sort_key(
+        scope.select(
+            Establishment.id.label("establishment_id"),
+            Establishment.name.label("name"),
+            Response.id.label("response_id"),
+            scope.status.label("status"),
+            func.count().over().label("total"),
+        ),
+        cycle,
+        filters,
+        scope,
     )
-    query = _ordered(_apply_filters(query, scope, filters), cycle, filters, scope)
-    rows = db.session.execute(query.limit(per_page).offset((filters.page - 1) * per_page)).all()
+    sort_key = key.label("sort_key")
+    chosen = (
+        _apply_filters(query.add_columns(sort_key), scope, filters)
+        .order_by(*_order(filters, sort_key, Establishment.name, Establishment.id, reverse=reverse))
+        .limit(limit)
+        .offset(offset)
+        .subquery("chosen")
+    )
+    sections_total = select(func.count()).where(TemplateSection.template_id == cycle.template_id).scalar_subquery()
+    rows = db.session.execute(
+        select(
+            chosen.c.establishment_id,
+            Establishment.urn,
+            Establishment.name,
+            Establishment.phase,
+            Establishment.type_name,
+            Establishment.district,
+            Trust.uid,
+            Trust.name.label("trust_name"),
+            chosen.c.response_id,
+            chosen.c.status,
+            Response.updated_at,
+            chosen.c.total,
+            sections_total.label("sections_total"),
+        )
+        .select_from(chosen)
+        .join(Establishment, Establishment.id == chosen.c.establishment_id)
+        .join(Response, Response.id == chosen.c.response_id)
+        .outerjoin(Trust, Trust.id == Establishment.trust_id)
+        .order_by(*_order(filters, chosen.c.sort_key, chosen.c.name, chosen.c.establishment_id))
+    ).all()
     if not rows:
-        total = db.session.scalar(_apply_filters(scope.select(func.count()), scope, filters)) if filters.page > 1 else 0
+        if total is None:
+            total = (
+                db.session.scalar(_apply_filters(scope.select(func.count()), scope, filters)) if filters.page > 1 else 0
+            )
         return TrackerPage([], total or 0, filters.page, per_page, 0)
     details = _details(cycle, rows)
     listed = []

@@ -44,14 +44,16 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
     filters = tracker.TrackerFilters.from_args(request.args)
     if trust is not None:
         filters.trust = ""  # the scope already limits the list to this trust
-    page = tracker.establishment_list(cycle, filters, scope)
+    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
+    headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
+    # unfiltered, the list is the headline's establishments: knowing how many lets a late page be read from the end
+    in_scope = None if filters.is_filtered else headline["counts"].in_scope
+    page = tracker.establishment_list(cycle, filters, scope, total=in_scope)
 
     def link(**changes) -> str:
         """This page's address with some filters changed (the filters live in the query string)."""
         return url_for(request.endpoint, **request.view_args, **filters.to_args(**changes))
 
-    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
-    headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
     progress = tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope)
     return render_template(
         template,
@@ -69,7 +71,7 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         ),
         schedule=services.schedule_for(cycle),
         can_send=may(current_user, C.CHASE_NON_RESPONDERS) and trust is None,
-        unfinished_trusts=len(services.unfinished_trust_responses(cycle)) if trust is None else 0,
+        unfinished_trusts=services.count_unfinished_trust_responses(cycle) if trust is None else 0,
         link=link,
         **extra,
     )
@@ -193,7 +195,7 @@ def _preview_page(cycle, plan, form, force: bool):
         plan=plan,
         form=form,
         force=force,
-        unfinished_trusts=len(services.unfinished_trust_responses(cycle)),
+        unfinished_trusts=services.count_unfinished_trust_responses(cycle),
         selection=_selection_fields(),
         cool_off=current_app.config.get("REMINDER_COOL_OFF_DAYS", 3),
         list_limit=PREVIEW_NAMES,

@@ -222,6 +222,60 @@ def test_sorting_by_sections_or_reminders_and_a_page_past_the_end(make, county):
     assert (past.rows, past.total, past.pages) == ([], 3, 2)
 
 
+def test_sections_completed_are_this_cycles_only_in_the_sort_the_list_and_the_export(monkeypatch, make, county):
+    from tests.chasing.helpers import set_status
+
+    # Last year Fir and Cedar completed every section; this year Fir has not started and Cedar was returned.
+    last_year = make.cycle(slug="2025-26", opens_on=date(2025, 9, 1), due_on=date(2026, 3, 31))
+    for school in (county["fir"], county["cedar"], county["oak"]):
+        set_status(last_year, ResponseStatus.ACCEPTED, establishment=school, done=("policies", "prevent"))
+    db.session.commit()
+    cycle = county["cycle"]
+    by_sections = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="sections", direction="desc"))
+    # Ash 2, then Birch and Elm 1 each, then the rest with none this year, each group by name.
+    assert [(r.name, r.sections_done) for r in by_sections.rows] == [
+        ("Ash Primary", 2),
+        ("Birch Secondary", 1),
+        ("Elm Academy", 1),
+        ("Cedar Primary", 0),
+        ("Fir Nursery", 0),
+        ("Oak Academy", 0),
+    ]
+    fewest_first = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="sections"), per_page=3)
+    assert [r.name for r in fewest_first.rows] == ["Cedar Primary", "Fir Nursery", "Oak Academy"]
+    monkeypatch.setattr(tracker, "_DETAILS_BY_ID", 2)  # an export: details for the whole cycle in one pass
+    whole_cycle = tracker.establishment_list(cycle, tracker.TrackerFilters(status="incomplete"))
+    assert {r.name: r.sections_done for r in whole_cycle.rows} == {
+        "Birch Secondary": 1,
+        "Cedar Primary": 0,
+        "Fir Nursery": 0,
+    }
+    last_years = tracker.establishment_list(last_year, tracker.TrackerFilters(sort="sections", direction="desc"))
+    assert [(r.name, r.sections_done) for r in last_years.rows[:3]] == [
+        ("Cedar Primary", 2),
+        ("Fir Nursery", 2),
+        ("Oak Academy", 2),
+    ]
+
+
+def test_a_late_page_read_from_the_end_is_the_same_page(make, county):
+    # Knowing the total, a page in the second half is read in the reverse order from the end: every sort,
+    # both directions (with establishments without a trust or any activity, sorted last), every page.
+    cycle = county["cycle"]
+    for sort in sorted(tracker.SORTS):
+        for direction in ("asc", "desc"):
+            pages = []
+            for number in (1, 2, 3, 4, 5):
+                filters = tracker.TrackerFilters(sort=sort, direction=direction, page=number)
+                read = tracker.establishment_list(cycle, filters, per_page=2)
+                from_end = tracker.establishment_list(cycle, filters, per_page=2, total=6)
+                assert [vars(row) for row in from_end.rows] == [vars(row) for row in read.rows], (sort, direction)
+                assert (from_end.total, from_end.pages) == (read.total, read.pages) == (6, 3)
+                pages.append([row.urn for row in read.rows])
+            assert sorted(urn for page in pages for urn in page) == [f"20000{n}" for n in range(1, 7)]
+            assert pages[3:] == [[], []]
+
+
 def test_with_many_trusts_the_trust_filter_asks_for_the_uid(monkeypatch, client, sign_in, county):
     from surveyapp.chasing import forms as chasing_forms
 
