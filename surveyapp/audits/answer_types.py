@@ -14,7 +14,7 @@ Plain values in, plain values out: no Flask, no database (the analysis imports t
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +103,11 @@ class AnswerType:
         if "when" in rule:
             return np.isin(values, [str(v) for v in rule["when"]])
         return np.zeros(len(values), dtype=bool)
+
+    def is_gap(self, value: str, rule: dict, reference: date) -> bool:
+        """``gap_mask`` for one stored answer, without building arrays: a page save or an import asks it
+        once per answer, and a one-value pandas call costs a thousand times more than the comparison."""
+        return "when" in rule and value in [str(v) for v in rule["when"]]
 
     def describe_gap(self, rule: dict, options=None) -> str:
         if "when" in rule:
@@ -262,6 +267,15 @@ class Date(AnswerType):
         limit = pd.Timestamp(add_months(reference, -int(rule["older_than_months"])))
         return (answered < limit).to_numpy(dtype=bool)
 
+    def is_gap(self, value, rule, reference):
+        if "older_than_months" not in rule:
+            return False
+        try:
+            answered = datetime.strptime(value, "%Y-%m-%d").date()
+        except (TypeError, ValueError):
+            return False  # not a date: never a gap, as gap_mask's NaT
+        return answered < add_months(reference, -int(rule["older_than_months"]))
+
     def describe_gap(self, rule, options=None):
         return f"a gap when the date is more than {rule['older_than_months']} months before the audit opened"
 
@@ -364,6 +378,15 @@ class Number(AnswerType):
             return np.zeros(len(values), dtype=bool)
         number = pd.to_numeric(pd.Series(values), errors="coerce")
         return (number < float(rule["below"])).to_numpy(dtype=bool)
+
+    def is_gap(self, value, rule, reference):
+        if "below" not in rule:
+            return False
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return False  # not a number: never a gap, as gap_mask's NaN
+        return number < float(rule["below"])
 
     def describe_gap(self, rule, options=None):
         return f"a gap when the answer is below {rule['below']}"
