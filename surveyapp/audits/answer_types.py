@@ -109,6 +109,12 @@ class AnswerType:
         once per answer, and a one-value pandas call costs a thousand times more than the comparison."""
         return "when" in rule and value in [str(v) for v in rule["when"]]
 
+    def gap_values(self, rule: dict) -> list[str] | None:
+        """Every stored answer that can be a gap under the rule, where they can be listed (the answers
+        "when" names), so a database can pick out the few that may be gaps before ``is_gap`` decides;
+        None where any answer may be one (a date, a number)."""
+        return [str(v) for v in rule["when"]] if "when" in rule else []
+
     def describe_gap(self, rule: dict, options=None) -> str:
         if "when" in rule:
             labels = dict(self.choices(options))
@@ -267,6 +273,9 @@ class Date(AnswerType):
         limit = pd.Timestamp(add_months(reference, -int(rule["older_than_months"])))
         return (answered < limit).to_numpy(dtype=bool)
 
+    def gap_values(self, rule):
+        return None if "older_than_months" in rule else []
+
     def is_gap(self, value, rule, reference):
         if "older_than_months" not in rule:
             return False
@@ -378,6 +387,9 @@ class Number(AnswerType):
             return np.zeros(len(values), dtype=bool)
         number = pd.to_numeric(pd.Series(values), errors="coerce")
         return (number < float(rule["below"])).to_numpy(dtype=bool)
+
+    def gap_values(self, rule):
+        return None if "below" in rule else []
 
     def is_gap(self, value, rule, reference):
         if "below" not in rule:

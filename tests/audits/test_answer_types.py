@@ -88,6 +88,10 @@ def test_one_answers_gap_test_agrees_with_the_analysis_at_the_rules_edges(kind):
     mask = answer_type(kind).gap_mask(np.asarray(values, dtype=object), RULES[kind], REFERENCE).tolist()
     assert [is_gap(kind, RULES[kind], value, REFERENCE) for value in values] == mask
     assert any(mask) and not all(mask), (kind, mask)
+    # The answers a database is asked for when looking for gaps include every gap (None: ask for all).
+    listed = answer_type(kind).gap_values(RULES[kind])
+    assert listed is None or {value for value, gap in zip(values, mask, strict=True) if gap} <= set(listed)
+    assert answer_type(kind).gap_values({}) == []
 
 
 @pytest.mark.parametrize(
