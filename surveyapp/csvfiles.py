@@ -280,10 +280,16 @@ def open_csv(source: BinaryIO, columns: list[Column]) -> CsvTable:
     return table
 
 
+#: short values remembered with their normalised whitespace while reading a file: a national file
+#: repeats the same few answers millions of times
+_NORMALISED_MEMO = 20000
+
+
 def _rows(table: CsvTable, reader, positions: dict[str, int]) -> Iterator[CsvRow]:
     by_key = table.columns
     width = len(table.headers)
     last_line = reader.line_num
+    normalised: dict[str, str] = {}
     while True:
         start = last_line + 1
         try:
@@ -322,7 +328,11 @@ def _rows(table: CsvTable, reader, positions: dict[str, int]) -> Iterator[CsvRow
             column = by_key[key]
             # Stored as given after normalising whitespace; the DfE's extract is not the lead's to edit,
             # so a value that looks like a formula is flagged, never refused.
-            value = normalise_whitespace(raw)
+            value = normalised.get(raw)
+            if value is None:
+                value = normalise_whitespace(raw)
+                if len(raw) <= 40 and len(normalised) < _NORMALISED_MEMO:
+                    normalised[raw] = value
             if column.text and value and looks_like_formula(value):
                 table.formula_like.append(
                     ImportProblem(

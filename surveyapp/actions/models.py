@@ -58,7 +58,8 @@ class ActionItem(Model):
     __table_args__ = (UniqueConstraint("cycle_id", "establishment_id", "question_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    #: no index of its own: the unique (cycle_id, establishment_id, question_key) index serves it
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
     establishment_id: Mapped[int] = mapped_column(ForeignKey("establishments.id"), index=True)
     #: the question whose answer is the gap
     question_key: Mapped[str] = mapped_column(String(80))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import aliased
 
 from surveyapp.actions.models import ActionItem, ActionStatus
 from surveyapp.activity.services import record
@@ -19,13 +20,17 @@ from surveyapp.audits.models import (
     TemplateQuestion,
     TrustCoverage,
 )
-from surveyapp.audits.questions import is_gap
+from surveyapp.audits.questions import answer_type, is_gap
 from surveyapp.audits.signals import return_submitted, returns_imported
+from surveyapp.bulk import bulk_insert
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db, rows_changed
 from surveyapp.timeutil import today, utcnow
 
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
+
+#: establishments whose imported returns are planned at a time
+IMPORTED_CHUNK = 2000
 
 
 class StaleAction(Exception):
@@ -43,16 +48,51 @@ def _parse_date(text: str | None) -> date | None:
         return None
 
 
+def _may_be_gaps(questions: dict[str, TemplateQuestion]):
+    """SQL: the answers to these questions that may be gaps (every gap, perhaps more: ``is_gap`` decides),
+    so the gaps of a national cycle are found without reading every answer it holds."""
+    listed: dict[str, list[str]] = {}
+    unlisted: list[str] = []
+    for key, question in questions.items():
+        values = answer_type(question.type).gap_values(question.gap or {})
+        if values is None:
+            unlisted.append(key)
+        elif values:
+            listed[key] = values
+    conditions = [and_(Answer.question_key == key, Answer.value.in_(values)) for key, values in listed.items()]
+    if unlisted:
+        conditions.append(and_(Answer.question_key.in_(unlisted), Answer.value != ""))
+    return or_(*conditions) if conditions else None
+
+
 def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
     """Yield (establishment_id, question, answer value, follow-up, from_trust) for every gap in the cycle.
 
     An establishment's effective answers are those of its own returned (submitted or accepted) response,
     with unanswered questions filled from its trust's returned response where the trust covers it.
-    Answers are read in two queries for the whole cycle, not one per establishment.
+    Two queries for the whole cycle (or these establishments), not one per establishment; they read only
+    the answers that may be gaps, and a trust's answer only where the academy gave none of its own.
     """
     questions = {q.key: q for q in cycle.template.questions if q.gap}
-    if not questions:
+    may_be_gap = _may_be_gaps(questions)
+    if may_be_gap is None:
         return
+    own_answer = aliased(Answer)
+    own_response = aliased(Response)
+    own_assignment = aliased(Assignment)
+    academy_answered = (
+        select(own_answer.id)
+        .join(own_response, own_response.id == own_answer.response_id)
+        .join(own_assignment, own_assignment.id == own_response.assignment_id)
+        .where(
+            own_assignment.cycle_id == cycle.id,
+            own_assignment.establishment_id == TrustCoverage.establishment_id,
+            own_response.status.in_(RETURNED),
+            own_answer.question_key == Answer.question_key,
+            own_answer.value != "",
+        )
+        .exists()
+    )
     own = (
         select(Assignment.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
         .join(Response, Response.assignment_id == Assignment.id)
@@ -61,8 +101,7 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
             Assignment.cycle_id == cycle.id,
             Assignment.establishment_id.is_not(None),
             Response.status.in_(RETURNED),
-            Answer.question_key.in_(list(questions)),
-            Answer.value != "",
+            may_be_gap,
         )
     )
     trust = (
@@ -70,12 +109,7 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
         .join(Response, Response.id == TrustCoverage.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
         .join(Answer, Answer.response_id == Response.id)
-        .where(
-            Assignment.cycle_id == cycle.id,
-            Response.status.in_(RETURNED),
-            Answer.question_key.in_(list(questions)),
-            Answer.value != "",
-        )
+        .where(Assignment.cycle_id == cycle.id, Response.status.in_(RETURNED), may_be_gap, ~academy_answered)
     )
     if establishment_ids is not None:
         own = own.where(Assignment.establishment_id.in_(establishment_ids))
@@ -85,12 +119,19 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
         effective[(establishment_id, key)] = (value, follow_up, True)
     for own_id, key, value, follow_up in db.session.execute(own):
         assert own_id is not None  # an establishment's own assignment
-        effective[(own_id, key)] = (value, follow_up, False)  # the academy's own answer wins
+        effective[(own_id, key)] = (value, follow_up, False)
     reference = cycle.opens_on
+    rules = {key: (question.type, question.gap) for key, question in questions.items()}
+    # A cycle's answers repeat the same values (the same few dates, the same percentages) thousands of times.
+    gaps: dict[tuple[str, str], bool] = {}
     for (establishment_id, key), (value, follow_up, from_trust) in effective.items():
-        question = questions[key]
-        if is_gap(question.type, question.gap, value, reference):
-            yield establishment_id, question, value, follow_up, from_trust
+        gap = gaps.get((key, value))
+        if gap is None:
+            gap = is_gap(*rules[key], value, reference)
+            if len(gaps) < 20000:
+                gaps[(key, value)] = gap
+        if gap:
+            yield establishment_id, questions[key], value, follow_up, from_trust
 
 
 def default_action(question: TemplateQuestion) -> str:
@@ -101,38 +142,47 @@ def generate_for_cycle(cycle: Cycle, establishment_ids: list[int] | None = None)
     """Add the missing action items for every gap in the cycle (or for these establishments).
 
     Idempotent: an action that exists (whatever the school has since done to it) is left alone.
+    The new actions are written in bulk (COPY on PostgreSQL).
     :returns: the number of actions added
     """
     existing_query = select(ActionItem.establishment_id, ActionItem.question_key).where(ActionItem.cycle_id == cycle.id)
     if establishment_ids is not None:
         existing_query = existing_query.where(ActionItem.establishment_id.in_(establishment_ids))
     existing = {tuple(row) for row in db.session.execute(existing_query)}
-    now = utcnow()
+    db.session.flush()
+    defaults: dict[str, str] = {}
     rows = []
     for establishment_id, question, _value, follow_up, from_trust in gap_answers(cycle, establishment_ids):
-        if (establishment_id, question.key) in existing:
+        key = question.key
+        if (establishment_id, key) in existing:
             continue
+        if key not in defaults:
+            defaults[key] = default_action(question)
         plan = follow_up or {}
         rows.append(
-            {
-                "cycle_id": cycle.id,
-                "establishment_id": establishment_id,
-                "question_key": question.key,
-                "action": (plan.get("action") or "").strip() or default_action(question),
-                "owner": (plan.get("owner") or "").strip()[:200],
-                "target_date": _parse_date(plan.get("target_date")),
-                "status": ActionStatus.NOT_STARTED,
-                "notes": "",
-                "from_trust": from_trust,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
+            (
+                establishment_id,
+                key,
+                (plan.get("action") or "").strip() or defaults[key],
+                (plan.get("owner") or "").strip()[:200],
+                _parse_date(plan.get("target_date")),
+                from_trust,
+            )
         )
-    for start in range(0, len(rows), 5000):
-        db.session.execute(insert(ActionItem), rows[start : start + 5000])
-    db.session.flush()
-    return len(rows)
+    now = utcnow()
+    return bulk_insert(
+        ActionItem.__table__,
+        ["establishment_id", "question_key", "action", "owner", "target_date", "from_trust"],
+        rows,
+        constants={
+            "cycle_id": cycle.id,
+            "status": ActionStatus.NOT_STARTED.value,
+            "notes": "",
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
 
 
 def generate_action_plan(response: Response) -> int:
@@ -248,6 +298,6 @@ def _plan_submitted_return(_sender, response: Response) -> None:
 
 @returns_imported.connect
 def _plan_imported_returns(_sender, cycle: Cycle, establishment_ids: list[int]) -> None:
-    # In chunks, so the gaps read to make the plans never hold a whole national file's answers at once.
-    for start in range(0, len(establishment_ids), 100):
-        generate_for_cycle(cycle, establishment_ids[start : start + 100])
+    # In chunks, so the gaps read to make the plans never hold a whole national file's at once.
+    for start in range(0, len(establishment_ids), IMPORTED_CHUNK):
+        generate_for_cycle(cycle, establishment_ids[start : start + IMPORTED_CHUNK])

@@ -14,7 +14,7 @@ Plain values in, plain values out: no Flask, no database (the analysis imports t
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +103,17 @@ class AnswerType:
         if "when" in rule:
             return np.isin(values, [str(v) for v in rule["when"]])
         return np.zeros(len(values), dtype=bool)
+
+    def is_gap(self, value: str, rule: dict, reference: date) -> bool:
+        """``gap_mask`` for one stored answer, without building arrays: a page save or an import asks it
+        once per answer, and a one-value pandas call costs a thousand times more than the comparison."""
+        return "when" in rule and value in [str(v) for v in rule["when"]]
+
+    def gap_values(self, rule: dict) -> list[str] | None:
+        """Every stored answer that can be a gap under the rule, where they can be listed (the answers
+        "when" names), so a database can pick out the few that may be gaps before ``is_gap`` decides;
+        None where any answer may be one (a date, a number)."""
+        return [str(v) for v in rule["when"]] if "when" in rule else []
 
     def describe_gap(self, rule: dict, options=None) -> str:
         if "when" in rule:
@@ -262,6 +273,18 @@ class Date(AnswerType):
         limit = pd.Timestamp(add_months(reference, -int(rule["older_than_months"])))
         return (answered < limit).to_numpy(dtype=bool)
 
+    def gap_values(self, rule):
+        return None if "older_than_months" in rule else []
+
+    def is_gap(self, value, rule, reference):
+        if "older_than_months" not in rule:
+            return False
+        try:
+            answered = datetime.strptime(value, "%Y-%m-%d").date()
+        except (TypeError, ValueError):
+            return False  # not a date: never a gap, as gap_mask's NaT
+        return answered < add_months(reference, -int(rule["older_than_months"]))
+
     def describe_gap(self, rule, options=None):
         return f"a gap when the date is more than {rule['older_than_months']} months before the audit opened"
 
@@ -364,6 +387,18 @@ class Number(AnswerType):
             return np.zeros(len(values), dtype=bool)
         number = pd.to_numeric(pd.Series(values), errors="coerce")
         return (number < float(rule["below"])).to_numpy(dtype=bool)
+
+    def gap_values(self, rule):
+        return None if "below" in rule else []
+
+    def is_gap(self, value, rule, reference):
+        if "below" not in rule:
+            return False
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return False  # not a number: never a gap, as gap_mask's NaN
+        return number < float(rule["below"])
 
     def describe_gap(self, rule, options=None):
         return f"a gap when the answer is below {rule['below']}"

@@ -20,14 +20,14 @@ import difflib
 import io
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import BinaryIO
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from surveyapp.activity.services import record
 from surveyapp.audits.models import (
@@ -42,8 +42,9 @@ from surveyapp.audits.models import (
     TemplateQuestion,
     TrustCoverage,
 )
-from surveyapp.audits.questions import InvalidAnswer, normalise
+from surveyapp.audits.questions import InvalidAnswer, normalise, skipped_keys
 from surveyapp.audits.services import AnswerInput, reference_for, section_is_complete
+from surveyapp.bulk import bulk_insert, copy_escape, copy_lines, copy_text, is_postgresql
 from surveyapp.csvfiles import Column, CsvTable, ImportFailed, ImportProblem, open_csv
 from surveyapp.establishments.importer import whose_row
 from surveyapp.establishments.models import Establishment, Trust
@@ -55,89 +56,14 @@ _NO = {"no", "n", "false", "0", "not submitted", "in progress"}
 IMPORT_COMMENT = "Imported from an earlier year's return"
 
 
-def _insert_many(model, rows: list[dict]) -> None:
-    """Insert rows with one executemany. ``render_nulls`` keeps None as NULL: without it the ORM
-    leaves out None values and splits the batch wherever the None columns change."""
-    if rows:
-        db.session.execute(insert(model).execution_options(render_nulls=True), rows)
-
-
-def _chunks(items: list, size: int = 500):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-#: rows per write of the COPY buffer (PostgreSQL), and per multi-row insert elsewhere
+#: rows per ORM bulk update of the responses imported before
 BATCH = 5000
-INSERT_BATCH = 1000
 
 #: called with (rows done, rows in all) as the answers are written
 Progress = Callable[[int, int], None]
 
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
 _COPY_UNESCAPE = re.compile(r"\\[\\tnr]")
-
-
-def _copy_text(value) -> str:
-    """A value in COPY's text format (psycopg's write_row does the same, several times slower)."""
-    if value is None:
-        return "\\N"
-    if value.__class__ is str:
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    return str(value).translate(_COPY_ESCAPES)
-
-
-#: characters of COPY text sent at a time: large enough to keep the server busy, small enough not to matter
-COPY_BLOCK = 1 << 18
-
-
-def copy_lines(table, columns: list[str], lines: Iterable[str]) -> int:
-    """COPY ``lines`` (COPY text format, without line breaks) into ``table`` on the session's
-    PostgreSQL connection, about ``COPY_BLOCK`` characters to a write. Returns the number of rows."""
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    count = 0
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        block: list[str] = []
-        size = 0
-        for line in lines:
-            block.append(line)
-            size += len(line) + 1
-            if size >= COPY_BLOCK:
-                copy.write("\n".join(block) + "\n")
-                count += len(block)
-                block, size = [], 0
-        if block:
-            copy.write("\n".join(block) + "\n")
-            count += len(block)
-    return count
-
-
-def bulk_insert(table, columns: list[str], rows: Iterable[tuple], batch: int = INSERT_BATCH) -> int:
-    """Insert ``rows`` (tuples in ``columns``' order) into ``table`` in the session's transaction:
-    COPY on PostgreSQL, multi-row inserts of ``batch`` rows elsewhere. Values are the database's
-    (enums as their stored text). Returns the number of rows."""
-    connection = db.session.connection()
-    count = 0
-    if connection.dialect.name == "postgresql":
-        return copy_lines(table, columns, ("\t".join([_copy_text(value) for value in row]) for row in rows))
-    statement = table.insert()
-    chunk: list[dict] = []
-    for row in rows:
-        chunk.append(dict(zip(columns, row, strict=True)))
-        if len(chunk) >= batch:
-            connection.execute(statement, chunk)
-            count += len(chunk)
-            chunk = []
-    if chunk:
-        connection.execute(statement, chunk)
-        count += len(chunk)
-    return count
 
 
 @dataclass
@@ -297,17 +223,15 @@ def _returns(
     # Plain copies and memos: a national file repeats the same few values millions of times, and
     # ORM attribute access and normalise() per cell would dominate the import's time.
     checks = [(f"q:{q.key}", q.key, q.type, q.options, q.not_applicable, {}) for q in questions]
-    sections = [
-        (
-            section.key,
-            [
-                SimpleNamespace(key=q.key, required=q.required, follow_up=q.follow_up, type=q.type, gap=q.gap)
-                for q in section.questions
-            ],
-            {},
+    plain = {
+        q.key: SimpleNamespace(
+            key=q.key, required=q.required, follow_up=q.follow_up, type=q.type, gap=q.gap, condition=q.condition
         )
-        for section in cycle.template.sections
-    ]
+        for q in questions
+    }
+    sections = [(section.key, [(plain[q.key], {}) for q in section.questions]) for section in cycle.template.sections]
+    # Only questions with a condition can be skipped (a question depending on a skipped one has one too).
+    conditional = [plain[q.key] for q in questions if q.condition]
     first_line: dict[tuple[str, int], int] = {}
     for row in table.rows:
         line = row.line
@@ -352,26 +276,30 @@ def _returns(
         elif submitted_text and submitted_text not in _YES:
             table.problem(line, "submitted", f'"{row.get("submitted")}" must be yes or no (blank means yes)')
         answers = {}
+        lines = []  # the spool's lines for the row, but for the index in front of each
         values = row.values
         for column, key, question_type, options, not_applicable, memo in checks:
             raw = values.get(column, "")
-            value = memo.get(raw)
-            if value is None:
+            checked = memo.get(raw)
+            if checked is None:
                 try:
                     value = normalise(question_type, raw, options, not_applicable)
+                    checked = (value, f"\t{key}\t{copy_escape(value)}\n")
                 except InvalidAnswer as exc:
-                    value = exc
+                    checked = exc
                 if len(raw) <= 40 and len(memo) < _MEMO:  # short, repeated values: not free text
-                    memo[raw] = value
-            if value.__class__ is InvalidAnswer:
-                table.problem(line, column, str(value))
+                    memo[raw] = checked
+            if checked.__class__ is InvalidAnswer:
+                table.problem(line, column, str(checked))
                 continue
-            if value:
-                answers[key] = value
+            if checked[0]:
+                answers[key] = checked[0]
+                lines.append(checked[1])
         if table.problems:
             continue  # the file will be refused: keep checking, stop keeping
-        index = len(returns)
-        spool.write("".join(f"{index}\t{key}\t{value.translate(_COPY_ESCAPES)}\n" for key, value in answers.items()))
+        index = str(len(returns))
+        spool.write(index + index.join(lines) if lines else "")  # each line ends with a line break
+        skipped = skipped_keys(conditional, answers) if conditional else frozenset()
         returns.append(
             RespondentReturn(
                 line,
@@ -381,41 +309,67 @@ def _returns(
                 urn or uid,
                 submitted,
                 len(answers),
-                _section_states(sections, answers, cycle.opens_on),
+                _section_states(sections, answers, skipped, cycle.opens_on),
             )
         )
     return returns
 
 
-#: distinct values remembered per question (and answer sets per section) while reading a file
+#: distinct values remembered per question while reading a file
 _MEMO = 2000
 
 
-def _section_states(sections, answers: dict[str, str], opens_on) -> list[tuple[str, SectionState]]:
+def _section_states(sections, answers: dict[str, str], skipped, opens_on) -> list[tuple[str, SectionState]]:
+    """Each section's state as a save of these answers would leave it (``services.save_section``):
+    completed when ``section_is_complete``, in progress when anything in it is answered, else not started.
+
+    ``section_is_complete`` asks the same of each question not skipped, so it is asked one question at a
+    time and remembered for each question's values: a national file repeats them.
+    """
     states = []
-    for key, questions, memo in sections:
-        given_values = tuple(answers.get(q.key, "") for q in questions)
-        state = memo.get(given_values, False)
-        if state is False:
-            given = {q.key: AnswerInput(v) for q, v in zip(questions, given_values, strict=True) if v}
-            if section_is_complete(questions, given, opens_on):
-                state = SectionState.COMPLETED
-            elif given:
-                state = SectionState.IN_PROGRESS
-            else:
-                state = None  # nothing answered in this section: not started
-            if len(memo) < _MEMO and all(len(v) <= 40 for v in given_values):  # not free text
-                memo[given_values] = state
-        if state is not None:
-            states.append((key, state))
+    for key, questions in sections:
+        complete, answered = True, False
+        for question, memo in questions:
+            value = answers.get(question.key, "")
+            if value:
+                answered = True
+            if not complete or question.key in skipped:
+                continue
+            passes = memo.get(value)
+            if passes is None:
+                given = {question.key: AnswerInput(value)} if value else {}
+                passes = section_is_complete([question], given, opens_on)
+                if len(value) <= 40 and len(memo) < _MEMO:
+                    memo[value] = passes
+            complete = passes
+        if complete:
+            states.append((key, SectionState.COMPLETED))
+        elif answered:
+            states.append((key, SectionState.IN_PROGRESS))
     return states
+
+
+_RESPONSE_COLUMNS = [
+    "assignment_id",
+    "status",
+    "imported",
+    "started_at",
+    "updated_at",
+    "submitted_at",
+    "submitted_by_id",
+    "reference",
+]
 
 
 def apply_responses(
     plan: ResponsesPlan, actor=None, filename: str = "", progress: Progress | None = None
 ) -> dict[str, int]:
     """Write the returns of a plan (flush only): places in the cycle, responses, answers, section
-    progress and status; record it in the activity log. Returns the plan's counts.
+    progress and status history, and the action plans of the submitted returns; record it in the
+    activity log. Returns the plan's counts.
+
+    Every table is written in bulk (COPY on PostgreSQL, multi-row inserts elsewhere): a new response
+    is written once, with its final status, and nothing is read back but the new rows' ids.
 
     :param progress: called with (answers written, answers in all) as the answers go in
     """
@@ -423,31 +377,59 @@ def apply_responses(
     actor_id = getattr(actor, "id", None)
     counts = plan.counts
     db.session.flush()
-    missing = [r for r in plan.returns if _respondent(r) not in plan.existing]
-    for chunk in _chunks(missing, BATCH):
-        _insert_many(
-            Assignment,
-            [{"cycle_id": cycle.id, "establishment_id": r.establishment_id, "trust_id": r.trust_id} for r in chunk],
-        )
-    rows = db.session.execute(
-        select(Assignment.id, Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
-        .outerjoin(Response, Response.assignment_id == Assignment.id)
-        .where(Assignment.cycle_id == cycle.id)
-    ).all()
-    without_response = [row.id for row in rows if row.response_id is None]
-    if without_response:
-        for chunk in _chunks(without_response, BATCH):
-            _insert_many(Response, [{"assignment_id": a, "status": ResponseStatus.NOT_STARTED} for a in chunk])
-        rows = db.session.execute(
-            select(Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
-            .join(Response, Response.assignment_id == Assignment.id)
-            .where(Assignment.cycle_id == cycle.id)
-        ).all()
-    response_ids = {_respondent(row): row.response_id for row in rows}
-    del rows
-    old_status = {key: (e.status or ResponseStatus.NOT_STARTED) for key, e in plan.existing.items()}
+    bulk_insert(
+        Assignment.__table__,
+        ["establishment_id", "trust_id"],
+        ((r.establishment_id, r.trust_id) for r in plan.returns if _respondent(r) not in plan.existing),
+        constants={"cycle_id": cycle.id},
+    )
+    places = _places(cycle)
 
-    targets = [response_ids[_respondent(r)] for r in plan.returns]
+    # Each return's status before (not started where it had no response) and after, and its response's values.
+    outcomes = []
+    for item in plan.returns:
+        place = plan.existing.get(_respondent(item))
+        before = (place.status if place is not None else None) or ResponseStatus.NOT_STARTED
+        after = ResponseStatus.SUBMITTED if item.submitted else ResponseStatus.IN_PROGRESS
+        if before is ResponseStatus.ACCEPTED and item.submitted:
+            after = before  # the lead has accepted this return already: importing it again keeps that
+        kept_submitted_at = place.submitted_at if place is not None and before is after else None
+        values = (
+            after.value,
+            True,
+            now,
+            now,
+            (kept_submitted_at or now) if item.submitted else None,
+            actor_id if item.submitted else None,
+            reference_for(_stand_in(cycle, item)) if item.submitted else None,
+        )
+        outcomes.append((before, after, values))
+
+    # New responses are written whole, in the file's order; those there already are updated.
+    bulk_insert(
+        Response.__table__,
+        _RESPONSE_COLUMNS,
+        (
+            (places[_respondent(item)][0], *values)
+            for item, (_before, _after, values) in zip(plan.returns, outcomes, strict=True)
+            if places[_respondent(item)][1] is None
+        ),
+    )
+    changes = []
+    for item, (_before, _after, values) in zip(plan.returns, outcomes, strict=True):
+        response_id = places[_respondent(item)][1]
+        if response_id is not None:
+            changes.append({"id": response_id, **dict(zip(_RESPONSE_COLUMNS[1:], values, strict=True))})
+        if len(changes) >= BATCH:
+            db.session.execute(update(Response), changes)
+            changes = []
+    if changes:
+        db.session.execute(update(Response), changes)
+    if any(response_id is None for _assignment_id, response_id in places.values()):
+        places = _places(cycle)
+    targets = [places[_respondent(item)][1] for item in plan.returns]
+    del places
+
     # Only responses imported before can hold answers or progress (others are refused or not started).
     replaced = [
         rid
@@ -455,7 +437,8 @@ def apply_responses(
         if (place := plan.existing.get(_respondent(item))) is not None and place.response_id is not None
     ]
     versions: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(replaced):
+    for start in range(0, len(replaced), 500):
+        chunk = replaced[start : start + 500]
         versions.update(
             {
                 (rid, key): v
@@ -470,16 +453,15 @@ def apply_responses(
         db.session.execute(delete(SectionProgress).where(SectionProgress.response_id.in_(chunk)))
 
     total = counts["answers"]
-
     answer_columns = ["response_id", "question_key", "value", "follow_up", "updated_at", "updated_by_id"]
 
     def tell(done: int) -> None:
-        if progress is not None and (done % BATCH == 0 or done == total):
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
 
-    if db.session.connection().dialect.name == "postgresql":
+    if is_postgresql():
         # The spool is already COPY text: put the response in front and the same tail behind each line.
-        tail = f"\t\\N\t{now.isoformat()}\t{_copy_text(actor_id)}"
+        tail = f"\t\\N\t{now.isoformat()}\t{copy_text(actor_id)}"
         ids = [str(target) for target in targets]
 
         def lines() -> Iterator[str]:
@@ -498,47 +480,27 @@ def apply_responses(
         bulk_insert(Answer.__table__, answer_columns, answer_rows())
     bulk_insert(
         SectionProgress.__table__,
-        ["response_id", "section_key", "state", "version", "updated_at", "updated_by_id"],
+        ["response_id", "section_key", "state", "version"],
         (
-            (rid, key, state.value, versions.get((rid, key), 0) + 1, now, actor_id)
+            (rid, key, state.value, versions.get((rid, key), 0) + 1)
             for item, rid in zip(plan.returns, targets, strict=True)
             for key, state in item.sections
         ),
+        constants={"updated_at": now, "updated_by_id": actor_id},
     )
-
-    response_rows, events = [], []
-    for item, response_id in zip(plan.returns, targets, strict=True):
-        before = old_status.get(_respondent(item), ResponseStatus.NOT_STARTED)
-        after = ResponseStatus.SUBMITTED if item.submitted else ResponseStatus.IN_PROGRESS
-        if before is ResponseStatus.ACCEPTED and item.submitted:
-            after = before  # the lead has accepted this return already: importing it again keeps that
-        place = plan.existing.get(_respondent(item))
-        kept_submitted_at = place.submitted_at if place is not None and before is after else None
-        response_rows.append(
-            {
-                "id": response_id,
-                "status": after,
-                "imported": True,
-                "started_at": now,
-                "updated_at": now,
-                "submitted_at": (kept_submitted_at or now) if item.submitted else None,
-                "submitted_by_id": actor_id if item.submitted else None,
-                "reference": reference_for(_stand_in(cycle, item)) if item.submitted else None,
-            }
-        )
-        if before is not after:
-            events.append((response_id, before.value, after.value, now, actor_id, IMPORT_COMMENT))
-        if len(response_rows) >= BATCH:
-            db.session.execute(update(Response), response_rows)
-            response_rows = []
-    if response_rows:
-        db.session.execute(update(Response), response_rows)
     bulk_insert(
-        StatusEvent.__table__, ["response_id", "from_status", "to_status", "at", "by_user_id", "comment"], events
+        StatusEvent.__table__,
+        ["response_id", "from_status", "to_status"],
+        (
+            (rid, before.value, after.value)
+            for rid, (before, after, _values) in zip(targets, outcomes, strict=True)
+            if before is not after
+        ),
+        constants={"at": now, "by_user_id": actor_id, "comment": IMPORT_COMMENT},
     )
-    _plan_actions(cycle, [item for item in plan.returns if item.submitted], response_ids)
+    _plan_actions(cycle, [(item, rid) for item, rid in zip(plan.returns, targets, strict=True) if item.submitted])
     for instance in list(db.session.identity_map.values()):
-        if isinstance(instance, (Assignment, Response, Answer, SectionProgress)):
+        if isinstance(instance, (Assignment, Response, Answer, SectionProgress, StatusEvent)):
             db.session.expire(instance)
     db.session.expire(cycle, ["assignments"])
     record("responses.imported", actor.id if actor else None, cycle_id=cycle.id, file=filename, **counts)
@@ -547,15 +509,31 @@ def apply_responses(
     return counts
 
 
-def _plan_actions(cycle: Cycle, submitted: list[RespondentReturn], response_ids: dict) -> None:
+#: answers written between two calls of the progress callback
+PROGRESS_EVERY = 5000
+
+
+def _places(cycle: Cycle) -> dict[tuple[str, int], tuple[int, int | None]]:
+    """Each respondent's place in the cycle: (assignment id, response id or None)."""
+    return {
+        _respondent(row): (row.id, row.response_id)
+        for row in db.session.execute(
+            select(Assignment.id, Assignment.establishment_id, Assignment.trust_id, Response.id.label("response_id"))
+            .outerjoin(Response, Response.assignment_id == Assignment.id)
+            .where(Assignment.cycle_id == cycle.id)
+        )
+    }
+
+
+def _plan_actions(cycle: Cycle, submitted: list[tuple[RespondentReturn, int]]) -> None:
     """Make the action plans of the returns imported as submitted, as submit() does for one return.
 
     Without this an imported return's gaps never reach the action plans, the overdue list or the workbook.
     """
     from surveyapp.audits.signals import returns_imported
 
-    ids = {item.establishment_id for item in submitted if item.establishment_id is not None}
-    trust_responses = [response_ids[_respondent(item)] for item in submitted if item.trust_id is not None]
+    ids = {item.establishment_id for item, _rid in submitted if item.establishment_id is not None}
+    trust_responses = [rid for item, rid in submitted if item.trust_id is not None]
     for chunk in range(0, len(trust_responses), 5000):
         ids.update(
             db.session.scalars(

@@ -223,7 +223,8 @@ class Assignment(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    #: no index of its own: the unique (cycle_id, establishment_id) index serves it
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
     establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishments.id"), index=True)
     trust_id: Mapped[int | None] = mapped_column(ForeignKey("trusts.id"), index=True)
     #: an agreed extension for this respondent alone; None means the cycle's due date
@@ -351,6 +352,7 @@ class SectionProgress(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: no index of its own: the indexes on (response_id, section_key) and (response_id, state) serve it
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
     section_key: Mapped[str] = mapped_column(String(80))
     state: Mapped[SectionState] = mapped_column(str_enum(SectionState))
@@ -368,7 +370,8 @@ class Answer(Model):
     __table_args__ = (UniqueConstraint("response_id", "question_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    #: no index of its own: the unique (response_id, question_key) index serves it, one fewer to fill per answer
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
     question_key: Mapped[str] = mapped_column(String(80), index=True)
     #: canonical text: yes/no/partly/unsure, ISO date, number, option value or free text
     value: Mapped[str] = mapped_column(Text, default="")

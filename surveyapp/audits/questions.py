@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import numpy as np
-
 from surveyapp.audits.answer_types import InvalidAnswer, answer_type, make_date, option_objects, parse_date  # noqa: F401
 from surveyapp.audits.models import QuestionType
 
@@ -75,7 +73,7 @@ def is_gap(question_type: QuestionType | str, gap_rule: dict | None, value: str 
     """
     if not gap_rule or not value or value == NOT_APPLICABLE:
         return False
-    return bool(answer_type(question_type).gap_mask(np.asarray([value], dtype=object), gap_rule, reference)[0])
+    return answer_type(question_type).is_gap(value, gap_rule, reference)
 
 
 def describe_gap_rule(question_type, gap_rule: dict | None, options=None) -> str:

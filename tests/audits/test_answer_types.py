@@ -68,6 +68,32 @@ def test_demo_answers_are_valid_answers_and_the_gap_test_agrees_with_the_analysi
         assert any(mask) or kind == "choice", kind
 
 
+#: stored answers at the edges of each rule, and values no rule reads, for the one-answer gap test
+EDGES = {
+    "yes_no": ["yes", "no", "No", "unsure", "not_applicable"],
+    "yes_no_partly": ["yes", "partly", "no", "Partly"],
+    "yes_no_unsure": ["yes", "no", "unsure", "cannot confirm"],
+    "date": ["2025-09-01", "2025-08-31", "2025-09-02", "2020-02-29", "2026-09-01", "31/08/2025", "2025-13-01", "soon"],
+    "number": ["0", "0.5", "1", "1.0", "12", "-3", "a few"],
+    "percentage": ["89", "89.99", "90", "100", "ninety"],
+    "choice": ["LA", "trust", "Other", "other"],
+}
+
+
+@pytest.mark.parametrize("kind", list(EDGES))
+def test_one_answers_gap_test_agrees_with_the_analysis_at_the_rules_edges(kind):
+    # A page save, the imports and the action plans ask one answer at a time; the analysis asks every
+    # establishment's at once. A date exactly 12 months before the audit opened is not yet a gap.
+    values = EDGES[kind]
+    mask = answer_type(kind).gap_mask(np.asarray(values, dtype=object), RULES[kind], REFERENCE).tolist()
+    assert [is_gap(kind, RULES[kind], value, REFERENCE) for value in values] == mask
+    assert any(mask) and not all(mask), (kind, mask)
+    # The answers a database is asked for when looking for gaps include every gap (None: ask for all).
+    listed = answer_type(kind).gap_values(RULES[kind])
+    assert listed is None or {value for value, gap in zip(values, mask, strict=True) if gap} <= set(listed)
+    assert answer_type(kind).gap_values({}) == []
+
+
 @pytest.mark.parametrize(
     ("kind", "typed", "stored", "shown"),
     [

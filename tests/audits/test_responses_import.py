@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 
 from surveyapp.activity.models import ActivityRecord
 from surveyapp.audits import services
@@ -357,3 +357,89 @@ def test_a_historic_cycle_is_not_created_by_a_dry_run_or_a_bad_file(runner, tmp_
     )
     assert bad.exit_code == 1 and "line 2" in bad.output
     assert db.session.scalar(select(func.count()).select_from(Cycle).where(Cycle.slug == "2023-24")) == 0
+
+
+def test_imported_returns_are_what_the_same_answers_typed_and_submitted_in_the_service_give(runner, tmp_path, make):
+    """Each return imported beside a twin school whose DSL types the same answers, section by section,
+    and submits: the same answers, the same section progress (a question its condition skips is not
+    required), the same status and the same action plan. The history says the return was imported."""
+    from surveyapp.actions.models import ActionItem
+    from surveyapp.actions.services import generate_for_cycle
+    from tests.audits.test_conditions import TEMPLATE
+
+    rows = [
+        # Not in alternative provision: the two questions about it are skipped, so both sections are complete.
+        {"uses_ap": "no", "lettings": "n/a", "scr_date": "2026-01-10", "notes": "All fine"},
+        # In alternative provision, with gaps (no follow-up asked for, so the sections are still complete).
+        {"uses_ap": "yes", "ap_checks": "no", "lettings": "partly", "scr_date": "2026-02-01", "ap_daily": "yes"},
+        # In alternative provision, the provider's checks not answered: the first section is still in progress.
+        {"uses_ap": "yes", "lettings": "yes", "scr_date": "2026-03-01", "ap_daily": "no", "Submitted": "no"},
+    ]
+    imported = [make.establishment(urn=str(300001 + n)) for n in range(len(rows))]
+    typed = [make.establishment(urn=str(310001 + n)) for n in range(len(rows))]
+    dsl = make.dsl(*typed)
+    cycle = make.cycle(template=make.template(TEMPLATE))
+    for school, row in zip(typed, rows, strict=True):
+        response = response_of(establishment_id=school.id)
+        for section in cycle.template.sections:
+            given = {
+                q.key: services.AnswerInput(row.get(q.key, "").replace("n/a", "not_applicable"))
+                for q in section.questions
+            }
+            services.save_section(response, section, given, 0, dsl)
+        if row.get("Submitted") != "no":
+            assert services.submit(
+                response, headteacher_name="A Head", chair_name="A Chair", declaration_date=date(2026, 10, 1), user=dsl
+            )
+    db.session.commit()
+
+    header = ["URN", "Submitted", "uses_ap", "ap_checks", "lettings", "scr_date", "ap_daily", "notes"]
+    file_rows = [{"URN": school.urn, **row} for school, row in zip(imported, rows, strict=True)]
+    result = run_import(runner, tmp_path, file_rows, header, slug=cycle.slug)
+    assert result.exit_code == 0, result.output
+
+    def plan_of(school):
+        return sorted(
+            db.session.execute(
+                select(ActionItem.question_key, ActionItem.action, ActionItem.owner, ActionItem.target_date).where(
+                    ActionItem.cycle_id == cycle.id, ActionItem.establishment_id == school.id
+                )
+            ).all()
+        )
+
+    for mine, twin in zip(imported, typed, strict=True):
+        ours, theirs = response_of(establishment_id=mine.id), response_of(establishment_id=twin.id)
+        assert answers_of(ours) == answers_of(theirs)
+        assert progress_of(ours) == progress_of(theirs)
+        assert ours.status is theirs.status
+        assert plan_of(mine) == plan_of(twin)
+        assert [(e.from_status, e.to_status, e.comment, e.by_user_id) for e in ours.events] == [
+            (ResponseStatus.NOT_STARTED, theirs.status, "Imported from an earlier year's return", None)
+        ]
+    assert progress_of(response_of(establishment_id=imported[0].id)) == {
+        "pupils": SectionState.COMPLETED,
+        "provision": SectionState.COMPLETED,
+    }
+    assert progress_of(response_of(establishment_id=imported[2].id))["pupils"] is SectionState.IN_PROGRESS
+    assert [key for key, *_ in plan_of(imported[1])] == ["ap_checks", "lettings"]
+
+    # The plans made in bulk for the import are the ones the whole cycle's gaps give, made afresh.
+    def every_plan():
+        return sorted(
+            db.session.execute(
+                select(
+                    ActionItem.establishment_id,
+                    ActionItem.question_key,
+                    ActionItem.action,
+                    ActionItem.owner,
+                    ActionItem.target_date,
+                    ActionItem.from_trust,
+                    ActionItem.status,
+                ).where(ActionItem.cycle_id == cycle.id)
+            ).all()
+        )
+
+    made = every_plan()
+    db.session.execute(delete(ActionItem).where(ActionItem.cycle_id == cycle.id))
+    assert generate_for_cycle(cycle) == len(made)
+    assert every_plan() == made

@@ -1,8 +1,8 @@
 """section progress indexed by response and state: the tracker counts completed sections from the index
 
 Revision ID: c4f1a7e2d953
-Revises: 9e41c7d2b6a3
-Create Date: 2026-12-02 06:00:00
+Revises: d3a7c9e1f5b2
+Create Date: 2026-12-01 07:20:00
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4f1a7e2d953'
-down_revision = '9e41c7d2b6a3'
+down_revision = 'd3a7c9e1f5b2'
 branch_labels = None
 depends_on = None
 
