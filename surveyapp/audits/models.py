@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, or_, true
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.audits.answer_types import TYPES
@@ -345,14 +345,10 @@ class SectionProgress(Model):
     """Where a response stands in one section; its version guards against lost updates."""
 
     __tablename__ = "section_progress"
-    __table_args__ = (
-        UniqueConstraint("response_id", "section_key"),
-        # the tracker counts each response's completed sections from the index alone
-        Index("ix_section_progress_response_id_state", "response_id", "state"),
-    )
+    __table_args__ = (UniqueConstraint("response_id", "section_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: no index of its own: the indexes on (response_id, section_key) and (response_id, state) serve it
+    #: no index of its own: the unique (response_id, section_key) index serves it
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
     section_key: Mapped[str] = mapped_column(String(80))
     state: Mapped[SectionState] = mapped_column(str_enum(SectionState))

@@ -414,18 +414,29 @@ def _reminder_summary(cycle: Cycle, establishment_ids: list[int] | None = None):
     return query.subquery("chased")
 
 
-def _sections_done():
-    """SQL: how many sections of the statement's response (``Response.id``) are completed.
+def _sections_done(cycle: Cycle, response_ids: list[int] | None = None, trust_scope: int | None = None):
+    """Subquery per response: how many sections are completed, for the cycle's responses (or these of them).
 
-    Counted for each response on its own, through the index on (response_id, state), so the figure is
-    that response's, in its own cycle, and the work grows with the rows asked for, not with every cycle's
-    progress.
+    Only the cycle's responses are counted (a trust's academies only, for its tracker), so the work is
+    this cycle's, not every cycle's progress.
+    (A count per row, correlated to each response, reads less but PostgreSQL estimates it at so many
+    index scans that the statement crosses the JIT compilation thresholds, and compiling costs seconds.)
     """
+    if response_ids is None:
+        chosen = select(Response.id).join(Assignment, Assignment.id == Response.assignment_id)
+        chosen = chosen.where(Assignment.cycle_id == cycle.id).correlate(None)
+        if trust_scope is not None:
+            chosen = chosen.join(Establishment, Establishment.id == Assignment.establishment_id).where(
+                Establishment.trust_id == trust_scope
+            )
+        response_ids_of = SectionProgress.response_id.in_(chosen)
+    else:
+        response_ids_of = SectionProgress.response_id.in_(response_ids)
     return (
-        select(func.count())
-        .select_from(SectionProgress)
-        .where(SectionProgress.response_id == Response.id, SectionProgress.state == SectionState.COMPLETED)
-        .scalar_subquery()
+        select(SectionProgress.response_id, func.count().label("done"))
+        .where(SectionProgress.state == SectionState.COMPLETED, response_ids_of)
+        .group_by(SectionProgress.response_id)
+        .subquery("done")
     )
 
 
@@ -451,12 +462,16 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
     by_id = len(rows) <= _DETAILS_BY_ID
     response_ids = [row.response_id for row in rows] if by_id else None
     establishment_ids = [row.establishment_id for row in rows] if by_id else None
-    dsl, chased = _dsl_contacts(establishment_ids), _reminder_summary(cycle, establishment_ids)
+    done, dsl, chased = (
+        _sections_done(cycle, response_ids),
+        _dsl_contacts(establishment_ids),
+        _reminder_summary(cycle, establishment_ids),
+    )
     dsl_user = aliased(User)
     query = (
         select(
             Response.id,
-            _sections_done(),
+            func.coalesce(done.c.done, 0),
             dsl_user.name,
             dsl_user.email,
             func.coalesce(chased.c.sent, 0),
@@ -465,6 +480,7 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
         )
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
+        .outerjoin(done, done.c.response_id == Response.id)
         .outerjoin(dsl, dsl.c.establishment_id == Assignment.establishment_id)
         .outerjoin(dsl_user, dsl_user.id == dsl.c.user_id)
         .outerjoin(chased, chased.c.establishment_id == Assignment.establishment_id)
@@ -480,7 +496,8 @@ def _sort_key(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope
     """The query with what the list's sort needs joined, and the sort's key. Sorting by sections completed
     or reminders sent needs those figures for every matching row, so only those sorts read them."""
     if filters.sort == "sections":
-        return query, _sections_done()
+        done = _sections_done(cycle, trust_scope=scope.trust_scope)
+        return query.outerjoin(done, done.c.response_id == Response.id), func.coalesce(done.c.done, 0)
     if filters.sort == "reminders":
         chased = _reminder_summary(cycle)
         query = query.outerjoin(chased, chased.c.establishment_id == Establishment.id)

@@ -243,6 +243,10 @@ def test_sections_completed_are_this_cycles_only_in_the_sort_the_list_and_the_ex
     ]
     fewest_first = tracker.establishment_list(cycle, tracker.TrackerFilters(sort="sections"), per_page=3)
     assert [r.name for r in fewest_first.rows] == ["Cedar Primary", "Fir Nursery", "Oak Academy"]
+    trusts_own = tracker.establishment_list(
+        cycle, tracker.TrackerFilters(sort="sections", direction="desc"), county["trust"].id
+    )
+    assert [(r.name, r.sections_done) for r in trusts_own.rows] == [("Elm Academy", 1), ("Oak Academy", 0)]
     monkeypatch.setattr(tracker, "_DETAILS_BY_ID", 2)  # an export: details for the whole cycle in one pass
     whole_cycle = tracker.establishment_list(cycle, tracker.TrackerFilters(status="incomplete"))
     assert {r.name: r.sections_done for r in whole_cycle.rows} == {
