@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import Model, db, str_enum
@@ -87,6 +87,9 @@ class Job(Model):
     #: the file itself, kept in pieces (surveyapp/stored_files.py); None once forgotten
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
     error: Mapped[str] = mapped_column(Text, default="")
+    #: failed because the work was refused (the cycle is gone, the register changed): running it again
+    #: would only refuse again, so it is not offered
+    refused: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     #: last sign of life from the worker (progress), to tell a stalled job from a slow one

@@ -92,6 +92,7 @@ def run(job_id: int) -> None:
                 if isinstance(exc, WorkError)
                 else "Something went wrong while doing this. The lead can start it again; what was already "
                 "done is not done twice.",
+                refused=isinstance(exc, WorkError),
             )
         db.session.commit()
         return

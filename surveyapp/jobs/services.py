@@ -120,9 +120,14 @@ def finish(job: Job, summary: str, *, file_name: str = "", file_type: str = "", 
     db.session.flush()
 
 
-def fail(job: Job, error: str) -> None:
-    """Mark the job as failed; ``error`` is shown to whoever may see the job, so it says what to do, not a trace."""
+def fail(job: Job, error: str, *, refused: bool = False) -> None:
+    """Mark the job as failed; ``error`` is shown to whoever may see the job, so it says what to do, not a trace.
+
+    :param refused: the work itself declined (a WorkError: the cycle is gone, the register changed since the
+        confirmation); the same job would only decline again, so it is not offered to run again
+    """
     job.state = JobState.FAILED
+    job.refused = refused
     job.error = error[:2000]
     job.message = "Could not finish"
     job.finished_at = job.updated_at = utcnow()
@@ -138,7 +143,7 @@ def is_stalled(job: Job, now=None) -> bool:
 
 
 def can_run_again(job: Job, now=None) -> bool:
-    return job.state is JobState.FAILED or is_stalled(job, now)
+    return (job.state is JobState.FAILED and not job.refused) or is_stalled(job, now)
 
 
 def requeue(job: Job, now=None, *, force: bool = False) -> Job:
@@ -150,11 +155,14 @@ def requeue(job: Job, now=None, *, force: bool = False) -> Job:
     """
     if job.state is JobState.DONE:
         raise JobError("This job has finished: there is nothing to run again.")
+    if job.state is JobState.FAILED and job.refused:
+        raise JobError("This job was refused for a reason that running it again would not change.")
     if job.state is JobState.RUNNING and not (force or is_stalled(job, now)):
         raise JobError("This job is still running.")
     job.state = JobState.QUEUED
     job.message = "Waiting to start again"
     job.error = ""
+    job.refused = False
     job.finished_at = None
     job.updated_at = utcnow()
     db.session.flush()

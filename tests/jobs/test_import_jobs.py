@@ -148,6 +148,11 @@ def test_the_import_refuses_a_register_changed_since_the_confirmation(client, si
     page = page_text(client.get(f"/jobs/{job.id}"))
     assert "Nothing was imported: the register changed after you confirmed this import" in page
     assert '<a class="govuk-link" id="job-upload-again" href="/establishments/import/establishments">' in page
+    # Running the same job again could only refuse again: it is not offered, and a replayed form is turned away.
+    assert "Start it again" not in page and "/run-again" not in page
+    replayed = client.post(f"/jobs/{job.id}/run-again", follow_redirects=True)
+    assert "running it again would not change" in page_text(replayed)
+    assert job_of(f"/jobs/{job.id}").state is JobState.FAILED
     # The lead goes back to the preview: it shows the file checked against the register as it is now, and its
     # confirmation is a job of its own, which imports.
     again = page_text(client.get(preview_url))
