@@ -567,7 +567,8 @@ def establishment_list(
             Establishment.name.label("name"),
             Response.id.label("response_id"),
             scope.status.label("status"),
-            func.count().over().label("total"),
+            # counted in the same pass unless known: a known count lets the database stop at the page
+            (func.count().over() if total is None else literal(total)).label("total"),
         ),
         cycle,
         filters,
@@ -644,6 +645,33 @@ def matching_establishments(cycle: Cycle, filters: TrackerFilters, trust_scope: 
     """SELECT of the ids of every establishment matching the filters: "all matching" in the reminder form."""
     scope = Scope(cycle, trust_scope)
     return _apply_filters(scope.select(Establishment.id), scope, filters)
+
+
+def known_count(filters: TrackerFilters, counts: Counts, breakdowns: dict[str, list[dict[str, Any]]]) -> int | None:
+    """How many establishments the list's filters match, when the page's figures hold it already: the
+    headline's counts (no filter but the status) or one breakdown's group (a phase, type, district or trust,
+    with or without a status). None for anything else (a search, two dimensions, no DSL contact).
+
+    Knowing it, the list neither counts its matches again nor (unfiltered) reads the cycle before a late page.
+    """
+    if filters.q or filters.no_contact:
+        return None
+    chosen = [(key, value) for key, value in ((k, getattr(filters, k)) for k in DIMENSIONS) if value]
+    if len(chosen) > 1:
+        return None
+    if chosen:
+        key, value = chosen[0]
+        if key not in breakdowns:
+            return None
+        group = next((g for g in breakdowns[key] if str(g["value"]) == value), None)
+        if group is None:
+            return 0  # no establishment in scope has it: the list is empty
+        counts = group["counts"]
+    if filters.status in STATUS_GROUPS:
+        return sum(counts.by_status[key] for key in STATUS_GROUPS[filters.status])
+    if filters.status:
+        return counts.by_status[filters.status]
+    return counts.in_scope
 
 
 def choices_from_breakdowns(breakdowns: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, str]]]:

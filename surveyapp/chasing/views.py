@@ -46,9 +46,10 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         filters.trust = ""  # the scope already limits the list to this trust
     breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
     headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
-    # unfiltered, the list is the headline's establishments: knowing how many lets a late page be read from the end
-    in_scope = None if filters.is_filtered else headline["counts"].in_scope
-    page = tracker.establishment_list(cycle, filters, scope, total=in_scope)
+    # The headline and breakdowns often hold how many the list matches already (unfiltered, or one phase, type,
+    # district or trust): the list then need not count, and a late page is read from the end.
+    known = tracker.known_count(filters, headline["counts"], breakdowns)
+    page = tracker.establishment_list(cycle, filters, scope, total=known)
 
     def link(**changes) -> str:
         """This page's address with some filters changed (the filters live in the query string)."""

@@ -330,3 +330,34 @@ def test_a_long_breakdown_is_paged(monkeypatch, client, sign_in, county):
     last = client.get("/cycles/2026-27/tracker/by-district?page=9").get_data(as_text=True)
     assert "3 groups, largest first: 3 to 3" in last
     assert client.get("/cycles/2026-27/tracker/by-district?page=x").status_code == 200
+
+
+def test_the_figures_count_a_filtered_list_exactly_as_the_list_does(make, county):
+    """The tracker takes the list's count from its headline or one breakdown where they hold it (and then reads
+    a late page from the end): every status with each phase, district and trust (and none) must count what
+    the list itself counts, and the pages read with that count must be the list's own pages."""
+    cycle = county["cycle"]
+    found = tracker.breakdowns(cycle, list(tracker.DIMENSIONS))
+    counts = tracker.headline(cycle, None, found["phase"])["counts"]
+    choices = {key: [str(g["value"]) for g in rows] + ["nowhere"] for key, rows in found.items()}
+    checked = 0
+    for status in ["", *tracker.STATUSES, *tracker.STATUS_GROUPS]:
+        for key in ["", *tracker.DIMENSIONS]:
+            for value in choices[key] if key else [""]:
+                filters = tracker.TrackerFilters(status=status, **({key: value} if key else {}))
+                known = tracker.known_count(filters, counts, found)
+                assert known == tracker.establishment_list(cycle, filters).total, (status, key, value)
+                for number in (1, 2, 3):
+                    filters.page = number
+                    read = tracker.establishment_list(cycle, filters, per_page=1)
+                    with_known = tracker.establishment_list(cycle, filters, per_page=1, total=known)
+                    assert [r.urn for r in with_known.rows] == [r.urn for r in read.rows], (status, key, value)
+                checked += 1
+    assert checked > 100
+    # What the figures do not hold is counted by the list: a search, no DSL contact, two dimensions at once.
+    for filters in (
+        tracker.TrackerFilters(q="Ash"),
+        tracker.TrackerFilters(no_contact=True),
+        tracker.TrackerFilters(phase="Primary", district="East"),
+    ):
+        assert tracker.known_count(filters, counts, found) is None
