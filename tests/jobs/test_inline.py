@@ -160,13 +160,28 @@ def test_a_reminder_cut_off_mid_send_is_not_sent_again_and_the_rest_are(app, shi
     assert len(mailbox.messages) == 2
 
 
-def test_a_failed_job_says_why_and_can_be_started_again(client, sign_in, shire):
+def test_a_failed_job_says_why_and_can_be_started_again(client, sign_in, shire, monkeypatch):
+    """A job that broke (here its work raises) is offered to run again; one the work refused is not, as the
+    same run could only refuse again."""
+    from surveyapp.jobs import work
+
     sign_in(shire["lead"])
-    job = services.start_job(JobKind.ACTIVITY_EXPORT, shire["lead"], params={"format": "pdf"})
+    refused = services.start_job(JobKind.ACTIVITY_EXPORT, shire["lead"], params={"format": "pdf"})
+    db.session.commit()
+    runner.run(refused.id)
+    page = client.get(f"/jobs/{refused.id}").get_data(as_text=True)
+    assert "This could not be finished" in page and "That format is not offered." in page
+    assert "Start it again" not in page
+
+    def broken(job, progress, commit):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(work.WORK, JobKind.ACTIVITY_EXPORT, broken)
+    job = services.start_job(JobKind.ACTIVITY_EXPORT, shire["lead"], params={"format": "csv"})
     db.session.commit()
     runner.run(job.id)
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
-    assert "This could not be finished" in page and "That format is not offered." in page
+    assert "Something went wrong while doing this" in page and "the disk is full" not in page
     assert "Start it again" in page
     again = client.post(f"/jobs/{job.id}/run-again")
     assert again.location == f"/jobs/{job.id}"
