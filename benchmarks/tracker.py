@@ -61,7 +61,7 @@ def enrich(url: str, seed: int = 2) -> dict:
         SectionState,
         TemplateSection,
     )
-    from surveyapp.audits.services import open_cycle
+    from surveyapp.audits.services import open_cycle, recount_sections
     from surveyapp.auth.models import Role, User
     from surveyapp.auth.services import hash_password
     from surveyapp.chasing.models import Reminder, ReminderKind, ReminderStatus
@@ -160,6 +160,7 @@ def enrich(url: str, seed: int = 2) -> dict:
         ]
         for start in range(0, len(last_progress), 20000):
             db.session.execute(insert(SectionProgress), last_progress[start : start + 20000])
+        recount_sections(list(db.session.scalars(select(Response.id))))
 
         chased = rng.sample(establishments, len(establishments) // 4)
         db.session.execute(

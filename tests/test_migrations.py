@@ -6,11 +6,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from surveyapp.audits.models import Assignment, Response
 from surveyapp.extensions import db
 from tests.conftest import fresh_database_url, make_app
+from tests.factories import Factory
 
 
 # The tracker's name-order index is PostgreSQL's only (an expression): on SQLite there is nothing to compare.
@@ -154,5 +156,49 @@ def test_an_upload_kept_before_stored_files_is_still_kept_whole_after_the_upgrad
         downgrade(revision="9e41c7d2b6a3")
         with engine.connect() as connection:
             assert bytes(connection.execute(text("SELECT data FROM kept_uploads")).scalar_one()) == data
+        engine.dispose()
+        db.engine.dispose()
+
+
+def test_each_response_counts_the_sections_it_had_completed_before_the_upgrade():
+    """A service upgraded mid-season shows the sections already completed in its tracker, not zeros."""
+    url = fresh_database_url("surveyapp_migrations_sections_completed")
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        make = Factory()
+        schools = [make.establishment() for _ in range(3)]
+        cycle = make.cycle()
+        db.session.commit()
+        responses = {
+            school.id: db.session.scalar(
+                select(Response.id)
+                .join(Assignment)
+                .where(Assignment.cycle_id == cycle.id, Assignment.establishment_id == school.id)
+            )
+            for school in schools
+        }
+        db.session.remove()
+        downgrade(revision="f4c8a2d6b9e1")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            progress = [
+                (responses[schools[0].id], "policies", "completed"),
+                (responses[schools[0].id], "prevent", "completed"),
+                (responses[schools[1].id], "policies", "completed"),
+                (responses[schools[1].id], "prevent", "in_progress"),
+            ]
+            for response_id, key, state in progress:
+                connection.execute(
+                    text(
+                        "INSERT INTO section_progress (response_id, section_key, state, version, updated_at) "
+                        "VALUES (:r, :k, :s, 1, CURRENT_TIMESTAMP)"
+                    ),
+                    {"r": response_id, "k": key, "s": state},
+                )
+        upgrade()
+        with engine.connect() as connection:
+            counted = dict(connection.execute(text("SELECT id, sections_completed FROM responses")).all())
+        assert [counted[responses[school.id]] for school in schools] == [2, 1, 0]
         engine.dispose()
         db.engine.dispose()

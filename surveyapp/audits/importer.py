@@ -358,6 +358,7 @@ _RESPONSE_COLUMNS = [
     "submitted_at",
     "submitted_by_id",
     "reference",
+    "sections_completed",
 ]
 
 
@@ -402,6 +403,7 @@ def apply_responses(
             (kept_submitted_at or now) if item.submitted else None,
             actor_id if item.submitted else None,
             reference_for(_stand_in(cycle, item)) if item.submitted else None,
+            sum(state is SectionState.COMPLETED for _key, state in item.sections),
         )
         outcomes.append((before, after, values))
 

@@ -319,6 +319,9 @@ class Response(Model):
     return_comment: Mapped[str] = mapped_column(Text, default="")
     #: imported from an earlier year's spreadsheet rather than typed here
     imported: Mapped[bool] = mapped_column(default=False)
+    #: how many of its sections are completed, kept with them (``services.recount_sections``): the tracker sorts
+    #: tens of thousands of responses by it, which counting section progress on every page cannot do fast
+    sections_completed: Mapped[int] = mapped_column(default=0, server_default="0")
 
     assignment: Mapped[Assignment] = relationship(back_populates="response")
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")

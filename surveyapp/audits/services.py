@@ -495,10 +495,19 @@ def save_section(
     complete = section_is_complete(section.questions, saved, response.assignment.cycle.opens_on, skipped)
     progress.state = SectionState.COMPLETED if complete else SectionState.IN_PROGRESS
     db.session.flush()
-    # The status as it is now, under the row lock taken above: two first saves at once must not both
-    # move the response to "in progress". Only the status is reloaded; the page's loaded template,
-    # sections and answers stay as they are (reloading them costs a query each).
-    db.session.refresh(response, ["status"])
+    # One statement recounts the completed sections and reads the status as it is now, under the row
+    # lock taken above: two first saves at once must not both move the response to "in progress".
+    # Only the status is reloaded; the page's loaded template, sections and answers stay as they are
+    # (reloading them costs a query each).
+    status, sections_completed = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id)
+        .values(sections_completed=_completed_sections_of(Response.id))
+        .returning(Response.status, Response.sections_completed)
+        .execution_options(synchronize_session=False)
+    ).one()
+    set_committed_value(response, "status", status)
+    set_committed_value(response, "sections_completed", sections_completed)
     if response.status is ResponseStatus.NOT_STARTED:
         _move(response, ResponseStatus.IN_PROGRESS, user)
         response.started_at = now
@@ -515,6 +524,31 @@ def save_section(
     )
     db.session.flush()
     return progress
+
+
+def recount_sections(response_ids: list[int]) -> None:
+    """Set each response's count of completed sections from its section progress (flush first).
+
+    Every write of section progress calls it in the same transaction, so the count the tracker sorts by
+    never disagrees with the sections themselves.
+    """
+    completed = _completed_sections_of(Response.id)
+    for start in range(0, len(response_ids), 5000):
+        db.session.execute(
+            update(Response)
+            .where(Response.id.in_(response_ids[start : start + 5000]))
+            .values(sections_completed=completed)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _completed_sections_of(response_id):
+    """The number of a response's sections completed, as a subquery correlated to `response_id`."""
+    return (
+        select(func.count())
+        .where(SectionProgress.response_id == response_id, SectionProgress.state == SectionState.COMPLETED)
+        .scalar_subquery()
+    )
 
 
 def _answer_changes(
@@ -890,17 +924,10 @@ def status_counts(cycle: Cycle) -> dict[str, int]:
 
 def cycle_rows(cycle: Cycle, status: str | None = None, page: int = 1, per_page: int = 50):
     """One page of the cycle's establishments with their response status and sections completed."""
-    completed = (
-        select(SectionProgress.response_id, func.count().label("done"))
-        .where(SectionProgress.state == "completed")
-        .group_by(SectionProgress.response_id)
-        .subquery()
-    )
     query = (
-        select(Establishment, Response, func.coalesce(completed.c.done, 0))
+        select(Establishment, Response, Response.sections_completed)
         .join(Assignment, Assignment.establishment_id == Establishment.id)
         .join(Response, Response.assignment_id == Assignment.id)
-        .outerjoin(completed, completed.c.response_id == Response.id)
         .where(Assignment.cycle_id == cycle.id)
     )
     if status:

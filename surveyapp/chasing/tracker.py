@@ -18,7 +18,7 @@ from sqlalchemy import Select, String, and_, case, exists, func, literal, or_, s
 from sqlalchemy.orm import aliased
 
 from surveyapp.audits.coverage import RETURNED, covered_ids, trust_cover
-from surveyapp.audits.models import Assignment, Cycle, Response, SectionProgress, SectionState, TemplateSection
+from surveyapp.audits.models import Assignment, Cycle, Response, TemplateSection
 from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust
@@ -414,32 +414,6 @@ def _reminder_summary(cycle: Cycle, establishment_ids: list[int] | None = None):
     return query.subquery("chased")
 
 
-def _sections_done(cycle: Cycle, response_ids: list[int] | None = None, trust_scope: int | None = None):
-    """Subquery per response: how many sections are completed, for the cycle's responses (or these of them).
-
-    Only the cycle's responses are counted (a trust's academies only, for its tracker), so the work is
-    this cycle's, not every cycle's progress.
-    (A count per row, correlated to each response, reads less but PostgreSQL estimates it at so many
-    index scans that the statement crosses the JIT compilation thresholds, and compiling costs seconds.)
-    """
-    if response_ids is None:
-        chosen = select(Response.id).join(Assignment, Assignment.id == Response.assignment_id)
-        chosen = chosen.where(Assignment.cycle_id == cycle.id).correlate(None)
-        if trust_scope is not None:
-            chosen = chosen.join(Establishment, Establishment.id == Assignment.establishment_id).where(
-                Establishment.trust_id == trust_scope
-            )
-        response_ids_of = SectionProgress.response_id.in_(chosen)
-    else:
-        response_ids_of = SectionProgress.response_id.in_(response_ids)
-    return (
-        select(SectionProgress.response_id, func.count().label("done"))
-        .where(SectionProgress.state == SectionState.COMPLETED, response_ids_of)
-        .group_by(SectionProgress.response_id)
-        .subquery("done")
-    )
-
-
 def _dsl_contacts(establishment_ids: list[int] | None = None):
     """Subquery: each establishment's first DSL contact (an enabled user with the DSL role), by user id."""
     query = (
@@ -454,7 +428,8 @@ def _dsl_contacts(establishment_ids: list[int] | None = None):
 
 
 def _details(cycle: Cycle, rows) -> dict[int, tuple]:
-    """Sections completed, DSL contact and reminders of the listed rows, by response id: one query.
+    """Sections completed (kept on each response), DSL contact and reminders of the listed rows, by response
+    id: one query.
 
     A page's rows are read by id, so the work is the same for 50 rows of 60 establishments or of 24,000;
     a longer list (an export) is read for the whole cycle in one pass instead of a long list of ids.
@@ -462,16 +437,12 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
     by_id = len(rows) <= _DETAILS_BY_ID
     response_ids = [row.response_id for row in rows] if by_id else None
     establishment_ids = [row.establishment_id for row in rows] if by_id else None
-    done, dsl, chased = (
-        _sections_done(cycle, response_ids),
-        _dsl_contacts(establishment_ids),
-        _reminder_summary(cycle, establishment_ids),
-    )
+    dsl, chased = _dsl_contacts(establishment_ids), _reminder_summary(cycle, establishment_ids)
     dsl_user = aliased(User)
     query = (
         select(
             Response.id,
-            func.coalesce(done.c.done, 0),
+            Response.sections_completed,
             dsl_user.name,
             dsl_user.email,
             func.coalesce(chased.c.sent, 0),
@@ -480,7 +451,6 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
         )
         .select_from(Response)
         .join(Assignment, Assignment.id == Response.assignment_id)
-        .outerjoin(done, done.c.response_id == Response.id)
         .outerjoin(dsl, dsl.c.establishment_id == Assignment.establishment_id)
         .outerjoin(dsl_user, dsl_user.id == dsl.c.user_id)
         .outerjoin(chased, chased.c.establishment_id == Assignment.establishment_id)
@@ -493,11 +463,10 @@ def _details(cycle: Cycle, rows) -> dict[int, tuple]:
 
 
 def _sort_key(query: Select, cycle: Cycle, filters: TrackerFilters, scope: Scope) -> tuple[Select, Any]:
-    """The query with what the list's sort needs joined, and the sort's key. Sorting by sections completed
-    or reminders sent needs those figures for every matching row, so only those sorts read them."""
+    """The query with what the list's sort needs joined, and the sort's key. Sorting by reminders sent needs
+    that figure for every matching row, so only that sort reads it."""
     if filters.sort == "sections":
-        done = _sections_done(cycle, trust_scope=scope.trust_scope)
-        return query.outerjoin(done, done.c.response_id == Response.id), func.coalesce(done.c.done, 0)
+        return query, Response.sections_completed
     if filters.sort == "reminders":
         chased = _reminder_summary(cycle)
         query = query.outerjoin(chased, chased.c.establishment_id == Establishment.id)

@@ -592,6 +592,7 @@ class DemoBuilder:
                 for key in rng.sample(list(answers), rng.randint(1, min(3, len(answers)))):
                     del answers[key]  # the section they are part-way through
             complete = section_is_complete(questions, answers, cycle.opens_on, skipped)
+            response.sections_completed = (response.sections_completed or 0) + complete
             version = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
             rows[SectionProgress].append(
                 {

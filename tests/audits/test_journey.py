@@ -58,6 +58,16 @@ def test_saving_a_section_keeps_answers_and_marks_it_completed(client, make, sig
     assert "Completed" in task_list
     again = client.get(f"/audits/{response.id}/sections/policies").get_data(as_text=True)
     assert 'value="2026"' in again and "All fine" in again
+    # The count the tracker sorts by follows the sections: up when one is completed, down when it is not.
+    db.session.expire_all()
+    assert db.session.get(Response, response.id).sections_completed == 1
+    client.post(f"/audits/{response.id}/sections/prevent", data={**PREVENT_OK, "prevent_sef": ""})
+    client.post(f"/audits/{response.id}/sections/policies", data={**POLICIES_OK, "version": "1", "policy_current": ""})
+    db.session.expire_all()
+    assert db.session.get(Response, response.id).sections_completed == 0
+    client.post(f"/audits/{response.id}/sections/prevent", data={**PREVENT_OK, "version": "1"})
+    db.session.expire_all()
+    assert db.session.get(Response, response.id).sections_completed == 1
 
 
 def test_partial_save_is_in_progress_and_invalid_answers_are_named_but_others_saved(client, make, sign_in):

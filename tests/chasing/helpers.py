@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from surveyapp.audits.models import Assignment, Response, ResponseStatus, SectionProgress, SectionState
+from surveyapp.audits.services import recount_sections
 from surveyapp.extensions import db
 
 
@@ -40,6 +41,7 @@ def set_status(
     for key in done:
         db.session.add(SectionProgress(response_id=response.id, section_key=key, state=SectionState.COMPLETED))
     db.session.flush()
+    recount_sections([response.id])
     return response
 
 
