@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, String, and_, case, exists, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 
 from surveyapp.audits.coverage import RETURNED, covered_ids, trust_cover
@@ -260,24 +260,59 @@ def headline(
     return {"counts": counts, "days_left": days_left, "due_on": cycle.due_on}
 
 
+@dataclass
+class Figures:
+    """What every tracker page shows above the list, from one pass over the cycle."""
+
+    #: per dimension, rows of {"value", "label", "counts"}, largest group first
+    breakdowns: dict[str, list[dict[str, Any]]]
+    #: how many establishments became complete on each day (own return or trust cover), if asked for
+    completed_by_day: dict[date, int] | None = None
+
+
 def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """The headline counts per phase, type, district and/or trust, in one statement whatever the number asked for.
 
-    Each establishment's status is worked out once, in a common table expression; each dimension is then
-    one GROUP BY over it, by group and status, and the groups come back together (UNION ALL): one row per
-    group and status present, put together here. The expression carries the trust's id only: the trusts'
-    UIDs and names are joined to their groups, not to every row.
-
     :returns: per dimension, rows of {"value", "label", "counts"}, largest group first
     """
+    return figures(cycle, dimensions, trust_scope).breakdowns
+
+
+def figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None = None, *, by_day: bool = False) -> Figures:
+    """The breakdowns, and (``by_day``) this cycle's completions per day for the chart: one statement.
+
+    Each establishment's status, and the day it became complete, are worked out once, in a common table
+    expression; each dimension is then one GROUP BY over it, by group and status, the days one more, and
+    the groups come back together (UNION ALL): one row per group and status present, put together here.
+    The expression carries the trust's id only: the trusts' UIDs and names are joined to their groups, not
+    to every row. The day follows ``completions_by_day``: an own return's submission, or the trust's.
+    """
     scope = Scope(cycle, trust_scope)
-    each = scope.select(
-        Establishment.phase.label("phase"),
-        Establishment.type_name.label("type"),
-        Establishment.district.label("district"),
-        Establishment.trust_id.label("trust_id"),
-        scope.status.label("status"),
-    ).cte("each_establishment")
+    # Joined here rather than asked with IN as the Scope does: the day a trust's return covered an academy
+    # is needed too, and the join gives both from one read of the covering returns.
+    cover = trust_cover([cycle.id]).subquery("cover")
+    status = type_coerce(
+        case(
+            (Response.status.in_(RETURNED), Response.status),
+            (cover.c.establishment_id.is_not(None), literal("covered_by_trust")),
+            else_=Response.status,
+        ),
+        String,
+    )
+    completed_at = case((Response.status.in_(RETURNED), Response.submitted_at), else_=cover.c.covered_at)
+    each = (
+        scope.select(
+            Establishment.phase.label("phase"),
+            Establishment.type_name.label("type"),
+            Establishment.district.label("district"),
+            Establishment.trust_id.label("trust_id"),
+            status.label("status"),
+            # as text, so the days share the UNION's columns with the groups' names
+            cast(func.date(completed_at), String).label("completed_on"),
+        )
+        .outerjoin(cover, cover.c.establishment_id == Assignment.establishment_id)
+        .cte("each_establishment")
+    )
     parts = []
     for dimension in dimensions:
         if dimension == "trust":
@@ -296,10 +331,21 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
             parts.append(
                 select(literal(dimension), value, value, each.c.status, func.count()).group_by(value, each.c.status)
             )
+    if by_day:
+        day = each.c.completed_on
+        parts.append(
+            select(literal("completed_on"), day, day, literal("complete"), func.count())
+            .where(day.is_not(None))
+            .group_by(day)
+        )
     if not parts:
-        return {}
+        return Figures({}, {} if by_day else None)
     groups_found: dict[tuple[str, Any], dict[str, Any]] = {}
-    for dimension, value, name, status, number in db.session.execute(union_all(*parts)).all():
+    days: dict[date, int] = {}
+    for dimension, value, name, group_status, number in db.session.execute(union_all(*parts)).all():
+        if dimension == "completed_on":
+            days[_as_date(value)] = number
+            continue
         group = groups_found.get((dimension, value))
         if group is None:
             if dimension == "trust":
@@ -307,13 +353,13 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
             else:
                 shown = (value or "", value or "Not recorded")
             group = groups_found[(dimension, value)] = {"value": shown[0], "label": shown[1], "counts": Counts()}
-        group["counts"].by_status[status] = number
+        group["counts"].by_status[group_status] = number
     found: dict[str, list[dict[str, Any]]] = {dimension: [] for dimension in dimensions}
     for (dimension, _value), group in groups_found.items():
         found[dimension].append(group)
     for rows in found.values():
         rows.sort(key=lambda g: (-g["counts"].in_scope, g["label"]))
-    return found
+    return Figures(found, days if by_day else None)
 
 
 def breakdown(cycle: Cycle, dimension: str, trust_scope: int | None = None) -> list[dict[str, Any]]:
@@ -742,15 +788,26 @@ class Progress:
 
 
 def submissions_over_time(
-    cycle: Cycle, trust_scope: int | None = None, on: date | None = None, in_scope: int | None = None
+    cycle: Cycle,
+    trust_scope: int | None = None,
+    on: date | None = None,
+    in_scope: int | None = None,
+    completed_by_day: dict[date, int] | None = None,
 ) -> Progress:
     """Cumulative completions per day from the cycle's opening to today (at most eight weeks past the due date),
-    with the previous cycle's cumulative count at the same number of days before its due date."""
+    with the previous cycle's cumulative count at the same number of days before its due date.
+
+    :param completed_by_day: this cycle's completions per day, when the page has them already (``figures``
+        with ``by_day``); then ``in_scope`` must be given too, and only the previous cycle is read
+    """
     on = on or today()
     end = min(on, max(cycle.due_on + timedelta(days=56), cycle.opens_on))
     previous = previous_cycle(cycle)
-    found = completions_by_day([cycle, previous] if previous else [cycle], trust_scope)
-    counted, this_days = found[cycle.id]
+    if completed_by_day is not None and in_scope is None:
+        raise ValueError("completed_by_day needs in_scope: the establishments it is out of")
+    wanted = ([] if completed_by_day is not None else [cycle]) + ([previous] if previous else [])
+    found = completions_by_day(wanted, trust_scope) if wanted else {}
+    counted, this_days = found[cycle.id] if completed_by_day is None else (in_scope, completed_by_day)
     previous_in_scope, previous_days = found[previous.id] if previous else (0, {})
     in_scope = counted if in_scope is None else in_scope
 

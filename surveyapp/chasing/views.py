@@ -44,7 +44,11 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
     filters = tracker.TrackerFilters.from_args(request.args)
     if trust is not None:
         filters.trust = ""  # the scope already limits the list to this trust
-    breakdowns = tracker.breakdowns(cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope)
+    # The breakdowns and this cycle's line on the chart come from one pass over the cycle.
+    figures = tracker.figures(
+        cycle, [key for key in tracker.DIMENSIONS if not (trust and key == "trust")], scope, by_day=True
+    )
+    breakdowns = figures.breakdowns
     headline = tracker.headline(cycle, scope, breakdowns["phase"])  # the phases add up to the headline
     # The headline and breakdowns often hold how many the list matches already (unfiltered, or one phase, type,
     # district or trust): the list then need not count, and a late page is read from the end.
@@ -55,7 +59,9 @@ def _tracker_page(cycle, trust: Trust | None, template: str = "chasing/tracker.h
         """This page's address with some filters changed (the filters live in the query string)."""
         return url_for(request.endpoint, **request.view_args, **filters.to_args(**changes))
 
-    progress = tracker.submissions_over_time(cycle, scope, in_scope=headline["counts"].in_scope)
+    progress = tracker.submissions_over_time(
+        cycle, scope, in_scope=headline["counts"].in_scope, completed_by_day=figures.completed_by_day
+    )
     return render_template(
         template,
         cycle=cycle,

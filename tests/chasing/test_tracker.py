@@ -133,6 +133,23 @@ def test_submissions_over_time_against_last_year(make, county):
     assert progress.previous is None
 
 
+def test_the_pages_one_pass_reads_the_same_days_as_the_chart_on_its_own(make, county):
+    """The tracker page takes this cycle's line from the pass that makes its breakdowns: the days and the
+    numbers must be those the chart counts by itself, for the LA and for one trust's academies."""
+    cycle = county["cycle"]
+    for trust_scope in (None, county["trust"].id):
+        found = tracker.figures(cycle, ["phase"], trust_scope, by_day=True)
+        in_scope, days = tracker.completions_by_day([cycle], trust_scope)[cycle.id]
+        assert found.completed_by_day == days and days  # Ash on 1 October, the trust's two on 5 October
+        counts = tracker.headline(cycle, trust_scope, found.breakdowns["phase"])["counts"]
+        assert counts.in_scope == in_scope and sum(days.values()) == counts.complete
+        alone = tracker.submissions_over_time(cycle, trust_scope, on=date(2026, 11, 20))
+        shared = tracker.submissions_over_time(
+            cycle, trust_scope, on=date(2026, 11, 20), in_scope=in_scope, completed_by_day=found.completed_by_day
+        )
+        assert shared == alone
+
+
 def test_query_count_does_not_grow_with_establishments(client, sign_in, make, county):
     sign_in(county["lead"])
 
