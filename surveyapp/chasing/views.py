@@ -7,7 +7,7 @@ is 404); only the lead sends reminders.
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -285,11 +285,18 @@ def show_chase_history(slug: str, urn: str):
 def show_trust_responses(slug: str):
     """List the trusts whose own response is not yet submitted, with their leads and chasing so far."""
     cycle = _cycle_or_404(slug)
+    # Built once with a placeholder: a national cycle lists a thousand trusts or more.
+    history = url_for("chasing.show_trust_chase_history", slug=slug, uid="UID")
+
+    def history_url(uid: str) -> str:
+        return history.replace("/UID/", f"/{quote(uid, safe='')}/")
+
     return render_template(
         "chasing/trust_responses.html",
         cycle=cycle,
         trusts=services.unfinished_trust_responses(cycle),
         can_send=may(current_user, C.CHASE_NON_RESPONDERS),
+        history_url=history_url,
     )
 
 

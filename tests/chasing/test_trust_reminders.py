@@ -167,6 +167,10 @@ def test_the_lead_previews_and_sends_trust_reminders_from_the_tracker_once(clien
     assert 'data-uid="T2"' in page and 'data-uid="T3"' in page and 'data-uid="T4"' in page
     assert 'data-uid="T1"' not in page  # submitted: nothing to chase
     assert "3 trust responses not yet submitted" in page
+    cherry_row = page[page.index('data-uid="T3"') :]
+    assert 'href="/cycles/2026-27/trusts/T3/reminders"' in cherry_row[: cherry_row.index("</tr>")]
+    damson_row = page[page.index('data-uid="T4"') :]
+    assert "No trust safeguarding lead" in damson_row[: damson_row.index("</tr>")]
     preview = client.post("/cycles/2026-27/trust-reminders/preview", data={"all": "1"})
     html = preview.get_data(as_text=True)
     counts = html[html.index('id="plan-counts"') : html.index("</ul>", html.index('id="plan-counts"'))]
