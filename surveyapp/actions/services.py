@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from surveyapp.actions.models import ActionItem, ActionStatus
@@ -275,17 +275,71 @@ def update_action(
     return item
 
 
-def overdue_actions(cycle: Cycle, on: date | None = None, overdue_only: bool = True):
-    """(ActionItem, Establishment) pairs still open whose target date has passed, soonest first, in one query."""
+#: actions per page of the lead's list: a national cycle has hundreds of thousands
+ACTIONS_PER_PAGE = 50
+
+
+@dataclass
+class ActionPage:
+    """One page of a cycle's actions across every establishment."""
+
+    #: (action, its establishment) pairs
+    rows: list[tuple[ActionItem, Establishment]]
+    #: how many actions the list holds (every page)
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        """The number of this page's first action in the whole list (1-based)."""
+        return (self.page - 1) * self.per_page + 1
+
+
+def cycle_actions(
+    cycle: Cycle,
+    *,
+    overdue_only: bool = False,
+    page: int = 1,
+    on: date | None = None,
+    per_page: int = ACTIONS_PER_PAGE,
+) -> ActionPage:
+    """One page of the cycle's actions across every establishment, soonest target date first (those without a
+    date last); with ``overdue_only``, only those still open whose target date has passed.
+
+    A page past the end shows the last page.
+    """
     on = on or today()
-    query = (
-        select(ActionItem, Establishment)
-        .join(Establishment, Establishment.id == ActionItem.establishment_id)
-        .where(ActionItem.cycle_id == cycle.id)
-    )
+    conditions = [ActionItem.cycle_id == cycle.id]
     if overdue_only:
-        query = query.where(ActionItem.status != ActionStatus.DONE, ActionItem.target_date < on)
-    return db.session.execute(query.order_by(ActionItem.target_date, Establishment.name, ActionItem.id)).all()
+        conditions += [ActionItem.status != ActionStatus.DONE, ActionItem.target_date < on]
+    total = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ActionItem)
+            .join(Establishment, Establishment.id == ActionItem.establishment_id)
+            .where(*conditions)
+        )
+        or 0
+    )
+    listed = ActionPage([], total, 1, per_page)
+    listed.page = max(1, min(page, listed.pages))
+    listed.rows = [
+        (item, establishment)
+        for item, establishment in db.session.execute(
+            select(ActionItem, Establishment)
+            .join(Establishment, Establishment.id == ActionItem.establishment_id)
+            .where(*conditions)
+            .order_by(ActionItem.target_date.asc().nulls_last(), Establishment.name, ActionItem.id)
+            .limit(per_page)
+            .offset((listed.page - 1) * per_page)
+        )
+    ]
+    return listed
 
 
 # --- following the audits area (connected in create_app) -----------------------------------

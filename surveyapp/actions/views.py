@@ -12,7 +12,7 @@ from surveyapp.actions.forms import ActionItemForm
 from surveyapp.actions.models import ActionItem, rag
 from surveyapp.audits.services import cycle_by_slug
 from surveyapp.extensions import db
-from surveyapp.numbers import whole_number
+from surveyapp.numbers import page_number, whole_number
 from surveyapp.policy import Capability as C, requires
 
 bp = Blueprint("actions", __name__)
@@ -77,11 +77,22 @@ def edit_action_plan(response):
 @bp.get("/cycles/<slug>/actions")
 @requires(C.READ_LA_FIGURES)
 def list_actions(slug: str):
-    """List the cycle's actions across every establishment; ?overdue=1 for those past their date."""
+    """List the cycle's actions across every establishment, a page at a time; ?overdue=1 for those past their date."""
     cycle = cycle_by_slug(slug) or abort(404)
     overdue = request.args.get("overdue") == "1"
-    rows = services.overdue_actions(cycle, overdue_only=overdue)
+    listed = services.cycle_actions(cycle, overdue_only=overdue, page=page_number(request.args.get("page")))
     questions = {q.key: q for q in cycle.template.questions}
+
+    def page_link(number: int) -> str:
+        return url_for("actions.list_actions", slug=slug, overdue=1 if overdue else None, page=number)
+
     return render_template(
-        "actions/list.html", cycle=cycle, rows=rows, overdue=overdue, questions=questions, on=services.today(), rag=rag
+        "actions/list.html",
+        cycle=cycle,
+        listed=listed,
+        overdue=overdue,
+        questions=questions,
+        on=services.today(),
+        rag=rag,
+        page_link=page_link,
     )

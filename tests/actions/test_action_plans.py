@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+import re
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -135,7 +136,7 @@ def test_lead_sees_overdue_actions_across_establishments(client, make, sign_in, 
     monkeypatch.setattr("surveyapp.actions.services.today", lambda: date(2027, 1, 15))
     sign_in(lead)
     page = client.get(f"/cycles/{built['cycle'].slug}/actions?overdue=1").get_data(as_text=True)
-    assert "1 overdue actions" in page and "(overdue)" in page and "@Head" in page
+    assert "1 overdue action</caption>" in page and "(overdue)" in page and "@Head" in page
     every = client.get(f"/cycles/{built['cycle'].slug}/actions").get_data(as_text=True)
     assert "6 actions" in every
 
@@ -234,3 +235,53 @@ def test_a_form_without_its_target_date_boxes_that_fails_validation_is_shown_aga
     assert "Say what you will do" in text or "changed by someone else" in text
     db.session.expire_all()
     assert db.session.get(ActionItem, item.id).version == 1
+
+
+def test_the_leads_action_list_comes_a_page_at_a_time_soonest_first(client, make, sign_in, monkeypatch):
+    """A national cycle holds hundreds of thousands of actions: the lead's list shows 50 at a time."""
+    schools = [make.establishment(name=f"School {n}") for n in range(3)]
+    cycle = make.cycle()
+    lead = make.lead()
+    # 55 actions: 52 dated from 1 December onwards (the first three done), then 3 with no target date.
+    for n in range(55):
+        db.session.add(
+            ActionItem(
+                cycle_id=cycle.id,
+                establishment_id=schools[n % 3].id,
+                question_key=f"question_{n:02d}",  # one action per establishment and question
+                action=f"Action {n:02d}",
+                owner="Head",
+                target_date=date(2026, 12, 1) + timedelta(days=n) if n < 52 else None,
+                status=ActionStatus.DONE if n < 3 else ActionStatus.NOT_STARTED,
+            )
+        )
+    db.session.commit()
+    monkeypatch.setattr("surveyapp.actions.services.today", lambda: date(2027, 1, 1))
+    sign_in(lead)
+
+    def listed(path):
+        page = client.get(path)
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        title = html[html.index("<title>") + 7 : html.index("</title>")]
+        table = html[html.index('id="actions"') : html.index("</table>")]
+        return html, " ".join(title.split()), re.findall(r"Action (\d\d)", table)
+
+    html, title, shown = listed(f"/cycles/{cycle.slug}/actions")
+    assert title.startswith("Actions (page 1 of 2)")
+    assert "55 actions" in html and "1 to 50 shown" in html
+    assert shown == [f"{n:02d}" for n in range(50)]
+    assert f'href="/cycles/{cycle.slug}/actions?page=2"' in html
+    html, title, shown = listed(f"/cycles/{cycle.slug}/actions?page=2")
+    assert title.startswith("Actions (page 2 of 2)") and "51 to 55 shown" in html
+    # Those with no target date come last, by establishment: 54 is School 0's, 52 School 1's, 53 School 2's.
+    assert shown == ["50", "51", "54", "52", "53"]
+    assert html.count("Not set</td>") == 3
+    # A page past the end shows the last page rather than an empty list.
+    assert listed(f"/cycles/{cycle.slug}/actions?page=9")[2] == shown
+
+    # Overdue on 1 January: not done, dated 31 December or before (3 to 30).
+    html, title, shown = listed(f"/cycles/{cycle.slug}/actions?overdue=1")
+    assert title.startswith("Overdue actions – ") and "28 overdue actions" in html
+    assert shown == [f"{n:02d}" for n in range(3, 31)]
+    assert "Pages of actions" not in html  # one page: no page links
