@@ -5,13 +5,15 @@
 Builds the national cycle with benchmarks/national.py (24,000 establishments in 2,500 trusts, the s175
 template's ~60 questions, three-quarters in progress or submitted) in the given database, which is emptied
 first, then adds what the tracker shows: submission and activity dates, completed sections, DSL contacts
-(nine in ten establishments), last year's cycle (its returns accepted, every section completed) and some
-reminders — all with bulk inserts. The same is built at a tenth of the size in a second database
-(name + "_small") so the query counts can be compared: they must not grow with the number of establishments.
+(nine in ten establishments), last year's cycle (its returns accepted, every section completed), some
+reminders and 25 actions for each return (about 225,000) — all with bulk inserts. The same is built at a
+tenth of the size in a second database (name + "_small") so the query counts can be compared: they must not
+grow with the number of establishments.
 
 Each page is fetched through the Flask test client as the lead, once untimed and then five times: every
 tracker page (each sort, each kind of filter, late pages, the breakdowns, the trust lead's tracker, the
-trusts' responses, the chase histories) and the chasing pages that read the tracker's figures. The table
+trusts' responses, the chase histories), the chasing pages that read the tracker's figures and the lead's
+action list (its first page, a late page and the overdue actions). The table
 gives, at national scale, the median, the slowest, the median time spent in the database and the queries
 per request, then the median and the queries at a tenth of the size, and how many times slower the
 national page is. The load average is printed beside it: on a shared machine the times move with it, the
@@ -183,6 +185,20 @@ def enrich(url: str, seed: int = 2) -> dict:
                 for e in chased
             ],
         )
+        # Last year's gaps made about 230,000 actions nationally: 25 for each of this year's returns, a tenth
+        # done, target dates from October to January, so the lead's list pages through them.
+        actions = db.session.execute(
+            text(
+                "INSERT INTO action_items (cycle_id, establishment_id, question_key, action, owner, target_date,"
+                " status, notes, from_trust, version, created_at, updated_at)"
+                " SELECT a.cycle_id, a.establishment_id, 'question_' || g, 'Close the gap on question ' || g, 'DSL',"
+                " DATE '2026-10-01' + ((a.id * 7 + g) % 120),"
+                " CASE WHEN (a.id + g) % 10 = 0 THEN 'done' ELSE 'not_started' END, '', false, 1, now(), now()"
+                " FROM assignments a JOIN responses r ON r.assignment_id = a.id CROSS JOIN generate_series(1, 25) g"
+                " WHERE a.cycle_id = :cycle AND a.establishment_id IS NOT NULL AND r.status = 'submitted'"
+            ),
+            {"cycle": cycle.id},
+        ).rowcount
         trust_uid = db.session.scalar(
             select(Trust.uid)
             .join(Establishment, Establishment.trust_id == Trust.id)
@@ -190,7 +206,12 @@ def enrich(url: str, seed: int = 2) -> dict:
             .order_by(text("count(*) desc"))
             .limit(1)
         )
-        counts = {"establishments": len(establishments), "contacts": len(users), "reminders": len(chased)}
+        counts = {
+            "establishments": len(establishments),
+            "contacts": len(users),
+            "reminders": len(chased),
+            "actions": actions,
+        }
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
@@ -203,7 +224,8 @@ def pages(trust_uid: str, scale: int = 1) -> list[tuple[str, str, dict | None]]:
 
     Every tracker page: the list in each of its sorts, with each kind of filter, and late pages (a high
     page number reads and sorts every row before it); the breakdowns, the trust lead's tracker, the trusts'
-    own responses and the chase histories; then the chasing pages that read the tracker's figures.
+    own responses and the chase histories; then the chasing pages that read the tracker's figures, and the
+    lead's action list (its first page, a late page and the overdue actions).
 
     :param scale: how many times smaller than national the data is: a late page is asked for the same
         fraction of the way through the list (page 200 of 480 nationally is page 20 of 48 at a tenth)
@@ -249,6 +271,9 @@ def pages(trust_uid: str, scale: int = 1) -> list[tuple[str, str, dict | None]]:
             {"all": "1", "status": "incomplete"},
         ),
         ("non-responders CSV", f"/cycles/{SLUG}/non-responders.csv", None),
+        ("action plans", f"/cycles/{SLUG}/actions", None),
+        ("action plans: page 2000", f"/cycles/{SLUG}/actions?page={page(2000)}", None),
+        ("overdue actions", f"/cycles/{SLUG}/actions?overdue=1", None),
     ]
 
 
@@ -337,7 +362,8 @@ def main(url: str, build: bool = True) -> None:
         built[target] = enrich(target)
         print(
             f"built {target.rsplit('/', 1)[1]}: {built[target]['establishments']:,} establishments, "
-            f"{built[target]['contacts']:,} DSL contacts, {built[target]['reminders']:,} reminders "
+            f"{built[target]['contacts']:,} DSL contacts, {built[target]['reminders']:,} reminders, "
+            f"{built[target]['actions']:,} actions "
             f"in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
@@ -371,7 +397,7 @@ def main(url: str, build: bool = True) -> None:
     print("Queries per request the same at both sizes:", "yes" if same else "NO")
     slow = [label for label, timing in large.items() if timing.median_ms >= 1000 and not label.endswith("CSV")]
     print("Pages at or over 1 s (median, national):", ", ".join(slow) if slow else "none")
-    chasing = ("reminder preview", "non-responders")
+    chasing = ("reminder preview", "non-responders", "action plans", "overdue actions")
     over = [
         label
         for label, timing in large.items()
