@@ -128,6 +128,8 @@ class Planned:
     recipients: list[Recipient]
     incomplete_sections: list[str]
     trust_id: int | None = None
+    #: the date agreed for this one alone (an extension), if any: its reminders give it, not the cycle's
+    due_on: date | None = None
 
 
 @dataclass
@@ -223,8 +225,8 @@ class _Found:
     reminders_had: dict[int, int] = field(default_factory=dict)
 
     def add(self, rows) -> None:
-        for key, name, code, response_id, state, lately, done, user_id, contact_name, address, sent in rows:
-            self.rows[key] = (name, code, response_id, state, lately, done)
+        for key, name, code, response_id, state, lately, done, due_on, user_id, contact_name, address, sent in rows:
+            self.rows[key] = (name, code, response_id, state, lately, done, due_on)
             if user_id is not None:
                 self.contacts.setdefault(key, []).append(Recipient(user_id, contact_name or address, address))
                 self.reminders_had[key] = max(self.reminders_had.get(key, 0), sent or 0)
@@ -289,6 +291,7 @@ def plan_reminders(
             scope.status,
             reminded_lately,
             completed_sections,
+            Assignment.due_on,
             dsl.c.user_id,
             dsl.c.name,
             dsl.c.email,
@@ -303,7 +306,7 @@ def plan_reminders(
     titles = _incomplete_titles(cycle)
     wanted = set(statuses) if statuses else None
     plan = Plan()
-    for establishment_id, (name, urn, response_id, state, lately, done) in found.by_name():
+    for establishment_id, (name, urn, response_id, state, lately, done, due_on) in found.by_name():
         if state in tracker.STATUS_GROUPS["complete"]:
             plan.skipped.append(Skipped(establishment_id, name, urn, "complete"))
             continue
@@ -324,6 +327,7 @@ def plan_reminders(
                 ReminderKind(state),
                 found.contacts[establishment_id],
                 titles(done),
+                due_on=due_on,
             )
         )
     return plan
@@ -375,6 +379,7 @@ def plan_trust_reminders(
             Response.status,
             reminded_lately,
             completed_sections,
+            Assignment.due_on,
             lead.c.user_id,
             lead.c.name,
             lead.c.email,
@@ -393,7 +398,7 @@ def plan_trust_reminders(
     titles = _incomplete_titles(cycle)
     wanted = set(statuses) if statuses else None
     plan = Plan()
-    for trust_id, (name, uid, response_id, state, lately, done) in found.by_name():
+    for trust_id, (name, uid, response_id, state, lately, done, due_on) in found.by_name():
         if state not in UNFINISHED_TRUST_STATUSES:
             plan.skipped.append(Skipped(None, name, uid, "submitted", trust_id))
             continue
@@ -413,6 +418,7 @@ def plan_trust_reminders(
                 found.contacts[trust_id],
                 titles(done),
                 trust_id,
+                due_on,
             )
         )
     return plan
@@ -531,7 +537,7 @@ def queue_reminders(
         values = {
             "establishment": planned.name,
             "dsl_name": recipient.name,
-            "due_date": govuk_date(cycle.due_on),
+            "due_date": govuk_date(planned.due_on or cycle.due_on),
             "sign_in_link": f"{base_url.rstrip('/')}/audits/{planned.response_id}/",
             "incomplete_sections": "\n".join(f"- {title}" for title in planned.incomplete_sections) or "- none",
         }

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from surveyapp.audits.lifecycle import extend
 from surveyapp.audits.models import ResponseStatus
 from surveyapp.auth.models import User
 from surveyapp.chasing.models import Reminder, ReminderStatus
@@ -93,6 +94,21 @@ def test_the_lead_edits_the_wording_and_placeholders_are_filled(client, sign_in,
     (message,) = mailbox.parsed()
     assert message["Subject"] == "Please start: Gorse Infant"
     assert message.get_content().startswith("Hello Gwen Gorse, due 31 March 2027. http://localhost/audits/")
+
+
+def test_an_establishment_with_an_extension_is_reminded_of_its_own_due_date(client, sign_in, chase, mailbox):
+    """An agreed extension is the date that school works to: its reminder must not give the cycle's."""
+    extend(chase["cycle"], date(2027, 4, 30), chase["lead"], establishment=chase["gorse"])
+    db.session.commit()
+    sign_in(chase["lead"])
+    html = preview(client, all="1", status="incomplete").get_data(as_text=True)
+    assert client.post("/cycles/2026-27/reminders/send", data=send_form(html)).status_code == 302
+    by_to = {str(m["To"]): m for m in mailbox.parsed()}
+    gorse = by_to["dsl@200007.example.org"].get_content()
+    assert "It is due on 30 April 2027." in gorse and "31 March 2027" not in gorse
+    # Everyone else keeps the cycle's date.
+    assert "by 31 March 2027" in by_to["dsl@200004.example.org"]["Subject"]
+    assert "31 March 2027" in by_to["dsl@200005.example.org"].get_content()
 
 
 def test_an_unknown_placeholder_is_refused_and_nothing_is_sent(client, sign_in, chase, mailbox):
