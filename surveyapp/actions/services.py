@@ -25,6 +25,7 @@ from surveyapp.audits.signals import return_submitted, returns_imported
 from surveyapp.bulk import bulk_insert
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db, rows_changed
+from surveyapp.paging import Page
 from surveyapp.timeutil import today, utcnow
 
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
@@ -279,27 +280,6 @@ def update_action(
 ACTIONS_PER_PAGE = 50
 
 
-@dataclass
-class ActionPage:
-    """One page of a cycle's actions across every establishment."""
-
-    #: (action, its establishment) pairs
-    rows: list[tuple[ActionItem, Establishment]]
-    #: how many actions the list holds (every page)
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def first(self) -> int:
-        """The number of this page's first action in the whole list (1-based)."""
-        return (self.page - 1) * self.per_page + 1
-
-
 def cycle_actions(
     cycle: Cycle,
     *,
@@ -307,7 +287,7 @@ def cycle_actions(
     page: int = 1,
     on: date | None = None,
     per_page: int = ACTIONS_PER_PAGE,
-) -> ActionPage:
+) -> Page[tuple[ActionItem, Establishment]]:
     """One page of the cycle's actions across every establishment, soonest target date first (those without a
     date last); with ``overdue_only``, only those still open whose target date has passed.
 
@@ -326,8 +306,7 @@ def cycle_actions(
         )
         or 0
     )
-    listed = ActionPage([], total, 1, per_page)
-    listed.page = max(1, min(page, listed.pages))
+    listed: Page[tuple[ActionItem, Establishment]] = Page.clamped(total, page, per_page)
     listed.rows = [
         (item, establishment)
         for item, establishment in db.session.execute(
@@ -336,7 +315,7 @@ def cycle_actions(
             .where(*conditions)
             .order_by(ActionItem.target_date.asc().nulls_last(), Establishment.name, ActionItem.id)
             .limit(per_page)
-            .offset((listed.page - 1) * per_page)
+            .offset(listed.offset)
         )
     ]
     return listed

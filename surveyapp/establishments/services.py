@@ -4,7 +4,6 @@ uploaded import file between its preview and its confirmation. Plain functions; 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from surveyapp import stored_files
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact
 from surveyapp.extensions import db
+from surveyapp.paging import Page
 from surveyapp.timeutil import utcnow
 
 PER_PAGE = 50
@@ -25,22 +25,9 @@ PER_PAGE = 50
 # --- the register ------------------------------------------------------------------------
 
 
-@dataclass
-class RegisterPage:
-    #: (establishment, number of DSLs and deputies)
-    rows: list[tuple[Establishment, int]]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
 def search_register(
     query: str = "", phase: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE
-) -> RegisterPage:
+) -> Page[tuple[Establishment, int]]:
     """One page of the register, by name.
 
     :param query: part of a name, or a URN (matched exactly)
@@ -58,7 +45,7 @@ def search_register(
     if status in ("open", "closed"):
         conditions.append(Establishment.is_open.is_(status == "open"))
     total = db.session.scalar(select(func.count(Establishment.id)).where(*conditions)) or 0
-    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    listed: Page[tuple[Establishment, int]] = Page.clamped(total, page, per_page)
     contacts = (
         select(func.count(EstablishmentContact.id))
         .where(EstablishmentContact.establishment_id == Establishment.id)
@@ -72,9 +59,10 @@ def search_register(
         .options(joinedload(Establishment.trust))
         .order_by(Establishment.name, Establishment.urn)
         .limit(per_page)
-        .offset((page - 1) * per_page)
+        .offset(listed.offset)
     ).all()
-    return RegisterPage([(row[0], row[1]) for row in rows], total, page, per_page)
+    listed.rows = [(row[0], row[1]) for row in rows]
+    return listed
 
 
 def phases_in_register() -> list[str]:
