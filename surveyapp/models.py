@@ -17,7 +17,7 @@ from surveyapp.audits.models import (  # noqa: F401
     TrustCoverage,
 )
 from surveyapp.auth.models import AccountToken, SiteSetting, User  # noqa: F401
-from surveyapp.chasing.models import Reminder, ReminderSchedule  # noqa: F401
+from surveyapp.chasing.models import FiguresVersion, Reminder, ReminderSchedule  # noqa: F401
 from surveyapp.establishments.models import Establishment, EstablishmentContact, KeptUpload, Trust, TrustContact  # noqa: F401
 from surveyapp.jobs.models import Job  # noqa: F401
 from surveyapp.la_actions.models import LaAction, LaActionUpdate  # noqa: F401

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from surveyapp import create_app
 from surveyapp.activity.models import SQLITE_APPEND_ONLY, SQLITE_DROP_APPEND_ONLY
+from surveyapp.chasing.models import FIRST_FIGURES_VERSION
 from surveyapp.extensions import db
 from tests.factories import Factory
 
@@ -95,6 +96,8 @@ def empty_all_tables(app) -> None:
                     connection.execute(text(f"DELETE FROM {table}"))
                 for statement in SQLITE_APPEND_ONLY:
                     connection.execute(text(statement))
+            # The tracker's figures keep their version row (emptied above with the rest), a new token each time.
+            connection.execute(text(FIRST_FIGURES_VERSION[engine.dialect.name]))
         engine.dispose()
 
 

@@ -202,3 +202,47 @@ def test_each_response_counts_the_sections_it_had_completed_before_the_upgrade()
         assert [counted[responses[school.id]] for school in schools] == [2, 1, 0]
         engine.dispose()
         db.engine.dispose()
+
+
+def _figures_triggers(connection) -> list[tuple[str, str]]:
+    """The triggers that move the tracker's figures token (and, in PostgreSQL, their function)."""
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%figures%' ORDER BY name"
+    else:
+        query = (
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname LIKE '%figures%' AND NOT tgisinternal "
+            "UNION ALL SELECT proname, pg_get_functiondef(oid) FROM pg_proc WHERE proname = 'figures_changed' "
+            "ORDER BY 1"
+        )
+    return [tuple(row) for row in connection.execute(text(query))]
+
+
+def test_the_migrations_keep_the_figures_token_moving_as_the_models_do(app):
+    with db.engine.connect() as connection:
+        from_models = _figures_triggers(connection)
+    # SQLite: added, removed and changed on each of the five tables; PostgreSQL: two per table and the function
+    assert len(from_models) == (15 if db.engine.dialect.name == "sqlite" else 11)
+    url = fresh_database_url("surveyapp_migrations_figures")
+    other = make_app(SQLALCHEMY_DATABASE_URI=url)
+    with other.app_context():
+        upgrade()
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert _figures_triggers(connection) == from_models
+            first = connection.scalar(text("SELECT token FROM figures_version"))
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO trusts (uid, name, updated_at) VALUES ('T1', 'A trust', CURRENT_TIMESTAMP)")
+            )
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT token FROM figures_version")) != first
+        downgrade(revision="a8e3d5c1b7f9")
+        with engine.connect() as connection:
+            assert _figures_triggers(connection) == []
+            assert "figures_version" not in inspect(connection).get_table_names()
+            # with the triggers gone, the tables they watched take changes again without the token's table
+            connection.execute(text("UPDATE trusts SET name = 'Renamed' WHERE uid = 'T1'"))
+            connection.commit()
+        upgrade()
+        engine.dispose()
+        db.engine.dispose()

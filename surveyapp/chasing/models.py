@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.extensions import Model, db, str_enum
@@ -79,3 +79,87 @@ class ReminderSchedule(Model):
     weekly_when_overdue: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class FiguresVersion(Model):
+    """One row whose token changes whenever anything the tracker's figures count changes.
+
+    The tracker's headline, breakdowns and completions by day are grouped over the whole cycle (tens of
+    thousands of establishments nationally), so they are kept per token in each worker
+    (``surveyapp.chasing.figures_cache``) and computed again only once the token has moved. The database
+    moves it, with triggers on every table the figures read (``FIGURES_INPUTS``): a row added or removed, or
+    one of the listed columns changed, by whatever code or SQL. In PostgreSQL the trigger runs at the
+    commit, once per transaction, so the token changes in the same instant as the rows and no transaction
+    holds the row's lock while it goes on working; in SQLite, with its one writer, it runs at once.
+    """
+
+    __tablename__ = "figures_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+
+
+#: the tables the tracker's figures are computed from, each with the columns whose change changes a figure
+FIGURES_INPUTS = {
+    "responses": ("status", "submitted_at", "assignment_id"),
+    "assignments": ("cycle_id", "establishment_id", "trust_id", "left_on"),
+    "trust_coverage": ("response_id", "establishment_id"),
+    "establishments": ("phase", "type_name", "district", "trust_id"),
+    "trusts": ("uid", "name"),
+}
+
+
+def _changed(columns: tuple[str, ...], distinct: str) -> str:
+    return " OR ".join(f"OLD.{column} {distinct} NEW.{column}" for column in columns)
+
+
+def figures_triggers(dialect: str) -> list[str]:
+    """The SQL that makes the database move the figures' token (the migration keeps a copy of it)."""
+    if dialect == "sqlite":
+        bump = "BEGIN UPDATE figures_version SET token = lower(hex(randomblob(16))); END"
+        statements = []
+        for table, columns in FIGURES_INPUTS.items():
+            statements += [
+                f"CREATE TRIGGER {table}_figures_added AFTER INSERT ON {table} {bump}",
+                f"CREATE TRIGGER {table}_figures_removed AFTER DELETE ON {table} {bump}",
+                f"CREATE TRIGGER {table}_figures_changed AFTER UPDATE OF {', '.join(columns)} ON {table} "
+                f"WHEN {_changed(columns, 'IS NOT')} {bump}",
+            ]
+        return statements
+    if dialect == "postgresql":
+        statements = [
+            # A transaction-local setting remembers that this transaction has moved the token already.
+            "CREATE OR REPLACE FUNCTION figures_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF current_setting('surveyapp.figures_changed', true) IS DISTINCT FROM 'yes' THEN "
+            "PERFORM set_config('surveyapp.figures_changed', 'yes', true); "
+            "UPDATE figures_version SET token = gen_random_uuid()::text; "
+            "END IF; RETURN NULL; END $$"
+        ]
+        deferred = "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+        for table, columns in FIGURES_INPUTS.items():
+            statements += [
+                f"CREATE CONSTRAINT TRIGGER {table}_figures_added_or_removed AFTER INSERT OR DELETE ON {table} "
+                f"{deferred} EXECUTE FUNCTION figures_changed()",
+                f"CREATE CONSTRAINT TRIGGER {table}_figures_changed AFTER UPDATE OF {', '.join(columns)} "
+                f"ON {table} {deferred} WHEN ({_changed(columns, 'IS DISTINCT FROM')}) "
+                "EXECUTE FUNCTION figures_changed()",
+            ]
+        return statements
+    raise NotImplementedError(f"No figures triggers for {dialect}: add them before running surveyapp on it")
+
+
+#: the first token: random, so a database built again (a restore, the demo) never repeats one a worker kept
+FIRST_FIGURES_VERSION = {
+    "sqlite": "INSERT INTO figures_version (id, token) VALUES (1, lower(hex(randomblob(16))))",
+    "postgresql": "INSERT INTO figures_version (id, token) VALUES (1, gen_random_uuid()::text)",
+}
+
+# create_all (tests, benchmarks): the row, then the triggers once every table they watch exists.
+for _dialect, _statement in FIRST_FIGURES_VERSION.items():
+    event.listen(FiguresVersion.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+for _dialect in ("sqlite", "postgresql"):
+    for _statement in figures_triggers(_dialect):
+        event.listen(Model.metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+event.listen(
+    Model.metadata, "after_drop", DDL("DROP FUNCTION IF EXISTS figures_changed()").execute_if(dialect="postgresql")
+)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from surveyapp.audits.coverage import RETURNED, covered_ids, trust_cover
 from surveyapp.audits.models import Assignment, Cycle, Response, TemplateSection
 from surveyapp.auth.models import User
+from surveyapp.chasing.figures_cache import kept
 from surveyapp.chasing.models import Reminder, ReminderStatus
 from surveyapp.establishments.models import ContactRole, Establishment, EstablishmentContact, Trust
 from surveyapp.extensions import db
@@ -279,6 +280,13 @@ def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = No
 
 
 def figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None = None, *, by_day: bool = False) -> Figures:
+    """The breakdowns, and (``by_day``) this cycle's completions per day for the chart: as kept since nothing
+    they count last changed (``surveyapp.chasing.figures_cache``), else computed in one statement."""
+    key = ("figures", cycle.id, cycle.reference_day, tuple(dimensions), trust_scope, by_day)
+    return kept(key, lambda: _figures(cycle, dimensions, trust_scope, by_day=by_day))
+
+
+def _figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None, *, by_day: bool) -> Figures:
     """The breakdowns, and (``by_day``) this cycle's completions per day for the chart: one statement.
 
     Each establishment's status, and the day it became complete, are worked out once, in a common table
@@ -712,8 +720,13 @@ def completions_by_day(cycles: list[Cycle], trust_scope: int | None = None) -> d
     An establishment's own return counts from its submission date; one covered by a returned trust
     response (without its own) counts from the trust's date.
 
-    :returns: {cycle id: (in scope, {day: number})}
+    :returns: {cycle id: (in scope, {day: number})}, as kept since nothing they count last changed
     """
+    key = ("completions_by_day", tuple((cycle.id, cycle.reference_day) for cycle in cycles), trust_scope)
+    return kept(key, lambda: _completions_by_day(cycles, trust_scope))
+
+
+def _completions_by_day(cycles: list[Cycle], trust_scope: int | None) -> dict[int, tuple[int, dict[date, int]]]:
     ids = [cycle.id for cycle in cycles]
     cover = trust_cover(ids).subquery("cover")
     completed_at = case((Response.status.in_(RETURNED), Response.submitted_at), else_=cover.c.covered_at)
