@@ -9,12 +9,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, String, case, func, literal, select, type_coerce
 
 from surveyapp.audits.models import Assignment, Response, ResponseStatus, TrustCoverage
 
 #: a response in one of these statuses has been returned: it counts for the establishments it answers for
 RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
+#: the status counted for an establishment that has not returned its own response but its trust's covers it
+COVERED_BY_TRUST = "covered_by_trust"
+
+
+def effective_status(covered: ColumnElement[bool]) -> ColumnElement[str]:
+    """SQL, beside an establishment's own response: the status its counts take, as plain text.
+
+    Its own status once it has returned its response; else ``covered_by_trust`` where ``covered`` (a returned
+    trust response covers it, however the statement asks that); else its own status.
+    """
+    return type_coerce(
+        case(
+            (Response.status.in_(RETURNED), Response.status),
+            (covered, literal(COVERED_BY_TRUST)),
+            else_=Response.status,
+        ),
+        String,
+    )
+
+
+def completed_at(covered_at: ColumnElement) -> ColumnElement:
+    """SQL, beside an establishment's own response: when it became complete, or NULL while it is not.
+
+    Its own submission once it has returned its response; else ``covered_at``, the day its trust's returned
+    response covered it (the column of ``trust_cover``, joined to the establishment, NULL where none does).
+    """
+    return case((Response.status.in_(RETURNED), Response.submitted_at), else_=covered_at)
 
 
 def trust_cover(cycle_ids: Iterable[int]) -> Select:

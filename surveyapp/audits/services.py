@@ -6,13 +6,13 @@ from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from surveyapp.activity.services import record
-from surveyapp.audits.coverage import covered_ids
+from surveyapp.audits.coverage import COVERED_BY_TRUST, covered_ids, effective_status
 from surveyapp.audits.lifecycle import CycleClosed, ensure_open
 from surveyapp.audits.models import (
     EDITABLE_STATUSES,
@@ -903,9 +903,7 @@ def status_counts(cycle: Cycle) -> dict[str, int]:
     An establishment that returned its own response counts as submitted/accepted; one that did not
     but is covered by its trust's returned response counts as ``covered_by_trust``, not as not started.
     """
-    covered = Assignment.establishment_id.in_(covered_establishments(cycle))
-    returned_own = Response.status.in_([ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED])
-    category = case((returned_own, Response.status), (covered, "covered_by_trust"), else_=Response.status)
+    category = effective_status(Assignment.establishment_id.in_(covered_establishments(cycle)))
     rows = db.session.execute(
         select(category, func.count())
         .select_from(Response)
@@ -914,11 +912,11 @@ def status_counts(cycle: Cycle) -> dict[str, int]:
         .group_by(category)
     ).all()
     counts = {status.value: 0 for status in ResponseStatus}
-    counts["covered_by_trust"] = 0
+    counts[COVERED_BY_TRUST] = 0
     for key, number in rows:
-        counts[getattr(key, "value", key)] = number
+        counts[key] = number
     counts["in_scope"] = sum(number for _key, number in rows)
-    counts["complete"] = counts["submitted"] + counts["accepted"] + counts["covered_by_trust"]
+    counts["complete"] = counts["submitted"] + counts["accepted"] + counts[COVERED_BY_TRUST]
     return counts
 
 

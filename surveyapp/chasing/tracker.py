@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import Select, String, and_, case, cast, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from surveyapp.audits.coverage import RETURNED, covered_ids, trust_cover
+from surveyapp.audits.coverage import completed_at, covered_ids, effective_status, trust_cover
 from surveyapp.audits.models import Assignment, Cycle, Response, TemplateSection
 from surveyapp.auth.models import User
 from surveyapp.chasing.figures_cache import kept
@@ -73,14 +73,7 @@ class Scope:
     def __post_init__(self) -> None:
         # unnamed: a statement may hold two scopes (the reminder plan reads the tracker's "all matching")
         covered = covered_ids(self.cycle.id).cte()
-        self.status = type_coerce(
-            case(
-                (Response.status.in_(RETURNED), Response.status),
-                (Assignment.establishment_id.in_(select(covered.c.establishment_id)), literal("covered_by_trust")),
-                else_=Response.status,
-            ),
-            String,
-        )
+        self.status = effective_status(Assignment.establishment_id.in_(select(covered.c.establishment_id)))
 
     def select(self, *columns) -> Select:
         """SELECT ... FROM the cycle's establishment assignments with their response and trust."""
@@ -299,15 +292,7 @@ def _figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None, *, by
     # Joined here rather than asked with IN as the Scope does: the day a trust's return covered an academy
     # is needed too, and the join gives both from one read of the covering returns.
     cover = trust_cover([cycle.id]).subquery("cover")
-    status = type_coerce(
-        case(
-            (Response.status.in_(RETURNED), Response.status),
-            (cover.c.establishment_id.is_not(None), literal("covered_by_trust")),
-            else_=Response.status,
-        ),
-        String,
-    )
-    completed_at = case((Response.status.in_(RETURNED), Response.submitted_at), else_=cover.c.covered_at)
+    status = effective_status(cover.c.establishment_id.is_not(None))
     each = (
         scope.select(
             Establishment.phase.label("phase"),
@@ -316,7 +301,7 @@ def _figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None, *, by
             Establishment.trust_id.label("trust_id"),
             status.label("status"),
             # as text, so the days share the UNION's columns with the groups' names
-            cast(func.date(completed_at), String).label("completed_on"),
+            cast(func.date(completed_at(cover.c.covered_at)), String).label("completed_on"),
         )
         .outerjoin(cover, cover.c.establishment_id == Assignment.establishment_id)
         .cte("each_establishment")
@@ -729,8 +714,7 @@ def completions_by_day(cycles: list[Cycle], trust_scope: int | None = None) -> d
 def _completions_by_day(cycles: list[Cycle], trust_scope: int | None) -> dict[int, tuple[int, dict[date, int]]]:
     ids = [cycle.id for cycle in cycles]
     cover = trust_cover(ids).subquery("cover")
-    completed_at = case((Response.status.in_(RETURNED), Response.submitted_at), else_=cover.c.covered_at)
-    day = func.date(completed_at)
+    day = func.date(completed_at(cover.c.covered_at))
     query = (
         select(Assignment.cycle_id, day, func.count())
         .select_from(Assignment)
