@@ -34,17 +34,6 @@ from surveyapp.policy import Capability as C, requires
 bp = Blueprint("establishments", __name__, url_prefix="/establishments")
 
 
-def page_numbers(page: int, pages: int) -> list[int | None]:
-    """The page links to show: the first, the last and two either side of the current one (None is a gap)."""
-    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
-    result: list[int | None] = []
-    for number in shown:
-        if result and number - result[-1] > 1:
-            result.append(None)
-        result.append(number)
-    return result
-
-
 # --- the register ---------------------------------------------------------------------------
 
 
@@ -56,9 +45,7 @@ def list_establishments():
     page = services.search_register(
         form.q.data or "", form.phase.data or "", form.status.data or "", page=page_number(request.args.get("page"))
     )
-    return render_template(
-        "establishments/list.html", form=form, register=page, page_numbers=page_numbers(page.page, page.pages)
-    )
+    return render_template("establishments/list.html", form=form, register=page)
 
 
 @bp.get("/<urn>")

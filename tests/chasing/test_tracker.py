@@ -378,3 +378,21 @@ def test_the_figures_count_a_filtered_list_exactly_as_the_list_does(make, county
         tracker.TrackerFilters(phase="Primary", district="East"),
     ):
         assert tracker.known_count(filters, counts, found) is None
+
+
+def test_the_lists_page_links_keep_its_filters_and_come_back_to_the_list(client, sign_in, make, county):
+    from surveyapp.audits.register_changes import reconcile_running_cycles
+
+    for number in range(50):
+        make.establishment(name=f"Primary {number:02}", urn=f"3000{number:02}")
+    reconcile_running_cycles(actor=county["lead"])  # they join the running cycle, as schools opening mid-year do
+    db.session.commit()
+    sign_in(county["lead"])
+    first = client.get("/cycles/2026-27/tracker?phase=Primary").get_data(as_text=True)
+    assert "(page 1 of 2)" in first
+    assert 'href="/cycles/2026-27/tracker?phase=Primary&amp;page=2#establishments"' in first  # page 2 and Next
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second = client.get("/cycles/2026-27/tracker?phase=Primary&page=2").get_data(as_text=True)
+    assert 'href="/cycles/2026-27/tracker?phase=Primary#establishments"' in second  # back to page 1
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert len(_urns(second)) == 53 - 50  # 53 primaries: Ash, Cedar, Oak and the 50 new ones
