@@ -263,6 +263,16 @@ class Figures:
     #: how many establishments became complete on each day (own return or trust cover), if asked for
     completed_by_day: dict[date, int] | None = None
 
+    def copy(self) -> Figures:
+        """A copy to change freely: new groups and counts (the values and labels are immutable)."""
+        return Figures(
+            {
+                dimension: [{**group, "counts": Counts(dict(group["counts"].by_status))} for group in groups]
+                for dimension, groups in self.breakdowns.items()
+            },
+            None if self.completed_by_day is None else dict(self.completed_by_day),
+        )
+
 
 def breakdowns(cycle: Cycle, dimensions: list[str], trust_scope: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """The headline counts per phase, type, district and/or trust, in one statement whatever the number asked for.
@@ -276,7 +286,7 @@ def figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None = None,
     """The breakdowns, and (``by_day``) this cycle's completions per day for the chart: as kept since nothing
     they count last changed (``surveyapp.chasing.figures_cache``), else computed in one statement."""
     key = ("figures", cycle.id, cycle.reference_day, tuple(dimensions), trust_scope, by_day)
-    return kept(key, lambda: _figures(cycle, dimensions, trust_scope, by_day=by_day))
+    return kept(key, lambda: _figures(cycle, dimensions, trust_scope, by_day=by_day), Figures.copy)
 
 
 def _figures(cycle: Cycle, dimensions: list[str], trust_scope: int | None, *, by_day: bool) -> Figures:
@@ -708,7 +718,11 @@ def completions_by_day(cycles: list[Cycle], trust_scope: int | None = None) -> d
     :returns: {cycle id: (in scope, {day: number})}, as kept since nothing they count last changed
     """
     key = ("completions_by_day", tuple((cycle.id, cycle.reference_day) for cycle in cycles), trust_scope)
-    return kept(key, lambda: _completions_by_day(cycles, trust_scope))
+    return kept(
+        key,
+        lambda: _completions_by_day(cycles, trust_scope),
+        lambda found: {cycle_id: (in_scope, dict(days)) for cycle_id, (in_scope, days) in found.items()},
+    )
 
 
 def _completions_by_day(cycles: list[Cycle], trust_scope: int | None) -> dict[int, tuple[int, dict[date, int]]]:
