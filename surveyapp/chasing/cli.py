@@ -122,10 +122,11 @@ def run_due_command(on: str | None, dry_run: bool) -> None:
         click.echo(f"{day.isoformat()}: no cycle has reminders due.")
         return
     failed = 0
-    for cycle in cycles:
+    for cycle, due_dates in cycles:
         # The schedule honours the cool-off like the lead does; the day in the key means a
         # second run the same day finds every reminder already queued and sends nothing.
-        plan, trust_plan = _plans(cycle, now=now)
+        # Only respondents due on one of today's dates: one with an extension is chased by its own date.
+        plan, trust_plan = _plans(cycle, now=now, due_dates=due_dates)
         click.echo(f"{cycle.slug}: {_describe(plan)}")
         click.echo(f"{cycle.slug}: {_describe(trust_plan, 'trusts to remind of their trust response')}")
         if dry_run:

@@ -14,7 +14,7 @@ import hashlib
 import smtplib
 import string
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
@@ -254,6 +254,7 @@ def plan_reminders(
     statuses: Iterable[str] | None = None,
     now=None,
     max_per_cycle: int | None = None,
+    due_dates: Container[date] | None = None,
 ) -> Plan:
     """Who would be sent a reminder, and who is skipped and why, before anything is sent.
 
@@ -263,6 +264,8 @@ def plan_reminders(
     :param statuses: only these effective statuses (e.g. ["not_started"]); complete ones are always skipped
     :param max_per_cycle: skip an establishment once it has had this many reminders in the cycle (counted for
         its most-reminded DSL); ``force`` does not lift it. None: no cap
+    :param due_dates: only establishments due on one of these days (their extension's, or the cycle's): the
+        schedule's reminders for today (``dates_reminded_on``)
     """
     now = now or utcnow()
     scope = tracker.Scope(cycle)
@@ -307,6 +310,8 @@ def plan_reminders(
     wanted = set(statuses) if statuses else None
     plan = Plan()
     for establishment_id, (name, urn, response_id, state, lately, done, due_on) in found.by_name():
+        if due_dates is not None and (due_on or cycle.due_on) not in due_dates:
+            continue
         if state in tracker.STATUS_GROUPS["complete"]:
             plan.skipped.append(Skipped(establishment_id, name, urn, "complete"))
             continue
@@ -346,6 +351,7 @@ def plan_trust_reminders(
     statuses: Iterable[str] | None = None,
     now=None,
     max_per_cycle: int | None = None,
+    due_dates: Container[date] | None = None,
 ) -> Plan:
     """Which trusts' safeguarding leads would be reminded of their trust's own response, and which are skipped.
 
@@ -354,6 +360,7 @@ def plan_trust_reminders(
     ``max_per_cycle`` reminders in the cycle is skipped whatever ``force`` says.
 
     :param trust_ids: the trusts chosen (None: every trust with a response in the cycle)
+    :param due_dates: only trusts whose response is due on one of these days (as for establishments)
     """
     now = now or utcnow()
     completed_sections = _completed_sections()
@@ -399,6 +406,8 @@ def plan_trust_reminders(
     wanted = set(statuses) if statuses else None
     plan = Plan()
     for trust_id, (name, uid, response_id, state, lately, done, due_on) in found.by_name():
+        if due_dates is not None and (due_on or cycle.due_on) not in due_dates:
+            continue
         if state not in UNFINISHED_TRUST_STATUSES:
             plan.skipped.append(Skipped(None, name, uid, "submitted", trust_id))
             continue
@@ -723,23 +732,36 @@ def set_schedule(
     return schedule
 
 
-def is_due(schedule: ReminderSchedule, cycle: Cycle, on: date) -> bool:
-    """Whether the schedule sends on this day: a listed number of days before due, or weekly once overdue."""
-    days_left = (cycle.due_on - on).days
+def is_due(schedule: ReminderSchedule, due_on: date, on: date) -> bool:
+    """Whether the schedule sends on this day to a respondent due on ``due_on``: a listed number of days before
+    that day, or weekly once it has passed."""
+    days_left = (due_on - on).days
     if days_left in (schedule.days_before_due or []):
         return True
     return schedule.weekly_when_overdue and days_left < 0 and (-days_left) % 7 == 0
 
 
-def due_cycles(on: date) -> list[Cycle]:
-    """Open cycles whose schedule sends on this day."""
+def due_cycles(on: date) -> list[tuple[Cycle, set[date]]]:
+    """Open cycles whose schedule sends on this day, each with the due dates it sends to.
+
+    A respondent given an extension is reminded on the schedule's days before its own date (and weekly once
+    that has passed), not the cycle's: so each cycle's due dates (its own and its extensions') are asked.
+    """
     rows = db.session.execute(
         select(Cycle, ReminderSchedule)
         .join(ReminderSchedule, ReminderSchedule.cycle_id == Cycle.id)
         .where(Cycle.state == CycleState.OPEN)
         .order_by(Cycle.due_on)
     ).all()
-    return [cycle for cycle, schedule in rows if is_due(schedule, cycle, on)]
+    found = []
+    for cycle, schedule in rows:
+        extensions = db.session.scalars(
+            select(Assignment.due_on).where(Assignment.cycle_id == cycle.id, Assignment.due_on.is_not(None)).distinct()
+        )
+        dates = {day for day in {cycle.due_on, *extensions} if is_due(schedule, day, on)}
+        if dates:
+            found.append((cycle, dates))
+    return found
 
 
 def incomplete_establishments(cycle: Cycle, status: str | None = None) -> Select:

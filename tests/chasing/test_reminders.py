@@ -225,6 +225,31 @@ def test_run_due_honours_the_schedule_and_twice_a_day_sends_nothing_twice(runner
     assert db.session.scalar(select(func.count()).select_from(Reminder).where(Reminder.created_by_id.is_(None))) == 6
 
 
+def test_run_due_chases_an_establishment_with_an_extension_by_its_own_date(runner, chase, mailbox):
+    """The schedule's days count back from the date each school works to: an extended school is not chased
+    a week before the cycle's date, nor weekly as overdue while its own date is still to come."""
+    set_schedule(chase["cycle"], [14, 7, 2], weekly_when_overdue=True)
+    extend(chase["cycle"], date(2027, 4, 30), chase["lead"], establishment=chase["gorse"])
+    db.session.commit()
+
+    def run(day: str) -> list[str]:
+        before = len(mailbox.messages)
+        result = runner.invoke(args=["reminders", "run-due", "--date", day])
+        assert result.exit_code == 0, result.output
+        return sorted(address for rcpts, _content in mailbox.messages[before:] for address in rcpts)
+
+    week_before = run("2027-03-24")  # 7 days before the cycle's date
+    assert week_before and "dsl@200007.example.org" not in week_before
+    overdue = run("2027-04-07")  # a week overdue for the others
+    assert overdue == week_before
+    own_week_before = run("2027-04-23")  # 7 days before Gorse's extension
+    assert own_week_before == ["dsl@200007.example.org"]
+    message = mailbox.parsed()[-1]
+    assert "It is due on 30 April 2027." in message.get_content()
+    assert run("2027-04-21") == week_before  # three weeks overdue for the others, not for Gorse
+    assert run("2027-05-07") == ["dsl@200007.example.org"]  # a week past its own date
+
+
 def test_the_schedule_is_set_from_the_web(client, sign_in, chase):
     sign_in(chase["lead"])
     assert client.get("/cycles/2026-27/reminders/schedule").status_code == 200
