@@ -252,7 +252,8 @@ def test_run_due_chases_an_establishment_with_an_extension_by_its_own_date(runne
 
 def test_the_schedule_is_set_from_the_web(client, sign_in, chase):
     sign_in(chase["lead"])
-    assert client.get("/cycles/2026-27/reminders/schedule").status_code == 200
+    page = client.get("/cycles/2026-27/reminders/schedule")
+    assert page.status_code == 200 and "given an extension is reminded by its own date" in page.get_data(as_text=True)
     bad = client.post("/cycles/2026-27/reminders/schedule", data={"days": "14, soon"})
     assert bad.status_code == 200 and "Enter whole numbers" in bad.get_data(as_text=True)
     client.post("/cycles/2026-27/reminders/schedule", data={"days": "10, 3", "weekly": "y"})
