@@ -265,7 +265,7 @@ def plan_reminders(
     :param max_per_cycle: skip an establishment once it has had this many reminders in the cycle (counted for
         its most-reminded DSL); ``force`` does not lift it. None: no cap
     :param due_dates: only establishments due on one of these days (their extension's, or the cycle's): the
-        schedule's reminders for today (``dates_reminded_on``)
+        schedule's reminders for today (``due_cycles``)
     """
     now = now or utcnow()
     scope = tracker.Scope(cycle)
