@@ -247,16 +247,14 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "benchmarks.national", args.url], check=True)
     folder = tempfile.mkdtemp(prefix="bench-workbook-")
     load_before = os.getloadavg()
-    ours = _child(args.url, "--child", "workbook", "--out", os.path.join(folder, "board.xlsx"))
-    same = _child(
-        args.url,
-        "--child",
-        "raw-same",
-        "--out",
-        os.path.join(folder, "raw-same.xlsx"),
-        "--workbook",
-        os.path.join(folder, "board.xlsx"),
-    )
+    board, same_cells = os.path.join(folder, "board.xlsx"), os.path.join(folder, "raw-same.xlsx")
+
+    def pair() -> tuple[dict, dict]:
+        """The workbook, then raw xlsxwriter writing its cells straight after."""
+        ours = _child(args.url, "--child", "workbook", "--out", board)
+        return ours, _child(args.url, "--child", "raw-same", "--out", same_cells, "--workbook", board)
+
+    ours, same = pair()
     raw = _child(
         args.url, "--child", "raw", "--out", os.path.join(folder, "raw.xlsx"), "--shape", json.dumps(ours["sheets"])
     )
@@ -266,23 +264,7 @@ def main() -> None:
     )
     # More pairs, each the workbook then its raw run straight after: on a shared machine the speed drifts from
     # minute to minute, and a ratio taken within a pair is steadier than one taken across the whole run.
-    pairs = [(ours, same)]
-    for _ in range(args.pairs - 1):
-        again = _child(args.url, "--child", "workbook", "--out", os.path.join(folder, "board.xlsx"))
-        pairs.append(
-            (
-                again,
-                _child(
-                    args.url,
-                    "--child",
-                    "raw-same",
-                    "--out",
-                    os.path.join(folder, "raw-same.xlsx"),
-                    "--workbook",
-                    os.path.join(folder, "board.xlsx"),
-                ),
-            )
-        )
+    pairs = [(ours, same)] + [pair() for _ in range(args.pairs - 1)]
     load_after = os.getloadavg()
     cells = sum(strings + numbers for _rows, strings, numbers in ours["sheets"].values())
     t = ours["timings"]
@@ -321,13 +303,13 @@ def main() -> None:
     line("responses CSV (database -> rows)", responses, raw_csv)
     if len(pairs) > 1:
         print(f"{'pair':<6}{'workbook s':>12}{'raw s':>8}{'x raw':>7}{'x cpu':>7}")
-        for number, (board, baseline) in enumerate(pairs, start=1):
+        for number, (timed, baseline) in enumerate(pairs, start=1):
             print(
-                f"{number:<6}{board['seconds']:>12.2f}{baseline['seconds']:>8.2f}"
-                f"{board['seconds'] / baseline['seconds']:>7.2f}{board['cpu'] / baseline['cpu']:>7.2f}"
+                f"{number:<6}{timed['seconds']:>12.2f}{baseline['seconds']:>8.2f}"
+                f"{timed['seconds'] / baseline['seconds']:>7.2f}{timed['cpu'] / baseline['cpu']:>7.2f}"
             )
-    ratio = statistics.median(board["seconds"] / baseline["seconds"] for board, baseline in pairs)
-    cpu_ratio = statistics.median(board["cpu"] / baseline["cpu"] for board, baseline in pairs)
+    ratio = statistics.median(timed["seconds"] / baseline["seconds"] for timed, baseline in pairs)
+    cpu_ratio = statistics.median(timed["cpu"] / baseline["cpu"] for timed, baseline in pairs)
     print(
         f"workbook{' (median of ' + str(len(pairs)) + ' pairs)' if len(pairs) > 1 else ''}: "
         f"{ratio:.2f} wall, {cpu_ratio:.2f} cpu of the same cells' (target <= 1.2: "
