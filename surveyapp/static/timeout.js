@@ -12,7 +12,26 @@ if (dialog && typeof dialog.showModal === 'function') {
   const stayButton = dialog.querySelector('[data-timeout-stay]')
   // A second after the server's own limit, so the sign-in page finds the sign-in ended and says why.
   const grace = 1000
+
+  // Every tab of the site shares one sign-in, and a request from any of them starts its idle time again.
+  // So each tab notes when it last asked the server for something (loading its page, "Stay signed in"),
+  // and counts from the latest of any tab's: a tab left open does not warn, or leave for the sign-in page,
+  // while the user works in another. Without storage (blocked, private mode) each tab counts on its own.
+  const lastRequestKey = 'surveyapp.last-request'
+  const noteRequest = (at) => {
+    try {
+      window.localStorage.setItem(lastRequestKey, String(at))
+    } catch (error) {}
+  }
+  const lastRequestAnywhere = () => {
+    try {
+      return Number(window.localStorage.getItem(lastRequestKey)) || 0
+    } catch (error) {
+      return 0
+    }
+  }
   let endsAt = Date.now() + timeout
+  noteRequest(Date.now())
   let returnFocusTo = null
   let lastSaid = ''
   let leaving = false
@@ -76,11 +95,13 @@ if (dialog && typeof dialog.showModal === 'function') {
       return // offline: keep the warning open, the countdown goes on
     }
     endsAt = Date.now() + timeout
+    noteRequest(Date.now())
     close()
   }
 
   const tick = () => {
     if (leaving) return
+    endsAt = Math.max(endsAt, lastRequestAnywhere() + timeout)
     const left = endsAt - Date.now()
     if (left <= -grace) {
       signInAgain()
