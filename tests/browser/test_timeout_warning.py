@@ -1,5 +1,6 @@
 """The idle timeout as a signed-in user meets it (WCAG 2.2.1): warned in a dialog before it, able to stay
-signed in, and told once, on the sign-in page, why they were signed out."""
+signed in, and told once, on the sign-in page, why they were signed out; with the site open in two tabs,
+warned only when neither has been used."""
 
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ IDLE = 8  # seconds without a request before the sign-in ends
 WARNING = 5  # seconds before that the warning opens
 
 
-@pytest.fixture
-def app_config():
+def _config(idle: int, warning: int) -> dict:
     return {
         "WTF_CSRF_ENABLED": True,
-        "SESSION_IDLE_TIMEOUT": timedelta(seconds=IDLE),
-        "SESSION_TIMEOUT_WARNING": timedelta(seconds=WARNING),
+        "SESSION_IDLE_TIMEOUT": timedelta(seconds=idle),
+        "SESSION_TIMEOUT_WARNING": timedelta(seconds=warning),
     }
+
+
+@pytest.fixture
+def app_config():
+    return _config(IDLE, WARNING)
 
 
 def _dsl_on_their_audits(page, make):
@@ -124,3 +129,39 @@ def test_answers_typed_when_the_time_runs_out_are_kept(page, make):
     sign_in(page, dsl)
     expect(h1(page)).to_have_text("Policies")
     expect(page.get_by_label("Anything else? (optional)")).to_have_value("Typed, then called away")
+
+
+# Longer than the module's times, for margins of seconds between when each tab would warn.
+TABS_IDLE, TABS_WARNING = 20, 10
+
+
+@pytest.mark.parametrize("app_config", [_config(TABS_IDLE, TABS_WARNING)], ids=["idle 20 s"])
+def test_a_page_loaded_in_another_tab_puts_off_the_warning_in_this_one(page, make, app_config):
+    # The sign-in is one for every tab: working in one keeps the other from warning, or from going to the sign-in
+    # page, as if nothing were happening.
+    school = make.establishment(name="Cedar Primary")
+    dsl = make.dsl(school)
+    make.cycle()
+    sign_in_directly(page, dsl)
+    visit(page, "/audits/")
+    first_loaded = page.evaluate("Date.now()")
+
+    page.wait_for_timeout(6000)
+    other = page.context.new_page()
+    visit(other, "/audits/")  # a request: the sign-in's idle time starts again
+    other_loaded = other.evaluate("Date.now()")
+
+    # Past the time this tab alone would have warned (10 s after its own page loaded, checked each second)
+    # and well before the other tab's page makes it due.
+    page.wait_for_timeout(max(0, first_loaded + (TABS_IDLE - TABS_WARNING + 2) * 1000 - page.evaluate("Date.now()")))
+    assert page.evaluate("Date.now()") < other_loaded + (TABS_IDLE - TABS_WARNING) * 1000
+    expect(_warning(page)).to_be_hidden()
+    expect(_warning(other)).to_be_hidden()
+
+    # Both warn when the latest request makes it due, and "Stay signed in" in one tab closes the other's.
+    expect(_warning(page)).to_be_visible(timeout=(TABS_IDLE - TABS_WARNING + 2) * 1000)
+    expect(_warning(other)).to_be_visible(timeout=2000)
+    _warning(other).get_by_role("button", name="Stay signed in").click()
+    expect(_warning(other)).to_be_hidden()
+    expect(_warning(page)).to_be_hidden(timeout=2000)
+    expect(h1(page)).to_have_text("Your audits")
