@@ -26,10 +26,9 @@ With ``--pairs N`` the workbook and its same-cells raw run are timed N times, ta
 target is judged on the median of the N ratios.
 
 Targets: the workbook within 1.2x the time of raw xlsxwriter writing the same cells, and under 200 MB
-peak RSS; the responses
-CSV's peak RSS flat whatever the cycle's size. Timings are wall-clock and CPU seconds; on a shared
-machine compare the CPU ratio too and note the load average printed beside them. Peak RSS is the
-whole process's (the app's imports included), which load does not disturb.
+peak RSS; the responses CSV's peak RSS flat whatever the cycle's size. Timings are wall-clock and CPU
+seconds; on a shared machine compare the CPU ratio too and note the load average printed beside them.
+Peak RSS is the whole process's (the app's imports included), which load does not disturb.
 """
 
 from __future__ import annotations

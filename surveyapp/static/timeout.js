@@ -30,8 +30,14 @@ if (dialog && typeof dialog.showModal === 'function') {
       return 0
     }
   }
-  let endsAt = Date.now() + timeout
-  noteRequest(Date.now())
+  let endsAt = 0
+  // The page's own request, or "Stay signed in": the idle time starts again, for this tab and the others.
+  const requested = () => {
+    const now = Date.now()
+    endsAt = now + timeout
+    noteRequest(now)
+  }
+  requested()
   let returnFocusTo = null
   let lastSaid = ''
   let leaving = false
@@ -94,8 +100,7 @@ if (dialog && typeof dialog.showModal === 'function') {
     } catch (error) {
       return // offline: keep the warning open, the countdown goes on
     }
-    endsAt = Date.now() + timeout
-    noteRequest(Date.now())
+    requested()
     close()
   }
 

@@ -139,11 +139,7 @@ TABS_IDLE, TABS_WARNING = 20, 10
 def test_a_page_loaded_in_another_tab_puts_off_the_warning_in_this_one(page, make, app_config):
     # The sign-in is one for every tab: working in one keeps the other from warning, or from going to the sign-in
     # page, as if nothing were happening.
-    school = make.establishment(name="Cedar Primary")
-    dsl = make.dsl(school)
-    make.cycle()
-    sign_in_directly(page, dsl)
-    visit(page, "/audits/")
+    _dsl_on_their_audits(page, make)
     first_loaded = page.evaluate("Date.now()")
 
     page.wait_for_timeout(6000)
