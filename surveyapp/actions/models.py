@@ -66,7 +66,8 @@ class ActionItem(Model):
     action: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(String(200), default="")
     target_date: Mapped[date | None] = mapped_column(index=True)
-    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus), default=ActionStatus.NOT_STARTED, index=True)
+    #: no index: the only filter on it is the overdue list's "not done", which nearly every action is
+    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus), default=ActionStatus.NOT_STARTED)
     notes: Mapped[str] = mapped_column(Text, default="")
     #: True when the gap (and its follow-up) came from the trust's return covering the academy
     from_trust: Mapped[bool] = mapped_column(default=False)
