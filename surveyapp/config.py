@@ -129,6 +129,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "JOB_QUEUE": os.environ.get("JOB_QUEUE") or "surveyapp",
         "JOB_TIMEOUT_SECONDS": _int("JOB_TIMEOUT_SECONDS", 3600),
+        #: on PostgreSQL a running job beats this often; one whose beats stop for JOB_LOST_AFTER_SECONDS has
+        #: lost its worker and may be started again (without beats: after ten minutes with no progress)
+        "JOB_HEARTBEAT_SECONDS": _int("JOB_HEARTBEAT_SECONDS", 15),
+        "JOB_LOST_AFTER_SECONDS": _int("JOB_LOST_AFTER_SECONDS", 90),
         #: the most records the activity log's GET download writes in the request (about 3 seconds to xlsx);
         #: more are written by a job, started from the activity page
         "ACTIVITY_DOWNLOAD_IN_REQUEST_MAX": _int("ACTIVITY_DOWNLOAD_IN_REQUEST_MAX", 10_000),

@@ -98,6 +98,8 @@ class Job(Model):
 
     started_by = relationship("User")
     cycle = relationship("Cycle")
+    #: the running worker's last beat (PostgreSQL); None until a run with a heartbeat starts
+    heartbeat: Mapped[JobHeartbeat | None] = relationship(uselist=False, viewonly=True)
 
     @property
     def is_finished(self) -> bool:
@@ -106,3 +108,21 @@ class Job(Model):
     @property
     def has_file(self) -> bool:
         return self.state is JobState.DONE and bool(self.file_name) and self.file_id is not None
+
+
+class JobHeartbeat(Model):
+    """The last sign of life of a job's run, written every few seconds whatever the work is doing.
+
+    Written by a thread of the run on a database connection of its own, so it carries on through work
+    that reports nothing for minutes (one long query, an import's single transaction) and stops only
+    when the run's process does. A row of its own, not a column of the job: the work's transaction may
+    hold the job's row until it commits, and a beat must never wait for it. PostgreSQL only (SQLite
+    lets one transaction write at a time).
+    """
+
+    __tablename__ = "job_heartbeats"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    #: which run of the job beats (``Job.runs`` when it was claimed): a beat of an earlier run says nothing
+    run: Mapped[int]
+    beat_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True))

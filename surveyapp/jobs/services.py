@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO
 
+from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from surveyapp import stored_files
 from surveyapp.extensions import db, rows_changed
-from surveyapp.jobs.models import Job, JobKind, JobState
+from surveyapp.jobs.models import Job, JobHeartbeat, JobKind, JobState
 from surveyapp.timeutil import as_utc, utcnow
 
 #: a running job silent for this long has lost its worker: it may be started again
@@ -135,11 +137,56 @@ def fail(job: Job, error: str, *, refused: bool = False) -> None:
 
 
 def is_stalled(job: Job, now=None) -> bool:
-    """A running job whose worker has not reported for STALLED_AFTER (the worker was most likely lost), or a
-    queued one no worker has taken in that time (the queue lost it, or no worker runs)."""
-    now = now or utcnow()
-    last = as_utc(job.updated_at or job.started_at or job.created_at)
-    return job.state in (JobState.RUNNING, JobState.QUEUED) and last is not None and now - last > STALLED_AFTER
+    """A running job whose worker has most likely been lost, or a queued one no worker has taken for
+    STALLED_AFTER (the queue lost it, or no worker runs).
+
+    A run that beats (``JobHeartbeat``, PostgreSQL) is lost once its beats stop for JOB_LOST_AFTER_SECONDS,
+    however long it has been since its last progress; one that does not is lost after STALLED_AFTER
+    with no progress."""
+    if job.state not in (JobState.RUNNING, JobState.QUEUED):
+        return False
+    last = last_heard(job)
+    limit = lost_after() if _beat(job) is not None else STALLED_AFTER
+    return last is not None and (now or utcnow()) - last > limit
+
+
+def state_label(job: Job, now=None) -> str:
+    """The job's state in words, for its page and the list: a running job found lost has "Stopped"."""
+    return "Stopped" if job.state is JobState.RUNNING and is_stalled(job, now) else job.state.label
+
+
+def last_heard(job: Job):
+    """When the job last gave a sign of life: its run's last beat, else its last progress (or its start)."""
+    if (beat := _beat(job)) is not None:
+        return as_utc(beat.beat_at)
+    return as_utc(job.updated_at or job.started_at or job.created_at)
+
+
+def _beat(job: Job) -> JobHeartbeat | None:
+    """The running job's heartbeat, if its current run beats (an earlier run's says nothing of this one)."""
+    beat = job.heartbeat
+    return beat if job.state is JobState.RUNNING and beat is not None and beat.run == job.runs else None
+
+
+def lost_after() -> timedelta:
+    """How long a beating run may go without a beat before it counts as lost."""
+    return timedelta(seconds=current_app.config["JOB_LOST_AFTER_SECONDS"])
+
+
+def beat(engine, job_id: int, run: int) -> None:
+    """Record that ``run`` of the job is alive, on a connection of its own, committed at once (PostgreSQL).
+
+    A later run's beat is never replaced by an earlier run's (one thought lost that was only slow)."""
+    statement = pg_insert(JobHeartbeat).values(job_id=job_id, run=run, beat_at=utcnow())
+    statement = statement.on_conflict_do_update(
+        index_elements=[JobHeartbeat.job_id],
+        set_={"run": statement.excluded.run, "beat_at": statement.excluded.beat_at},
+        where=JobHeartbeat.run <= statement.excluded.run,
+    )
+    with engine.begin() as connection:
+        # A beat that cannot be written at once is skipped: the next one comes in a few seconds.
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+        connection.execute(statement)
 
 
 def can_run_again(job: Job, now=None) -> bool:
@@ -176,7 +223,7 @@ def recent_jobs(limit: int = 100) -> list[Job]:
     return list(
         db.session.scalars(
             select(Job)
-            .options(joinedload(Job.started_by), joinedload(Job.cycle))
+            .options(joinedload(Job.started_by), joinedload(Job.cycle), joinedload(Job.heartbeat))
             .order_by(Job.created_at.desc(), Job.id.desc())
             .limit(limit)
         )

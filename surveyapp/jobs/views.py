@@ -20,7 +20,13 @@ bp = Blueprint("jobs", __name__)
 def show_job(job):
     """Show how far a job has got and, once it has finished, what it did and its download."""
     return render_template(
-        "jobs/show.html", job=job, can_run_again=services.can_run_again(job), keep_days=services.KEEP_FILES_FOR.days
+        "jobs/show.html",
+        job=job,
+        can_run_again=services.can_run_again(job),
+        stalled=services.is_stalled(job),
+        stalled_since=services.last_heard(job),
+        state_label=services.state_label(job),
+        keep_days=services.KEEP_FILES_FOR.days,
     )
 
 
@@ -30,11 +36,13 @@ def show_job_progress(job):
     """The job's progress, for the page to update itself while the job runs."""
     return jsonify(
         state=job.state.value,
-        state_label=job.state.label,
+        state_label=services.state_label(job),
         done=job.done,
         total=job.total,
         message=job.message,
         finished=job.is_finished,
+        # the page reloads once when it does, to say so and offer to start it again
+        stalled=services.is_stalled(job),
     )
 
 
@@ -69,4 +77,5 @@ def run_job_again(job):
 @requires(C.FOLLOW_EVERY_JOB)
 def list_jobs():
     """List the newest jobs: reminder sends and downloads, who started them and how they went."""
-    return render_template("jobs/list.html", jobs=services.recent_jobs())
+    jobs = services.recent_jobs()
+    return render_template("jobs/list.html", jobs=jobs, labels={job.id: services.state_label(job) for job in jobs})

@@ -60,7 +60,8 @@ if (job && ['queued', 'running'].includes(job.dataset.jobState)) {
       const reply = await fetch(job.dataset.jobProgressUrl, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
       if (reply.ok) {
         const progress = await reply.json()
-        if (progress.finished) {
+        // Once when the work is found lost, to say so and offer to start it again.
+        if (progress.finished || (progress.stalled && job.dataset.jobStalled !== 'true')) {
           window.location.reload()
           return
         }

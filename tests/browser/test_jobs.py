@@ -97,3 +97,48 @@ def test_the_lead_confirms_a_gias_import_and_follows_its_job_back_to_the_registe
     register = page.get_by_role("table")
     expect(register).to_contain_text(OAKFIELD)
     expect(register).to_contain_text(ST_MARYS)
+
+
+def test_the_lead_watching_a_job_sees_it_found_lost_and_starts_it_again(app, page, make, tmp_path):
+    from datetime import timedelta
+
+    from surveyapp.jobs import services
+    from surveyapp.jobs.models import JobHeartbeat, JobKind, JobState
+    from surveyapp.timeutil import utcnow
+
+    for n in range(2):
+        make.establishment(name=f"School {n}", urn=f"80000{n}")
+    lead = make.lead()
+    cycle = make.cycle()
+    db.session.commit()
+    # A worker is writing the workbook: its run beats, as a worker on PostgreSQL does.
+    job = services.start_job(JobKind.WORKBOOK, lead, cycle=cycle, message="Writing the board workbook")
+    job.state, job.runs, job.started_at, job.updated_at = JobState.RUNNING, 1, utcnow(), utcnow()
+    heartbeat = JobHeartbeat(job_id=job.id, run=1, beat_at=utcnow())
+    db.session.add(heartbeat)
+    db.session.commit()
+
+    sign_in(page, lead)
+    visit(page, f"/jobs/{job.id}")
+    expect(page.locator("#job-state")).to_have_text("In progress")
+    expect(page.get_by_role("button", name="Start it again")).to_have_count(0)
+
+    # Its machine is lost: the beats stop. The page, following the job, reloads itself to say so.
+    with page.expect_navigation(timeout=15_000):
+        heartbeat.beat_at = utcnow() - timedelta(seconds=app.config["JOB_LOST_AFTER_SECONDS"] + 5)
+        db.session.commit()
+    check_page(page)
+    expect(page.locator("#job-stalled")).to_contain_text("has most likely been lost")
+    expect(page.locator("#job-state")).to_have_text("Stopped")
+    expect(page.locator("#job-refresh")).to_have_count(0)  # no "the work carries on" beside it
+    expect(page.get_by_text("The file is written again from the start")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Writing the board workbook")  # as far as it got
+
+    press(page, page.get_by_role("button", name="Start it again"))
+    expect(page.locator("#job-state")).to_have_text("Waiting to start")
+    expect(page.locator("#job-stalled")).to_have_count(0)
+    with page.expect_navigation(timeout=60_000):  # the page reloads itself once a worker has finished
+        run_burst_worker(app, tmp_path)
+    check_page(page)
+    expect(page.locator("#job-state")).to_have_text("Finished")
+    expect(page.locator("#job-summary")).to_have_text("The board workbook for 2026-27 is ready to download.")

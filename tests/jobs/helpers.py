@@ -40,6 +40,8 @@ def worker_env(app, tmp_path) -> dict[str, str]:
         "MAIL_OUTBOX": config["MAIL_OUTBOX"],
         "SURVEYAPP_INSTANCE": str(tmp_path / "worker-instance"),
         "REMINDER_BACKOFF_SECONDS": "0",
+        "JOB_HEARTBEAT_SECONDS": str(config["JOB_HEARTBEAT_SECONDS"]),
+        "JOB_LOST_AFTER_SECONDS": str(config["JOB_LOST_AFTER_SECONDS"]),
     }
     if config.get("SMTP_HOST"):
         env.update(

@@ -45,6 +45,7 @@ def test_without_a_queue_a_send_runs_in_the_request_and_its_page_shows_the_resul
         "total": 3,
         "message": "Finished",
         "finished": True,
+        "stalled": False,
     }
     assert client.get(sent.location + "/download").status_code == 404  # a send has no file
 
@@ -295,6 +296,49 @@ def test_a_queue_that_cannot_be_reached_fails_the_job_and_it_can_be_started_agai
     client.post(sent.location + "/run-again")
     assert "1 reminder sent." in client.get(sent.location).get_data(as_text=True)
     assert mailbox.recipients == [shire["addresses"][1]]
+
+
+def test_a_running_job_is_judged_lost_by_its_run_s_heartbeat_not_by_its_progress(app, client, sign_in, shire):
+    from datetime import timedelta
+
+    from surveyapp.jobs.models import JobHeartbeat
+    from surveyapp.timeutil import utcnow
+
+    app.config["JOB_LOST_AFTER_SECONDS"] = 90
+    sign_in(shire["lead"])
+    job = services.start_job(JobKind.WORKBOOK, shire["lead"], cycle=shire["cycle"])
+    # Its second run has reported no progress for eleven minutes (one long step) but beat half a minute ago.
+    job.state, job.runs, job.updated_at = JobState.RUNNING, 2, utcnow() - timedelta(minutes=11)
+    heartbeat = JobHeartbeat(job_id=job.id, run=2, beat_at=utcnow() - timedelta(seconds=30))
+    db.session.add(heartbeat)
+    db.session.commit()
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "Start it again" not in page and "most likely been lost" not in page
+    assert client.get(f"/jobs/{job.id}/progress.json").get_json()["stalled"] is False
+    client.post(f"/jobs/{job.id}/run-again")
+    assert db.session.get(Job, job.id).state is JobState.RUNNING  # refused: still running
+
+    # Its beats stopped a minute and a half ago: lost, with when it was last heard of.
+    heartbeat.beat_at = utcnow() - timedelta(seconds=100)
+    db.session.commit()
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "Start it again" in page and "nothing has been heard from the work since" in page
+    progress = client.get(f"/jobs/{job.id}/progress.json").get_json()
+    assert (progress["stalled"], progress["state_label"]) == (True, "Stopped")
+    assert "Stopped" in client.get("/jobs").get_data(as_text=True)
+
+    # A fresh beat from an earlier run says nothing of this one: the ten-minute rule on progress decides.
+    heartbeat.run, heartbeat.beat_at = 1, utcnow()
+    job.updated_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    assert "Start it again" not in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    job.updated_at = utcnow() - timedelta(minutes=11)
+    db.session.commit()
+    assert "Start it again" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    client.post(f"/jobs/{job.id}/run-again")
+    db.session.rollback()
+    job = db.session.get(Job, job.id)
+    assert (job.state, job.runs) == (JobState.DONE, 3) and job.has_file
 
 
 def test_a_job_silent_for_ten_minutes_may_be_started_again_and_not_sooner(client, sign_in, shire):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import time
 from collections import Counter
 
 import openpyxl
@@ -174,3 +175,54 @@ def test_the_worker_command_refuses_to_start_without_a_queue(app, runner):
     app.config["REDIS_URL"] = None
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 1 and "REDIS_URL is not set" in result.output
+
+
+def test_a_lost_worker_is_found_lost_by_its_silent_heartbeat_and_the_lead_starts_the_send_again(
+    app, client, sign_in, shire, smtp_port, tmp_path
+):
+    # Beats every second, lost after six silent seconds (by default every 15 s, lost after 90 s).
+    app.config.update(JOB_HEARTBEAT_SECONDS=1, JOB_LOST_AFTER_SECONDS=6)
+    beats = db.engine.dialect.name == "postgresql"  # SQLite lets one transaction write at a time: no beats
+    handler = SlowMailbox()
+    from aiosmtpd.controller import Controller
+
+    server = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    server.start()
+    try:
+        sign_in(shire["lead"])
+        job_page = _send_all(client, shire)
+        job_id = int(job_page.rsplit("/", 1)[1])
+        worker = start_worker(app, tmp_path)
+        try:
+            wait_for(lambda: len(handler.messages) >= 2, timeout=90)
+            heartbeat = _job(job_id).heartbeat
+            assert (heartbeat is not None and heartbeat.run == 1) is beats
+            page = client.get(job_page).get_data(as_text=True)
+            assert "Start it again" not in page and "has most likely been lost" not in page  # alive and working
+        finally:
+            kill_worker(worker)  # the worker and its work horse, with SIGKILL, as a lost machine would
+
+        if not beats:
+            # Without beats the old rule holds: ten minutes with no progress before it counts as lost.
+            time.sleep(7)
+            assert "Start it again" not in client.get(job_page).get_data(as_text=True)
+            return
+        # The page the lead is watching learns it within seconds, not ten minutes.
+        wait_for(lambda: client.get(job_page + "/progress.json").get_json()["stalled"], timeout=30, every=0.5)
+        page = client.get(job_page).get_data(as_text=True)
+        assert "Start it again" in page and "has most likely been lost" in page
+        assert "Sending" in page  # how far it got, as the lost run last said
+        again = client.post(job_page + "/run-again")
+        assert again.status_code == 302
+        assert _job(job_id).state is JobState.QUEUED
+        run_burst_worker(app, tmp_path)
+    finally:
+        server.stop()
+
+    received = Counter(handler.recipients)
+    assert all(count == 1 for count in received.values()), received  # nobody got a reminder twice
+    job = _job(job_id)
+    assert (job.state, job.runs, job.heartbeat.run) == (JobState.DONE, 2, 2)
+    sent = {r.recipient_email for r in db.session.scalars(select(Reminder)) if r.status is ReminderStatus.SENT}
+    assert len(sent) >= len(shire["addresses"]) - 1  # all but, at most, the one in flight when it was lost
+    assert "Start it again" not in client.get(job_page).get_data(as_text=True)
