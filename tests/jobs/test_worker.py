@@ -7,6 +7,7 @@ import io
 import subprocess
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 import openpyxl
 import pytest
@@ -110,23 +111,43 @@ def test_reminders_are_sent_by_the_worker_over_smtp_exactly_once(app, client, si
     assert db.session.scalar(select(Reminder.id).where(Reminder.status != ReminderStatus.SENT)) is None
 
 
-def test_a_worker_killed_mid_send_and_a_new_worker_send_every_remaining_reminder_and_none_twice(
-    app, client, sign_in, shire, smtp_port, tmp_path
-):
-    handler = SlowMailbox()
+@contextmanager
+def _slow_mail_server(smtp_port):
+    """A real SMTP server on loopback that takes its time over each message (``SlowMailbox``)."""
     from aiosmtpd.controller import Controller
 
+    handler = SlowMailbox()
     server = Controller(handler, hostname="127.0.0.1", port=smtp_port)
     server.start()
     try:
+        yield handler
+    finally:
+        server.stop()
+
+
+def _send_and_lose_the_worker(app, client, shire, tmp_path, handler, *, sent: int, while_alive=None) -> tuple[str, int]:
+    """The lead sends to every establishment; a worker sends ``sent`` of them, then is lost. The job's page and id.
+
+    :param while_alive: called with the job's page and id while the worker is still sending
+    """
+    job_page = _send_all(client, shire)
+    job_id = int(job_page.rsplit("/", 1)[1])
+    worker = start_worker(app, tmp_path)
+    try:
+        wait_for(lambda: len(handler.messages) >= sent, timeout=90)
+        if while_alive is not None:
+            while_alive(job_page, job_id)
+    finally:
+        kill_worker(worker)  # the worker and its work horse, with SIGKILL, as a lost machine would
+    return job_page, job_id
+
+
+def test_a_worker_killed_mid_send_and_a_new_worker_send_every_remaining_reminder_and_none_twice(
+    app, client, sign_in, shire, smtp_port, tmp_path
+):
+    with _slow_mail_server(smtp_port) as handler:
         sign_in(shire["lead"])
-        job_page = _send_all(client, shire)
-        job_id = int(job_page.rsplit("/", 1)[1])
-        worker = start_worker(app, tmp_path)
-        try:
-            wait_for(lambda: len(handler.messages) >= 3, timeout=90)
-        finally:
-            kill_worker(worker)  # the worker and its work horse, with SIGKILL, as a lost machine would
+        job_page, job_id = _send_and_lose_the_worker(app, client, shire, tmp_path, handler, sent=3)
         at_kill = len(handler.messages)
         job = _job(job_id)
         assert job.state is JobState.RUNNING and 0 < job.done < 8  # left half done, as far as the database knows
@@ -147,8 +168,6 @@ def test_a_worker_killed_mid_send_and_a_new_worker_send_every_remaining_reminder
         )
         assert requeued.returncode == 0, requeued.stdout + requeued.stderr
         run_burst_worker(app, tmp_path)
-    finally:
-        server.stop()
 
     received = Counter(handler.recipients)
     assert all(count == 1 for count in received.values()), received  # nobody got a reminder twice
@@ -183,25 +202,18 @@ def test_a_lost_worker_is_found_lost_by_its_silent_heartbeat_and_the_lead_starts
     # Beats every second, lost after six silent seconds (by default every 15 s, lost after 90 s).
     app.config.update(JOB_HEARTBEAT_SECONDS=1, JOB_LOST_AFTER_SECONDS=6)
     beats = db.engine.dialect.name == "postgresql"  # SQLite lets one transaction write at a time: no beats
-    handler = SlowMailbox()
-    from aiosmtpd.controller import Controller
 
-    server = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    server.start()
-    try:
+    def while_alive(job_page, job_id):
+        heartbeat = _job(job_id).heartbeat
+        assert (heartbeat is not None and heartbeat.run == 1) is beats
+        page = client.get(job_page).get_data(as_text=True)
+        assert "Start it again" not in page and "has most likely been lost" not in page  # alive and working
+
+    with _slow_mail_server(smtp_port) as handler:
         sign_in(shire["lead"])
-        job_page = _send_all(client, shire)
-        job_id = int(job_page.rsplit("/", 1)[1])
-        worker = start_worker(app, tmp_path)
-        try:
-            wait_for(lambda: len(handler.messages) >= 2, timeout=90)
-            heartbeat = _job(job_id).heartbeat
-            assert (heartbeat is not None and heartbeat.run == 1) is beats
-            page = client.get(job_page).get_data(as_text=True)
-            assert "Start it again" not in page and "has most likely been lost" not in page  # alive and working
-        finally:
-            kill_worker(worker)  # the worker and its work horse, with SIGKILL, as a lost machine would
-
+        job_page, job_id = _send_and_lose_the_worker(
+            app, client, shire, tmp_path, handler, sent=2, while_alive=while_alive
+        )
         if not beats:
             # Without beats the old rule holds: ten minutes with no progress before it counts as lost.
             time.sleep(7)
@@ -216,8 +228,6 @@ def test_a_lost_worker_is_found_lost_by_its_silent_heartbeat_and_the_lead_starts
         assert again.status_code == 302
         assert _job(job_id).state is JobState.QUEUED
         run_burst_worker(app, tmp_path)
-    finally:
-        server.stop()
 
     received = Counter(handler.recipients)
     assert all(count == 1 for count in received.values()), received  # nobody got a reminder twice
