@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -22,6 +21,9 @@ from surveyapp.timeutil import as_utc, utcnow
 
 #: a running job silent for this long has lost its worker: it may be started again
 STALLED_AFTER = timedelta(minutes=10)
+#: a running job whose run beats (PostgreSQL) is lost once its beats stop for this long (the default of
+#: JOB_LOST_AFTER_SECONDS; the views and commands pass the app's setting)
+LOST_AFTER = timedelta(seconds=90)
 #: files made by jobs (exports full of personal data) are kept this long, then forgotten
 KEEP_FILES_FOR = timedelta(days=7)
 
@@ -136,7 +138,7 @@ def fail(job: Job, error: str, *, refused: bool = False) -> None:
     db.session.flush()
 
 
-def is_stalled(job: Job, now=None) -> bool:
+def is_stalled(job: Job, now=None, *, lost_after: timedelta = LOST_AFTER) -> bool:
     """A running job whose worker has most likely been lost, or a queued one no worker has taken for
     STALLED_AFTER (the queue lost it, or no worker runs).
 
@@ -146,13 +148,14 @@ def is_stalled(job: Job, now=None) -> bool:
     if job.state not in (JobState.RUNNING, JobState.QUEUED):
         return False
     last = last_heard(job)
-    limit = lost_after() if _beat(job) is not None else STALLED_AFTER
+    limit = lost_after if _beat(job) is not None else STALLED_AFTER
     return last is not None and (now or utcnow()) - last > limit
 
 
-def state_label(job: Job, now=None) -> str:
+def state_label(job: Job, now=None, *, lost_after: timedelta = LOST_AFTER) -> str:
     """The job's state in words, for its page and the list: a running job found lost has "Stopped"."""
-    return "Stopped" if job.state is JobState.RUNNING and is_stalled(job, now) else job.state.label
+    stopped = job.state is JobState.RUNNING and is_stalled(job, now, lost_after=lost_after)
+    return "Stopped" if stopped else job.state.label
 
 
 def last_heard(job: Job):
@@ -168,9 +171,9 @@ def _beat(job: Job) -> JobHeartbeat | None:
     return beat if job.state is JobState.RUNNING and beat is not None and beat.run == job.runs else None
 
 
-def lost_after() -> timedelta:
-    """How long a beating run may go without a beat before it counts as lost."""
-    return timedelta(seconds=current_app.config["JOB_LOST_AFTER_SECONDS"])
+def lost_after(seconds: int) -> timedelta:
+    """How long a beating run may go without a beat before it counts as lost (JOB_LOST_AFTER_SECONDS)."""
+    return timedelta(seconds=seconds)
 
 
 def beat(engine, job_id: int, run: int) -> None:
@@ -189,11 +192,11 @@ def beat(engine, job_id: int, run: int) -> None:
         connection.execute(statement)
 
 
-def can_run_again(job: Job, now=None) -> bool:
-    return (job.state is JobState.FAILED and not job.refused) or is_stalled(job, now)
+def can_run_again(job: Job, now=None, *, lost_after: timedelta = LOST_AFTER) -> bool:
+    return (job.state is JobState.FAILED and not job.refused) or is_stalled(job, now, lost_after=lost_after)
 
 
-def requeue(job: Job, now=None, *, force: bool = False) -> Job:
+def requeue(job: Job, now=None, *, force: bool = False, lost_after: timedelta = LOST_AFTER) -> Job:
     """Put a failed or stalled job back in the queue to run again (the work is safe to repeat: reminders
     already sent are not sent again).
 
@@ -204,7 +207,7 @@ def requeue(job: Job, now=None, *, force: bool = False) -> Job:
         raise JobError("This job has finished: there is nothing to run again.")
     if job.state is JobState.FAILED and job.refused:
         raise JobError("This job was refused for a reason that running it again would not change.")
-    if job.state is JobState.RUNNING and not (force or is_stalled(job, now)):
+    if job.state is JobState.RUNNING and not (force or is_stalled(job, now, lost_after=lost_after)):
         raise JobError("This job is still running.")
     job.state = JobState.QUEUED
     job.message = "Waiting to start again"
