@@ -58,7 +58,7 @@ def requeue_command(job_id: int, force: bool) -> None:
         click.echo(f"There is no job {job_id}.", err=True)
         sys.exit(1)
     try:
-        services.requeue(job, force=force, lost_after=services.lost_after(current_app.config["JOB_LOST_AFTER_SECONDS"]))
+        services.requeue(job, force=force, lost_after=runner.lost_after())
     except services.JobError as exc:
         db.session.rollback()
         click.echo(str(exc), err=True)

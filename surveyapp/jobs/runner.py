@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from flask import Flask, current_app
 
@@ -22,6 +23,11 @@ from surveyapp.transaction import commit_now
 #: the app a worker process made once; each job gets its own app context from it
 _worker_app: Flask | None = None
 _worker_pid: int | None = None
+
+
+def lost_after() -> timedelta:
+    """How long a beating run may go without a beat before it counts as lost: the app's JOB_LOST_AFTER_SECONDS."""
+    return timedelta(seconds=current_app.config["JOB_LOST_AFTER_SECONDS"])
 
 
 def queue_configured(config) -> bool:

@@ -171,11 +171,6 @@ def _beat(job: Job) -> JobHeartbeat | None:
     return beat if job.state is JobState.RUNNING and beat is not None and beat.run == job.runs else None
 
 
-def lost_after(seconds: int) -> timedelta:
-    """How long a beating run may go without a beat before it counts as lost (JOB_LOST_AFTER_SECONDS)."""
-    return timedelta(seconds=seconds)
-
-
 def beat(engine, job_id: int, run: int) -> None:
     """Record that ``run`` of the job is alive, on a connection of its own, committed at once (PostgreSQL).
 

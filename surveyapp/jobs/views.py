@@ -6,18 +6,7 @@ else is told it does not exist (404).
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    stream_with_context,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, stream_with_context, url_for
 
 from surveyapp import stored_files
 from surveyapp.jobs import runner, services
@@ -26,21 +15,18 @@ from surveyapp.policy import Capability as C, requires
 bp = Blueprint("jobs", __name__)
 
 
-def _lost_after():
-    return services.lost_after(current_app.config["JOB_LOST_AFTER_SECONDS"])
-
-
 @bp.get("/jobs/<int:job_id>")
 @requires(C.USE_SERVICE, load="job")
 def show_job(job):
     """Show how far a job has got and, once it has finished, what it did and its download."""
+    lost_after = runner.lost_after()
     return render_template(
         "jobs/show.html",
         job=job,
-        can_run_again=services.can_run_again(job, lost_after=_lost_after()),
-        stalled=services.is_stalled(job, lost_after=_lost_after()),
+        can_run_again=services.can_run_again(job, lost_after=lost_after),
+        stalled=services.is_stalled(job, lost_after=lost_after),
         stalled_since=services.last_heard(job),
-        state_label=services.state_label(job, lost_after=_lost_after()),
+        state_label=services.state_label(job, lost_after=lost_after),
         keep_days=services.KEEP_FILES_FOR.days,
     )
 
@@ -49,15 +35,16 @@ def show_job(job):
 @requires(C.USE_SERVICE, load="job")
 def show_job_progress(job):
     """The job's progress, for the page to update itself while the job runs."""
+    lost_after = runner.lost_after()
     return jsonify(
         state=job.state.value,
-        state_label=services.state_label(job, lost_after=_lost_after()),
+        state_label=services.state_label(job, lost_after=lost_after),
         done=job.done,
         total=job.total,
         message=job.message,
         finished=job.is_finished,
         # the page reloads once when it does, to say so and offer to start it again
-        stalled=services.is_stalled(job, lost_after=_lost_after()),
+        stalled=services.is_stalled(job, lost_after=lost_after),
     )
 
 
@@ -80,7 +67,7 @@ def download_job_file(job):
 def run_job_again(job):
     """Start a failed or stalled job again: what it already did (reminders sent) is not done twice."""
     try:
-        services.requeue(job, lost_after=_lost_after())
+        services.requeue(job, lost_after=runner.lost_after())
     except services.JobError as exc:
         flash(str(exc), "info")
         return redirect(url_for("jobs.show_job", job_id=job.id))
@@ -93,6 +80,6 @@ def run_job_again(job):
 def list_jobs():
     """List the newest jobs: reminder sends and downloads, who started them and how they went."""
     jobs = services.recent_jobs()
-    lost_after = _lost_after()
+    lost_after = runner.lost_after()
     labels = {job.id: services.state_label(job, lost_after=lost_after) for job in jobs}
     return render_template("jobs/list.html", jobs=jobs, labels=labels)
