@@ -13,7 +13,11 @@ Vocabulary
   (``source`` = "own" or "trust"); responses still being worked on count for nothing.
 * class of an answer: met, partly, not_met, cannot_confirm or unanswered (see ``classify``), or
   not_applicable (the answer "Not applicable") or skipped (not asked: the question's condition is
-  false). These last two are neither met, nor a gap, nor unanswered.
+  false), or information (any answer, or none, to a question with no gap rule: the date of a meeting,
+  a comment; it records a fact and is no requirement). These last three are neither met, nor a gap,
+  nor unanswered.
+* requirement: a question with a gap rule. Only requirements are met or not: a question without a rule
+  has a ``base`` of 0 and no compliance rate (pages and sheets show a dash, not "0%" or "100% met").
 
 Two denominators, and every rate says which one it is over:
 
@@ -36,12 +40,14 @@ import pandas as pd
 from surveyapp.audits.answer_types import answer_type
 
 RETURNED = ("submitted", "accepted")
-CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable", "skipped")
+# New classes go at the end: the codes of the others (their index here) are kept in int8 matrices.
+CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered", "not_applicable", "skipped", "information")
 #: the classes that make up a question's compliance denominator (every class of a return but the two not counted)
 BASE_CLASSES = CLASSES[:5]
 GAP_CLASSES = ("not_met", "partly")
-#: answers that are not asked of an establishment, or do not apply to it: out of every rate's denominator
-NOT_COUNTED = ("not_applicable", "skipped")
+#: answers that are not asked of an establishment, do not apply to it, or answer no requirement: out of every
+#: compliance rate's denominator
+NOT_COUNTED = ("not_applicable", "skipped", "information")
 NOT_APPLICABLE = "not_applicable"
 CLASS_LABELS = {
     "met": "Met",
@@ -51,6 +57,7 @@ CLASS_LABELS = {
     "unanswered": "Not answered",
     "not_applicable": "Not applicable",
     "skipped": "Not needed",
+    "information": "For information",
 }
 #: how good each answered class is, for "better" or "worse" year on year
 CLASS_RANK = {"not_met": 0, "cannot_confirm": 1, "partly": 2, "met": 3}
@@ -237,13 +244,16 @@ _CODE = {name: code for code, name in enumerate(CLASSES)}
 def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.ndarray:
     """Class codes (indexes into CLASSES) of one question's answers, as ``surveyapp.audits.questions.is_gap``
     judges a gap: "partly" is partly, "unsure" (cannot confirm) is cannot_confirm, another gap is not_met,
-    anything else answered is met, and an empty value is unanswered."""
+    anything else answered is met, and an empty value is unanswered. Without a rule every answer but
+    Not applicable is information."""
     values = np.asarray(values, dtype=object)
+    if not (isinstance(rule, dict) and rule):
+        # No rule, no requirement: a "Partly" or a blank here is neither partly met nor a missing answer.
+        codes = np.full(len(values), _CODE["information"], dtype=np.int8)
+        codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
+        return codes
     kind = answer_type(kind)
-    gap = (
-        kind.gap_mask(values, rule, reference) if isinstance(rule, dict) and rule else np.zeros(len(values), dtype=bool)
-    )
-    codes = np.where(gap, _CODE["not_met"], _CODE["met"]).astype(np.int8)
+    codes = np.where(kind.gap_mask(values, rule, reference), _CODE["not_met"], _CODE["met"]).astype(np.int8)
     for value, name in kind.classes.items():  # e.g. "partly" is partly, "unsure" is cannot_confirm
         codes[values == value] = _CODE[name]
     codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
@@ -427,6 +437,7 @@ def _analysis(
         over = questions["returned"] if name in NOT_COUNTED else questions["base"]
         questions[f"{name}_rate"] = (questions[name] / over.where(over > 0)).fillna(0.0)
     questions["from_trust"] = ((source == 2) & establishments["submitted"].to_numpy()[:, None]).sum(axis=0)
+    questions["requirement"] = [isinstance(rule, dict) and bool(rule) for rule in data.questions["gap"]]
 
     tag_columns, section_columns = columns_by(data, "tag"), columns_by(data, "section")
     submitted = establishments["submitted"].to_numpy()
@@ -605,7 +616,7 @@ def _compliance_by(analysis: Analysis, kind: str) -> pd.DataFrame:
     rows = []
     for key, indexes in columns.items():  # one pass per tag or section, each over every establishment
         block = analysis.classes[:, indexes]
-        judged = ~np.isin(block, [_CODE["unanswered"], _CODE["not_applicable"]])
+        judged = ~np.isin(block, [_CODE["unanswered"], _CODE["not_applicable"], _CODE["information"]])
         answered = submitted & judged.any(axis=1)
         gaps = answered & np.isin(block, gap_codes).any(axis=1)
         unsure = answered & (block == _CODE["cannot_confirm"]).any(axis=1)
@@ -637,9 +648,9 @@ def question_rates_by(analysis: Analysis, group: str) -> pd.DataFrame:
     sizes = chosen.groupby(group).size()
     counts["returned"] = counts[group].map(sizes)
     counts = counts[counts["returned"].notna()]
-    counts["base"] = counts["returned"] - counts["not_applicable"]
+    counts["base"] = counts["returned"] - counts[list(NOT_COUNTED)].sum(axis=1)
     for name in CLASSES:
-        over = counts["returned"] if name == "not_applicable" else counts["base"]
+        over = counts["returned"] if name in NOT_COUNTED else counts["base"]
         counts[f"{name}_rate"] = (counts[name] / over.where(over > 0)).fillna(0.0)
     return counts.rename(columns={group: "group"}).reset_index(drop=True)
 
@@ -687,8 +698,10 @@ def _year_on_year_questions(analysis: Analysis) -> pd.DataFrame:
     if analysis.previous is None:
         return pd.DataFrame(columns=["question_key"])
     rate_columns = [f"{name}_rate" for name in CLASSES]
-    now = analysis.questions[["question_key", "text", "base", *rate_columns]]
-    before = analysis.previous.questions[["question_key", "base", *rate_columns]]
+    # A question with no gap rule is met by nobody in either year: it has no rate to compare.
+    now = analysis.questions.loc[analysis.questions["requirement"], ["question_key", "text", "base", *rate_columns]]
+    earlier = analysis.previous.questions
+    before = earlier.loc[earlier["requirement"], ["question_key", "base", *rate_columns]]
     frame = now.merge(before, on="question_key", suffixes=("", "_previous"))
     for column in rate_columns:
         frame[f"{column}_change"] = frame[column] - frame[f"{column}_previous"]
@@ -790,7 +803,7 @@ def denominator_of(analysis: Analysis, filters) -> tuple[int, str]:
         return comparison(analysis)["returned_both"], "establishments that returned in both years"
     if "question" in filters and "change" not in filters:
         row = analysis.questions[analysis.questions["question_key"] == filters["question"]]
-        if filters.get("class") == "not_applicable":
+        if filters.get("class") in NOT_COUNTED:
             return analysis.returned, "establishments that have returned"
         base = int(row["base"].iloc[0]) if len(row) else analysis.returned
         return (
@@ -840,7 +853,9 @@ def establishments_behind(analysis: Analysis, filters: dict[str, str]) -> tuple[
             raise UnknownFilter(key)
         grid = analysis.grid
         ids = grid.loc[(grid["question_key"] == key) & (grid["class"] == name), "establishment_id"]
-        return (f"{CLASS_LABELS[name]}: “{questions.loc[key, 'text']}”", frame[frame["establishment_id"].isin(ids)])
+        # As the question's counts: only returns have a class (an establishment yet to return has no answer).
+        chosen = frame[frame["establishment_id"].isin(ids) & frame["submitted"]]
+        return (f"{CLASS_LABELS[name]}: “{questions.loc[key, 'text']}”", chosen)
     for kind, column in (("tag", "tag"), ("section", "section_key")):
         if kind in filters and "list" in filters:
             judged = compliance_by(analysis, kind)

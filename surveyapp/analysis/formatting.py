@@ -132,6 +132,7 @@ def to_json(analysis: Analysis) -> dict:
         entry = {name: int(row[name]) for name in CLASSES}
         entry.update({f"{name}_rate": _rate(row[f"{name}_rate"]) for name in CLASSES})
         entry.update({"returned": int(row["returned"]), "base": int(row["base"]), "from_trust": int(row["from_trust"])})
+        entry["requirement"] = bool(row["requirement"])
         result["questions"][row["question_key"]] = entry
     if analysis.previous is not None:
         changes = figures.year_on_year_establishments(analysis)

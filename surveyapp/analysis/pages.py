@@ -113,6 +113,8 @@ def questions_page(analysis: Analysis) -> dict:
                 ),
             }
             for row in questions.to_dict("records")
+            # A question with no gap rule is never a gap: it is no requirement, and has no bar.
+            if row["requirement"]
         ],
         "rows": questions.to_dict("records"),
     }
@@ -178,9 +180,10 @@ def respondent_page(
         previous = dict(
             zip(previous_own.grid["question_key"].astype(str), previous_own.grid["class"].astype(str), strict=True)
         )
-        previous_rates = dict(
-            zip(previous_la.questions["question_key"], previous_la.questions["met_rate"], strict=True)
-        )
+        before = previous_la.questions
+        if "requirement" in before:  # rates kept before the column existed have none
+            before = before[before["requirement"]]
+        previous_rates = dict(zip(before["question_key"], before["met_rate"], strict=True))
     questions = la.questions
     section_rows = []
     for section_key, block in questions.groupby("section_key", sort=False):
@@ -197,12 +200,14 @@ def respondent_page(
                 "own_met": int((mine == "met").sum()),
                 "questions": asked,
                 "la_met_rate": la_met,
+                "requirements": int(block["requirement"].sum()),
                 "rows": [
                     {
                         "key": row["question_key"],
                         "text": row["text"],
                         "own": str(own_grid.loc[row["question_key"], "class"]) if len(own_grid) else "unanswered",
                         "source": own_grid.loc[row["question_key"], "source"] if len(own_grid) else "",
+                        "requirement": bool(row["requirement"]),
                         "la_met_rate": row["met_rate"],
                         "previous": previous.get(row["question_key"]),
                         "la_previous_met_rate": previous_rates.get(row["question_key"]),

@@ -77,6 +77,7 @@ QUESTION_CLASS_HEADERS = {
     "unanswered": "Not answered",
     "not_applicable": "Not applicable",
     "skipped": "Not needed",
+    "information": "For information",
 }
 RATED_CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
 QUESTIONS_HEADER = (
@@ -445,10 +446,12 @@ def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> 
         values = (
             [q["text"], q["section_title"], ", ".join(q["tags"] or []), int(q["returned"])]
             + [int(q[name]) for name in CLASSES]
-            + [float(q[f"{name}_rate"]) for name in RATED_CLASSES]
+            # A question with no gap rule is no requirement: no rate of met or not met, rather than "0%".
+            + [float(q[f"{name}_rate"]) if q["requirement"] else None for name in RATED_CLASSES]
             + [
                 int(q["from_trust"]),
-                describe_gap_rule(rule["type"], rule["gap"], rule["options"]) or "Never a gap",
+                describe_gap_rule(rule["type"], rule["gap"], rule["options"])
+                or "Never: recorded for information, not a requirement",
                 q["question_key"],
             ]
         )
@@ -470,6 +473,8 @@ def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, 
         rules = [(">=", red_at, fmt.red), (">=", amber_at, fmt.amber), ("<", amber_at, fmt.green)]
     else:
         rules = [("<", red_at, fmt.red), ("<", amber_at, fmt.amber), (">=", amber_at, fmt.green)]
+    # A blank cell (a question with no rule has no rates) is left unshaded: Excel would compare it as 0.
+    sheet.conditional_format(first_row, first_col, last_row, last_col, {"type": "blanks", "stop_if_true": True})
     for criteria, value, style in rules:
         sheet.conditional_format(
             first_row,
@@ -726,12 +731,15 @@ def _notes(cycle, in_scope: int, written) -> list[str]:
         "An academy's own answer always counts first; where it left a question unanswered, its trust's returned "
         "answer is used. 'Answers from trust' and 'From trust' columns say which answers came from the trust, and "
         "in Responses they are in italics on a blue background.",
-        "Each answer is judged against its question's rule (see 'Counts as a gap when' on Questions): Met, Partly met, "
+        "Each answer is judged against its question's rule (see 'A gap when' on Questions): Met, Partly met, "
         "Not met, Cannot confirm, or Not answered. A gap is an answer that is Not met or Partly met.",
         "Not applicable (an answer some questions allow) and Not needed (a question asked only after a given answer "
         "to an earlier one, where that answer was not given) are neither met, nor a gap, nor unanswered. On "
         "Questions, the rates of the other answers leave them out: they are shares of the establishments that "
         "were asked the question and to which it applies.",
+        "For information: a question with no rule for what meets it (the date of a meeting, a comment) is no "
+        "requirement. Its answers, given or not, are neither met, nor a gap, nor unanswered; on Questions it has no "
+        "rates, and it never stops an establishment fully meeting every requirement.",
         "Fully meeting every requirement: completed, no gaps, nothing it cannot confirm and every required question "
         "answered. An establishment can both have a gap and be unable to confirm another requirement, so it can be "
         "counted in both of those rows.",

@@ -26,15 +26,18 @@ def test_json_figures_for_a_cycle(make, runner):
     assert data["tags"]["online"]["skipped"] == urns("B", "E")
     # Compliance counts are of the 4 establishments that returned (own or through their trust), not the 6 in scope.
     expected = {
-        "policy_current": [3, 0, 1, 0, 0, 0, 0],
-        "policy_review_date": [3, 0, 1, 0, 0, 0, 0],
-        "policy_notes": [1, 0, 0, 0, 3, 0, 0],
-        "prevent_wrap": [1, 2, 1, 0, 0, 0, 0],
-        "prevent_trained_pct": [4, 0, 0, 0, 0, 0, 0],
-        "prevent_sef": [2, 0, 1, 1, 0, 0, 0],
-        "online_filtering": [1, 0, 1, 0, 2, 0, 0],
+        "policy_current": [3, 0, 1, 0, 0, 0, 0, 0],
+        "policy_review_date": [3, 0, 1, 0, 0, 0, 0, 0],
+        # notes have no gap rule: every return's answer, given or not, is for information
+        "policy_notes": [0, 0, 0, 0, 0, 0, 0, 4],
+        "prevent_wrap": [1, 2, 1, 0, 0, 0, 0, 0],
+        "prevent_trained_pct": [4, 0, 0, 0, 0, 0, 0, 0],
+        "prevent_sef": [2, 0, 1, 1, 0, 0, 0, 0],
+        "online_filtering": [1, 0, 1, 0, 2, 0, 0, 0],
     }
     assert {key: [data["questions"][key][c] for c in figures.CLASSES] for key in expected} == expected
+    assert [key for key in expected if not data["questions"][key]["requirement"]] == ["policy_notes"]
+    assert (data["questions"]["policy_notes"]["base"], data["questions"]["policy_notes"]["met_rate"]) == (0, 0.0)
     assert {k: data["establishments"][k] for k in ("fully_met", "cannot_confirm", "with_gaps")} == {
         "fully_met": urns("A"),
         "cannot_confirm": urns("C"),

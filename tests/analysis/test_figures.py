@@ -81,15 +81,19 @@ def test_coverage_per_tag_says_who_answered_through_their_trust_and_why_others_d
 
 def test_each_question_counts_every_class_over_the_establishments_that_returned(analysis):
     q = analysis.questions.set_index("question_key")
-    columns = list(figures.CLASSES)  # met, partly, not met, cannot confirm, not answered, not applicable, not needed
+    # met, partly, not met, cannot confirm, not answered, not applicable, not needed, for information
+    columns = list(figures.CLASSES)
     # Delta (in progress) and Eta (its trust's return in progress) have not returned: they are in no class.
-    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 0, 0, 0]
-    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 0, 0, 0]
-    assert q.loc["policy_notes", columns].tolist() == [1, 0, 0, 0, 3, 0, 0]
-    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 0, 0, 0]
-    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 0, 0, 0]
-    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 0, 0, 0]
-    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 2, 0, 0]
+    assert q.loc["policy_current", columns].tolist() == [3, 0, 1, 0, 0, 0, 0, 0]
+    assert q.loc["policy_review_date", columns].tolist() == [3, 0, 1, 0, 0, 0, 0, 0]
+    # The notes have no gap rule: the one answer given is not "met", the three left blank not "not answered".
+    assert q.loc["policy_notes", columns].tolist() == [0, 0, 0, 0, 0, 0, 0, 4]
+    assert q.loc["prevent_wrap", columns].tolist() == [1, 2, 1, 0, 0, 0, 0, 0]
+    assert q.loc["prevent_trained_pct", columns].tolist() == [4, 0, 0, 0, 0, 0, 0, 0]
+    assert q.loc["prevent_sef", columns].tolist() == [2, 0, 1, 1, 0, 0, 0, 0]
+    assert q.loc["online_filtering", columns].tolist() == [1, 0, 1, 0, 2, 0, 0, 0]
+    assert q.index[~q["requirement"]].tolist() == ["policy_notes"]
+    assert q.loc["policy_notes", "base"] == 0  # no requirement, so out of no compliance rate
     assert q.loc["prevent_wrap", "partly_rate"] == 2 / 4  # of the 4 returns, not of the 6 in scope
     assert q.loc["prevent_wrap", "from_trust"] == 2
     assert (q[columns].sum(axis=1) == 4).all() and (q["returned"] == 4).all() and (q["in_scope"] == 6).all()
@@ -276,7 +280,9 @@ def test_vectorised_gaps_agree_with_is_gap():
     for (key, value), found in zip(rows, classes, strict=True):
         kind, rule = rules.loc[key, "type"], rules.loc[key, "gap"]
         gap = is_gap(kind, rule, value, reference)
-        if value == "":
+        if not rule:
+            expected = "not_applicable" if value == "not_applicable" else "information"
+        elif value == "":
             expected = "unanswered"
         elif value == "unsure":
             expected = "cannot_confirm"

@@ -120,25 +120,21 @@ def test_a_question_whose_condition_is_false_is_skipped_even_with_a_stale_answer
 
 def test_rates_leave_not_applicable_and_skipped_out_of_their_denominator(analysis):
     q = analysis.questions.set_index("question_key")
-    assert q.loc["lettings", list(figures.CLASSES)].tolist() == [1, 0, 1, 0, 0, 2, 0]
+    assert q.loc["lettings", list(figures.CLASSES)].tolist() == [1, 0, 1, 0, 0, 2, 0, 0]
     assert (q.loc["lettings", "met_rate"], q.loc["lettings", "not_met_rate"]) == (0.5, 0.5)
     assert q.loc["lettings", "not_applicable_rate"] == 0.5  # of all four in scope
-    assert q.loc["ap_checks", list(figures.CLASSES)].tolist() == [1, 0, 1, 0, 0, 0, 2]
+    assert q.loc["ap_checks", list(figures.CLASSES)].tolist() == [1, 0, 1, 0, 0, 0, 2, 0]
     assert q.loc["ap_checks", "not_met_rate"] == 0.5
     assert q.loc["ap_daily", "unanswered_rate"] == 0.5
 
 
 def test_not_applicable_and_skipped_do_not_stop_an_establishment_fully_meeting_the_audit(analysis):
     schools = analysis.establishments.set_index("establishment_id")
-    # School 3: not applicable, skipped, but a percentage below the threshold: one gap.
-    assert schools.loc[3, ["met", "not_met", "unanswered", "not_applicable", "skipped", "gaps"]].tolist() == [
-        1,
-        1,
-        0,
-        1,
-        2,
-        1,
-    ]
+    # School 3: not applicable, skipped, but a percentage below the threshold: one gap. Whether its pupils
+    # attend alternative provision has no gap rule: recorded for information, not met.
+    assert schools.loc[
+        3, ["met", "not_met", "unanswered", "not_applicable", "skipped", "information", "gaps"]
+    ].tolist() == [0, 1, 0, 1, 2, 1, 1]
     # School 2 has a gap (lettings "no") and nothing unanswered: its skipped questions are not missing.
     assert schools.loc[2, "required_unanswered"] == 0
     assert schools.loc[4, "required_unanswered"] == 1 and not schools.loc[4, "fully_met"]

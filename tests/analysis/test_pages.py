@@ -82,12 +82,18 @@ def test_the_questions_page_counts_each_class_over_the_returns(client, make, sig
     sign_in(make.board())
     html = client.get("/cycles/2026-27/analysis/questions").get_data(as_text=True)
     wrap = re.search(r'id="question-prevent_wrap".*?</tr>', html, re.S).group(0)
-    # met, partly, not met, cannot confirm, not answered, not applicable, not needed
-    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 0, 0, 0]
+    # met, partly, not met, cannot confirm, not answered, not applicable, not needed, for information
+    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', wrap)] == [1, 2, 1, 0, 0, 0, 0, 0]
     assert "50%" in wrap  # partly met: 2 of the 4 returns
+    # The notes have no gap rule: all four returns' answers are for information, with no rate of met or not met.
+    notes = re.search(r'id="question-policy_notes".*?</tr>', html, re.S).group(0)
+    assert "for information, not a requirement" in notes
+    assert [int(n) for n in re.findall(r'class="govuk-link"[^>]*>(\d+)<', notes)] == [0, 0, 0, 0, 0, 0, 0, 4]
+    assert "%" not in notes
     chart = re.search(r"<svg.*?</svg>", html, re.S).group(0)
     # Labelled with question texts, never keys, and nothing to select inside the image.
     assert "Has the DSL completed WRAP?" in chart and "prevent_wrap" not in chart and "<a " not in chart
+    assert "Anything else?" not in chart  # no bar for a question that is never a gap
 
 
 def test_the_year_on_year_page_compares_like_with_like(client, make, sign_in, la):
@@ -101,6 +107,8 @@ def test_the_year_on_year_page_compares_like_with_like(client, make, sign_in, la
     chart = re.search(r"<svg.*?</svg>", html, re.S).group(0)
     assert "policy_current" not in chart and "<a " not in chart
     assert "Is the child protection policy current? (last year)" in chart
+    # "Anything else?" has no gap rule: nobody meets it either year, so it is not compared.
+    assert 'id="yoy-policy_notes"' not in html and "Anything else?" not in html
 
 
 def _squash(html: str) -> str:
@@ -112,6 +120,12 @@ def test_figures_list_the_establishments_behind_them(client, make, sign_in, la):
     gaps = _text(client.get("/cycles/2026-27/analysis/establishments?question=prevent_wrap&class=partly"))
     assert "Beta Academy" in gaps and "Gamma Academy" in gaps and "Epsilon Infant" not in gaps
     assert "2 of the 4 establishments that have returned (50%)" in gaps
+    # A class's list holds the returns the question's count holds, never an establishment yet to return.
+    unanswered = _text(client.get("/cycles/2026-27/analysis/establishments?question=online_filtering&class=unanswered"))
+    assert "2 of the 4 establishments that have returned (50%)" in unanswered
+    assert "Delta Primary" not in unanswered and "Eta Academy" not in unanswered
+    notes = _text(client.get("/cycles/2026-27/analysis/establishments?question=policy_notes&class=information"))
+    assert "4 of the 4 establishments that have returned (100%)" in notes and "Delta Primary" not in notes
     trust = _text(client.get("/cycles/2026-27/analysis/establishments?tag=prevent&status=trust"))
     assert "Beta Academy" in trust and "Gamma Academy" in trust and "Alpha Primary" not in trust
     skipped = _text(client.get("/cycles/2026-27/analysis/establishments?tag=online&status=skipped"))
@@ -162,6 +176,12 @@ def test_a_dsl_sees_their_results_beside_the_la_and_last_year(client, make, sign
     assert "of the 4 establishments that have returned" in re.sub(r"\s+", " ", html)
     wrap = _text_of(html, "result-prevent_wrap")
     assert "Partly met" in wrap and "answered by your trust" in wrap
+    # "Anything else?" has no gap rule: recorded for information, never "Met", and no LA rate to compare.
+    notes = _text_of(html, "result-policy_notes")
+    assert "For information" in notes and "Met" not in notes and "%" not in notes and "not a requirement" in notes
+    # So the Policies section counts its two requirements, not its three questions.
+    policies = re.sub(r"\s+", " ", re.search(r'id="section-policies".*?</p>', html, re.S).group(0))
+    assert re.search(r"You meet \d of 2 \(", policies), policies
     # Another school's answers never appear: only rates and this school's own classes.
     for other in ("Alpha Primary", "Beta Academy", "Epsilon Infant", urn("A"), urn("E")):
         assert other not in html

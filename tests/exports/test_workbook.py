@@ -123,7 +123,7 @@ def test_completion_by_phase_type_district_and_trust(book):
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
     # The question's words first, its key last; counts and rates of the 4 returns (Quiet School has not returned).
-    assert header[:11] == [
+    assert header[:12] == [
         "Question",
         "Section",
         "Tags",
@@ -135,6 +135,7 @@ def test_questions_sheet_counts_each_class(book):
         "Not answered",
         "Not applicable",
         "Not needed",
+        "For information",
     ]
     assert header[-1] == "Question key" and "Not met % of returns" in header
     assert rows[0]["Question"] == "Is the child protection policy current?"
@@ -147,7 +148,11 @@ def test_questions_sheet_counts_each_class(book):
     assert counts("prevent_wrap") == [3, 1, 0, 0, 0]
     assert counts("prevent_sef") == [2, 0, 1, 1, 0]
     assert counts("policy_review_date") == [3, 0, 1, 0, 0]
-    assert counts("policy_notes") == [2, 0, 0, 0, 2]
+    # The notes have no gap rule: no return meets them or leaves them unanswered, and they have no rates.
+    assert counts("policy_notes") == [0, 0, 0, 0, 0]
+    assert by["policy_notes"]["For information"] == 4
+    assert by["policy_notes"]["Met % of returns"] is None and by["policy_notes"]["Not met % of returns"] is None
+    assert by["policy_notes"]["A gap when"] == "Never: recorded for information, not a requirement"
     assert by["prevent_sef"]["Returns"] == 4
     assert by["prevent_sef"]["Not met % of returns"] == pytest.approx(0.25)
     column = header.index("Not met % of returns") + 1
