@@ -180,9 +180,8 @@ def respondent_page(
         previous = dict(
             zip(previous_own.grid["question_key"].astype(str), previous_own.grid["class"].astype(str), strict=True)
         )
-        before = previous_la.questions
-        if "requirement" in before:  # rates kept before the column existed have none
-            before = before[before["requirement"]]
+        # Last year's rate only where the question was a requirement then: otherwise nobody met it.
+        before = previous_la.questions[previous_la.questions["requirement"]]
         previous_rates = dict(zip(before["question_key"], before["met_rate"], strict=True))
     questions = la.questions
     section_rows = []
