@@ -241,13 +241,18 @@ BLOCK = 100_000
 _CODE = {name: code for code, name in enumerate(CLASSES)}
 
 
+def is_requirement(rule) -> bool:
+    """Whether a question with this gap rule is a requirement: one without a rule is for information."""
+    return isinstance(rule, dict) and bool(rule)
+
+
 def _column_classes(values: np.ndarray, kind: str, rule, reference: date) -> np.ndarray:
     """Class codes (indexes into CLASSES) of one question's answers, as ``surveyapp.audits.questions.is_gap``
     judges a gap: "partly" is partly, "unsure" (cannot confirm) is cannot_confirm, another gap is not_met,
     anything else answered is met, and an empty value is unanswered. Without a rule every answer but
     Not applicable is information."""
     values = np.asarray(values, dtype=object)
-    if not (isinstance(rule, dict) and rule):
+    if not is_requirement(rule):
         # No rule, no requirement: a "Partly" or a blank here is neither partly met nor a missing answer.
         codes = np.full(len(values), _CODE["information"], dtype=np.int8)
         codes[values == NOT_APPLICABLE] = _CODE["not_applicable"]
@@ -437,7 +442,7 @@ def _analysis(
         over = questions["returned"] if name in NOT_COUNTED else questions["base"]
         questions[f"{name}_rate"] = (questions[name] / over.where(over > 0)).fillna(0.0)
     questions["from_trust"] = ((source == 2) & establishments["submitted"].to_numpy()[:, None]).sum(axis=0)
-    questions["requirement"] = [isinstance(rule, dict) and bool(rule) for rule in data.questions["gap"]]
+    questions["requirement"] = [is_requirement(rule) for rule in data.questions["gap"]]
 
     tag_columns, section_columns = columns_by(data, "tag"), columns_by(data, "section")
     submitted = establishments["submitted"].to_numpy()
