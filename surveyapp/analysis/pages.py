@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from surveyapp.analysis import figures
-from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, GROUPS, NOT_COUNTED, Analysis
+from surveyapp.analysis.figures import BASE_CLASSES, CLASS_LABELS, CLASSES, GROUPS, NOT_COUNTED, Analysis
 from surveyapp.analysis.formatting import comparison_words, denominators, headline, pct, tag_label
 from surveyapp.analysis.rates import LaRates
 
@@ -103,6 +103,8 @@ def questions_page(analysis: Analysis) -> dict:
     return {
         **_common(analysis),
         "classes": [(name, CLASS_LABELS[name]) for name in CLASSES],
+        # Only the classes that make up "Out of" have a rate: one over the returns beside them would be misread.
+        "rated": BASE_CLASSES,
         "gap_chart": [
             {
                 "label": _short(row["text"]),

@@ -24,7 +24,7 @@ import xlsxwriter
 
 from surveyapp.actions.models import rag
 from surveyapp.analysis import figures, formatting
-from surveyapp.analysis.figures import CLASSES, GROUPS, Analysis, Cells
+from surveyapp.analysis.figures import BASE_CLASSES, CLASSES, GROUPS, Analysis, Cells
 from surveyapp.analysis.loading import load_follow_ups, load_in_batches
 from surveyapp.audits.questions import describe_gap_rule
 from surveyapp.exports import data
@@ -68,7 +68,7 @@ GAPS_HEADER = [
     "Target date",
     "Question key",
 ]
-#: what each class's count and rate columns are called on the Questions sheet (rates are of the returns)
+#: what each class's count and rate columns are called on the Questions sheet
 QUESTION_CLASS_HEADERS = {
     "met": "Met",
     "partly": "Partly met",
@@ -79,11 +79,16 @@ QUESTION_CLASS_HEADERS = {
     "skipped": "Not needed",
     "information": "For information",
 }
-RATED_CLASSES = ("met", "partly", "not_met", "cannot_confirm", "unanswered")
+#: the classes with a rate on the Questions sheet: those that make up what the rates are out of
+RATED_CLASSES = BASE_CLASSES
+#: what a question's rates are out of: the returns, less Not applicable and Not needed answers (the analysis's
+#: "base"); named in every rate's header, so that a rate is never read as a share of the Returns column beside it
+OUT_OF = "asked and applicable"
 QUESTIONS_HEADER = (
     ["Question", "Section", "Tags", "Returns"]
     + [QUESTION_CLASS_HEADERS[name] for name in CLASSES]
-    + [f"{QUESTION_CLASS_HEADERS[name]} % of returns" for name in RATED_CLASSES]
+    + [OUT_OF.capitalize()]
+    + [f"{QUESTION_CLASS_HEADERS[name]} % of {OUT_OF}" for name in RATED_CLASSES]
     + ["From trusts", "A gap when", "Question key"]
 )
 COMPLETION_HEADER = [
@@ -430,12 +435,12 @@ def _write_completion(sheet, fmt, analysis: Analysis, result: WorkbookResult) ->
 
 
 def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
-    first_rate = 4 + len(CLASSES)
+    first_rate = 5 + len(CLASSES)
     _header(
         sheet,
         fmt.header,
         QUESTIONS_HEADER,
-        [60, 22, 14, 8] + [9] * len(CLASSES) + [11] * len(RATED_CLASSES) + [9, 36, 22],
+        [60, 22, 14, 8] + [9] * len(CLASSES) + [11] + [11] * len(RATED_CLASSES) + [9, 36, 22],
         {column: fmt.pct for column in range(first_rate, first_rate + len(RATED_CLASSES))},
     )
     questions = analysis.questions
@@ -446,7 +451,9 @@ def _write_questions(sheet, fmt, analysis: Analysis, result: WorkbookResult) -> 
         values = (
             [q["text"], q["section_title"], ", ".join(q["tags"] or []), int(q["returned"])]
             + [int(q[name]) for name in CLASSES]
-            # A question with no gap rule is no requirement: no rate of met or not met, rather than "0%".
+            # A question with no gap rule is no requirement: nothing to be out of, and no rate of met or not
+            # met, rather than "0%".
+            + [int(q["base"]) if q["requirement"] else None]
             + [float(q[f"{name}_rate"]) if q["requirement"] else None for name in RATED_CLASSES]
             + [
                 int(q["from_trust"]),
@@ -490,8 +497,10 @@ def _rag_scale(sheet, fmt, first_row, first_col, last_row, last_col, *, red_at, 
 
 def _write_non_responders(session, cycle, sheet, fmt, analysis: Analysis, result: WorkbookResult) -> None:
     frame = analysis.establishments
-    missing = frame.loc[~frame["submitted"], ["establishment_id", "urn", "name", "phase", "type_name", "district"]]
-    missing = missing.assign(trust_name=frame["trust_name"], status=frame["status"])
+    # One selection: assigning columns to an empty selection (everyone has returned) would take the whole
+    # frame's index, and list every establishment with nothing in it.
+    columns = ["establishment_id", "urn", "name", "phase", "type_name", "district", "trust_name", "status"]
+    missing = frame.loc[~frame["submitted"], columns]
     header, widths = list(NON_RESPONDERS_HEADER), [10, 36, 12, 22, 16, 30, 16, 24, 32, 40]
     reminders = data.reminders_recorded()
     if reminders:
@@ -735,8 +744,9 @@ def _notes(cycle, in_scope: int, written) -> list[str]:
         "Not met, Cannot confirm, or Not answered. A gap is an answer that is Not met or Partly met.",
         "Not applicable (an answer some questions allow) and Not needed (a question asked only after a given answer "
         "to an earlier one, where that answer was not given) are neither met, nor a gap, nor unanswered. On "
-        "Questions, the rates of the other answers leave them out: they are shares of the establishments that "
-        "were asked the question and to which it applies.",
+        "Questions, the rates of the other answers leave them out: every rate is a share of the question's "
+        "'Asked and applicable' column (the returns, less those answering Not applicable and those not asked it), "
+        "not of its Returns column. The same goes for the Summary's questions most often not met.",
         "For information: a question with no rule for what meets it (the date of a meeting, a comment) is no "
         "requirement. Its answers, given or not, are neither met, nor a gap, nor unanswered; on Questions it has no "
         "rates, and it never stops an establishment fully meeting every requirement.",
@@ -762,7 +772,7 @@ def _summary_charts(book, sheet, fmt, analysis: Analysis, completion_rows, row: 
         sheet.write_row(row, 0, [group, complete, completion_rate])
     phase_last = row
     row += 2
-    sheet.write_row(row, 0, ["Questions most often not met", "Not met", "% of returns"], fmt.header)
+    sheet.write_row(row, 0, ["Questions most often not met", "Not met", f"% of {OUT_OF}"], fmt.header)
     top_first = row + 1
     ranked = figures.most_not_met(analysis, 10)
     for q in ranked.to_dict("records"):
@@ -787,7 +797,7 @@ def _summary_charts(book, sheet, fmt, analysis: Analysis, completion_rows, row: 
         chart = book.add_chart({"type": "bar"})
         chart.add_series(
             {
-                "name": "Not met, % of returns",
+                "name": f"Not met, % of {OUT_OF}",
                 "categories": ["Summary", top_first, 0, top_last, 0],
                 "values": ["Summary", top_first, 2, top_last, 2],
                 "data_labels": {"value": True},

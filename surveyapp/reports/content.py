@@ -230,7 +230,7 @@ def _most_not_met(analysis) -> Section:
     top = worst.iloc[0]
     paragraphs = [
         f"The requirement most often not met was \u201c{top['text']}\u201d: {int(top['not_met'])} of the "
-        f"{int(top['base'])} establishments that answered it ({pct(top['not_met_rate'])}) said it was not met.",
+        f"{int(top['base'])} returns it applied to ({pct(top['not_met_rate'])}) said it was not met.",
     ]
     table = Table(
         "Requirements most often not met",

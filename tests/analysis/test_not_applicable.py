@@ -196,3 +196,70 @@ def test_exports_show_not_applicable_and_not_needed_in_words(analysis):
     assert [shown[i, keys.index("lettings")] for i in range(4)] == ["Not applicable", "No", "Not applicable", "Yes"]
     # School 2's stale "No" to a question it was not asked is not exported as its answer.
     assert [shown[i, keys.index("ap_checks")] for i in range(4)] == ["No", "Not needed", "Not needed", "Yes"]
+
+
+@pytest.fixture
+def returned(make):
+    """The same four returns, submitted in the service: a cycle of this template, a school each."""
+    from sqlalchemy import select
+
+    from surveyapp.audits.models import Answer, Assignment, Response, ResponseStatus
+    from surveyapp.extensions import db
+
+    schools = {n: make.establishment(name=f"School {n}") for n in ANSWERS}
+    cycle = make.cycle(template=make.template({"key": "ap", "title": "AP", "version": 1, **DEFINITION}))
+    for n, given in ANSWERS.items():
+        response = db.session.scalar(
+            select(Response).join(Assignment).where(Assignment.establishment_id == schools[n].id)
+        )
+        response.status = ResponseStatus.SUBMITTED
+        db.session.add_all(Answer(response_id=response.id, question_key=k, value=v) for k, v in given.items())
+    db.session.commit()
+    return cycle
+
+
+def test_the_questions_page_rates_only_what_out_of_is_made_of(client, make, sign_in, returned):
+    import re
+
+    sign_in(make.board())
+    html = client.get(f"/cycles/{returned.slug}/analysis/questions").get_data(as_text=True)
+
+    def row(key):
+        found = re.search(rf'id="question-{key}".*?</tr>', html, re.S).group(0)
+        cells = re.findall(r'<td class="govuk-table__cell[^"]*">(.*?)</td>', found, re.S)
+        return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip() for cell in cells]
+
+    # Out of, then met, partly, not met, cannot confirm, not answered, not applicable, not needed, for information.
+    # Hire agreements: 1 met and 1 not met of the 2 it applies to; the 2 "not applicable" are a count, not "50%"
+    # of the 4 returns, which a reader would take to be out of the 2 beside it.
+    lettings = row("lettings")
+    assert lettings[0] == "2"
+    assert lettings[1].startswith("1 ") and lettings[1].endswith("50%")
+    assert lettings[6].startswith("2 ") and "%" not in lettings[6]
+    # Written confirmation: asked of the 2 using alternative provision; the 2 not asked are Not needed, no rate.
+    checks = row("ap_checks")
+    assert checks[0] == "2" and checks[3].endswith("50%")
+    assert checks[7].startswith("2 ") and "%" not in checks[7]
+    assert "is what every rate on its row is a share of" in html
+
+
+def test_the_questions_sheet_says_what_its_rates_are_out_of(returned, tmp_path):
+    import openpyxl
+
+    from surveyapp.exports.workbook import write_workbook
+    from surveyapp.extensions import db
+
+    write_workbook(db.session, returned, str(tmp_path / "board.xlsx"), on=date(2027, 1, 15))
+    book = openpyxl.load_workbook(tmp_path / "board.xlsx")
+    # All four have returned: nobody to chase (the workbook once failed here, listing all four with no URN).
+    assert [row for row in book["Non-responders"].iter_rows(min_row=2, values_only=True) if any(row)] == []
+    sheet = book["Questions"]
+    rows = list(sheet.iter_rows(values_only=True))
+    by = {row[-1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    lettings = by["lettings"]
+    assert (lettings["Returns"], lettings["Not applicable"], lettings["Asked and applicable"]) == (4, 2, 2)
+    assert lettings["Met % of asked and applicable"] == lettings["Not met % of asked and applicable"] == 0.5
+    checks = by["ap_checks"]
+    assert (checks["Returns"], checks["Not needed"], checks["Asked and applicable"]) == (4, 2, 2)
+    assert checks["Not met % of asked and applicable"] == 0.5
+    assert not any(str(header).startswith(("Not applicable %", "Not needed %")) for header in rows[0])

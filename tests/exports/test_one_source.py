@@ -95,12 +95,14 @@ def test_questions_sheet_is_the_json_per_question(both):
         for name, column in QUESTION_COLUMNS.items():
             assert sheet[key][column] == expected[name], (key, name)
         for name in RATED:
-            column = f"{QUESTION_COLUMNS[name]} % of returns"
+            column = f"{QUESTION_COLUMNS[name]} % of asked and applicable"
             if expected["requirement"]:
                 assert sheet[key][column] == pytest.approx(expected[f"{name}_rate"], abs=1e-4), (key, name)
             else:  # no gap rule: the sheet leaves the rate empty where the JSON's is 0 over a base of 0
                 assert (sheet[key][column], expected["base"]) == (None, 0), (key, name)
         assert sheet[key]["Returns"] == expected["returned"]
+        # What the rates are out of, beside them: the JSON's base, where there is a requirement.
+        assert sheet[key]["Asked and applicable"] == (expected["base"] if expected["requirement"] else None), key
         assert sheet[key]["From trusts"] == expected["from_trust"]
 
 

@@ -123,7 +123,7 @@ def test_completion_by_phase_type_district_and_trust(book):
 def test_questions_sheet_counts_each_class(book):
     header, rows = _table(book["Questions"])
     # The question's words first, its key last; counts and rates of the 4 returns (Quiet School has not returned).
-    assert header[:12] == [
+    assert header[:13] == [
         "Question",
         "Section",
         "Tags",
@@ -136,8 +136,9 @@ def test_questions_sheet_counts_each_class(book):
         "Not applicable",
         "Not needed",
         "For information",
+        "Asked and applicable",
     ]
-    assert header[-1] == "Question key" and "Not met % of returns" in header
+    assert header[-1] == "Question key" and "Not met % of asked and applicable" in header
     assert rows[0]["Question"] == "Is the child protection policy current?"
     by = {r["Question key"]: r for r in rows}
 
@@ -151,11 +152,12 @@ def test_questions_sheet_counts_each_class(book):
     # The notes have no gap rule: no return meets them or leaves them unanswered, and they have no rates.
     assert counts("policy_notes") == [0, 0, 0, 0, 0]
     assert by["policy_notes"]["For information"] == 4
-    assert by["policy_notes"]["Met % of returns"] is None and by["policy_notes"]["Not met % of returns"] is None
+    assert [by["policy_notes"][c] for c in ("Asked and applicable", "Met % of asked and applicable")] == [None, None]
+    assert by["policy_notes"]["Not met % of asked and applicable"] is None
     assert by["policy_notes"]["A gap when"] == "Never: recorded for information, not a requirement"
-    assert by["prevent_sef"]["Returns"] == 4
-    assert by["prevent_sef"]["Not met % of returns"] == pytest.approx(0.25)
-    column = header.index("Not met % of returns") + 1
+    assert by["prevent_sef"]["Returns"] == by["prevent_sef"]["Asked and applicable"] == 4
+    assert by["prevent_sef"]["Not met % of asked and applicable"] == pytest.approx(0.25)
+    column = header.index("Not met % of asked and applicable") + 1
     assert book["Questions"].cell(row=2, column=column).number_format == "0.0%"
     assert book["Questions"].conditional_formatting
 

@@ -188,7 +188,7 @@ def test_the_word_report_has_the_json_and_workbook_figures(outputs):
             expected["base"],
             _pct(expected["not_met_rate"]),
         )
-        assert int(row[1]) == by_text[row[0]]["Not met"] and int(row[2]) == by_text[row[0]]["Returns"]
+        assert int(row[1]) == by_text[row[0]]["Not met"] and int(row[2]) == by_text[row[0]]["Asked and applicable"]
     yoy = _by_first(tables["Question (year on year)"])
     for key, expected in figures["year_on_year"]["questions"].items():
         text_of = next(t for t, r in by_text.items() if r["Question key"] == key)
