@@ -82,6 +82,9 @@ def register_templates(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from surveyapp import models  # noqa: F401  (every table known to Alembic and create_all)
+    from surveyapp.auth.services import use_password_profile
+
+    use_password_profile(app.config["PASSWORD_PROFILE"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))

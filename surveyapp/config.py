@@ -140,6 +140,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         #: connecting address); more than the real number lets a client choose its own address
         "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
         "SIGN_IN_LIMIT": os.environ.get("SIGN_IN_LIMIT") or "10 per minute;50 per hour",
+        #: the cost of hashing passwords (surveyapp.auth.services.PASSWORD_PROFILES): the cheapest only for tests
+        "PASSWORD_PROFILE": "cheapest-for-tests" if env == "testing" else "rfc9106-low-memory",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 80) * 1024 * 1024,
         # The council's own service: its name, logo and colour in the header (GOV.UK's crown and font are
         # reserved for GOV.UK), and where the phase banner sends feedback.

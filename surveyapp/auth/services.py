@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
@@ -17,9 +17,25 @@ from surveyapp.auth.models import AccountToken, Role, TokenPurpose, User
 from surveyapp.extensions import db, rows_changed
 from surveyapp.timeutil import as_utc, utcnow
 
-_hasher = PasswordHasher()
+#: Argon2id's cost, by name: RFC 9106's second recommended profile (argon2-cffi's default) for real use, and
+#: argon2-cffi's cheapest for the test suite, whose hundreds of sign-ins would otherwise take minutes. A hash
+#: records its own cost, so each verifies as it was made, whichever profile is in use.
+PASSWORD_PROFILES = {"rfc9106-low-memory": profiles.RFC_9106_LOW_MEMORY, "cheapest-for-tests": profiles.CHEAPEST}
+
+_hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 #: verified against when the email is unknown, so timing does not reveal which accounts exist
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def use_password_profile(name: str) -> None:
+    """Hash new passwords (and time unknown emails) at this cost, one of ``PASSWORD_PROFILES``, from now on."""
+    global _hasher, _DUMMY_HASH
+    parameters = PASSWORD_PROFILES[name]
+    if _hasher.time_cost == parameters.time_cost and _hasher.memory_cost == parameters.memory_cost:
+        return
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
 
 MIN_PASSWORD_LENGTH = 12
 

@@ -195,3 +195,27 @@ def test_the_sign_in_page_says_once_why_the_sign_in_ended(client, make, sign_in)
     page = client.get("/cycles", follow_redirects=True).get_data(as_text=True)
     assert page.count("govuk-notification-banner__content") == 1
     assert "You were signed out because you signed in 12 hours ago. Anything you saved is kept." in page
+
+
+def test_passwords_are_hashed_at_rfc_9106_cost_outside_the_test_suite(monkeypatch, tmp_path, client, make):
+    from argon2.profiles import RFC_9106_LOW_MEMORY, get_default_parameters
+
+    from surveyapp import create_app
+    from surveyapp.auth import services
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    for env in ("production", "development"):
+        monkeypatch.setenv("SURVEYAPP_ENV", env)
+        assert load_config(str(tmp_path))["PASSWORD_PROFILE"] == "rfc9106-low-memory", env
+    assert services.PASSWORD_PROFILES["rfc9106-low-memory"] == RFC_9106_LOW_MEMORY == get_default_parameters()
+    # A password set under a production app is hashed at that cost; the test suite's cheap hashes still verify.
+    user = make.dsl(make.establishment(), email="dsl@school.example.org")
+    db.session.commit()
+    try:
+        create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        assert services.hash_password("a long enough password").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert services.authenticate("dsl@school.example.org", make.PASSWORD).id == user.id
+        assert not services.authenticate("dsl@school.example.org", "not the password at all")
+    finally:
+        services.use_password_profile("cheapest-for-tests")
+    assert services.hash_password("a long enough password").startswith("$argon2id$v=19$m=8,t=1,p=1$")
