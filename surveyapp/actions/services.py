@@ -22,7 +22,7 @@ from surveyapp.audits.models import (
 )
 from surveyapp.audits.questions import answer_type, is_gap
 from surveyapp.audits.signals import return_submitted, returns_imported
-from surveyapp.bulk import bulk_insert
+from surveyapp.bulk import bulk_insert, hold_for_reference, references_held
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db, rows_changed
 from surveyapp.paging import Page
@@ -331,6 +331,12 @@ def _plan_submitted_return(_sender, response: Response) -> None:
 
 @returns_imported.connect
 def _plan_imported_returns(_sender, cycle: Cycle, establishment_ids: list[int]) -> None:
-    # In chunks, so the gaps read to make the plans never hold a whole national file's at once.
-    for start in range(0, len(establishment_ids), IMPORTED_CHUNK):
-        generate_for_cycle(cycle, establishment_ids[start : start + IMPORTED_CHUNK])
+    # Hundreds of thousands of actions at national scale: each refers only to the cycle and to an
+    # establishment, held first, so their keys need not be checked one row at a time.
+    hold_for_reference(Cycle.__table__, [cycle.id])
+    with references_held([ActionItem.__table__]):
+        # In chunks, so the gaps read to make the plans never hold a whole national file's at once.
+        for start in range(0, len(establishment_ids), IMPORTED_CHUNK):
+            chunk = establishment_ids[start : start + IMPORTED_CHUNK]
+            hold_for_reference(Establishment.__table__, chunk)
+            generate_for_cycle(cycle, chunk)

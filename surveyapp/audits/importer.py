@@ -44,7 +44,16 @@ from surveyapp.audits.models import (
 )
 from surveyapp.audits.questions import InvalidAnswer, normalise, skipped_keys
 from surveyapp.audits.services import AnswerInput, reference_for, section_is_complete
-from surveyapp.bulk import bulk_insert, copy_escape, copy_lines, copy_text, is_postgresql
+from surveyapp.auth.models import User
+from surveyapp.bulk import (
+    bulk_insert,
+    copy_escape,
+    copy_lines,
+    copy_text,
+    hold_for_reference,
+    is_postgresql,
+    references_held,
+)
 from surveyapp.csvfiles import Column, CsvTable, ImportFailed, ImportProblem, open_csv
 from surveyapp.establishments.importer import whose_row
 from surveyapp.establishments.models import Establishment, Trust
@@ -454,8 +463,55 @@ def apply_responses(
         db.session.execute(delete(Answer).where(Answer.response_id.in_(chunk)))
         db.session.execute(delete(SectionProgress).where(SectionProgress.response_id.in_(chunk)))
 
-    total = counts["answers"]
-    answer_columns = ["response_id", "question_key", "value", "follow_up", "updated_at", "updated_by_id"]
+    # Every row below refers only to what this transaction holds: the responses it made or updated above,
+    # and the cycle and the actor, held here. Checking each row's keys one by one could never fail.
+    hold_for_reference(Cycle.__table__, [cycle.id])
+    hold_for_reference(User.__table__, [actor_id] if actor_id is not None else [])
+    with references_held([Answer.__table__, SectionProgress.__table__, StatusEvent.__table__]):
+        _write_answers(plan, targets, now, actor_id, progress)
+        bulk_insert(
+            SectionProgress.__table__,
+            ["response_id", "section_key", "state", "version"],
+            (
+                (rid, key, state.value, versions.get((rid, key), 0) + 1)
+                for item, rid in zip(plan.returns, targets, strict=True)
+                for key, state in item.sections
+            ),
+            constants={"updated_at": now, "updated_by_id": actor_id},
+        )
+        bulk_insert(
+            StatusEvent.__table__,
+            ["response_id", "from_status", "to_status"],
+            (
+                (rid, before.value, after.value)
+                for rid, (before, after, _values) in zip(targets, outcomes, strict=True)
+                if before is not after
+            ),
+            constants={"at": now, "by_user_id": actor_id, "comment": IMPORT_COMMENT},
+        )
+
+    _plan_actions(cycle, [(item, rid) for item, rid in zip(plan.returns, targets, strict=True) if item.submitted])
+    for instance in list(db.session.identity_map.values()):
+        if isinstance(instance, (Assignment, Response, Answer, SectionProgress, StatusEvent)):
+            db.session.expire(instance)
+    db.session.expire(cycle, ["assignments"])
+    record("responses.imported", actor.id if actor else None, cycle_id=cycle.id, file=filename, **counts)
+    db.session.flush()
+    plan.close()
+    return counts
+
+
+#: answers written between two calls of the progress callback
+PROGRESS_EVERY = 5000
+
+_ANSWER_COLUMNS = ["response_id", "question_key", "value", "follow_up", "updated_at", "updated_by_id"]
+
+
+def _write_answers(
+    plan: ResponsesPlan, targets: list[int], now: datetime, actor_id: int | None, progress: Progress | None
+) -> None:
+    """The plan's answers from its spool, each to its return's response (``targets``, in the plan's order)."""
+    total = plan.counts["answers"]
 
     def tell(done: int) -> None:
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
@@ -471,48 +527,15 @@ def apply_responses(
                 yield f"{ids[int(index)]}\t{rest}{tail}"
                 tell(done)
 
-        copy_lines(Answer.__table__, answer_columns, lines())
-    else:
+        copy_lines(Answer.__table__, _ANSWER_COLUMNS, lines())
+        return
 
-        def answer_rows() -> Iterator[tuple]:
-            for done, (index, key, value) in enumerate(plan.answers(), start=1):
-                yield targets[index], key, value, None, now, actor_id
-                tell(done)
+    def answer_rows() -> Iterator[tuple]:
+        for done, (index, key, value) in enumerate(plan.answers(), start=1):
+            yield targets[index], key, value, None, now, actor_id
+            tell(done)
 
-        bulk_insert(Answer.__table__, answer_columns, answer_rows())
-    bulk_insert(
-        SectionProgress.__table__,
-        ["response_id", "section_key", "state", "version"],
-        (
-            (rid, key, state.value, versions.get((rid, key), 0) + 1)
-            for item, rid in zip(plan.returns, targets, strict=True)
-            for key, state in item.sections
-        ),
-        constants={"updated_at": now, "updated_by_id": actor_id},
-    )
-    bulk_insert(
-        StatusEvent.__table__,
-        ["response_id", "from_status", "to_status"],
-        (
-            (rid, before.value, after.value)
-            for rid, (before, after, _values) in zip(targets, outcomes, strict=True)
-            if before is not after
-        ),
-        constants={"at": now, "by_user_id": actor_id, "comment": IMPORT_COMMENT},
-    )
-    _plan_actions(cycle, [(item, rid) for item, rid in zip(plan.returns, targets, strict=True) if item.submitted])
-    for instance in list(db.session.identity_map.values()):
-        if isinstance(instance, (Assignment, Response, Answer, SectionProgress, StatusEvent)):
-            db.session.expire(instance)
-    db.session.expire(cycle, ["assignments"])
-    record("responses.imported", actor.id if actor else None, cycle_id=cycle.id, file=filename, **counts)
-    db.session.flush()
-    plan.close()
-    return counts
-
-
-#: answers written between two calls of the progress callback
-PROGRESS_EVERY = 5000
+    bulk_insert(Answer.__table__, _ANSWER_COLUMNS, answer_rows())
 
 
 def _places(cycle: Cycle) -> dict[tuple[str, int], tuple[int, int | None]]:
