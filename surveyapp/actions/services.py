@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -135,15 +137,39 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
             yield establishment_id, questions[key], value, follow_up, from_trust
 
 
+def _covered_by_a_trust(cycle: Cycle, establishment_ids: list[int]) -> set[int]:
+    """Those of these establishments that a trust's returned response in the cycle answers for."""
+    if not establishment_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(TrustCoverage.establishment_id)
+            .join(Response, Response.id == TrustCoverage.response_id)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .where(
+                Assignment.cycle_id == cycle.id,
+                Response.status.in_(RETURNED),
+                TrustCoverage.establishment_id.in_(establishment_ids),
+            )
+        )
+    )
+
+
 def default_action(question: TemplateQuestion) -> str:
     return f"Close the gap: {question.text}"
 
 
-def generate_for_cycle(cycle: Cycle, establishment_ids: list[int] | None = None) -> int:
+def generate_for_cycle(
+    cycle: Cycle, establishment_ids: list[int] | None = None, own_gaps: Mapping[int, Sequence[str]] | None = None
+) -> int:
     """Add the missing action items for every gap in the cycle (or for these establishments).
 
     Idempotent: an action that exists (whatever the school has since done to it) is left alone.
     The new actions are written in bulk (COPY on PostgreSQL).
+    :param own_gaps: for establishments whose own returned response has just been written (the responses
+        import), the keys of the questions its answers leave a gap in. Where no trust's returned response
+        covers such an establishment, its own answers are all its answers, so these are its gaps and they
+        are not read back; the others' gaps are read as ``gap_answers`` finds them.
     :returns: the number of actions added
     """
     existing_query = select(ActionItem.establishment_id, ActionItem.question_key).where(ActionItem.cycle_id == cycle.id)
@@ -153,7 +179,18 @@ def generate_for_cycle(cycle: Cycle, establishment_ids: list[int] | None = None)
     db.session.flush()
     defaults: dict[str, str] = {}
     rows = []
-    for establishment_id, question, _value, follow_up, from_trust in gap_answers(cycle, establishment_ids):
+    gaps = gap_answers(cycle, establishment_ids)
+    if own_gaps and establishment_ids is not None:
+        known = {i: own_gaps[i] for i in establishment_ids if i in own_gaps}
+        for covered in _covered_by_a_trust(cycle, list(known)):
+            del known[covered]
+        by_key = {q.key: q for q in cycle.template.questions}
+        read_back = [i for i in establishment_ids if i not in known]
+        gaps = chain(
+            ((i, by_key[key], None, None, False) for i, keys in known.items() for key in keys),
+            gap_answers(cycle, read_back) if read_back else (),
+        )
+    for establishment_id, question, _value, follow_up, from_trust in gaps:
         key = question.key
         if (establishment_id, key) in existing:
             continue
@@ -330,7 +367,9 @@ def _plan_submitted_return(_sender, response: Response) -> None:
 
 
 @returns_imported.connect
-def _plan_imported_returns(_sender, cycle: Cycle, establishment_ids: list[int]) -> None:
+def _plan_imported_returns(
+    _sender, cycle: Cycle, establishment_ids: list[int], own_gaps: Mapping[int, Sequence[str]] | None = None
+) -> None:
     # Hundreds of thousands of actions at national scale: each refers only to the cycle and to an
     # establishment, held first, so their keys need not be checked one row at a time.
     hold_for_reference(Cycle.__table__, [cycle.id])
@@ -339,4 +378,4 @@ def _plan_imported_returns(_sender, cycle: Cycle, establishment_ids: list[int]) 
         for start in range(0, len(establishment_ids), IMPORTED_CHUNK):
             chunk = establishment_ids[start : start + IMPORTED_CHUNK]
             hold_for_reference(Establishment.__table__, chunk)
-            generate_for_cycle(cycle, chunk)
+            generate_for_cycle(cycle, chunk, own_gaps)

@@ -42,7 +42,7 @@ from surveyapp.audits.models import (
     TemplateQuestion,
     TrustCoverage,
 )
-from surveyapp.audits.questions import InvalidAnswer, normalise, skipped_keys
+from surveyapp.audits.questions import InvalidAnswer, is_gap, normalise, skipped_keys
 from surveyapp.audits.services import AnswerInput, reference_for, section_is_complete
 from surveyapp.auth.models import User
 from surveyapp.bulk import (
@@ -89,6 +89,8 @@ class RespondentReturn:
     answered: int
     #: (section key, state) for each section the row answers anything in
     sections: list[tuple[str, SectionState]] = field(default_factory=list)
+    #: the keys of the questions whose answer in the row is a gap (``questions.is_gap``), in template order
+    gaps: tuple[str, ...] = ()
 
 
 @dataclass
@@ -231,7 +233,7 @@ def _returns(
     returns = []
     # Plain copies and memos: a national file repeats the same few values millions of times, and
     # ORM attribute access and normalise() per cell would dominate the import's time.
-    checks = [(f"q:{q.key}", q.key, q.type, q.options, q.not_applicable, {}) for q in questions]
+    checks = [(f"q:{q.key}", q.key, q.type, q.options, q.not_applicable, q.gap, {}) for q in questions]
     plain = {
         q.key: SimpleNamespace(
             key=q.key, required=q.required, follow_up=q.follow_up, type=q.type, gap=q.gap, condition=q.condition
@@ -286,14 +288,16 @@ def _returns(
             table.problem(line, "submitted", f'"{row.get("submitted")}" must be yes or no (blank means yes)')
         answers = {}
         lines = []  # the spool's lines for the row, but for the index in front of each
+        gaps = []
         values = row.values
-        for column, key, question_type, options, not_applicable, memo in checks:
+        for column, key, question_type, options, not_applicable, gap_rule, memo in checks:
             raw = values.get(column, "")
             checked = memo.get(raw)
             if checked is None:
                 try:
                     value = normalise(question_type, raw, options, not_applicable)
-                    checked = (value, f"\t{key}\t{copy_escape(value)}\n")
+                    gap = is_gap(question_type, gap_rule, value, cycle.opens_on)
+                    checked = (value, f"\t{key}\t{copy_escape(value)}\n", gap)
                 except InvalidAnswer as exc:
                     checked = exc
                 if len(raw) <= 40 and len(memo) < _MEMO:  # short, repeated values: not free text
@@ -304,6 +308,8 @@ def _returns(
             if checked[0]:
                 answers[key] = checked[0]
                 lines.append(checked[1])
+                if checked[2]:
+                    gaps.append(key)
         if table.problems:
             continue  # the file will be refused: keep checking, stop keeping
         index = str(len(returns))
@@ -319,6 +325,7 @@ def _returns(
                 submitted,
                 len(answers),
                 _section_states(sections, answers, skipped, cycle.opens_on),
+                tuple(gaps),
             )
         )
     return returns
@@ -567,7 +574,10 @@ def _plan_actions(cycle: Cycle, submitted: list[tuple[RespondentReturn, int]]) -
                 )
             )
         )
-    returns_imported.send(None, cycle=cycle, establishment_ids=sorted(ids))
+    # The gaps of an establishment's own return were found as the file was read: the plans need not read
+    # them back, unless a trust's return fills what the establishment left blank.
+    own_gaps = {item.establishment_id: item.gaps for item, _rid in submitted if item.establishment_id is not None}
+    returns_imported.send(None, cycle=cycle, establishment_ids=sorted(ids), own_gaps=own_gaps)
 
 
 def _stand_in(cycle: Cycle, item: RespondentReturn) -> SimpleNamespace:

@@ -14,5 +14,7 @@ _signals = Namespace()
 return_submitted = _signals.signal("return-submitted")
 
 #: Sent when imported returns have been written as submitted, with ``cycle`` and ``establishment_ids``
-#: (every establishment whose return, its own or its trust's, came in), so their action plans are made too.
+#: (every establishment whose return, its own or its trust's, came in), so their action plans are made too,
+#: and ``own_gaps``: for each establishment whose own return came in, the keys of the questions its answers
+#: leave a gap in (``questions.is_gap``), found as the file was read.
 returns_imported = _signals.signal("returns-imported")

@@ -159,6 +159,56 @@ def test_imported_submitted_returns_get_their_action_plans(runner, tmp_path, set
     assert db.session.scalar(select(func.count()).select_from(ActionItem)) == 3, "importing again adds none"
 
 
+def test_the_import_plans_exactly_what_planning_the_cycle_afresh_plans(runner, tmp_path, make):
+    """The gaps of a school's own return are found as the file is read, not read back; a school whose trust's
+    return fills its blanks is read back. Either way the plans are those the cycle's answers make."""
+    from surveyapp.actions.models import ActionItem
+    from surveyapp.actions.services import generate_for_cycle
+    from surveyapp.establishments.models import Establishment
+
+    trust = make.trust(name="Oak Learning Trust", uid="5001")
+    make.establishment(urn="100001")
+    make.establishment(urn="100002")
+    make.establishment(urn="100003", trust=trust)
+    make.establishment(urn="100004", trust=trust)
+    cycle = make.cycle(slug="2024-25", due_on=date(2025, 3, 31), opens_on=date(2024, 9, 1))
+    rows = [
+        {"URN": "100001", **COMPLETE},
+        {"URN": "100002", **COMPLETE, "policy_current": "no", "policy_review_date": "1/1/2022", "prevent_sef": "yes"},
+        # Its own Prevent answers meet the rules; its trust's return answers the policy questions it left blank.
+        {"URN": "100003", "prevent_wrap": "yes", "prevent_trained_pct": "95", "prevent_sef": "yes"},
+        {"Trust UID": "5001", **COMPLETE, "policy_current": "no"},
+    ]
+    assert run_import(runner, tmp_path, rows).exit_code == 0
+
+    def plans() -> set[tuple]:
+        return set(
+            db.session.execute(
+                select(
+                    Establishment.urn,
+                    ActionItem.question_key,
+                    ActionItem.action,
+                    ActionItem.owner,
+                    ActionItem.target_date,
+                    ActionItem.from_trust,
+                ).join(ActionItem.establishment)
+            ).all()
+        )
+
+    imported = plans()
+    trusts = ("policy_current", "prevent_wrap", "prevent_trained_pct", "prevent_sef")
+    assert {(urn, key, from_trust) for urn, key, _action, _owner, _date, from_trust in imported} == {
+        *(("100001", key, False) for key in ("prevent_wrap", "prevent_trained_pct", "prevent_sef")),
+        *(("100002", key, False) for key in ("policy_current", "policy_review_date", "prevent_wrap")),
+        ("100002", "prevent_trained_pct", False),
+        ("100003", "policy_current", True),
+        *(("100004", key, True) for key in trusts),
+    }
+    db.session.execute(delete(ActionItem))
+    generate_for_cycle(cycle)
+    assert plans() == imported
+
+
 def test_a_gap_needing_a_follow_up_leaves_its_section_in_progress(runner, tmp_path, setup):
     # section_is_complete asks for an action plan for a gap with a follow-up; spreadsheets have none.
     assert run_import(runner, tmp_path, [{"URN": "100001", **COMPLETE, "policy_current": "No"}]).exit_code == 0
