@@ -108,11 +108,9 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
         )
     )
     trust = (
-        select(TrustCoverage.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
-        .join(Response, Response.id == TrustCoverage.response_id)
-        .join(Assignment, Assignment.id == Response.assignment_id)
+        _returned_coverage(cycle, TrustCoverage.establishment_id, Answer.question_key, Answer.value, Answer.follow_up)
         .join(Answer, Answer.response_id == Response.id)
-        .where(Assignment.cycle_id == cycle.id, Response.status.in_(RETURNED), may_be_gap, ~academy_answered)
+        .where(may_be_gap, ~academy_answered)
     )
     if establishment_ids is not None:
         own = own.where(Assignment.establishment_id.in_(establishment_ids))
@@ -137,22 +135,25 @@ def gap_answers(cycle: Cycle, establishment_ids: list[int] | None = None):
             yield establishment_id, questions[key], value, follow_up, from_trust
 
 
+def _returned_coverage(cycle: Cycle, *columns):
+    """SELECT ``columns`` from the cycle's trust coverage whose trust's response has been returned, with that
+    response (``Response``) and its trust's place in the cycle (``Assignment``) joined: the establishments a
+    trust's return answers for."""
+    return (
+        select(*columns)
+        .select_from(TrustCoverage)
+        .join(Response, Response.id == TrustCoverage.response_id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle.id, Response.status.in_(RETURNED))
+    )
+
+
 def _covered_by_a_trust(cycle: Cycle, establishment_ids: list[int]) -> set[int]:
     """Those of these establishments that a trust's returned response in the cycle answers for."""
     if not establishment_ids:
         return set()
-    return set(
-        db.session.scalars(
-            select(TrustCoverage.establishment_id)
-            .join(Response, Response.id == TrustCoverage.response_id)
-            .join(Assignment, Assignment.id == Response.assignment_id)
-            .where(
-                Assignment.cycle_id == cycle.id,
-                Response.status.in_(RETURNED),
-                TrustCoverage.establishment_id.in_(establishment_ids),
-            )
-        )
-    )
+    covered = _returned_coverage(cycle, TrustCoverage.establishment_id)
+    return set(db.session.scalars(covered.where(TrustCoverage.establishment_id.in_(establishment_ids))))
 
 
 def default_action(question: TemplateQuestion) -> str:
