@@ -180,7 +180,6 @@ def generate_for_cycle(
     db.session.flush()
     defaults: dict[str, str] = {}
     rows = []
-    gaps = gap_answers(cycle, establishment_ids)
     if own_gaps and establishment_ids is not None:
         known = {i: own_gaps[i] for i in establishment_ids if i in own_gaps}
         for covered in _covered_by_a_trust(cycle, list(known)):
@@ -191,6 +190,8 @@ def generate_for_cycle(
             ((i, by_key[key], None, None, False) for i, keys in known.items() for key in keys),
             gap_answers(cycle, read_back) if read_back else (),
         )
+    else:
+        gaps = gap_answers(cycle, establishment_ids)
     for establishment_id, question, _value, follow_up, from_trust in gaps:
         key = question.key
         if (establishment_id, key) in existing:
