@@ -80,6 +80,12 @@ def empty_all_tables(app) -> None:
     only: PostgreSQL skips ordinary triggers in replica mode (SET LOCAL: this transaction;
     needs a superuser, as the test server's postgres is); SQLite drops the triggers, deletes
     and creates them again, all in one transaction, so no other connection sees the log open.
+
+    PostgreSQL deletes rather than truncates: TRUNCATE gives each of the schema's 170-odd
+    tables and indexes a new file, about 0.7 s after every test, where a test's few rows
+    take a DELETE a few milliseconds. Replica mode also skips the foreign keys' checks
+    (every table is emptied, so none can dangle), and every sequence starts again at 1, as
+    TRUNCATE's RESTART IDENTITY did.
     """
     with app.app_context():
         db.session.remove()
@@ -88,7 +94,14 @@ def empty_all_tables(app) -> None:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
                 connection.execute(text("SET LOCAL session_replication_role = replica"))
-                connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+                for table in tables:
+                    connection.execute(text(f'DELETE FROM "{table}"'))
+                connection.execute(
+                    text(
+                        "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                        "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+                    )
+                )
             else:
                 for statement in SQLITE_DROP_APPEND_ONLY:
                     connection.execute(text(statement))
