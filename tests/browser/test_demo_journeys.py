@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from surveyapp.actions.models import ActionItem
 from surveyapp.audits.models import Answer, Assignment, Cycle, Response, ResponseStatus
-from surveyapp.demo import DEMO_PASSWORD, build_demo
+from surveyapp.demo import DEMO_PASSWORD
 from surveyapp.establishments.models import Establishment
 from surveyapp.extensions import db
 from tests.browser.journey import h1, press, sign_in_directly, visit
+from tests.demo_copy import demo_copy
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +24,8 @@ RETURNED = (ResponseStatus.SUBMITTED, ResponseStatus.ACCEPTED)
 
 @pytest.fixture
 def demo(app):
-    """The demo LA in the test's database; returns its sign-ins by role."""
-    result = build_demo()
-    db.session.commit()
-    return {role: SimpleNamespace(email=email) for role, email in result["sign_ins"].items()}
+    """The demo LA in the test's database (built once per run, copied for each test); its sign-ins by role."""
+    return {role: SimpleNamespace(email=email) for role, email in demo_copy().items()}
 
 
 def as_user(page: Page, user) -> None:
