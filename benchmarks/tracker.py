@@ -38,7 +38,7 @@ from functools import partial
 
 from sqlalchemy import create_engine, event, insert, select, text, update
 
-from benchmarks.national import SLUG, build_national
+from benchmarks.national import SLUG, build_national, settle
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_tracker"
 PASSWORD = "benchmark-password-2026"
@@ -220,8 +220,7 @@ def enrich(url: str, seed: int = 2) -> dict:
             "actions": actions,
         }
         db.session.commit()
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+        settle(db.engine)
         db.engine.dispose()
     return {"trust_uid": trust_uid, **counts}
 
