@@ -8,14 +8,15 @@ copied but the tracker's figures token, which each test's database has its own o
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, Table, func, select, text
+from sqlalchemy import Table, text
 
 from surveyapp.chasing.models import FiguresVersion
 from surveyapp.demo import build_demo
 from surveyapp.extensions import db
 
-#: the demo's sign-ins by role, and every table's rows (parents before children) as the first build left them
-_built: tuple[dict[str, str], list[tuple[Table, object]]] | None = None
+#: the demo's sign-ins by role, every table's rows (parents before children) and, on PostgreSQL, every sequence's
+#: last value, as the first build left them
+_built: tuple[dict[str, str], list[tuple[Table, object]], list[tuple[str, int]]] | None = None
 
 
 def _tables() -> list[Table]:
@@ -38,19 +39,16 @@ def _write(connection, table: Table, rows) -> None:
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f'COPY "{table.name}" FROM STDIN') as copy:
                 copy.write(rows)
-        # The rows came with their ids: each sequence carries on from the highest, as after the build.
-        for column in table.primary_key.columns:
-            sequence = isinstance(column.type, Integer) and connection.scalar(
-                text("SELECT pg_get_serial_sequence(:table, :column)"), {"table": table.name, "column": column.name}
-            )
-            if sequence:
-                highest = connection.scalar(select(func.max(column)))
-                connection.execute(
-                    text("SELECT setval(:sequence, :highest)"), {"sequence": sequence, "highest": highest}
-                )
         return
     marks = ", ".join("?" * len(rows[0]))
     connection.connection.driver_connection.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', rows)
+
+
+#: PostgreSQL: every sequence of the schema the build used, and where it had got to
+_SEQUENCES = (
+    "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences "
+    "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+)
 
 
 def demo_copy() -> dict[str, str]:
@@ -60,9 +58,12 @@ def demo_copy() -> dict[str, str]:
         sign_ins = build_demo()["sign_ins"]
         db.session.commit()
         with db.engine.connect() as connection:
-            _built = sign_ins, [(table, _read(connection, table)) for table in _tables()]
+            copies = [(table, _read(connection, table)) for table in _tables()]
+            postgresql = connection.dialect.name == "postgresql"
+            sequences = [tuple(row) for row in connection.execute(text(_SEQUENCES))] if postgresql else []
+        _built = sign_ins, copies, sequences
         return dict(sign_ins)
-    sign_ins, copies = _built
+    sign_ins, copies, sequences = _built
     db.session.remove()
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -70,4 +71,7 @@ def demo_copy() -> dict[str, str]:
             connection.execute(text("SET LOCAL session_replication_role = replica"))
         for table, rows in copies:
             _write(connection, table, rows)
+        # The rows came with their ids: each sequence carries on from where the build left it.
+        for sequence, last in sequences:
+            connection.execute(text("SELECT setval(:sequence, :last)"), {"sequence": sequence, "last": last})
     return dict(sign_ins)
