@@ -18,7 +18,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, String, any_, bindparam, cast, false, select, type_coerce
+from sqlalchemy import Integer, String, any_, bindparam, false, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from surveyapp.analysis.figures import CycleData
@@ -134,18 +134,25 @@ def _column(chunks: list[np.ndarray], categories: list[str] | None) -> pd.Series
     return pd.Series(pd.array(values, dtype=object)).infer_objects()
 
 
-def _answers_frame(session, statement, columns: list[str], categories: dict[str, list[str]]) -> pd.DataFrame:
-    """An answers query's rows as a frame: ``columns`` are the answer's value (text), the ``categories``
-    columns, and whole numbers. None of them may be NULL.
+def _copied_frame(
+    session, statement, columns: list[str], categories: dict[str, list[str]], texts: tuple[str, ...] = ("value",)
+) -> pd.DataFrame:
+    """A query's rows as a frame: the ``texts`` columns are text (NULL read as ""), the ``categories`` columns
+    categorical, and the rest whole numbers, none of them NULL.
 
     On PostgreSQL the rows come through ``COPY (query) TO STDOUT`` as CSV, parsed by pandas' C reader as
     they arrive: a national cycle's answers took half the time of turning the driver's tuples into
-    arrays (``_frame``), which was most of the board workbook's load. Elsewhere, ``_frame``."""
+    arrays (``_frame``), which was most of the board workbook's load. Elsewhere, ``_frame``, with NULL
+    texts made "" as the CSV gives them."""
     connection = (session or db.session).connection()
     if connection.dialect.name != "postgresql":
-        return _frame(session, statement, columns, categories)
+        frame = _frame(session, statement, columns, categories)
+        for name in texts:
+            if name in frame:
+                frame[name] = frame[name].fillna("")
+        return frame
     dtypes = {
-        name: pd.CategoricalDtype(categories[name]) if name in categories else "str" if name == "value" else "int64"
+        name: pd.CategoricalDtype(categories[name]) if name in categories else "str" if name in texts else "int64"
         for name in columns
     }
     # COPY takes no parameters, so the statement carries its values as literals (ids and statuses only).
@@ -323,12 +330,32 @@ def _keys(cycle: Cycle, session=None) -> list[str]:
     )
 
 
-def load_establishment_answers(cycle: Cycle, session=None, only: list[int] | None = None) -> pd.DataFrame:
+#: a follow-up plan's fields (what will be done, by whom, by when), read beside each answer when asked for
+PLAN_FIELDS = ["action", "owner", "target_date"]
+
+
+def _plans(statement, plans: bool):
+    """``statement`` with each answer's follow-up plan fields after its other columns, if ``plans``.
+
+    Extracted in SQL (decoding every plan's JSON in Python took longer than the rest of the load at national
+    scale), in the answers' own query: a separate query for a batch's plans took nearly as long as its answers
+    (1.2 s against 1.4 s for a national cycle's). A missing plan, stored as SQL NULL or as JSON null, reads as
+    empty fields, as does a plan field left out."""
+    if not plans:
+        return statement
+    return statement.add_columns(*(Answer.follow_up[name].as_string() for name in PLAN_FIELDS))
+
+
+def load_establishment_answers(
+    cycle: Cycle, session=None, only: list[int] | None = None, plans: bool = False
+) -> pd.DataFrame:
     """Every answer in the establishments' own returned responses, with the response's status.
 
     Answers of responses still being worked on count for nothing, so they are not read (at national
     scale they are a third of the rows). The question key and status are categorical (an answer to a
-    key the template no longer has is missing): a million rows hold a byte for each, not a pointer."""
+    key the template no longer has is missing): a million rows hold a byte for each, not a pointer.
+
+    :param plans: add each answer's follow-up plan (``PLAN_FIELDS``, "" where there is none)"""
     statement = (
         select(Assignment.establishment_id, Answer.question_key, Answer.value, _text(Response.status))
         .join(Response, Response.id == Answer.response_id)
@@ -337,16 +364,21 @@ def load_establishment_answers(cycle: Cycle, session=None, only: list[int] | Non
     )
     if only is not None:
         statement = statement.where(_among(session, Assignment.establishment_id, only))
-    return _answers_frame(
+    return _copied_frame(
         session,
-        statement,
-        ["establishment_id", "question_key", "value", "status"],
+        _plans(statement, plans),
+        ["establishment_id", "question_key", "value", "status"] + (PLAN_FIELDS if plans else []),
         {"question_key": _keys(cycle, session), "status": STATUSES},
+        texts=("value", *PLAN_FIELDS),
     )
 
 
-def load_trust_answers(cycle: Cycle, session=None, trust_response_ids: list[int] | None = None) -> pd.DataFrame:
-    """Every answer in the trusts' responses, with the response's status."""
+def load_trust_answers(
+    cycle: Cycle, session=None, trust_response_ids: list[int] | None = None, plans: bool = False
+) -> pd.DataFrame:
+    """Every answer in the trusts' responses, with the response's status.
+
+    :param plans: add each answer's follow-up plan (``PLAN_FIELDS``, "" where there is none)"""
     statement = (
         select(Assignment.trust_id, Response.id, Answer.question_key, Answer.value, _text(Response.status))
         .join(Response, Response.id == Answer.response_id)
@@ -355,11 +387,12 @@ def load_trust_answers(cycle: Cycle, session=None, trust_response_ids: list[int]
     )
     if trust_response_ids is not None:
         statement = statement.where(_among(session, Response.id, trust_response_ids))
-    return _answers_frame(
+    return _copied_frame(
         session,
-        statement,
-        ["trust_id", "trust_response_id", "question_key", "value", "status"],
+        _plans(statement, plans),
+        ["trust_id", "trust_response_id", "question_key", "value", "status"] + (PLAN_FIELDS if plans else []),
         {"question_key": _keys(cycle, session), "status": STATUSES},
+        texts=("value", *PLAN_FIELDS),
     )
 
 
@@ -380,39 +413,6 @@ def load_coverage(cycle: Cycle, session=None, only: list[int] | None = None) -> 
     if only is not None:
         statement = statement.where(_among(session, TrustCoverage.establishment_id, only))
     return _frame(session, statement, ["establishment_id", "trust_response_id", "trust_id", "status", "submitted_at"])
-
-
-def load_follow_ups(cycle: Cycle, session=None, responses: list[int] | None = None) -> pd.DataFrame:
-    """The follow-up plans (action, owner, target date) written beside returned answers, own and trusts'.
-
-    ``response_id`` is the establishment's own response or the trust's. Only answers with a plan are
-    read, and only the three fields, extracted in SQL: decoding every plan's JSON in Python took
-    longer than the rest of the load at national scale.
-
-    :param responses: read only the plans of these responses (default every response of the cycle)"""
-    plan = Answer.follow_up
-    statement = (
-        select(
-            Answer.response_id,
-            Answer.question_key,
-            plan["action"].as_string(),
-            plan["owner"].as_string(),
-            plan["target_date"].as_string(),
-        )
-        .join(Response, Response.id == Answer.response_id)
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        # A missing plan may be stored as SQL NULL or as JSON null, depending on how the answer was written.
-        .where(
-            Assignment.cycle_id == cycle.id,
-            Response.status.in_(RETURNED),
-            plan.is_not(None),
-            cast(plan, String) != "null",
-        )
-    )
-    if responses is not None:
-        statement = statement.where(_among(session, Answer.response_id, responses))
-    frame = _frame(session, statement, ["response_id", "question_key", "action", "owner", "target_date"])
-    return frame.fillna("")
 
 
 def load_cycle(cycle: Cycle, session=None, only: list[int] | None = None) -> CycleData:
@@ -441,7 +441,9 @@ def load_cycle(cycle: Cycle, session=None, only: list[int] | None = None) -> Cyc
 BATCH = 2_000
 
 
-def load_in_batches(cycle: Cycle, session=None, size: int | None = None) -> tuple[CycleData, Iterator[CycleData]]:
+def load_in_batches(
+    cycle: Cycle, session=None, size: int | None = None, plans: bool = False
+) -> tuple[CycleData, Iterator[CycleData]]:
     """The cycle without its establishments' own answers, and the same cycle ``size`` establishments at a time.
 
     The first is read at once: establishments, questions, trust cover and the trusts' answers (one row per
@@ -450,7 +452,8 @@ def load_in_batches(cycle: Cycle, session=None, size: int | None = None) -> tupl
     ``surveyapp.analysis.figures.analyse_in_batches`` takes. A national cycle's million answers are then never
     in memory together.
 
-    :param size: establishments per batch (default ``BATCH``)"""
+    :param size: establishments per batch (default ``BATCH``)
+    :param plans: read each answer's follow-up plan beside it, own and trusts' (see ``load_establishment_answers``)"""
     size = size or BATCH
     coverage = load_coverage(cycle, session)
     establishments = load_establishments(cycle, session)
@@ -462,7 +465,7 @@ def load_in_batches(cycle: Cycle, session=None, size: int | None = None) -> tupl
         establishments=establishments,
         questions=questions,
         answers=pd.DataFrame(columns=["establishment_id", "question_key", "value", "status"]),
-        trust_answers=load_trust_answers(cycle, session),
+        trust_answers=load_trust_answers(cycle, session, plans=plans),
         coverage=coverage,
         due_on=cycle.due_on,
     )
@@ -474,7 +477,7 @@ def load_in_batches(cycle: Cycle, session=None, size: int | None = None) -> tupl
             yield replace(
                 whole,
                 establishments=part,
-                answers=load_establishment_answers(cycle, session, ids),
+                answers=load_establishment_answers(cycle, session, ids, plans=plans),
                 coverage=coverage[coverage["establishment_id"].isin(ids)].reset_index(drop=True),
             )
 

@@ -11,12 +11,12 @@ import csv
 
 from surveyapp.analysis import figures
 from surveyapp.analysis.figures import CLASSES, Cells
-from surveyapp.analysis.loading import establishment_ids, load_cycle, load_follow_ups, load_in_batches
+from surveyapp.analysis.loading import establishment_ids, load_cycle, load_in_batches
 from surveyapp.exports.tables import (
     CLASS_LABELS,
     board_tables,
     completion_words,
-    follow_up_responses,
+    follow_ups,
     shown_answers,
 )
 from surveyapp.safe_cells import safe_cell, safe_row
@@ -105,14 +105,14 @@ def write_gaps_csv(session, cycle, out) -> int:
     """One row per establishment and answer not met, partly met or cannot confirm; returns rows.
 
     Written a batch of establishments at a time as the analysis reads them (``figures.analyse_in_batches``),
-    each batch with the follow-up plans of its own and its trusts' returns."""
+    each batch with the follow-up plans of its own and its trusts' returns, read with their answers."""
     writer = csv.writer(out)
     writer.writerow(GAPS_HEADER)
     count = 0
 
     def write_batch(cells: Cells) -> None:
         nonlocal count
-        gaps = board_tables(cells, load_follow_ups(cycle, session, follow_up_responses(cells))).gaps
+        gaps = board_tables(cells, follow_ups(cells)).gaps
         for g in gaps.to_dict("records"):
             writer.writerow(
                 safe_row(
@@ -135,5 +135,5 @@ def write_gaps_csv(session, cycle, out) -> int:
             )
         count += len(gaps)
 
-    figures.analyse_in_batches(*load_in_batches(cycle, session), write_batch)
+    figures.analyse_in_batches(*load_in_batches(cycle, session, plans=True), write_batch)
     return count

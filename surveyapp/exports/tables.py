@@ -16,6 +16,7 @@ import pandas as pd
 
 # CLASS_LABELS: what the exports call each class (the same words as the analysis page)
 from surveyapp.analysis.figures import CLASS_LABELS, CLASSES, RETURNED, Analysis, Cells, effective_values
+from surveyapp.analysis.loading import PLAN_FIELDS
 from surveyapp.audits.questions import display
 
 #: the classes listed on the Gaps sheet and in the gaps CSV: the analysis's gaps, and answers that
@@ -137,11 +138,34 @@ def gap_rows(analysis: Analysis | Cells, shown: np.ndarray, follow_ups: pd.DataF
     return frame
 
 
-def follow_up_responses(cells: Analysis | Cells) -> list[int]:
-    """The establishments' own responses and the trust responses covering them: where their follow-up plans are."""
-    own = cells.establishments["response_id"].dropna()
-    trusts = cells.data.coverage["trust_response_id"].dropna()
-    return sorted({int(i) for i in own} | {int(i) for i in trusts})
+def follow_ups(cells: Analysis | Cells) -> pd.DataFrame:
+    """The follow-up plans beside the returned answers of ``cells``' establishments and of the trust returns
+    covering them, keyed by response (the establishment's own or the trust's) and question.
+
+    Taken from the answers themselves, read with their plans (``load_in_batches(..., plans=True)``)."""
+    data = cells.data
+
+    def planned(answers: pd.DataFrame) -> pd.DataFrame:
+        """The returned answers with something in their plan (most have none: they are dropped first)."""
+        written = np.zeros(len(answers), dtype=bool)
+        for name in PLAN_FIELDS:
+            written |= (answers[name] != "").to_numpy()
+        return answers[written & answers["status"].isin(RETURNED).to_numpy()]
+
+    own = planned(data.answers)
+    own = own.assign(
+        response_id=own["establishment_id"].map(data.establishments.set_index("establishment_id")["response_id"])
+    )
+    trusts = planned(data.trust_answers)
+    trusts = trusts[trusts["trust_response_id"].isin(data.coverage["trust_response_id"])]
+    columns = ["response_id", "question_key", *PLAN_FIELDS]
+    return pd.concat(
+        [
+            own[columns].dropna(subset=["response_id"]),
+            trusts.rename(columns={"trust_response_id": "response_id"})[columns],
+        ],
+        ignore_index=True,
+    )
 
 
 def board_tables(analysis: Analysis | Cells, follow_ups: pd.DataFrame | None = None) -> BoardTables:

@@ -25,10 +25,10 @@ import xlsxwriter
 from surveyapp.actions.models import rag
 from surveyapp.analysis import figures, formatting
 from surveyapp.analysis.figures import BASE_CLASSES, CLASSES, GROUPS, Analysis, Cells
-from surveyapp.analysis.loading import load_follow_ups, load_in_batches
+from surveyapp.analysis.loading import load_in_batches
 from surveyapp.audits.questions import describe_gap_rule
 from surveyapp.exports import data
-from surveyapp.exports.tables import BoardTables, board_tables, follow_up_responses, group_label
+from surveyapp.exports.tables import BoardTables, board_tables, follow_ups, group_label
 from surveyapp.la_actions import export as la_actions
 from surveyapp.safe_cells import WORKBOOK_OPTIONS, write_value
 from surveyapp.timeutil import today, utcnow
@@ -242,7 +242,7 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
     clock = _Clock()
     with clock.stage("load"):
         # ``surveyapp.analysis.loading.BATCH`` establishments at a time
-        whole, batches = load_in_batches(cycle, session)
+        whole, batches = load_in_batches(cycle, session, plans=True)
     book = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     fmt = _Formats(book)
     sheets = {name: book.add_worksheet(name) for name in SHEETS}
@@ -251,10 +251,8 @@ def write_workbook(session, cycle, target, on: date | None = None) -> WorkbookRe
 
     def write_batch(cells: Cells) -> None:
         """One batch's rows on Responses and Gaps, with the follow-up plans of its returns and its trusts'."""
-        with clock.stage("load"):
-            follow_ups = load_follow_ups(cycle, session, follow_up_responses(cells))
         with clock.stage("analysis"):
-            tables = board_tables(cells, follow_ups)
+            tables = board_tables(cells, follow_ups(cells))
         with clock.stage("write"):
             responses.write(tables)
             gaps.write(tables.gaps)
